@@ -1,0 +1,13 @@
+"""Settings for the test suite: the same as production shape, with fast hashing and eager tasks.
+
+DATABASE_URL / REDIS_URL decide which real services the suite runs against (CI sets both); tests
+that need an absent service skip with a reason (see tests/conftest.py).
+"""
+
+from xhs.settings import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Unit tests run tasks inline; integration tests that need a real worker start one themselves.
+CELERY_TASK_ALWAYS_EAGER = True
+STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
