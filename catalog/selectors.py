@@ -1,11 +1,15 @@
-"""Reads of the catalog that pages and jobs share. Each returns with a fixed number of queries."""
+"""Reads of the catalog that pages and jobs share. Each runs a fixed number of queries."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import timedelta
 
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.utils import timezone
 
-from catalog.models import Category, Engagement, Factor, OrderLine, Product
+from catalog.models import Category, Engagement, Factor, Note, OrderLine, Product
+
+#: The window of "recent" community popularity shown to shoppers.
+POPULARITY_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -16,13 +20,12 @@ class CategoryNode:
 
 
 def category_tree() -> list[CategoryNode]:
-    """The whole category tree, roots first, each node with its number of products on sale (2 queries)."""
+    """The whole category tree, roots first, each node with its products on sale (2 queries)."""
     counts = dict(
         Product.objects.filter(is_active=True).values_list("category_id").annotate(n=Count("id")).order_by()
     )
-    categories = list(Category.objects.order_by("position", "id"))
     children: dict[int | None, list[Category]] = {}
-    for category in categories:
+    for category in Category.objects.order_by("position", "id"):
         children.setdefault(category.parent_id, []).append(category)
 
     def build(category: Category) -> CategoryNode:
@@ -33,11 +36,16 @@ def category_tree() -> list[CategoryNode]:
     return [build(root) for root in children.get(None, [])]
 
 
-def category_with_factors(slug: str) -> QuerySet[Category]:
-    active = Factor.objects.filter(active=True).order_by("position", "id")
-    return Category.objects.select_related("parent").prefetch_related(
-        Prefetch("factors", queryset=active, to_attr="active_factors")
-    ).filter(slug=slug)
+def _active_factors() -> Prefetch:
+    return Prefetch("factors", queryset=Factor.objects.filter(active=True).order_by("position", "id"))
+
+
+def category_page(slug: str) -> QuerySet[Category]:
+    return (
+        Category.objects.select_related("parent")
+        .prefetch_related(_active_factors(), Prefetch("children", queryset=Category.objects.order_by("position")))
+        .filter(slug=slug)
+    )
 
 
 def products_for_listing() -> QuerySet[Product]:
@@ -45,14 +53,14 @@ def products_for_listing() -> QuerySet[Product]:
 
 
 def products_in_category(category: Category) -> QuerySet[Product]:
-    """Products of a category and of its sub-categories."""
+    """Products on sale in a category or in its sub-categories."""
     return products_for_listing().filter(Q(category=category) | Q(category__parent=category)).order_by("id")
 
 
 def product_search(query: str) -> QuerySet[Product]:
-    terms = query.split()
+    """Products whose name or brand holds every word of the query, in either language."""
     products = products_for_listing()
-    for term in terms:
+    for term in query.split():
         products = products.filter(
             Q(name_zh__icontains=term)
             | Q(name_en__icontains=term)
@@ -62,30 +70,37 @@ def product_search(query: str) -> QuerySet[Product]:
     return products.order_by("id")
 
 
-def product_detail(slug: str) -> QuerySet[Product]:
-    active = Factor.objects.filter(active=True).order_by("position", "id")
-    return Product.objects.select_related("brand", "store", "category", "category__parent").prefetch_related(
-        Prefetch("category__factors", queryset=active, to_attr="active_factors")
-    ).filter(slug=slug)
-
-
-def product_sales_since(since: datetime) -> QuerySet[Product]:
-    """Products annotated with the units genuinely sold since a moment (paid, not refunded or cancelled)."""
-    return Product.objects.annotate(
-        units_sold=Sum(
-            "order_lines__quantity",
-            filter=Q(order_lines__status=OrderLine.Status.PAID, order_lines__paid_at__gte=since),
-            default=0,
-        )
+def product_page(slug: str) -> QuerySet[Product]:
+    return (
+        Product.objects.select_related("brand", "store", "category", "category__parent")
+        .prefetch_related(Prefetch("category__factors", queryset=Factor.objects.filter(active=True)))
+        .filter(slug=slug)
     )
 
 
-def product_engagement_since(since: datetime) -> dict[int, int]:
-    """Likes and saves since a moment, of visible notes, summed per mentioned product."""
-    rows = (
-        Engagement.objects.filter(created_at__gte=since, note__visibility="visible")
-        .values_list("note__noteproduct__product_id")
+def product_units_sold(product: Product, *, days: int = 365) -> int:
+    """Units genuinely sold (paid, not refunded or cancelled) in the last `days` days."""
+    since = timezone.now() - timedelta(days=days)
+    genuine = OrderLine.objects.filter(product=product, status=OrderLine.Status.PAID, paid_at__gte=since)
+    return int(genuine.aggregate(units=Sum("quantity", default=0))["units"])
+
+
+def product_notes(product: Product, *, limit: int = 6) -> list[Note]:
+    """The most recent visible community notes that mention a product."""
+    notes = Note.objects.filter(products=product, visibility=Note.Visibility.VISIBLE).select_related("author")
+    return list(notes.order_by("-published_at", "-id")[:limit])
+
+
+def popular_products(*, limit: int = 8, days: int = POPULARITY_DAYS) -> list[Product]:
+    """Products whose notes drew the most likes and saves recently (2 queries)."""
+    since = timezone.now() - timedelta(days=days)
+    top = (
+        Engagement.objects.filter(created_at__gte=since, note__visibility=Note.Visibility.VISIBLE)
+        .values("note__noteproduct__product_id")
         .annotate(n=Count("id"))
-        .order_by()
+        .filter(note__noteproduct__product_id__isnull=False)
+        .order_by("-n", "note__noteproduct__product_id")[:limit]
     )
-    return {product_id: n for product_id, n in rows if product_id is not None}
+    ranking = [row["note__noteproduct__product_id"] for row in top]
+    products = products_for_listing().in_bulk(ranking)
+    return [products[pk] for pk in ranking if pk in products]

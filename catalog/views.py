@@ -1,3 +1,4 @@
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -8,11 +9,14 @@ from catalog import selectors
 from catalog.placeholder import product_placeholder_svg
 
 PAGE_SIZE = 24
+POPULAR_CACHE_SECONDS = 600
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "catalog/home.html", {"tree": selectors.category_tree()})
+    # Popularity aggregates engagement over a month: computed at most once per ten minutes.
+    popular = cache.get_or_set("catalog:popular-products", selectors.popular_products, POPULAR_CACHE_SECONDS)
+    return render(request, "catalog/home.html", {"tree": selectors.category_tree(), "popular": popular})
 
 
 @require_GET
@@ -22,15 +26,20 @@ def category_index(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    category = get_object_or_404(selectors.category_with_factors(slug))
+    category = get_object_or_404(selectors.category_page(slug))
     page = Paginator(selectors.products_in_category(category), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "catalog/category_detail.html", {"category": category, "page": page})
 
 
 @require_GET
 def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    product = get_object_or_404(selectors.product_detail(slug))
-    return render(request, "catalog/product_detail.html", {"product": product})
+    product = get_object_or_404(selectors.product_page(slug))
+    context = {
+        "product": product,
+        "units_sold": selectors.product_units_sold(product),
+        "notes": selectors.product_notes(product),
+    }
+    return render(request, "catalog/product_detail.html", context)
 
 
 @require_GET

@@ -46,3 +46,13 @@ def buyer(db: None) -> Any:
 @pytest.fixture
 def staff(db: None) -> Any:
     return UserFactory(display_name="Staff", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Any:
+    """Each test starts with an empty cache, as pages cache what is expensive."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

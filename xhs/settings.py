@@ -4,6 +4,7 @@ With nothing set the app runs on SQLite with Celery tasks executed eagerly, so a
 with one command. Production sets DEBUG=0, SECRET_KEY, DATABASE_URL and REDIS_URL (see .env.example).
 """
 
+import warnings
 from pathlib import Path
 
 import dj_database_url
@@ -177,6 +178,9 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# In development static files come from static/ through the finders; STATIC_ROOT exists only after
+# collectstatic, which whitenoise would otherwise warn about on every start.
+warnings.filterwarnings("ignore", message="No directory at")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
