@@ -56,3 +56,46 @@ def _fresh_cache() -> Any:
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def celery_worker(transactional_db: None) -> Any:
+    """A real Celery worker process on Redis, sharing the test database through committed rows.
+
+    Tasks sent while this fixture is active go through the broker instead of running inline.
+    Needs PostgreSQL (a second process cannot see SQLite's in-memory test database) and Redis.
+    """
+    import subprocess
+    import sys
+    import time
+    import uuid
+
+    from django.db import connection
+
+    from xhs.celery import app
+
+    if not (_on_postgres() and os.environ.get("REDIS_URL")):
+        pytest.skip("a real Celery worker needs PostgreSQL and Redis (DATABASE_URL, REDIS_URL)")
+    db = connection.settings_dict
+    database_url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "xhs.settings"}
+    worker = subprocess.Popen(  # noqa: S603 - fixed argv, our own interpreter
+        [sys.executable, "-m", "celery", "-A", "xhs", "worker", "-P", "solo", "-Q", queue, "-n", f"{queue}@%h",
+         "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "warning"],
+        env=env,
+        cwd=settings.BASE_DIR,
+    )
+    previous = (app.conf.task_always_eager, app.conf.task_default_queue)
+    app.conf.task_always_eager = False
+    app.conf.task_default_queue = queue
+    try:
+        deadline = time.monotonic() + 30
+        while not app.control.ping(destination=[f"{queue}@{os.uname().nodename}"], timeout=0.5):
+            if worker.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the Celery worker did not start")
+        yield worker
+    finally:
+        app.conf.task_always_eager, app.conf.task_default_queue = previous
+        worker.terminate()
+        worker.wait(timeout=20)
