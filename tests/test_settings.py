@@ -1,0 +1,106 @@
+"""Configuration comes from the environment and fails fast: each case starts manage.py in a fresh process
+with exactly the variables it sets."""
+
+import json
+import re
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PRODUCTION = {
+    "DEBUG": "0",
+    "SECRET_KEY": secrets.token_urlsafe(50),
+    "ALLOWED_HOSTS": "example.com",
+    # Parsed, never connected to: `check --deploy` does not touch the database or Redis.
+    "DATABASE_URL": "postgres://xhs:secret@db:5432/xhs",
+    "REDIS_URL": "redis://redis:6379/0",
+}
+
+SHOW_SETTINGS = """
+import json
+from django.conf import settings
+print(json.dumps({
+    "engine": settings.DATABASES["default"]["ENGINE"],
+    "eager": settings.CELERY_TASK_ALWAYS_EAGER,
+    "debug": settings.DEBUG,
+}))
+"""
+
+
+def manage(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run manage.py with only PATH and the given variables in its environment."""
+    return subprocess.run(  # noqa: S603 - our own interpreter and script, fixed arguments
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "xhs.settings", **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_with_nothing_set_it_runs_on_sqlite_with_eager_celery() -> None:
+    result = manage("shell", "--no-imports", "-c", SHOW_SETTINGS)
+
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout.strip().splitlines()[-1])
+    assert shown == {"engine": "django.db.backends.sqlite3", "eager": True, "debug": True}
+
+
+def test_with_redis_and_postgres_set_it_uses_them_and_real_workers() -> None:
+    result = manage("shell", "--no-imports", "-c", SHOW_SETTINGS, env=PRODUCTION)
+
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout.strip().splitlines()[-1])
+    assert shown == {"engine": "django.db.backends.postgresql", "eager": False, "debug": False}
+
+
+def test_production_without_a_secret_key_refuses_to_start() -> None:
+    result = manage("check", env={"DEBUG": "0", "ALLOWED_HOSTS": "example.com"})
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "SECRET_KEY" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("DEBUG", "maybe", "DEBUG must be a boolean"),
+        ("CONN_MAX_AGE", "a minute", "CONN_MAX_AGE must be an integer"),
+        ("DATABASE_URL", "postgress//db/xhs", "DATABASE_URL is not a valid database URL"),
+        ("SECURE_HSTS_SECONDS", "1y", "SECURE_HSTS_SECONDS must be an integer"),
+        ("EMAIL_USE_TLS", "sometimes", "EMAIL_USE_TLS must be a boolean"),
+    ],
+)
+def test_a_malformed_value_stops_the_start_naming_the_variable(variable: str, value: str, message: str) -> None:
+    env = {**PRODUCTION, "EMAIL_HOST": "smtp.example.com", variable: value}
+
+    result = manage("check", env=env)
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert message in result.stderr
+
+
+def test_production_settings_pass_the_deploy_check_without_a_single_warning() -> None:
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION)
+
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_env_example_lists_every_variable_the_settings_read() -> None:
+    settings_source = (ROOT / "xhs" / "settings.py").read_text()
+    read = set(re.findall(r"env_(?:str|bool|int|list|optional)\(\s*\"([A-Z0-9_]+)\"", settings_source))
+    example = (ROOT / ".env.example").read_text()
+    listed = set(re.findall(r"^([A-Z0-9_]+)=", example, flags=re.MULTILINE))
+
+    assert read, "the pattern no longer finds the settings' environment readers"
+    assert read <= listed, f"missing from .env.example: {sorted(read - listed)}"
