@@ -6,7 +6,7 @@ from accounts.models import User
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(DjangoUserAdmin):  # type: ignore[type-arg]
     ordering = ("-id",)
     list_display = ("email", "display_name", "is_staff", "is_banned", "is_active", "date_joined", "last_seen_at")
     list_filter = ("is_staff", "is_superuser", "is_active", "is_banned")

@@ -48,9 +48,7 @@ class Category(BilingualName):
 class Factor(BilingualName):
     """One aspect a category's products are rated on, e.g. shampoo: cleanliness, aroma."""
 
-    category = models.ForeignKey(
-        Category, verbose_name=_("category"), on_delete=models.CASCADE, related_name="factors"
-    )
+    category = models.ForeignKey(Category, verbose_name=_("category"), on_delete=models.CASCADE, related_name="factors")
     slug = models.SlugField(_("slug"), max_length=60)
     description_zh = models.CharField("说明 (中文)", max_length=300, blank=True)
     description_en = models.CharField("Description (English)", max_length=300, blank=True)
@@ -81,7 +79,9 @@ class Factor(BilingualName):
     @property
     def description(self) -> str:
         first, second = (
-            (self.description_zh, self.description_en) if wants_chinese() else (self.description_en, self.description_zh)
+            (self.description_zh, self.description_en)
+            if wants_chinese()
+            else (self.description_en, self.description_zh)
         )
         return first or second
 
@@ -167,7 +167,9 @@ class Product(BilingualName):
     @property
     def description(self) -> str:
         first, second = (
-            (self.description_zh, self.description_en) if wants_chinese() else (self.description_en, self.description_zh)
+            (self.description_zh, self.description_en)
+            if wants_chinese()
+            else (self.description_en, self.description_zh)
         )
         return first or second
 

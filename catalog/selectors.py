@@ -21,9 +21,7 @@ class CategoryNode:
 
 def category_tree() -> list[CategoryNode]:
     """The whole category tree, roots first, each node with its products on sale (2 queries)."""
-    counts = dict(
-        Product.objects.filter(is_active=True).values_list("category_id").annotate(n=Count("id")).order_by()
-    )
+    counts = dict(Product.objects.filter(is_active=True).values_list("category_id").annotate(n=Count("id")).order_by())
     children: dict[int | None, list[Category]] = {}
     for category in Category.objects.order_by("position", "id"):
         children.setdefault(category.parent_id, []).append(category)
@@ -36,14 +34,13 @@ def category_tree() -> list[CategoryNode]:
     return [build(root) for root in children.get(None, [])]
 
 
-def _active_factors() -> Prefetch:
-    return Prefetch("factors", queryset=Factor.objects.filter(active=True).order_by("position", "id"))
-
-
 def category_page(slug: str) -> QuerySet[Category]:
     return (
         Category.objects.select_related("parent")
-        .prefetch_related(_active_factors(), Prefetch("children", queryset=Category.objects.order_by("position")))
+        .prefetch_related(
+            Prefetch("factors", queryset=Factor.objects.filter(active=True).order_by("position", "id")),
+            Prefetch("children", queryset=Category.objects.order_by("position")),
+        )
         .filter(slug=slug)
     )
 

@@ -5,11 +5,12 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from catalog.models import RATING_READY_MAX_FACTORS, RATING_READY_MIN_FACTORS, Category
+from catalog.models import RATING_READY_MAX_FACTORS, RATING_READY_MIN_FACTORS, Category, Engagement, Note
 
 # --- Categories and their factors ----------------------------------------------------------------
 
@@ -118,3 +119,27 @@ def categories_unmark_rating_ready(*, category_ids: Iterable[int]) -> int:
     return Category.objects.filter(pk__in=set(category_ids), rating_ready=True).update(
         rating_ready=False, updated_at=timezone.now()
     )
+
+
+# --- Community engagement ------------------------------------------------------------------------
+
+
+def notes_recount_engagement(*, note_ids: Iterable[int] | None = None) -> int:
+    """Set each note's likes and saves counts from its engagement rows; returns how many notes changed.
+
+    Recomputes from the source rows (never adds to the stored totals), so a re-run, or two runs at
+    once, leave the same numbers. One UPDATE over all notes, or over the given ones.
+    """
+    likes = Engagement.objects.filter(note=OuterRef("pk"), kind=Engagement.Kind.LIKE)
+    saves = Engagement.objects.filter(note=OuterRef("pk"), kind=Engagement.Kind.SAVE)
+    counted = Note.objects.annotate(likes=_count_of(likes), saves=_count_of(saves))
+    if note_ids is not None:
+        counted = counted.filter(pk__in=list(note_ids))
+    stale = counted.exclude(likes_count=F("likes"), saves_count=F("saves")).values("pk")
+    return Note.objects.filter(pk__in=Subquery(stale)).update(
+        likes_count=_count_of(likes), saves_count=_count_of(saves), updated_at=timezone.now()
+    )
+
+
+def _count_of(rows: QuerySet[Engagement]) -> Coalesce:
+    return Coalesce(Subquery(rows.order_by().values("note").annotate(n=Count("pk")).values("n")[:1]), 0)

@@ -22,7 +22,12 @@ def _link_in_last_email(pattern: str) -> str:
 def test_sign_up_needs_a_confirmed_email_before_signing_in(client: Client) -> None:
     response = client.post(
         "/accounts/signup/",
-        {"email": "mei@example.com", "display_name": "阿美", "password1": "plum-blossom-42!", "password2": "plum-blossom-42!"},
+        {
+            "email": "mei@example.com",
+            "display_name": "阿美",
+            "password1": "plum-blossom-42!",
+            "password2": "plum-blossom-42!",
+        },
     )
     assert response.status_code == 302
     user = User.objects.get(email="mei@example.com")
