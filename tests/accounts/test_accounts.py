@@ -113,3 +113,16 @@ def test_public_name_never_reveals_the_email_address() -> None:
     user = UserFactory.build(email="zhang.wei@example.com", display_name="")
     assert user.public_name == "zh***"
     assert "example.com" not in str(user)
+
+
+@pytest.mark.parametrize("rows", [3, 30])
+def test_staff_find_a_user_by_email_in_admin_with_constant_queries(
+    client: Client, staff: Any, rows: int, django_assert_max_num_queries: Any
+) -> None:
+    UserFactory.create_batch(rows)
+    UserFactory(email="needle@example.com")
+    client.force_login(staff)
+    with django_assert_max_num_queries(8):
+        response = client.get("/admin/accounts/user/", {"q": "needle@"})
+    assert response.status_code == 200
+    assert "needle@example.com" in response.content.decode()
