@@ -208,6 +208,7 @@ class OrderLine(models.Model):
         ordering = ("-id",)
         constraints = [
             models.UniqueConstraint(fields=["order_ref", "line_no"], name="orderline_unique_line"),
+            models.CheckConstraint(condition=Q(line_no__gte=1), name="orderline_line_no_positive"),
             models.CheckConstraint(condition=Q(quantity__gte=1), name="orderline_quantity_positive"),
             models.CheckConstraint(condition=Q(unit_price__gte=0), name="orderline_price_not_negative"),
             models.CheckConstraint(
