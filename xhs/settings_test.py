@@ -14,3 +14,6 @@ STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticF
 # The suite clears the cache between tests; a shared Redis would lose other users' keys (and queued
 # tasks on the same database), so tests cache in-process. tests/test_services.py covers the Redis cache.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Live-server request threads would otherwise keep their persistent connections open past the
+# session and block dropping the test database.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405

@@ -17,8 +17,12 @@ def browser_page() -> Iterator[Any]:
     # Playwright's sync API runs an event loop in this thread; the ORM calls the test itself makes
     # happen outside it, so Django's async-safety guard does not apply here.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from django.db import connections
     from playwright.sync_api import sync_playwright
 
+    # Playwright runs the test in a greenlet with its own context, where Django opens new database
+    # connections; close the ones opened outside it so none outlives the test database.
+    connections.close_all()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
@@ -32,6 +36,7 @@ def browser_page() -> Iterator[Any]:
         finally:
             context.close()
             browser.close()
+            connections.close_all()
 
 
 @pytest.fixture
