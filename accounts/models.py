@@ -59,3 +59,34 @@ class User(AbstractUser):
             return self.display_name
         local = self.email.split("@", 1)[0]
         return f"{local[:2]}***"
+
+
+class Notification(models.Model):
+    """A message in a user's in-app inbox. Its text is rendered per kind, in the reader's language."""
+
+    class Kind(models.TextChoices):
+        INVITATION = "invitation", _("Invitation to rate")
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    # What the message is about, e.g. the invitation's id; unique per user so a re-run never repeats it.
+    subject_id = models.BigIntegerField()
+    url = models.CharField(max_length=200)
+    context = models.JSONField(default=dict, blank=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ("-created_at", "-id")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind", "subject_id"], name="notification_once_per_subject")
+        ]
+        indexes = [
+            models.Index(fields=["user"], condition=models.Q(read_at__isnull=True), name="notification_unread_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.user_id}"

@@ -1,0 +1,320 @@
+from datetime import datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from catalog.bilingual import BilingualName, wants_chinese
+from catalog.models import Category, Factor, OrderLine, Product
+
+
+class RatingPolicy(models.Model):
+    """The figures the eligibility job works with; one row, edited by staff in admin."""
+
+    popularity_days = models.PositiveSmallIntegerField(
+        _("popularity window (days)"), default=90, help_text=_("Likes and saves of notes within this window count.")
+    )
+    sales_days = models.PositiveSmallIntegerField(
+        _("sales window (days)"), default=365, help_text=_("Genuine units sold within this window count.")
+    )
+    purchase_days = models.PositiveSmallIntegerField(
+        _("purchase window (days)"), default=365, help_text=_("Buyers who purchased within this window are invited.")
+    )
+    popularity_weight = models.DecimalField(
+        _("weight of popularity"),
+        max_digits=3,
+        decimal_places=2,
+        default=0.5,
+        help_text=_("Share of community popularity in the selection score; sales take the rest."),
+    )
+    min_units_sold = models.PositiveIntegerField(_("minimum units sold"), default=20)
+    min_engagement = models.PositiveIntegerField(_("minimum likes and saves"), default=0)
+    products_per_category = models.PositiveSmallIntegerField(_("products per category"), default=35)
+    campaign_days = models.PositiveSmallIntegerField(_("campaign length (days)"), default=30)
+    invitation_days = models.PositiveSmallIntegerField(_("invitation lifetime (days)"), default=14)
+    max_open_invitations = models.PositiveSmallIntegerField(
+        _("open invitations per user"), default=5, help_text=_("A user is never asked to rate more at once.")
+    )
+    active_days = models.PositiveSmallIntegerField(
+        _("active user: seen within (days)"), default=90, help_text=_("Users not seen for longer are not invited.")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("rating policy")
+        verbose_name_plural = _("rating policy")
+        ordering = ("id",)
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="ratingpolicy_single_row"),
+            models.CheckConstraint(
+                condition=Q(popularity_weight__gte=0, popularity_weight__lte=1), name="ratingpolicy_weight_share"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    popularity_days__gte=1,
+                    sales_days__gte=1,
+                    purchase_days__gte=1,
+                    products_per_category__gte=1,
+                    campaign_days__gte=1,
+                    invitation_days__gte=1,
+                    max_open_invitations__gte=1,
+                    active_days__gte=1,
+                ),
+                name="ratingpolicy_positive_figures",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(_("Rating policy"))
+
+
+class EligibilityRun(models.Model):
+    """One run of the eligibility job: what it did per category, and what went wrong."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("Running")
+        FINISHED = "finished", _("Finished")
+        FAILED = "failed", _("Finished with errors")
+
+    run_date = models.DateField(_("run date"))
+    triggered_by = models.CharField(_("triggered by"), max_length=60)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(_("started at"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    campaigns_opened = models.PositiveIntegerField(_("campaigns opened"), default=0)
+    invitations_created = models.PositiveIntegerField(_("invitations created"), default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("eligibility run")
+        verbose_name_plural = _("eligibility runs")
+        ordering = ("-started_at", "-id")
+
+    def __str__(self) -> str:
+        return f"{self.run_date} ({self.get_status_display()})"
+
+
+class EligibilityRunCategory(models.Model):
+    """The part of a run that handled one category (one Celery task of the group)."""
+
+    run = models.ForeignKey(EligibilityRun, on_delete=models.CASCADE, related_name="categories")
+    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="+")
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    products_considered = models.PositiveIntegerField(default=0)
+    campaigns_opened = models.PositiveIntegerField(default=0)
+    invitations_created = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("eligibility run category")
+        verbose_name_plural = _("eligibility run categories")
+        ordering = ("run_id", "category_id")
+        constraints = [models.UniqueConstraint(fields=["run", "category"], name="eligibilityruncategory_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}/{self.category_id}"
+
+
+class Campaign(models.Model):
+    """A product opened for rating, with the category's factors frozen at opening."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Closed")
+        PUBLISHED = "published", _("Published")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    product = models.ForeignKey(Product, verbose_name=_("product"), on_delete=models.PROTECT, related_name="campaigns")
+    category = models.ForeignKey(
+        Category, verbose_name=_("category"), on_delete=models.PROTECT, related_name="campaigns"
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
+    opens_at = models.DateTimeField(_("opens at"))
+    closes_at = models.DateTimeField(_("closes at"))
+    run = models.ForeignKey(
+        EligibilityRun, verbose_name=_("opened by run"), null=True, blank=True, on_delete=models.SET_NULL
+    )
+    # Why the product was selected, as measured when the campaign opened.
+    selection_rank = models.PositiveIntegerField(_("rank in category"))
+    selection_score = models.FloatField(_("selection score"))
+    engagement_count = models.PositiveIntegerField(_("recent likes and saves"))
+    units_sold = models.PositiveIntegerField(_("units sold in the window"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
+        ordering = ("-opens_at", "-id")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product"], condition=Q(status="open"), name="campaign_one_open_per_product"
+            ),
+            models.CheckConstraint(condition=Q(closes_at__gt=F("opens_at")), name="campaign_closes_after_opening"),
+        ]
+        indexes = [models.Index(fields=["category", "status"], name="campaign_category_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.product} ({self.get_status_display()})"
+
+    def accepts_votes(self, now: datetime | None = None) -> bool:
+        now = now or timezone.now()
+        return self.status == self.Status.OPEN and self.opens_at <= now < self.closes_at
+
+
+class CampaignFactor(BilingualName):
+    """A factor as it stood when its campaign opened: later edits of the category do not touch it."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="factors")
+    factor = models.ForeignKey(Factor, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    description_zh = models.CharField("说明 (中文)", max_length=300, blank=True)
+    description_en = models.CharField("Description (English)", max_length=300, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+    weight = models.DecimalField(max_digits=5, decimal_places=2)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("campaign factor")
+        verbose_name_plural = _("campaign factors")
+        ordering = ("campaign_id", "position", "id")
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "factor"], name="campaignfactor_unique"),
+            models.CheckConstraint(condition=Q(weight__gt=0), name="campaignfactor_weight_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def description(self) -> str:
+        first, second = (
+            (self.description_zh, self.description_en)
+            if wants_chinese()
+            else (self.description_en, self.description_zh)
+        )
+        return first or second
+
+
+class Invitation(models.Model):
+    """An invitation to one genuine buyer to rate one campaign's product."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        ACCEPTED = "accepted", _("Accepted")
+        DECLINED = "declined", _("Declined")
+        VOTED = "voted", _("Voted")
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="invitations", db_index=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="invitations")
+    purchase = models.ForeignKey(
+        OrderLine,
+        verbose_name=_("qualifying purchase"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("The genuine purchase that earned the invitation."),
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    expires_at = models.DateTimeField(_("expires at"))
+    responded_at = models.DateTimeField(_("responded at"), null=True, blank=True)
+    run = models.ForeignKey(EligibilityRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        ordering = ("-created_at", "-id")
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "user"], name="invitation_one_per_user_and_campaign"),
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=F("created_at")), name="invitation_expires_after_creation"
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "status", "expires_at"], name="invitation_user_open_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} → {self.campaign_id}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("ratings:invitation", kwargs={"pk": self.pk})
+
+    def is_expired(self, now: datetime | None = None) -> bool:
+        return self.status == self.Status.PENDING and self.expires_at <= (now or timezone.now())
+
+
+class Vote(models.Model):
+    """One verified purchaser's rating of one campaign: one person, one vote."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="votes", db_index=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="votes")
+    invitation = models.OneToOneField(Invitation, on_delete=models.CASCADE, related_name="vote")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="votes")
+    comment = models.TextField(_("comment"), max_length=1000, blank=True)
+    # What screening needs, and nothing more personal than the platform already holds.
+    seconds_to_fill = models.PositiveIntegerField(_("seconds to fill the form"), null=True, blank=True)
+    ip_hash = models.CharField(_("network fingerprint"), max_length=64, blank=True)
+    user_agent_hash = models.CharField(_("device fingerprint"), max_length=64, blank=True)
+    revision_count = models.PositiveSmallIntegerField(_("amendments"), default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("vote")
+        verbose_name_plural = _("votes")
+        ordering = ("-created_at", "-id")
+        constraints = [models.UniqueConstraint(fields=["campaign", "user"], name="vote_one_per_user_and_campaign")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} on {self.campaign_id}"
+
+
+class FactorScore(models.Model):
+    """A vote's 1–5 score of one frozen factor. The product is carried for the scoring job."""
+
+    vote = models.ForeignKey(Vote, on_delete=models.CASCADE, related_name="scores")
+    factor = models.ForeignKey(CampaignFactor, on_delete=models.CASCADE, related_name="scores", db_index=False)
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+", db_index=False)
+    score = models.PositiveSmallIntegerField(_("score"))
+
+    class Meta:
+        verbose_name = _("factor score")
+        verbose_name_plural = _("factor scores")
+        ordering = ("vote_id", "factor_id")
+        constraints = [
+            models.UniqueConstraint(fields=["vote", "factor"], name="factorscore_one_per_factor"),
+            models.CheckConstraint(condition=Q(score__gte=1, score__lte=5), name="factorscore_in_range"),
+        ]
+        indexes = [models.Index(fields=["product", "factor"], name="factorscore_product_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.factor_id}: {self.score}"
+
+
+class VoteRevision(models.Model):
+    """A vote as it stood before an amendment; every amendment is kept."""
+
+    vote = models.ForeignKey(Vote, on_delete=models.CASCADE, related_name="revisions")
+    scores = models.JSONField(help_text="{campaign factor id: score}")
+    comment = models.TextField(blank=True)
+    seconds_to_fill = models.PositiveIntegerField(null=True, blank=True)
+    ip_hash = models.CharField(max_length=64, blank=True)
+    user_agent_hash = models.CharField(max_length=64, blank=True)
+    submitted_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("vote revision")
+        verbose_name_plural = _("vote revisions")
+        ordering = ("vote_id", "submitted_at")
+
+    def __str__(self) -> str:
+        return f"{self.vote_id} @ {self.submitted_at}"
