@@ -1,0 +1,476 @@
+"""The eligibility job: which products open for rating, and which buyers are invited to rate them.
+
+A run goes in three steps, each a service the Celery tasks in ``ratings.tasks`` call:
+
+1. ``run_start`` closes campaigns past their closing time and records a run with one row per
+   rating-ready category.
+2. ``run_category`` (one task per category, in parallel) selects the category's products, opens a
+   campaign for each selected product that has no open campaign (freezing the category's active
+   factors), and invites the buyers; all in one transaction, so a category is done completely or not
+   at all. A failure is recorded on the category's row and the other categories go on.
+3. ``run_finish_if_complete`` marks the run finished once every category row is finished (checked
+   in the database by whichever category task ends last).
+
+Then, after commit, the invited are told: ``invitations_notify`` writes inbox rows and hands the
+new ones to ``invitation_emails_send`` in chunks.
+
+Rules (the policy figures are ``RatingPolicy``, edited by staff):
+
+- *Selection.* Products on sale in the category are scored by community popularity (likes and
+  saves, within ``popularity_days``, of visible notes that mention the product) and genuine sales
+  (units of paid order lines within ``sales_days``). Products below ``min_units_sold`` or
+  ``min_engagement`` are left out; the rest get ``w · pct_rank(engagement) + (1 − w) · pct_rank(units)``
+  (``w`` = ``popularity_weight``, percent ranks within the category; ties broken by units, then id).
+  The top ``products_per_category`` are selected; a selected product that already has an open
+  campaign keeps it (its slot is not handed to the next product), so a second run the same day
+  selects the same products and opens nothing.
+- *Invitations.* Every open campaign of the category (the ones just opened and the ones still
+  running, which may have gained buyers since) invites each *active* user (``is_active``, not
+  banned, seen within ``active_days``) with a genuine purchase (paid, neither refunded nor
+  cancelled) of its product within the ``purchase_days`` before the run. Several purchases make
+  one invitation, which remembers the latest recorded one (highest id). A user is never given more
+  than ``max_open_invitations`` pending, unexpired invitations: those held before the run count,
+  and within a run a user's new invitations are numbered by campaign id (older campaigns first:
+  they close sooner). Invitation inserts take a transaction-level advisory lock on PostgreSQL, so
+  the cap holds across categories running in parallel and across concurrent runs.
+- *Idempotency.* The database guarantees it: one open campaign per product (partial unique
+  constraint) and one invitation per (campaign, user), with ``ON CONFLICT DO NOTHING``; existing
+  rows are skipped with an anti-join first, which keeps a re-run cheap. Notifications are unique
+  per (user, kind, invitation), and emails go only for notifications a call actually inserted.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import connection, transaction
+from django.db.models import F, Q, Sum
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Notification
+from accounts.services import SUBJECT_ID, notifications_create
+from catalog.models import Category, Factor
+from ratings.models import Campaign, CampaignFactor, EligibilityRun, EligibilityRunCategory, Invitation, RatingPolicy
+
+logger = logging.getLogger(__name__)
+
+#: Invitation emails go out in chunks of this many, each chunk from its own task over one connection.
+EMAIL_CHUNK_SIZE = 500
+#: Serialises invitation inserts on PostgreSQL (see the module docstring); any constant unique to us.
+_INVITATION_LOCK_KEY = 0x78687331  # "xhs1"
+
+
+def policy_get() -> RatingPolicy:
+    """The rating policy, created with its defaults the first time it is read."""
+    policy, _created = RatingPolicy.objects.get_or_create(pk=1)
+    return policy
+
+
+@dataclass(frozen=True)
+class SelectedProduct:
+    product_id: int
+    rank: int
+    score: float
+    engagement: int
+    units: int
+
+
+@dataclass(frozen=True)
+class CategoryOutcome:
+    products_considered: int
+    campaigns_opened: int
+    invitations_created: int
+
+
+# --- Step 1: start a run ---------------------------------------------------------------------------
+
+
+def campaigns_close_expired(*, now: datetime | None = None) -> int:
+    """Close open campaigns whose closing time has passed; a repeat closes nothing more."""
+    now = now or timezone.now()
+    return Campaign.objects.filter(status=Campaign.Status.OPEN, closes_at__lte=now).update(
+        status=Campaign.Status.CLOSED, updated_at=now
+    )
+
+
+def run_start(*, triggered_by: str, now: datetime | None = None) -> EligibilityRun:
+    """Record a new run with a row per rating-ready category (the tasks' work list).
+
+    Closes expired campaigns first, so their products can be selected again. A run without any
+    rating-ready category is finished at once.
+    """
+    now = now or timezone.now()
+    policy_get()
+    campaigns_close_expired(now=now)
+    with transaction.atomic():
+        run = EligibilityRun.objects.create(
+            run_date=timezone.localdate(now), triggered_by=triggered_by[:60], started_at=now
+        )
+        category_ids = Category.objects.filter(rating_ready=True).order_by("pk").values_list("pk", flat=True)
+        EligibilityRunCategory.objects.bulk_create(
+            [EligibilityRunCategory(run=run, category_id=category_id) for category_id in category_ids]
+        )
+    run_finish_if_complete(run_id=run.pk)
+    return run
+
+
+# --- Step 2: one category --------------------------------------------------------------------------
+
+
+def run_category(*, run_id: int, category_id: int) -> CategoryOutcome | None:
+    """Select, open campaigns and invite for one category of a run; record the outcome or the error.
+
+    Harmless to repeat: a category row already finished is left alone (a duplicate delivery waits on
+    the row lock, then sees it finished); a crash rolls the whole category back and the redelivered
+    task does it again. Returns ``None`` when there was nothing to do (row gone or finished).
+    After commit it enqueues the notifications of the invitations it created.
+    """
+    now = timezone.now()
+    touched = EligibilityRunCategory.objects.filter(run_id=run_id, category_id=category_id, finished_at=None).update(
+        started_at=now, updated_at=now
+    )
+    if not touched:
+        logger.info("eligibility run %s category %s: nothing to do", run_id, category_id)
+        return None
+    try:
+        with transaction.atomic():
+            row = (
+                EligibilityRunCategory.objects.select_for_update()
+                .filter(run_id=run_id, category_id=category_id, finished_at=None)
+                .first()
+            )
+            if row is None:
+                return None
+            outcome = _category_work(run_id=run_id, category_id=category_id, now=now)
+            EligibilityRunCategory.objects.filter(pk=row.pk).update(
+                finished_at=timezone.now(),
+                products_considered=outcome.products_considered,
+                campaigns_opened=outcome.campaigns_opened,
+                invitations_created=outcome.invitations_created,
+                error="",
+                updated_at=timezone.now(),
+            )
+            if outcome.invitations_created:
+                transaction.on_commit(lambda: _enqueue_notify(run_id, category_id), robust=True)
+    except Exception as exc:
+        logger.exception("eligibility run %s category %s failed", run_id, category_id)
+        EligibilityRunCategory.objects.filter(run_id=run_id, category_id=category_id, finished_at=None).update(
+            finished_at=timezone.now(), error=f"{type(exc).__name__}: {exc}"[:5000], updated_at=timezone.now()
+        )
+        run_finish_if_complete(run_id=run_id)
+        return None
+    run_finish_if_complete(run_id=run_id)
+    return outcome
+
+
+def _enqueue_notify(run_id: int, category_id: int) -> None:
+    from ratings.tasks import notify_invitations
+
+    notify_invitations.delay(run_id, category_id)
+
+
+def _category_work(*, run_id: int, category_id: int, now: datetime) -> CategoryOutcome:
+    policy = policy_get()
+    selected, considered = products_select(category_id=category_id, policy=policy, now=now)
+    opened = campaigns_open(run_id=run_id, category_id=category_id, selected=selected, policy=policy, now=now)
+    invited = invitations_create(run_id=run_id, category_id=category_id, policy=policy, now=now)
+    return CategoryOutcome(products_considered=considered, campaigns_opened=len(opened), invitations_created=invited)
+
+
+def _dt(value: datetime) -> Any:
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def products_select(*, category_id: int, policy: RatingPolicy, now: datetime) -> tuple[list[SelectedProduct], int]:
+    """The category's top products and how many passed the minimums (one query).
+
+    Aggregates engagement and units per product in the database, starting from the category's
+    products, so the cost follows the category's size, not the whole catalogue's.
+    """
+    weight = float(policy.popularity_weight)
+    sql = """
+        WITH products AS (
+            SELECT id FROM catalog_product WHERE category_id = %(category)s AND is_active
+        ),
+        engagement AS (
+            SELECT np.product_id, COUNT(*) AS n
+            FROM products p
+            JOIN catalog_noteproduct np ON np.product_id = p.id
+            JOIN catalog_note n ON n.id = np.note_id AND n.visibility = 'visible'
+            JOIN catalog_engagement e ON e.note_id = n.id AND e.created_at >= %(popular_since)s
+                AND e.created_at <= %(now)s
+            GROUP BY np.product_id
+        ),
+        units AS (
+            SELECT ol.product_id, SUM(ol.quantity) AS n
+            FROM products p
+            JOIN catalog_orderline ol ON ol.product_id = p.id AND ol.status = 'paid'
+                AND ol.paid_at >= %(sales_since)s AND ol.paid_at <= %(now)s
+            GROUP BY ol.product_id
+        ),
+        eligible AS (
+            SELECT p.id, COALESCE(e.n, 0) AS engagement, COALESCE(u.n, 0) AS units
+            FROM products p
+            LEFT JOIN engagement e ON e.product_id = p.id
+            LEFT JOIN units u ON u.product_id = p.id
+            WHERE COALESCE(u.n, 0) >= %(min_units)s AND COALESCE(e.n, 0) >= %(min_engagement)s
+        ),
+        scored AS (
+            SELECT id, engagement, units,
+                %(weight)s * PERCENT_RANK() OVER (ORDER BY engagement)
+                    + (1.0 - %(weight)s) * PERCENT_RANK() OVER (ORDER BY units) AS score,
+                COUNT(*) OVER () AS considered
+            FROM eligible
+        )
+        SELECT id, score, engagement, units, considered
+        FROM scored
+        ORDER BY score DESC, units DESC, id
+        LIMIT %(limit)s
+    """
+    params = {
+        "category": category_id,
+        "popular_since": _dt(now - timedelta(days=policy.popularity_days)),
+        "sales_since": _dt(now - timedelta(days=policy.sales_days)),
+        "now": _dt(now),
+        "min_units": policy.min_units_sold,
+        "min_engagement": policy.min_engagement,
+        "weight": weight,
+        "limit": policy.products_per_category,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    selected = [
+        SelectedProduct(product_id=row[0], rank=rank, score=float(row[1]), engagement=int(row[2]), units=int(row[3]))
+        for rank, row in enumerate(rows, start=1)
+    ]
+    return selected, int(rows[0][4]) if rows else 0
+
+
+def campaigns_open(
+    *, run_id: int, category_id: int, selected: list[SelectedProduct], policy: RatingPolicy, now: datetime
+) -> list[Campaign]:
+    """Open a campaign for each selected product without an open one, freezing the category's factors.
+
+    The partial unique constraint ``campaign_one_open_per_product`` is the guarantee: rows that would
+    break it are skipped (``ignore_conflicts``), so a concurrent run opens each campaign once. The
+    campaigns this call opened are read back by their run id. Three or four queries.
+    """
+    if not selected:
+        return []
+    already_open = set(
+        Campaign.objects.filter(
+            product_id__in=[item.product_id for item in selected], status=Campaign.Status.OPEN
+        ).values_list("product_id", flat=True)
+    )
+    fresh = [item for item in selected if item.product_id not in already_open]
+    if not fresh:
+        return []
+    closes_at = now + timedelta(days=policy.campaign_days)
+    Campaign.objects.bulk_create(
+        [
+            Campaign(
+                product_id=item.product_id,
+                category_id=category_id,
+                status=Campaign.Status.OPEN,
+                opens_at=now,
+                closes_at=closes_at,
+                run_id=run_id,
+                selection_rank=item.rank,
+                selection_score=item.score,
+                engagement_count=item.engagement,
+                units_sold=item.units,
+            )
+            for item in fresh
+        ],
+        ignore_conflicts=True,
+    )
+    opened = list(
+        Campaign.objects.filter(
+            run_id=run_id,
+            category_id=category_id,
+            status=Campaign.Status.OPEN,
+            product_id__in=[item.product_id for item in fresh],
+        ).order_by("pk")
+    )
+    factors = list(Factor.objects.filter(category_id=category_id, active=True).order_by("position", "pk"))
+    CampaignFactor.objects.bulk_create(
+        [
+            CampaignFactor(
+                campaign=campaign,
+                factor=factor,
+                name_zh=factor.name_zh,
+                name_en=factor.name_en,
+                description_zh=factor.description_zh,
+                description_en=factor.description_en,
+                position=position,
+                weight=factor.weight,
+            )
+            for campaign in opened
+            for position, factor in enumerate(factors)
+        ],
+        ignore_conflicts=True,
+    )
+    return opened
+
+
+def invitations_create(*, run_id: int, category_id: int, policy: RatingPolicy, now: datetime) -> int:
+    """Invite the eligible buyers of the category's open campaigns; return how many were invited.
+
+    One ``INSERT … SELECT`` in the database: buyers are never loaded into Python. Existing invitations
+    are skipped by an anti-join and, should a concurrent run commit the same one meanwhile, by
+    ``ON CONFLICT DO NOTHING``. Rows go in sorted on the unique key. Must run inside a transaction:
+    on PostgreSQL it takes the invitation lock until commit, which keeps the per-user cap exact.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_INVITATION_LOCK_KEY])
+    sql = """
+        INSERT INTO ratings_invitation
+            (campaign_id, user_id, purchase_id, status, expires_at, run_id, created_at, updated_at)
+        SELECT campaign_id, user_id, purchase_id, 'pending', %(expires_at)s, %(run)s, %(now)s, %(now)s
+        FROM (
+            SELECT b.campaign_id, b.user_id, b.purchase_id,
+                ROW_NUMBER() OVER (PARTITION BY b.user_id ORDER BY b.campaign_id) AS nth,
+                (
+                    SELECT COUNT(*) FROM ratings_invitation held
+                    WHERE held.user_id = b.user_id AND held.status = 'pending' AND held.expires_at > %(now)s
+                ) AS held
+            FROM (
+                SELECT c.id AS campaign_id, ol.buyer_id AS user_id, MAX(ol.id) AS purchase_id
+                FROM ratings_campaign c
+                JOIN catalog_orderline ol ON ol.product_id = c.product_id
+                WHERE c.category_id = %(category)s AND c.status = 'open' AND c.closes_at > %(now)s
+                    AND ol.status = 'paid' AND ol.paid_at >= %(purchase_since)s AND ol.paid_at <= %(now)s
+                GROUP BY c.id, ol.buyer_id
+            ) b
+            JOIN accounts_user u ON u.id = b.user_id
+            WHERE u.is_active AND NOT u.is_banned AND u.last_seen_at >= %(active_since)s
+                AND NOT EXISTS (
+                    SELECT 1 FROM ratings_invitation i WHERE i.campaign_id = b.campaign_id AND i.user_id = b.user_id
+                )
+        ) candidates
+        WHERE nth + held <= %(cap)s
+        ORDER BY campaign_id, user_id
+        ON CONFLICT DO NOTHING
+    """
+    params = {
+        "expires_at": _dt(now + timedelta(days=policy.invitation_days)),
+        "run": run_id,
+        "now": _dt(now),
+        "category": category_id,
+        "purchase_since": _dt(now - timedelta(days=policy.purchase_days)),
+        "active_since": _dt(now - timedelta(days=policy.active_days)),
+        "cap": policy.max_open_invitations,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return max(int(cursor.rowcount), 0)
+
+
+# --- Step 3: finish --------------------------------------------------------------------------------
+
+
+def run_finish_if_complete(*, run_id: int) -> bool:
+    """Mark the run finished (or failed, if a category failed) once every category row is finished.
+
+    Checked from the database, so whichever category task commits last finishes the run; the update
+    is conditional on the run still running, so only one caller does it and a repeat does nothing.
+    Totals are summed from the category rows, never incremented.
+    """
+    rows = EligibilityRunCategory.objects.filter(run_id=run_id)
+    if rows.filter(finished_at=None).exists():
+        return False
+    totals = rows.aggregate(
+        campaigns=Sum("campaigns_opened", default=0), invitations=Sum("invitations_created", default=0)
+    )
+    failed = rows.exclude(error="").exists()
+    changed = EligibilityRun.objects.filter(pk=run_id, status=EligibilityRun.Status.RUNNING).update(
+        status=EligibilityRun.Status.FAILED if failed else EligibilityRun.Status.FINISHED,
+        finished_at=timezone.now(),
+        campaigns_opened=totals["campaigns"],
+        invitations_created=totals["invitations"],
+        updated_at=timezone.now(),
+    )
+    if changed:
+        logger.info("eligibility run %s finished: %s", run_id, totals)
+    return changed == 1
+
+
+# --- Telling the invited ---------------------------------------------------------------------------
+
+
+def invitation_url_template() -> str:
+    """The path of an invitation page, with ``{subject_id}`` where the invitation id goes."""
+    marker = 987654321987
+    return reverse("ratings:invitation", kwargs={"pk": marker}).replace(str(marker), SUBJECT_ID)
+
+
+def invitations_notify(*, run_id: int, category_id: int) -> list[int]:
+    """Inbox notifications for the invitations a run created in a category; return the new ones' ids.
+
+    Unique per (user, kind, invitation), so a repeat inserts and returns nothing: emails are sent only
+    for the ids returned here, hence never twice.
+    """
+    source = (
+        Invitation.objects.filter(run_id=run_id, campaign__category_id=category_id)
+        .annotate(
+            subject_id=F("pk"),
+            product_zh=F("campaign__product__name_zh"),
+            product_en=F("campaign__product__name_en"),
+        )
+        .order_by()
+        .values("user_id", "subject_id", "product_zh", "product_en")
+    )
+    return notifications_create(
+        kind=Notification.Kind.INVITATION,
+        source=source,
+        url_template=invitation_url_template(),
+        context_columns={"product_zh": "product_zh", "product_en": "product_en"},
+    )
+
+
+def invitation_emails_send(*, notification_ids: list[int]) -> int:
+    """Email the bilingual invitation for each notification; return how many were sent.
+
+    Two queries and one mail connection per call, whatever the number of ids (callers pass at most
+    ``EMAIL_CHUNK_SIZE``). Invitations no longer pending are skipped.
+    """
+    subject_ids = Notification.objects.filter(pk__in=notification_ids, kind=Notification.Kind.INVITATION).values_list(
+        "subject_id", flat=True
+    )
+    invitations = (
+        Invitation.objects.filter(pk__in=list(subject_ids), status=Invitation.Status.PENDING)
+        .filter(~Q(user__email=""))
+        .select_related("user", "campaign__product")
+        .order_by("pk")
+    )
+    site = settings.SITE_URL.rstrip("/")
+    messages = []
+    for invitation in invitations:
+        context = {
+            "invitation": invitation,
+            "user": invitation.user,
+            "product": invitation.campaign.product,
+            "url": f"{site}{invitation.get_absolute_url()}",
+            "site_url": site,
+        }
+        subject = " ".join(render_to_string("ratings/email/invitation_subject.txt", context).split())
+        body = render_to_string("ratings/email/invitation_message.txt", context)
+        messages.append(EmailMultiAlternatives(subject, body, to=[invitation.user.email]))
+    if not messages:
+        return 0
+    with get_connection() as mail:
+        sent: int | None = mail.send_messages(messages)
+        return sent or 0
+
+
+def email_chunks(notification_ids: list[int]) -> list[list[int]]:
+    return [notification_ids[i : i + EMAIL_CHUNK_SIZE] for i in range(0, len(notification_ids), EMAIL_CHUNK_SIZE)]
