@@ -70,6 +70,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.inbox",
             ],
         },
     },
@@ -122,6 +123,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBIL
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Every periodic job is declared here and nowhere else.
 CELERY_BEAT_SCHEDULE = {
+    "open-rating-campaigns": {
+        "task": "ratings.tasks.run_eligibility",
+        "schedule": crontab(minute=0, hour=4, day_of_week="monday"),
+    },
     "recount-note-engagement": {
         "task": "catalog.tasks.recount_note_engagement",
         "schedule": crontab(minute=15, hour=3),

@@ -12,4 +12,6 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("catalog.urls")),
+    path("", include("ratings.urls")),
+    path("", include("accounts.urls")),
 ]

@@ -1,0 +1,252 @@
+"""Writes of the purchaser's journey: accepting or declining an invitation, and the one vote.
+
+One person, one vote is guaranteed by the database (``vote_one_per_user_and_campaign``); the code
+here checks the same rules first so that people get a clear message, and turns the constraint's
+``IntegrityError`` (two submissions racing) into an "already rated" outcome, never a 500.
+"""
+
+import enum
+import hashlib
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Notification, User
+from ratings.models import CampaignFactor, FactorScore, Invitation, Vote, VoteRevision
+
+MIN_SCORE = 1
+MAX_SCORE = 5
+COMMENT_MAX_LENGTH = 1000
+
+
+class RatingError(Exception):
+    """A request the rules refuse; ``message`` is shown to the person as it is."""
+
+    def __init__(self, message: str | Promise) -> None:
+        super().__init__(str(message))
+        self.message = message
+
+
+class VoteStatus(enum.Enum):
+    CREATED = "created"
+    AMENDED = "amended"
+    #: Another submission of the same form got there first (a double click, a second tab): nothing stored.
+    ALREADY_RATED = "already_rated"
+
+
+@dataclass(frozen=True)
+class VoteOutcome:
+    vote: Vote
+    status: VoteStatus
+
+
+def fingerprint(value: str) -> str:
+    """HMAC-SHA256 of a client attribute under the site's secret: comparable between votes, never reversible
+    without the secret. An empty value stays empty."""
+    if not value:
+        return ""
+    return hmac.new(settings.SECRET_KEY.encode(), value.encode(), hashlib.sha256).hexdigest()
+
+
+def _own_invitation_for_update(*, invitation_id: int, user: User) -> Invitation:
+    try:
+        return (
+            Invitation.objects.select_for_update(of=("self",))
+            .select_related("campaign")
+            .get(pk=invitation_id, user=user)
+        )
+    except Invitation.DoesNotExist:
+        raise RatingError(_("This invitation does not exist.")) from None
+
+
+def invitation_accept(*, invitation: Invitation, user: User, now: datetime | None = None) -> Invitation:
+    """Accept a pending invitation: the user becomes a verified purchaser of the product.
+
+    Idempotent: accepting an accepted (or already voted) invitation changes nothing. Locks the
+    invitation row, so an accept racing a decline ends in one of the two, never both.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        fresh = _own_invitation_for_update(invitation_id=invitation.pk, user=user)
+        if fresh.status in (Invitation.Status.ACCEPTED, Invitation.Status.VOTED):
+            return fresh
+        if fresh.status == Invitation.Status.DECLINED:
+            raise RatingError(_("You declined this invitation, so it can no longer be accepted."))
+        if fresh.is_expired(now):
+            raise RatingError(_("This invitation has expired and can no longer be accepted."))
+        if not fresh.campaign.accepts_votes(now):
+            raise RatingError(_("Rating of this product has closed."))
+        if user.is_banned:
+            raise RatingError(_("Your account cannot rate products."))
+        fresh.status = Invitation.Status.ACCEPTED
+        fresh.responded_at = now
+        fresh.save(update_fields=["status", "responded_at", "updated_at"])
+        return fresh
+
+
+def invitation_decline(*, invitation: Invitation, user: User, now: datetime | None = None) -> Invitation:
+    """Decline a pending invitation. Idempotent; an accepted or used invitation cannot be declined."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        fresh = _own_invitation_for_update(invitation_id=invitation.pk, user=user)
+        if fresh.status == Invitation.Status.DECLINED:
+            return fresh
+        if fresh.status != Invitation.Status.PENDING:
+            raise RatingError(_("You have already accepted this invitation."))
+        if fresh.is_expired(now):
+            raise RatingError(_("This invitation has expired."))
+        fresh.status = Invitation.Status.DECLINED
+        fresh.responded_at = now
+        fresh.save(update_fields=["status", "responded_at", "updated_at"])
+        return fresh
+
+
+def invitation_notifications_read(*, invitation: Invitation, now: datetime | None = None) -> int:
+    """Mark the inbox messages about this invitation read (opening it is reading them)."""
+    return Notification.objects.filter(
+        user_id=invitation.user_id,
+        kind=Notification.Kind.INVITATION,
+        subject_id=invitation.pk,
+        read_at__isnull=True,
+    ).update(read_at=now or timezone.now())
+
+
+def notifications_read(*, user: User, notification_ids: list[int], now: datetime | None = None) -> int:
+    """Mark the given messages of this user read (the inbox page shows them)."""
+    if not notification_ids:
+        return 0
+    return Notification.objects.filter(user=user, pk__in=notification_ids, read_at__isnull=True).update(
+        read_at=now or timezone.now()
+    )
+
+
+def _checked_scores(factors: list[CampaignFactor], scores: Mapping[int, int]) -> dict[int, int]:
+    expected = {factor.pk for factor in factors}
+    if set(scores) != expected:
+        raise RatingError(_("Every factor of this product must be scored, and only those."))
+    for score in scores.values():
+        if isinstance(score, bool) or not isinstance(score, int) or not MIN_SCORE <= score <= MAX_SCORE:
+            raise RatingError(_("Each score must be a whole number from 1 to 5."))
+    return dict(scores)
+
+
+def vote_submit(
+    *,
+    invitation: Invitation,
+    user: User,
+    scores: Mapping[int, int],
+    comment: str = "",
+    seconds_to_fill: int | None = None,
+    ip_address: str = "",
+    user_agent: str = "",
+    amends_revision: int | None = None,
+    now: datetime | None = None,
+) -> VoteOutcome:
+    """Record the user's one vote on the invitation's campaign, or amend it.
+
+    ``scores`` maps each of the campaign's frozen factors (CampaignFactor ids) to 1–5.
+    ``amends_revision`` says which state of the vote the form showed: None for a first vote, else
+    the vote's ``revision_count`` when the form was rendered.
+
+    Concurrency contract: a first vote is a plain INSERT guarded by the unique constraint; a racing
+    second INSERT raises ``IntegrityError``, which becomes ``ALREADY_RATED`` with nothing stored. An
+    amendment locks the vote row (``SELECT … FOR UPDATE``) and applies only if the vote is still at
+    ``amends_revision``; so a double-clicked amendment is stored once, and ``revision_count`` always
+    equals the number of kept revisions. Everything happens in one transaction: a refusal
+    (``RatingError``) stores nothing.
+    """
+    now = now or timezone.now()
+    comment = comment.strip()
+    if len(comment) > COMMENT_MAX_LENGTH:
+        raise RatingError(_("The comment is too long (at most 1000 characters)."))
+    if seconds_to_fill is not None:
+        seconds_to_fill = max(0, seconds_to_fill)
+    with transaction.atomic():
+        fresh = Invitation.objects.select_related("campaign").filter(pk=invitation.pk, user=user).first()
+        if fresh is None:
+            raise RatingError(_("This invitation does not exist."))
+        if fresh.status == Invitation.Status.DECLINED:
+            raise RatingError(_("You declined this invitation."))
+        if fresh.status == Invitation.Status.PENDING:
+            if fresh.is_expired(now):
+                raise RatingError(_("This invitation has expired."))
+            raise RatingError(_("Accept the invitation before rating."))
+        campaign = fresh.campaign
+        if not campaign.accepts_votes(now):
+            raise RatingError(_("Rating of this product has closed; votes can no longer be added or changed."))
+        if user.is_banned:
+            raise RatingError(_("Your account cannot rate products."))
+        factors = list(CampaignFactor.objects.filter(campaign=campaign))
+        checked = _checked_scores(factors, scores)
+        ip_hash, user_agent_hash = fingerprint(ip_address), fingerprint(user_agent)
+
+        if amends_revision is None:
+            vote = Vote(
+                campaign=campaign,
+                user=user,
+                invitation=fresh,
+                product_id=campaign.product_id,
+                comment=comment,
+                seconds_to_fill=seconds_to_fill,
+                ip_hash=ip_hash,
+                user_agent_hash=user_agent_hash,
+                created_at=now,
+            )
+            try:
+                with transaction.atomic():
+                    vote.save(force_insert=True)
+                    FactorScore.objects.bulk_create(
+                        FactorScore(vote=vote, factor_id=pk, product_id=campaign.product_id, score=score)
+                        for pk, score in checked.items()
+                    )
+            except IntegrityError:
+                existing = Vote.objects.filter(campaign=campaign, user=user).first()
+                if existing is None:  # pragma: no cover - some other constraint; let it surface
+                    raise
+                return VoteOutcome(vote=existing, status=VoteStatus.ALREADY_RATED)
+            Invitation.objects.filter(pk=fresh.pk, status=Invitation.Status.ACCEPTED).update(
+                status=Invitation.Status.VOTED, updated_at=now
+            )
+            return VoteOutcome(vote=vote, status=VoteStatus.CREATED)
+
+        locked = Vote.objects.select_for_update().filter(campaign=campaign, user=user).first()
+        if locked is None:
+            raise RatingError(_("There is no vote to amend."))
+        if locked.revision_count != amends_revision:
+            return VoteOutcome(vote=locked, status=VoteStatus.ALREADY_RATED)
+        current = list(FactorScore.objects.filter(vote=locked).order_by("factor_id"))
+        VoteRevision.objects.create(
+            vote=locked,
+            scores={str(row.factor_id): row.score for row in current},
+            comment=locked.comment,
+            seconds_to_fill=locked.seconds_to_fill,
+            ip_hash=locked.ip_hash,
+            user_agent_hash=locked.user_agent_hash,
+            submitted_at=locked.updated_at,
+        )
+        by_factor = {row.factor_id: row for row in current}
+        missing = []
+        for pk, score in checked.items():
+            row = by_factor.get(pk)
+            if row is None:  # a vote stored before a factor was frozen in; cannot happen today
+                missing.append(FactorScore(vote=locked, factor_id=pk, product_id=campaign.product_id, score=score))
+            else:
+                row.score = score
+        FactorScore.objects.bulk_update(list(by_factor.values()), ["score"])
+        FactorScore.objects.bulk_create(missing)
+        locked.comment = comment
+        locked.seconds_to_fill = seconds_to_fill
+        locked.ip_hash = ip_hash
+        locked.user_agent_hash = user_agent_hash
+        locked.revision_count = locked.revision_count + 1
+        locked.save(
+            update_fields=["comment", "seconds_to_fill", "ip_hash", "user_agent_hash", "revision_count", "updated_at"]
+        )
+        return VoteOutcome(vote=locked, status=VoteStatus.AMENDED)

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from ratings import views
+
+app_name = "ratings"
+
+urlpatterns = [
+    path("invitations/", views.invitation_list, name="invitations"),
+    path("invitations/<int:pk>/", views.invitation_detail, name="invitation"),
+    path("invitations/<int:pk>/accept/", views.invitation_accept, name="invitation_accept"),
+    path("invitations/<int:pk>/decline/", views.invitation_decline, name="invitation_decline"),
+    path("invitations/<int:pk>/vote/", views.vote, name="vote"),
+]

@@ -1,0 +1,151 @@
+from typing import Any, cast
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.models import User
+from ratings import selectors, services
+from ratings.forms import RatingForm
+from ratings.models import Invitation, Vote
+
+USER_AGENT_MAX = 512
+
+
+def _user(request: HttpRequest) -> User:
+    return cast(User, request.user)
+
+
+def _vote_refusal(invitation: Invitation) -> str | None:
+    """Why this invitation cannot be used to rate right now, or None when it can."""
+    now = timezone.now()
+    if invitation.status == Invitation.Status.DECLINED:
+        return _("You declined this invitation.")
+    if invitation.status == Invitation.Status.PENDING:
+        if invitation.is_expired(now):
+            return _("This invitation has expired.")
+        return _("Accept the invitation before rating.")
+    if not invitation.campaign.accepts_votes(now):
+        return _("Rating of this product has closed; votes can no longer be added or changed.")
+    return None
+
+
+def _rating_form(invitation: Invitation, vote: Vote | None, data: Any = None) -> RatingForm:
+    initial: dict[str, Any] = {}
+    if vote is not None:
+        initial = {f"factor_{row.factor_id}": row.score for row in vote.scores.all()}
+        initial["comment"] = vote.comment
+    return RatingForm(
+        data,
+        initial=initial,
+        factors=list(invitation.campaign.factors.all()),
+        invitation_id=invitation.pk,
+        amends_revision=vote.revision_count if vote is not None else None,
+    )
+
+
+@login_required
+@require_GET
+def invitation_list(request: HttpRequest) -> HttpResponse:
+    sections = selectors.user_invitations(user=_user(request))
+    return render(request, "ratings/invitations.html", {"sections": sections})
+
+
+@login_required
+@require_GET
+def invitation_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    invitation = get_object_or_404(selectors.user_invitation(user=_user(request), pk=pk))
+    services.invitation_notifications_read(invitation=invitation)
+    vote = selectors.invitation_vote(invitation) if invitation.status != Invitation.Status.PENDING else None
+    refusal = _vote_refusal(invitation)
+    form = _rating_form(invitation, vote) if refusal is None and vote is None else None
+    context = {
+        "invitation": invitation,
+        "product": invitation.campaign.product,
+        "factors": invitation.campaign.factors.all(),
+        "vote": vote,
+        "form": form,
+        "can_amend": vote is not None and refusal is None,
+        "expired": invitation.is_expired(),
+        "campaign_open": invitation.campaign.accepts_votes(),
+        "show_badge": invitation.status in (Invitation.Status.ACCEPTED, Invitation.Status.VOTED),
+    }
+    return render(request, "ratings/invitation.html", context)
+
+
+@login_required
+@require_POST
+def invitation_accept(request: HttpRequest, pk: int) -> HttpResponse:
+    invitation = get_object_or_404(Invitation.objects.filter(user=_user(request)), pk=pk)
+    try:
+        services.invitation_accept(invitation=invitation, user=_user(request))
+    except services.RatingError as error:
+        messages.error(request, str(error.message))
+    else:
+        messages.success(request, _("Thank you! You are now a verified purchaser of this product. Rate it below."))
+    return redirect(invitation)
+
+
+@login_required
+@require_POST
+def invitation_decline(request: HttpRequest, pk: int) -> HttpResponse:
+    invitation = get_object_or_404(Invitation.objects.filter(user=_user(request)), pk=pk)
+    try:
+        services.invitation_decline(invitation=invitation, user=_user(request))
+    except services.RatingError as error:
+        messages.error(request, str(error.message))
+        return redirect(invitation)
+    messages.success(request, _("You declined the invitation. You will not be asked about this product again."))
+    return redirect("ratings:invitations")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def vote(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    invitation = get_object_or_404(selectors.user_invitation(user=user, pk=pk))
+    refusal = _vote_refusal(invitation)
+    if refusal is not None:
+        messages.error(request, refusal)
+        return redirect(invitation)
+    current = selectors.invitation_vote(invitation)
+    form = _rating_form(invitation, current, request.POST if request.method == "POST" else None)
+    if form.is_bound and form.is_valid():
+        try:
+            outcome = services.vote_submit(
+                invitation=invitation,
+                user=user,
+                scores=form.scores(),
+                comment=form.cleaned_data["comment"],
+                seconds_to_fill=form.seconds_to_fill(),
+                ip_address=request.META.get("REMOTE_ADDR", ""),
+                user_agent=request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_MAX],
+                amends_revision=form.submitted_revision,
+            )
+        except services.RatingError as error:
+            form.add_error(None, str(error.message))
+        else:
+            notice = {
+                services.VoteStatus.CREATED: _("Your vote is recorded. Thank you for rating!"),
+                services.VoteStatus.AMENDED: _("Your vote is amended."),
+                services.VoteStatus.ALREADY_RATED: _(
+                    "You have already rated this product; your vote is shown below. You can amend it."
+                ),
+            }[outcome.status]
+            if outcome.status == services.VoteStatus.ALREADY_RATED:
+                messages.warning(request, notice)
+            else:
+                messages.success(request, notice)
+            return redirect(invitation)
+    context = {
+        "invitation": invitation,
+        "product": invitation.campaign.product,
+        "form": form,
+        "vote": current,
+        "show_badge": True,
+    }
+    return render(request, "ratings/vote.html", context)
