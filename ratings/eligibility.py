@@ -129,8 +129,8 @@ def run_category(*, run_id: int, category_id: int) -> CategoryOutcome | None:
 
     Harmless to repeat: a category row already finished is left alone (a duplicate delivery waits on
     the row lock, then sees it finished); a crash rolls the whole category back and the redelivered
-    task does it again. Returns ``None`` when there was nothing to do (row gone or finished).
-    After commit it enqueues the notifications of the invitations it created.
+    task does it again. Returns ``None`` when there was nothing to do (row gone or finished) or the
+    category failed; the caller tells the invited once this has returned (committed).
     """
     now = timezone.now()
     touched = EligibilityRunCategory.objects.filter(run_id=run_id, category_id=category_id, finished_at=None).update(
@@ -157,8 +157,6 @@ def run_category(*, run_id: int, category_id: int) -> CategoryOutcome | None:
                 error="",
                 updated_at=timezone.now(),
             )
-            if outcome.invitations_created:
-                transaction.on_commit(lambda: _enqueue_notify(run_id, category_id), robust=True)
     except Exception as exc:
         logger.exception("eligibility run %s category %s failed", run_id, category_id)
         EligibilityRunCategory.objects.filter(run_id=run_id, category_id=category_id, finished_at=None).update(
@@ -168,12 +166,6 @@ def run_category(*, run_id: int, category_id: int) -> CategoryOutcome | None:
         return None
     run_finish_if_complete(run_id=run_id)
     return outcome
-
-
-def _enqueue_notify(run_id: int, category_id: int) -> None:
-    from ratings.tasks import notify_invitations
-
-    notify_invitations.delay(run_id, category_id)
 
 
 def _category_work(*, run_id: int, category_id: int, now: datetime) -> CategoryOutcome:
