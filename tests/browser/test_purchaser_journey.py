@@ -129,3 +129,55 @@ def test_a_buyer_accepts_an_invitation_rates_with_the_keyboard_and_amends(
     assert not overflow, "the page scrolls sideways on a phone"
     box = page.locator(f"label[for=id_factor_{factors[0].pk}_0]").bounding_box()
     assert box is not None and box["width"] >= 44 and box["height"] >= 44, "hearts are big enough to tap"
+
+
+def test_a_buyer_sees_every_section_of_my_invitations_and_a_clear_error_for_a_missing_score(
+    live_server: Any, browser_page: Any, screenshot: Any
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from ratings.models import Invitation
+    from tests.ratings.factories import accepted_invitation, vote_for
+
+    buyer = UserFactory(email="lei@example.com", display_name="小雷")
+    pending = InvitationFactory(user=buyer)
+    accepted = accepted_invitation(user=buyer)
+    vote_for(accepted_invitation(user=buyer), comment="不错")
+    InvitationFactory(user=buyer, status=Invitation.Status.DECLINED)
+    past = timezone.now() - timedelta(days=20)
+    InvitationFactory(user=buyer, created_at=past, expires_at=past + timedelta(days=14))
+    page = browser_page
+    page.goto(live_server.url + "/accounts/login/")
+    page.fill("input[name=login]", "lei@example.com")
+    page.fill("input[name=password]", DEFAULT_PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(live_server.url + "/")
+
+    page.goto(live_server.url + "/invitations/")
+    for section in ("pending", "accepted", "voted", "closed"):
+        assert page.locator(f"#{section} .invite-row").count() >= 1
+    screenshot(page, "01-my-invitations-all-sections")
+
+    # the browser's own check is bypassed, as a script or an old browser might: the server still refuses
+    page.goto(live_server.url + accepted.get_absolute_url())
+    factors = list(accepted.campaign.factors.all())
+    for factor in factors[1:]:
+        page.focus(f"#id_factor_{factor.pk}_0")
+        page.keyboard.press("Space")
+    page.evaluate("document.querySelector('form[data-rating-form]').noValidate = true")
+    page.locator("form[data-rating-form] button[type=submit]").click()
+    page.wait_for_selector(".factor-field.has-error")
+    assert page.locator(".factor-field.has-error").count() == 1
+    assert not Vote.objects.filter(invitation=accepted).exists()
+    page.evaluate("window.scrollTo(0, 0)")
+    screenshot(page, "02-missing-score-error")
+
+    page.goto(live_server.url + "/me/")
+    assert page.locator(".verified-badge").count() == 2
+    screenshot(page, "03-profile")
+    page.goto(live_server.url + pending.get_absolute_url())
+    page.locator("form[action$='/decline/'] button").click()
+    page.wait_for_url(live_server.url + "/invitations/")
+    screenshot(page, "04-declined")
