@@ -1,8 +1,9 @@
 """Celery tasks of the eligibility job. Thin: they take ids and call ``ratings.eligibility``.
 
 The job is a group of per-category tasks, not a chord: each category task, on finishing, checks in
-the database whether the whole run is done (see ``eligibility.run_finish_if_complete``). Follow-up
-tasks go to the queue their parent came from, so a worker dedicated to a queue finishes the job.
+the database whether all categories are done and, if so, enqueues the invitation step (two last
+finishers may both enqueue it; the step runs once, see ``eligibility.run_invite``). Follow-up tasks
+go to the queue their parent came from, so a worker dedicated to a queue finishes the job.
 """
 
 import logging
@@ -15,6 +16,9 @@ from ratings import eligibility
 
 logger = logging.getLogger(__name__)
 
+#: A selected product as it travels in a task message: [product id, rank, score, engagement, units].
+SelectionRow = list[float]
+
 
 def _same_queue(task: Task[Any, Any]) -> dict[str, Any]:
     delivery = getattr(task.request, "delivery_info", None) or {}
@@ -24,38 +28,66 @@ def _same_queue(task: Task[Any, Any]) -> dict[str, Any]:
 
 @shared_task(bind=True, acks_late=True)
 def run_eligibility(self: Task[Any, Any], triggered_by: str = "schedule") -> int:
-    """Weekly (beat) or from the admin button: record a run and fan out one task per category.
+    """Weekly (beat) or from the admin button: select, record a run and fan out one task per category.
 
     Harmless to re-run, or to run twice at once: every campaign and invitation is unique in the
     database and existing ones are skipped, so a second run only records an empty run.
     """
-    run = eligibility.run_start(triggered_by=triggered_by)
-    category_ids = list(run.categories.order_by("category_id").values_list("category_id", flat=True))
-    tasks = group(run_category.si(run.pk, category_id) for category_id in category_ids)
+    plan = eligibility.run_start(triggered_by=triggered_by)
+    # Each category's selection (at most products_per_category rows) rides in its task's message.
+    tasks = group(
+        run_category.si(
+            plan.run.pk,
+            category_id,
+            [[p.product_id, p.rank, p.score, p.engagement, p.units] for p in selected],
+        )
+        for category_id, selected in plan.selections.items()
+    )
     options = _same_queue(self)
     transaction.on_commit(lambda: tasks.apply_async(**options), robust=True)
-    logger.info("eligibility run %s: %d categories enqueued", run.pk, len(category_ids))
-    return run.pk
+    logger.info("eligibility run %s: %d categories enqueued", plan.run.pk, len(plan.selections))
+    return plan.run.pk
 
 
 @shared_task(bind=True, acks_late=True)
-def run_category(self: Task[Any, Any], run_id: int, category_id: int) -> int:
-    """One category of a run: select, open campaigns, invite, record; then finish the run if last.
+def run_category(self: Task[Any, Any], run_id: int, category_id: int, selection: list[SelectionRow]) -> int:
+    """One category of a run: open its campaigns and record it; the last one enqueues the invitations.
 
     Harmless to re-run: a finished category is skipped, and the work is one transaction, so a task
-    redelivered after a crash starts from a clean slate. Returns how many were invited.
+    redelivered after a crash starts from a clean slate. Returns how many campaigns it opened.
     """
-    outcome = eligibility.run_category(run_id=run_id, category_id=category_id)
-    if outcome is None or not outcome.invitations_created:
+    selected = [
+        eligibility.SelectedProduct(
+            product_id=int(row[0]), rank=int(row[1]), score=float(row[2]), engagement=int(row[3]), units=int(row[4])
+        )
+        for row in selection
+    ]
+    opened = eligibility.run_category(run_id=run_id, category_id=category_id, selected=selected)
+    if eligibility.run_categories_done(run_id=run_id):
+        invite_run.apply_async((run_id,), **_same_queue(self))
+    return opened or 0
+
+
+@shared_task(bind=True, acks_late=True)
+def invite_run(self: Task[Any, Any], run_id: int) -> int:
+    """Invite the buyers of every open campaign, finish the run, then tell the invited per category.
+
+    Harmless to re-run or to run twice at once: the run row is locked and must still be running, so
+    the step runs once; invitations are unique per (campaign, user) anyway.
+    """
+    per_category = eligibility.run_invite(run_id=run_id)
+    if not per_category:
         return 0
-    # The category's transaction has committed: the invitations exist for the notifying task.
-    notify_invitations.apply_async((run_id, category_id), **_same_queue(self))
-    return outcome.invitations_created
+    options = _same_queue(self)
+    for category_id, invited in sorted(per_category.items()):
+        if invited:
+            notify_invitations.apply_async((run_id, category_id), **options)
+    return sum(per_category.values())
 
 
 @shared_task(bind=True, acks_late=True)
 def notify_invitations(self: Task[Any, Any], run_id: int, category_id: int) -> int:
-    """Inbox rows for a category's new invitations, then their emails in chunked tasks.
+    """Inbox rows for a category's new invitations of a run, then their emails in chunked tasks.
 
     Harmless to re-run: notifications are unique per invitation, and emails are enqueued only for the
     notifications this call inserted. (A worker dying between the insert and the enqueue loses those

@@ -296,14 +296,14 @@ def test_a_category_that_fails_is_recorded_and_the_others_finish(run_job: Any, m
     _fine, [fine_product] = category_with_products()
     purchase(active_buyer(), broken_product)
     purchase(active_buyer(), fine_product)
-    real = eligibility.invitations_create
+    real = eligibility.campaigns_open
 
-    def failing(*, category_id: int, **kwargs: Any) -> int:
+    def failing(*, category_id: int, **kwargs: Any) -> Any:
         if category_id == broken.pk:
             raise RuntimeError("disk on fire")
         return real(category_id=category_id, **kwargs)
 
-    monkeypatch.setattr(eligibility, "invitations_create", failing)
+    monkeypatch.setattr(eligibility, "campaigns_open", failing)
 
     run = run_job()
 
@@ -311,10 +311,28 @@ def test_a_category_that_fails_is_recorded_and_the_others_finish(run_job: Any, m
     rows = {row.category_id: row for row in run.categories.all()}
     assert "disk on fire" in rows[broken.pk].error
     assert rows[broken.pk].finished_at is not None
-    # The failed category rolled back entirely: no campaign without its invitations.
     assert not Campaign.objects.filter(product=broken_product).exists()
     assert (rows[fine_product.category_id].error, rows[fine_product.category_id].invitations_created) == ("", 1)
+    assert (run.campaigns_opened, run.invitations_created) == (1, 1)
     assert invited_user_ids(fine_product)
+
+
+def test_a_failure_while_inviting_is_recorded_and_nothing_half_done_stays(run_job: Any, monkeypatch: Any) -> None:
+    set_policy()
+    _category, [product] = category_with_products()
+    purchase(active_buyer(), product)
+
+    def failing(**kwargs: Any) -> Any:
+        raise RuntimeError("lost the database")
+
+    monkeypatch.setattr(eligibility, "invitations_create", failing)
+
+    run = run_job()
+
+    assert run.status == EligibilityRun.Status.FAILED
+    assert "lost the database" in run.categories.get().error
+    assert not Invitation.objects.exists()
+    assert not mail.outbox
 
 
 def test_a_repeated_category_task_does_nothing(run_job: Any) -> None:
@@ -323,7 +341,8 @@ def test_a_repeated_category_task_does_nothing(run_job: Any) -> None:
     purchase(active_buyer(), product)
     run = run_job()
 
-    assert eligibility.run_category(run_id=run.pk, category_id=category.pk) is None
+    assert eligibility.run_category(run_id=run.pk, category_id=category.pk, selected=[]) is None
+    assert eligibility.run_invite(run_id=run.pk) is None
     assert Invitation.objects.count() == 1
 
 
