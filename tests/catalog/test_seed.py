@@ -1,0 +1,293 @@
+"""``manage.py seed``: the demo data set, its accounts, determinism, and the PostgreSQL COPY path.
+
+The demo data set is generated once for the module (about two seconds) and read by most tests;
+tests that write run inside their own transaction, which is rolled back, so they leave it intact.
+"""
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterator
+from decimal import Decimal
+from io import StringIO
+from typing import Any
+
+import numpy as np
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.db.models import Count, F, Min, Q
+from django.test import Client
+from django.utils import timezone
+
+from accounts.models import User
+from catalog.models import Category, Engagement, Factor, Note, NoteProduct, OrderLine, Product
+from catalog.seeding.columns import NULL_INT, Column, Kind
+from catalog.seeding.generator import SeedSizes
+from catalog.seeding.loading import SEEDED_MODELS, flush_seeded_data, seed_database
+from catalog.seeding.people import DEMO_PASSWORD, PERSONAS
+from catalog.seeding.pgcopy import HEADER, TRAILER, BlockReader, encode_rows
+
+TINY = SeedSizes(
+    users=300, products=186, brands=40, order_lines=3_000, notes=300, engagements=2_000, user_chunk_rows=70
+)
+AS_OF = dt.date(2026, 3, 1)
+
+
+@pytest.fixture(scope="module")
+def demo_output(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
+    """The output of ``seed --scale demo``, run once for the module against the test database."""
+    with django_db_blocker.unblock():
+        out = StringIO()
+        call_command("seed", "--scale=demo", stdout=out)
+        yield out.getvalue()
+        flush_seeded_data()
+
+
+def _order_line_digest() -> str:
+    digest = hashlib.sha256()
+    for row in OrderLine.objects.order_by("id").values_list(
+        "id", "order_ref", "line_no", "buyer_id", "product_id", "store_id", "quantity", "unit_price", "paid_at"
+    ):
+        digest.update(repr(row).encode())
+    for row in OrderLine.objects.order_by("id").values_list("status", "status_changed_at", "created_at", "updated_at"):
+        digest.update(repr(row).encode())
+    return digest.hexdigest()
+
+
+# --- the catalog --------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_it_creates_93_rating_ready_leaves_each_with_5_to_10_active_factors(demo_output: str) -> None:
+    leaves = Category.objects.filter(parent__isnull=False).annotate(
+        active=Count("factors", filter=Q(factors__active=True))
+    )
+    assert leaves.count() == 93
+    assert all(leaf.rating_ready and 5 <= leaf.active <= 10 for leaf in leaves)
+    assert Category.objects.filter(parent__isnull=True).count() == 9
+    assert not Category.objects.filter(parent__isnull=True, rating_ready=True).exists()
+    assert set(Factor.objects.values_list("weight", flat=True)) == {1}
+
+
+@pytest.mark.django_db
+def test_the_shampoo_category_has_the_six_factors_of_the_source(demo_output: str) -> None:
+    shampoo = Category.objects.get(slug="shampoo")
+    factors = list(shampoo.factors.order_by("position").values_list("name_zh", "name_en"))
+    assert factors == [
+        ("清洁力", "Cleanliness"),
+        ("香味", "Aroma"),
+        ("去屑", "Dandruff control"),
+        ("柔顺", "Conditioning"),
+        ("保湿", "Moisturizing"),
+        ("防脱", "Anti-hair-loss"),
+    ]
+    assert shampoo.parent is not None and shampoo.parent.name_en == "Hair care"
+
+
+@pytest.mark.django_db
+def test_every_leaf_has_products_and_some_products_have_forty_recent_genuine_buyers(demo_output: str) -> None:
+    per_leaf = Product.objects.values("category").annotate(n=Count("id"))
+    assert len(per_leaf) == 93 and min(row["n"] for row in per_leaf) >= 3
+    year_ago = timezone.now() - dt.timedelta(days=365)
+    popular = (
+        OrderLine.objects.filter(status=OrderLine.Status.PAID, paid_at__gte=year_ago)
+        .values("product")
+        .annotate(buyers=Count("buyer", distinct=True))
+        .filter(buyers__gte=40)
+    )
+    assert popular.count() >= 5
+
+
+# --- the accounts -------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("email", [persona.email for persona in PERSONAS])
+def test_each_demo_account_signs_in_with_the_demo_password(demo_output: str, client: Client, email: str) -> None:
+    response = client.post("/accounts/login/", {"login": email, "password": DEMO_PASSWORD})
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert client.session["_auth_user_id"] == str(User.objects.get(email=email).pk)
+
+
+@pytest.mark.django_db
+def test_the_accounts_table_is_printed_with_roles(demo_output: str) -> None:
+    for persona in PERSONAS:
+        assert persona.email in demo_output
+    assert DEMO_PASSWORD in demo_output
+    assert "ecosystem manager" in demo_output
+
+
+@pytest.mark.django_db
+def test_each_persona_has_the_history_its_role_needs(demo_output: str) -> None:
+    year_ago = timezone.now() - dt.timedelta(days=365)
+    shopper, buyer, manager, staff = (User.objects.get(email=persona.email) for persona in PERSONAS)
+    assert not shopper.order_lines.exists() and not shopper.notes.exists()
+    recent = buyer.order_lines.filter(status=OrderLine.Status.PAID, paid_at__gte=year_ago)
+    assert recent.values("product").distinct().count() >= 5
+    assert recent.filter(product__category__slug="shampoo").exists()
+    assert manager.order_lines.count() >= 20 and manager.notes.count() >= 5
+    assert manager.date_joined < timezone.now() - dt.timedelta(days=3 * 365)
+    assert staff.is_staff and staff.is_superuser and not buyer.is_staff
+
+
+# --- purchase records and community activity ----------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_likes_and_saves_counts_equal_the_engagement_rows(demo_output: str) -> None:
+    notes = Note.objects.annotate(
+        likes=Count("engagements", filter=Q(engagements__kind=Engagement.Kind.LIKE)),
+        saves=Count("engagements", filter=Q(engagements__kind=Engagement.Kind.SAVE)),
+    )
+    assert not notes.exclude(likes=F("likes_count"), saves=F("saves_count")).exists()
+    assert Engagement.objects.count() > 10_000
+    assert not Engagement.objects.filter(created_at__lte=F("note__published_at")).exists()
+    assert not NoteProduct.objects.values("note").annotate(n=Count("id")).filter(Q(n__lt=1) | Q(n__gt=3)).exists()
+
+
+@pytest.mark.django_db
+def test_purchase_records_are_consistent_and_realistic(demo_output: str) -> None:
+    lines = OrderLine.objects.all()
+    total = lines.count()
+    assert 25_000 <= total <= 35_000
+    assert not lines.exclude(store=F("product__store")).exists()
+    shares = {row["status"]: row["n"] / total for row in lines.values("status").annotate(n=Count("id"))}
+    assert 0.03 < shares["refunded"] < 0.07 and 0.01 < shares["cancelled"] < 0.03
+    first_purchase = User.objects.annotate(first=Min("order_lines__paid_at")).filter(first__isnull=False)
+    assert not first_purchase.filter(first__lte=F("date_joined")).exists()
+    oldest = lines.order_by("paid_at").values_list("paid_at", flat=True).first()
+    assert oldest is not None and oldest > timezone.now() - dt.timedelta(days=3 * 365 + 1)
+    assert lines.filter(line_no__gt=1).exists()
+    assert User.objects.filter(is_banned=True).exists()
+    assert User.objects.filter(last_seen_at__lt=timezone.now() - dt.timedelta(days=365)).exists()
+
+
+# --- the command's guard rails -----------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_if_empty_does_nothing_on_a_seeded_database_but_prints_the_accounts(demo_output: str) -> None:
+    before = {model: model._default_manager.count() for model in SEEDED_MODELS}
+    out = StringIO()
+    call_command("seed", "--scale=demo", "--if-empty", stdout=out)
+    assert {model: model._default_manager.count() for model in SEEDED_MODELS} == before
+    assert "nothing generated" in out.getvalue()
+    assert "buyer@demo.xhs" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_database_with_data_and_suggests_flush(demo_output: str) -> None:
+    with pytest.raises(CommandError, match="--flush"):
+        call_command("seed", "--scale=demo", stdout=StringIO())
+
+
+@pytest.mark.django_db
+def test_full_scale_needs_postgresql(demo_output: str) -> None:
+    if connection.vendor == "postgresql":
+        pytest.skip("this database is PostgreSQL")
+    with pytest.raises(CommandError, match="PostgreSQL"):
+        call_command("seed", "--scale=full", "--flush", stdout=StringIO())
+
+
+@pytest.mark.django_db
+def test_the_same_seed_and_reference_date_give_identical_order_lines(demo_output: str) -> None:
+    # given a first run
+    seed_database(sizes=TINY, seed=7, as_of=AS_OF, flush=True)
+    first = _order_line_digest()
+    # when the database is flushed and seeded again with the same seed and date
+    seed_database(sizes=TINY, seed=7, as_of=AS_OF, flush=True)
+    # then the purchase records are the same, and another seed gives others
+    assert _order_line_digest() == first
+    seed_database(sizes=TINY, seed=8, as_of=AS_OF, flush=True)
+    assert _order_line_digest() != first
+
+
+# --- PostgreSQL: the full-scale path (COPY, indexes and foreign keys set aside) at a tiny size -----------
+
+
+def _schema_of_seeded_tables() -> list[tuple[Any, ...]]:
+    tables = [model._meta.db_table for model in SEEDED_MODELS]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT tablename, indexname, indexdef FROM pg_indexes WHERE tablename = ANY(%(t)s)
+            UNION ALL
+            SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint
+             WHERE conrelid::regclass::text = ANY(%(t)s)
+            ORDER BY 1, 2, 3
+            """,
+            {"t": tables},
+        )
+        return list(cursor.fetchall())
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_copy_path_loads_consistent_rows_and_leaves_the_schema_as_migrated(demo_output: str) -> None:
+    schema_before = _schema_of_seeded_tables()
+
+    report = seed_database(sizes=TINY, seed=3, as_of=AS_OF, flush=True)
+
+    assert _schema_of_seeded_tables() == schema_before
+    assert report.tables["catalog_orderline"].rows == OrderLine.objects.count() > 2_000
+    assert User.objects.count() == TINY.users and Product.objects.count() == TINY.products
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the deferred rating-ready trigger fires now
+    assert Category.objects.filter(rating_ready=True).count() == 93
+    notes = Note.objects.annotate(n=Count("engagements"))
+    assert not notes.exclude(n=F("likes_count") + F("saves_count")).exists()
+    # ids continue after the loaded rows: the sequences were reset
+    product = Product.objects.select_related("store").first()
+    assert product is not None
+    line = OrderLine.objects.create(
+        order_ref="MANUAL-1",
+        buyer=User.objects.get(email="buyer@demo.xhs"),
+        product=product,
+        store=product.store,
+        quantity=1,
+        unit_price=product.price,
+        paid_at=timezone.now(),
+    )
+    assert line.pk > report.tables["catalog_orderline"].rows
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_binary_copy_encoder_round_trips_every_column_kind() -> None:
+    # given columns of every kind, with NULLs, negatives and non-ASCII text
+    columns = [
+        Column("a", Kind.INT8, nullable=True),
+        Column("b", Kind.INT2),
+        Column("c", Kind.INT4),
+        Column("d", Kind.BOOL),
+        Column("e", Kind.TIMESTAMP, nullable=True),
+        Column("f", Kind.NUMERIC, scale=2),
+        Column("g", Kind.TEXT),
+        Column("h", Kind.DATE),
+    ]
+    instant = dt.datetime(2026, 11, 11, 12, 0, 0, 123456, tzinfo=dt.UTC)
+    chunk = {
+        "a": np.array([NULL_INT, 2**40]),
+        "b": np.array([1, -2]),
+        "c": np.array([2**31 - 1, 0]),
+        "d": np.array([True, False]),
+        "e": np.array([NULL_INT, round(instant.timestamp() * 1_000_000)]),
+        "f": np.array([12345, -150]),
+        "g": np.array(["paid", "你好\tworld"], dtype=object),
+        "h": np.array([(dt.date(2026, 11, 11) - dt.date(1970, 1, 1)).days, -1]),
+    }
+    # when they are copied into a table in binary form
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE copy_probe "
+            "(a int8, b int2, c int4, d bool, e timestamptz, f numeric(10, 2), g text, h date)"
+        )
+        stream = BlockReader([HEADER, *encode_rows(columns, chunk, 2), TRAILER])
+        cursor.cursor.copy_expert("COPY copy_probe FROM STDIN WITH (FORMAT binary)", stream)
+        cursor.execute("SELECT * FROM copy_probe ORDER BY b DESC")
+        rows = cursor.fetchall()
+    # then PostgreSQL reads back exactly the values
+    assert rows == [
+        (None, 1, 2**31 - 1, True, None, Decimal("123.45"), "paid", dt.date(2026, 11, 11)),
+        (2**40, -2, 0, False, instant, Decimal("-1.50"), "你好\tworld", dt.date(1969, 12, 31)),
+    ]
