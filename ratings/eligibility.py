@@ -355,6 +355,12 @@ def run_invite(*, run_id: int) -> dict[int, int] | None:
             if run is None or run.status != EligibilityRun.Status.RUNNING:
                 return None
             _jit_off()
+            if connection.vendor == "postgresql":
+                # Campaigns were just opened and the last run may have inserted millions of invitations:
+                # with stale statistics the planner expected 4 campaigns, chose nested loops and spilled
+                # its aggregate (71 s instead of 6 s for a re-run at full scale). Sampling costs < 1 s.
+                with connection.cursor() as cursor:
+                    cursor.execute("ANALYZE ratings_campaign, ratings_invitation")
             per_category = invitations_create(run_id=run_id, policy=policy_get(), now=timezone.now())
             rows = EligibilityRunCategory.objects.filter(run_id=run_id)
             for category_id, count in per_category.items():
