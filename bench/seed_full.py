@@ -23,6 +23,7 @@ import argparse
 import datetime as dt
 import os
 import platform
+import resource
 import sys
 import tempfile
 import time
@@ -54,6 +55,17 @@ BOUND_TABLE = "bench_orderline_bound"
 
 class _Rollback(Exception):
     pass
+
+
+def settle() -> str:
+    """Start a measurement from a clean slate: flush dirty buffers and WAL now, not during the timing.
+
+    The seed writes about 3 GB of WAL; without this the checkpoint it triggers runs during whatever
+    is measured next. Returns the load average, to show how busy the (shared) machine was.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("CHECKPOINT")
+    return "load average " + " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def _secondary_indexes_and_foreign_keys(cursor: CursorWrapper) -> tuple[list[str], list[str]]:
@@ -179,10 +191,12 @@ def main() -> None:
         cursor.execute("SHOW server_version")
         (version,) = cursor.fetchone() or ("?",)
 
+    loads = {"seed": settle()}
     command = SeedCommand()
     started = time.perf_counter()
     call_command(command, "--scale=full", "--flush", f"--seed={args.seed}", f"--as-of={as_of}")
     wall = time.perf_counter() - started
+    seed_peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     report: SeedReport | None = command.report
     if report is None:
         sys.exit("the seed command did not run")
@@ -194,12 +208,16 @@ def main() -> None:
         if streamed != lines.rows:
             sys.exit(f"the regenerated stream has {streamed} rows, the seed wrote {lines.rows}: not deterministic?")
         size_mb = stream.stat().st_size / 1e6
+        loads["COPY same bytes"] = settle()
         copy_bound = measure_bound("copy", rows=lines.rows, as_of=as_of, stream=stream)
-    insert_bound = measure_bound("insert", rows=lines.rows, as_of=as_of) if args.insert_select else None
+    insert_bound = None
+    if args.insert_select:
+        loads["INSERT…SELECT"] = settle()
+        insert_bound = measure_bound("insert", rows=lines.rows, as_of=as_of)
 
     print()
     print(f"seed --scale full --flush (seed {args.seed}, as of {as_of}); PostgreSQL {version}, {os.cpu_count()} cores,")
-    print(f"Python {platform.python_version()}; command wall time {wall:.1f} s")
+    print(f"Python {platform.python_version()}; command wall time {wall:.1f} s, peak RSS {seed_peak_mb:,.0f} MB")
     print()
     for line in report_table(report):
         print(line)
@@ -222,6 +240,8 @@ def main() -> None:
         f"  (bound: {int(copy_bound['index_count'])} indexes {copy_bound['indexes']:.1f}s, "
         f"{int(copy_bound['foreign_key_count'])} foreign keys {copy_bound['foreign_keys']:.1f}s)"
     )
+    for name, load in loads.items():
+        print(f"  before {name}: CHECKPOINT, {load}")
     print(f"  ratio seed / bound (COPY of the same bytes): {lines.seconds / copy_bound['total']:.2f}")
     if insert_bound:
         print(f"  ratio seed / INSERT…SELECT: {lines.seconds / insert_bound['total']:.2f}")

@@ -161,14 +161,11 @@ def seed_database(
     Same ``sizes``, ``seed`` and ``as_of`` give the same rows, apart from password hashes, which
     are salted.
     """
-    say = progress or (lambda message: None)
     report = SeedReport(sizes=sizes, seed=seed, as_of=as_of, vendor=connection.vendor)
     report.tables = {model._meta.db_table: TableStat() for model in SEEDED_MODELS}
     clock = _Clock(report)
     started = time.perf_counter()
-    generator = SeedGenerator(sizes=sizes, seed=seed, as_of=as_of)
     postgres = connection.vendor == "postgresql"
-
     with transaction.atomic():
         if flush:
             with clock.step("flush"):
@@ -182,80 +179,21 @@ def seed_database(
                     "run with --flush to delete catalog and account data first"
                 )
             fresh = postgres and _truncate_if_all_empty()
-        writer: ChunkWriter = CopyWriter(freeze=fresh) if postgres else InsertWriter()
         bulk_tables = [model._meta.db_table for model in _BULK_MODELS]
         state = schema.set_aside(bulk_tables) if postgres else None
-
-        def done(model: type[models.Model]) -> None:
-            stat = report.tables[model._meta.db_table]
-            say(_line(model._meta.db_table, stat))
-
-        with clock.table(Product):
-            catalog = generator.assortment  # the catalog is built at once; its time goes to the products
-        with clock.table(Category) as stat:
-            stat.rows += write(writer, Category, catalog.categories)
-        with clock.table(Factor) as stat:
-            stat.rows += write(writer, Factor, catalog.factors)
-            # Only now that every leaf has its factors may it be rating-ready (see the deferred trigger).
-            Category.objects.filter(parent__isnull=False).update(rating_ready=True)
-        small: list[tuple[type[models.Model], Chunk]] = [
-            (Brand, catalog.brands),
-            (Store, catalog.store_rows),
-            (Product, catalog.products),
-        ]
-        for model, chunk in small:
-            with clock.table(model) as stat:
-                stat.rows += write(writer, model, chunk)
-        for catalog_model in (Category, Factor, Brand, Store, Product):
-            done(catalog_model)
-
-        with clock.step("password hashing"):  # once: every crowd user shares an unusable password
-            persona_password, crowd_password = make_password(DEMO_PASSWORD), make_password(None)
-        with clock.table(User) as stat:
-            users = generator.population.chunks(
-                persona_password=persona_password, crowd_password=crowd_password, rows=sizes.user_chunk_rows
-            )
-            for prepared in prepared_ahead(users, lambda chunk: writer.prepare(User, chunk)):
-                stat.rows += writer.send(prepared)
-        done(User)
-
-        with clock.table(OrderLine) as stat:
-            lines = generator.activity.order_line_chunks()
-            for prepared in prepared_ahead(lines, lambda chunk: writer.prepare(OrderLine, chunk)):
-                stat.rows += writer.send(prepared)
-        done(OrderLine)
-
-        # Notes, their mentions and their engagement are generated together; the phase's wall time
-        # is shared among the three tables in proportion to each one's own preparing and sending.
-        busy: dict[type[models.Model], float] = {Note: 0.0, NoteProduct: 0.0, Engagement: 0.0}
-        phase_started = time.perf_counter()
-
-        def prepare_batch(batch: NoteBatch) -> list[Prepared]:
-            return [
-                writer.prepare(Note, batch.notes),
-                writer.prepare(NoteProduct, batch.mentions),
-                writer.prepare(Engagement, batch.engagements),
-            ]
-
-        for prepared_batch in prepared_ahead(generator.activity.note_batches(), prepare_batch):
-            for prepared in prepared_batch:
-                sent = time.perf_counter()
-                report.tables.setdefault(prepared.model._meta.db_table, TableStat()).rows += writer.send(prepared)
-                busy[prepared.model] += prepared.seconds + time.perf_counter() - sent
-        phase = time.perf_counter() - phase_started
-        for note_model, seconds in busy.items():
-            report.tables[note_model._meta.db_table].seconds += phase * seconds / (sum(busy.values()) or 1.0)
-            done(note_model)
-
+        loader = _Loader(
+            generator=SeedGenerator(sizes=sizes, seed=seed, as_of=as_of),
+            writer=CopyWriter(freeze=fresh) if postgres else InsertWriter(),
+            clock=clock,
+            say=progress or (lambda message: None),
+        )
+        loader.catalog()
+        loader.users()
+        loader.order_lines()
+        loader.notes()
         if state is not None:
-            for bulk_model in _BULK_MODELS:
-                with clock.table(bulk_model) as stat:
-                    timings = schema.put_back(state, bulk_model._meta.db_table)
-                stat.rebuild_seconds += sum(seconds for _, seconds in timings)
-                details = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in timings)
-                say(f"  {bulk_model._meta.db_table:<22} rebuilt in {sum(s for _, s in timings):.2f} s: {details}")
+            loader.put_back(state)
             schema.verify_unchanged(state, bulk_tables)
-
         with clock.step("accounts and sequences"):
             EmailAddress.objects.bulk_create(
                 EmailAddress(user_id=index + 1, email=persona.email, verified=True, primary=True)
@@ -273,6 +211,94 @@ def seed_database(
             cursor.execute("ANALYZE")
     report.total_seconds = time.perf_counter() - started
     return report
+
+
+class _Loader:
+    """The phases of a load, each writing its tables and reporting them as they finish."""
+
+    def __init__(self, *, generator: SeedGenerator, writer: ChunkWriter, clock: _Clock, say: Progress) -> None:
+        self.generator = generator
+        self.writer = writer
+        self.clock = clock
+        self.say = say
+
+    def _done(self, *done: type[models.Model]) -> None:
+        for model in done:
+            self.say(_line(model._meta.db_table, self.clock.report.tables[model._meta.db_table]))
+
+    def catalog(self) -> None:
+        with self.clock.table(Product):
+            catalog = self.generator.assortment  # built at once; its time goes to the products
+        with self.clock.table(Category) as stat:
+            stat.rows += write(self.writer, Category, catalog.categories)
+        with self.clock.table(Factor) as stat:
+            stat.rows += write(self.writer, Factor, catalog.factors)
+            # Only now that every leaf has its factors may it be rating-ready (see the deferred trigger).
+            Category.objects.filter(parent__isnull=False).update(rating_ready=True)
+        small: list[tuple[type[models.Model], Chunk]] = [
+            (Brand, catalog.brands),
+            (Store, catalog.store_rows),
+            (Product, catalog.products),
+        ]
+        for model, chunk in small:
+            with self.clock.table(model) as stat:
+                stat.rows += write(self.writer, model, chunk)
+        self._done(Category, Factor, Brand, Store, Product)
+
+    def users(self) -> None:
+        with self.clock.step("password hashing"):  # once: every crowd user shares an unusable password
+            persona_password, crowd_password = make_password(DEMO_PASSWORD), make_password(None)
+        with self.clock.table(User) as stat:
+            chunks = self.generator.population.chunks(
+                persona_password=persona_password,
+                crowd_password=crowd_password,
+                rows=self.generator.sizes.user_chunk_rows,
+            )
+            for prepared in prepared_ahead(chunks, lambda chunk: self.writer.prepare(User, chunk)):
+                stat.rows += self.writer.send(prepared)
+        self._done(User)
+
+    def order_lines(self) -> None:
+        with self.clock.table(OrderLine) as stat:
+            chunks = self.generator.activity.order_line_chunks()
+            for prepared in prepared_ahead(chunks, lambda chunk: self.writer.prepare(OrderLine, chunk)):
+                stat.rows += self.writer.send(prepared)
+        self._done(OrderLine)
+
+    def notes(self) -> None:
+        """Notes, mentions and engagement, generated together month by month.
+
+        The phase's wall time is shared among the three tables in proportion to each one's own
+        preparing and sending, so the per-table seconds still add up to the elapsed time.
+        """
+        tables = self.clock.report.tables
+        busy: dict[type[models.Model], float] = {Note: 0.0, NoteProduct: 0.0, Engagement: 0.0}
+
+        def prepare(batch: NoteBatch) -> list[Prepared]:
+            return [
+                self.writer.prepare(Note, batch.notes),
+                self.writer.prepare(NoteProduct, batch.mentions),
+                self.writer.prepare(Engagement, batch.engagements),
+            ]
+
+        started = time.perf_counter()
+        for batch in prepared_ahead(self.generator.activity.note_batches(), prepare):
+            for prepared in batch:
+                sending = time.perf_counter()
+                tables[prepared.model._meta.db_table].rows += self.writer.send(prepared)
+                busy[prepared.model] += prepared.seconds + time.perf_counter() - sending
+        elapsed = time.perf_counter() - started
+        for model, seconds in busy.items():
+            tables[model._meta.db_table].seconds += elapsed * seconds / (sum(busy.values()) or 1.0)
+        self._done(*busy)
+
+    def put_back(self, state: schema.LoadState) -> None:
+        for model in _BULK_MODELS:
+            with self.clock.table(model) as stat:
+                timings = schema.put_back(state, model._meta.db_table)
+            stat.rebuild_seconds += sum(seconds for _, seconds in timings)
+            details = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in timings)
+            self.say(f"  {model._meta.db_table:<22} rebuilt in {stat.rebuild_seconds:.2f} s: {details}")
 
 
 def _line(table: str, stat: TableStat) -> str:
