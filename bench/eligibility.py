@@ -63,7 +63,7 @@ def reset() -> None:
     sql("ANALYZE")
 
 
-def run_job() -> tuple[float, int, int, float, list[int]]:
+def run_job(*, notify_too: bool = True) -> tuple[float, int, int, float, list[int]]:
     """Returns (seconds of the job, campaigns, invitations, seconds of the notifications, notification ids).
 
     The steps the tasks take, in this process: start (selection), each category, the invitations.
@@ -78,7 +78,7 @@ def run_job() -> tuple[float, int, int, float, list[int]]:
     run.refresh_from_db()
     started = time.perf_counter()
     notified: list[int] = []
-    for category_id in sorted(per_category):
+    for category_id in sorted(per_category) if notify_too else []:
         notified += eligibility.invitations_notify(run_id=run.pk, category_id=category_id)
     notify = time.perf_counter() - started
     errors = list(run.categories.exclude(error="").values_list("error", flat=True)[:3])
@@ -121,8 +121,8 @@ BOUND_SELECT = """
 """
 
 BOUND_INVITE = """
-    INSERT INTO bench_invitation (campaign_id, user_id, purchase_id, status, expires_at, created_at, updated_at)
-    SELECT campaign_id, user_id, purchase_id, 'pending', %(expires)s, %(now)s, %(now)s
+    INSERT INTO bench_invitation (campaign_id, user_id, purchase_id, status, expires_at, run_id, created_at, updated_at)
+    SELECT campaign_id, user_id, purchase_id, 'pending', %(expires)s, %(run)s, %(now)s, %(now)s
     FROM (
         SELECT b.*, ROW_NUMBER() OVER (PARTITION BY b.user_id ORDER BY b.campaign_id) AS nth,
             (SELECT COUNT(*) FROM bench_invitation h WHERE h.user_id = b.user_id AND h.status = 'pending'
@@ -145,7 +145,7 @@ BOUND_INVITE = """
 """
 
 
-def run_bound(policy: RatingPolicy) -> tuple[float, float, int, int, float]:
+def run_bound(policy: RatingPolicy, run_id: int) -> tuple[float, float, int, int, float]:
     """Returns (selection seconds, insert seconds, campaigns, invitations, re-run seconds)."""
     sql("DROP TABLE IF EXISTS bench_invitation, bench_campaign")
     sql("CREATE TABLE bench_campaign (LIKE ratings_campaign INCLUDING ALL)")
@@ -160,6 +160,7 @@ def run_bound(policy: RatingPolicy) -> tuple[float, float, int, int, float]:
         ("campaign_id", "bench_campaign"),
         ("user_id", "accounts_user"),
         ("purchase_id", "catalog_orderline"),
+        ("run_id", "ratings_eligibilityrun"),
     ):
         sql(
             f"ALTER TABLE bench_invitation ADD FOREIGN KEY ({column}) REFERENCES {target} DEFERRABLE INITIALLY DEFERRED"
@@ -179,6 +180,7 @@ def run_bound(policy: RatingPolicy) -> tuple[float, float, int, int, float]:
         "min_engagement": policy.min_engagement,
         "limit": policy.products_per_category,
         "cap": policy.max_open_invitations,
+        "run": run_id,
     }
     started = time.perf_counter()
     campaigns = sql(BOUND_SELECT, params)
@@ -197,10 +199,17 @@ def run_bound(policy: RatingPolicy) -> tuple[float, float, int, int, float]:
     return selection, insert, campaigns, invitations, rerun
 
 
+def _last_run_id() -> int:
+    from ratings.models import EligibilityRun
+
+    return int(EligibilityRun.objects.order_by("-pk").values_list("pk", flat=True)[0])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--per-category", type=int, default=32)
     parser.add_argument("--cap", type=int, default=100, help="open invitations per user (high: invite everyone)")
+    parser.add_argument("--skip-notify", action="store_true", help="leave out the inbox notifications and emails")
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         raise SystemExit("needs PostgreSQL: set DATABASE_URL")
@@ -220,15 +229,15 @@ def main() -> None:
     )
     sql("SELECT count(*) FROM catalog_orderline WHERE status = 'paid'")  # warm the cache
 
-    job, campaigns, invitations, notify, notified = run_job()
+    job, campaigns, invitations, notify, notified = run_job(notify_too=not args.skip_notify)
     rss_after_job = peak_rss_mb()
     started = time.perf_counter()
     sent = eligibility.invitation_emails_send(notification_ids=notified[: eligibility.EMAIL_CHUNK_SIZE])
     email_chunk = time.perf_counter() - started
     sql("ANALYZE ratings_invitation")
-    rerun, re_campaigns, re_invitations, re_notify, _ = run_job()
+    rerun, re_campaigns, re_invitations, re_notify, _ = run_job(notify_too=not args.skip_notify)
 
-    selection, insert, bound_campaigns, bound_invitations, bound_rerun = run_bound(policy)
+    selection, insert, bound_campaigns, bound_invitations, bound_rerun = run_bound(policy, _last_run_id())
     bound = selection + insert
 
     rows = [
