@@ -248,7 +248,7 @@ def test_submitting_the_same_form_twice_stores_one_vote(accepted: Invitation) ->
     data = form_data(accepted)
 
     first = client.post(vote_url(accepted), data)
-    second = client.post(vote_url(accepted), data, follow=True)
+    second = client.post(vote_url(accepted), data, follow=True, HTTP_ACCEPT_LANGUAGE="en")
 
     assert first.status_code == 302
     assert second.status_code == 200
@@ -444,7 +444,9 @@ def test_an_expired_invitation_cannot_be_used_to_vote() -> None:
 
 
 def test_a_pending_invitation_must_be_accepted_before_voting(invitation: Invitation) -> None:
-    response = signed_in(invitation.user).post(vote_url(invitation), form_data(invitation), follow=True)
+    response = signed_in(invitation.user).post(
+        vote_url(invitation), form_data(invitation), follow=True, HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert "Accept the invitation before rating." in response.content.decode()
     assert nothing_stored()
 

@@ -11,7 +11,8 @@ from django.utils import timezone
 from accounts.models import User
 from catalog.seeding.generator import SCALES
 from catalog.seeding.loading import SeedRefused, SeedReport, is_seeded, report_header, report_table, seed_database
-from catalog.seeding.people import DEMO_PASSWORD, PERSONAS
+from catalog.seeding.people import BUYER, DEMO_PASSWORD, PERSONAS
+from ratings.demo import demo_ratings_seed
 
 _WHAT_EACH_PERSONA_IS = {
     "shopper": "signed up, no purchases",
@@ -86,6 +87,13 @@ class Command(BaseCommand):
             self.stdout.write("Summary (a table's seconds include generating, writing and rebuilding its indexes):")
             for line in report_table(self.report):
                 self.stdout.write(line)
+        if scale == "demo":
+            # Campaigns, invitations and votes, so the purchaser's and shopper's pages have data.
+            ratings = demo_ratings_seed(seed=options["seed"], buyer_email=PERSONAS[BUYER].email)
+            if chatty:
+                self.stdout.write(
+                    f"Ratings: {ratings.campaigns} campaigns, {ratings.invitations} invitations, {ratings.votes} votes."
+                )
         self._print_accounts()
 
     def _print_accounts(self) -> None:

@@ -1,0 +1,116 @@
+"""Demo ratings: campaigns, invitations and votes on top of the demo catalog, so every page has data.
+
+Runs the real eligibility services (selection, campaigns, capped invitations, inbox notifications;
+no emails), then lets a deterministic share of the invited accept and vote. Votes are written in
+bulk, as the seed writes purchases: they are generated data, not requests.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import numpy as np
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from ratings import eligibility
+from ratings.models import Campaign, CampaignFactor, FactorScore, Invitation, Vote
+
+#: Share of the invited who accept, and of those who vote.
+ACCEPT_SHARE = 0.75
+VOTE_SHARE = 0.8
+#: The demo buyer keeps this many invitations pending and votes on this many, to show both.
+BUYER_PENDING = 3
+BUYER_VOTES = 2
+
+_COMMENTS = [
+    "用了一个月，效果稳定，会回购。",
+    "味道很好闻，但是价格有点高。",
+    "包装很精致，送人也合适。",
+    "和宣传的差不多，性价比不错。",
+    "Works as described; I would buy it again.",
+    "Good value, though the scent fades quickly.",
+    "",
+    "",
+]
+
+
+@dataclass(frozen=True)
+class DemoRatings:
+    campaigns: int
+    invitations: int
+    votes: int
+
+
+def demo_ratings_seed(*, seed: int, buyer_email: str) -> DemoRatings:
+    """Open campaigns through the eligibility services, then accept and vote for a share of invitations."""
+    plan = eligibility.run_start(triggered_by="demo seed")
+    for category_id, selected in plan.selections.items():
+        eligibility.run_category(run_id=plan.run.pk, category_id=category_id, selected=selected)
+    eligibility.run_invite(run_id=plan.run.pk)
+    for category_id in plan.selections:
+        eligibility.invitations_notify(run_id=plan.run.pk, category_id=category_id)
+    votes = _votes_write(rng=np.random.default_rng(seed), buyer=User.objects.filter(email=buyer_email).first())
+    return DemoRatings(campaigns=Campaign.objects.count(), invitations=Invitation.objects.count(), votes=votes)
+
+
+def _votes_write(*, rng: np.random.Generator, buyer: User | None) -> int:
+    now = timezone.now()
+    invitations = list(
+        Invitation.objects.filter(status=Invitation.Status.PENDING).select_related("campaign").order_by("pk")
+    )
+    factors: dict[int, list[int]] = {}
+    for campaign_id, factor_id in CampaignFactor.objects.order_by("position", "pk").values_list("campaign_id", "pk"):
+        factors.setdefault(campaign_id, []).append(factor_id)
+    # Each product has its own quality, each factor its own offset: scores differ in a believable way.
+    quality = {campaign_id: rng.normal(3.9, 0.45) for campaign_id in factors}
+    offset = {factor_id: rng.normal(0, 0.35) for ids in factors.values() for factor_id in ids}
+
+    buyer_invitations = [inv for inv in invitations if buyer is not None and inv.user_id == buyer.pk]
+    buyer_votes = {inv.pk for inv in buyer_invitations[BUYER_PENDING : BUYER_PENDING + BUYER_VOTES]}
+    buyer_pending = {inv.pk for inv in buyer_invitations[:BUYER_PENDING]}
+
+    accepted, new_votes, vote_factors = [], [], []
+    for invitation in invitations:
+        if invitation.pk in buyer_pending:
+            continue
+        draw = rng.random()
+        if invitation.pk not in buyer_votes and (buyer is not None and invitation.user_id == buyer.pk):
+            continue
+        if invitation.pk not in buyer_votes and draw > ACCEPT_SHARE:
+            continue
+        campaign = invitation.campaign
+        voted_at = min(now, campaign.opens_at + timedelta(hours=float(rng.uniform(1, 24 * 6))))
+        votes_now = invitation.pk in buyer_votes or rng.random() < VOTE_SHARE
+        invitation.status = Invitation.Status.VOTED if votes_now else Invitation.Status.ACCEPTED
+        invitation.responded_at = voted_at
+        accepted.append(invitation)
+        if not votes_now:
+            continue
+        new_votes.append(
+            Vote(
+                campaign_id=campaign.pk,
+                user_id=invitation.user_id,
+                invitation=invitation,
+                product_id=campaign.product_id,
+                comment=str(rng.choice(_COMMENTS)),
+                seconds_to_fill=int(rng.lognormal(4.3, 0.5)),
+                created_at=voted_at,
+            )
+        )
+        vote_factors.append(factors.get(campaign.pk, []))
+    with transaction.atomic():
+        Invitation.objects.bulk_update(accepted, ["status", "responded_at"], batch_size=1000)
+        Vote.objects.bulk_create(new_votes, batch_size=1000)
+        scores = [
+            FactorScore(
+                vote=vote,
+                factor_id=factor_id,
+                product_id=vote.product_id,
+                score=int(np.clip(round(quality[vote.campaign_id] + offset[factor_id] + rng.normal(0, 0.7)), 1, 5)),
+            )
+            for vote, ids in zip(new_votes, vote_factors, strict=True)
+            for factor_id in ids
+        ]
+        FactorScore.objects.bulk_create(scores, batch_size=2000)
+    return len(new_votes)

@@ -1,0 +1,28 @@
+"""The demo data gives the purchaser's journey something to show."""
+
+import pytest
+from django.core.management import call_command
+from django.db.models import Count
+
+from accounts.models import Notification
+from ratings.models import Campaign, Invitation, Vote
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_demo_seed_leaves_the_buyer_pending_invitations_and_votes_with_every_factor_scored() -> None:
+    call_command("seed", "--scale", "demo", "--as-of", "2026-11-01", verbosity=0)
+
+    buyer_invitations = Invitation.objects.filter(user__email="buyer@demo.xhs")
+    assert buyer_invitations.filter(status=Invitation.Status.PENDING).count() >= 1
+    assert buyer_invitations.filter(status=Invitation.Status.VOTED).count() >= 1
+    assert Notification.objects.filter(user__email="buyer@demo.xhs", read_at__isnull=True).exists()
+
+    assert Campaign.objects.filter(status=Campaign.Status.OPEN).count() >= 50
+    votes = Vote.objects.annotate(
+        scored=Count("scores", distinct=True), frozen=Count("campaign__factors", distinct=True)
+    )
+    assert votes.count() >= 500
+    assert all(vote.scored == vote.frozen for vote in votes[:200])
+    # Every vote came from an invitation its voter accepted.
+    assert not Vote.objects.exclude(invitation__status=Invitation.Status.VOTED).exists()
