@@ -11,12 +11,14 @@ same secondary indexes and the same foreign keys, as the seed does:
 
 1. COPY of the same bytes: the seed's order-line stream is generated again (same seed and date give
    the same rows) into a temporary file, untimed; then only the server's work is timed: COPY FREEZE
-   of that file, index builds, foreign-key validation. This is the bound the ratio uses.
+   of that file, index builds, foreign-key validation. Run twice, the faster kept: on a shared
+   2-core machine one run can take half again as long as the next. This is the bound the ratio uses.
 2. INSERT … SELECT … FROM generate_series with comparable values (time-ordered ids and references,
    random buyers, products and stores, 93/5/2 % paid/refunded/cancelled): no client at all, but the
    server computes every value, which turns out slower than reading binary COPY rows.
 
-The scratch tables live in transactions that are rolled back; the temporary file is removed.
+Each measurement starts after a CHECKPOINT, and the load average at that moment is printed. The
+scratch tables live in transactions that are rolled back; the temporary file is removed.
 """
 
 import argparse
@@ -208,8 +210,12 @@ def main() -> None:
         if streamed != lines.rows:
             sys.exit(f"the regenerated stream has {streamed} rows, the seed wrote {lines.rows}: not deterministic?")
         size_mb = stream.stat().st_size / 1e6
-        loads["COPY same bytes"] = settle()
-        copy_bound = measure_bound("copy", rows=lines.rows, as_of=as_of, stream=stream)
+        # Twice, keeping the faster: on a shared machine one run can be slowed by its neighbours.
+        attempts = []
+        for attempt in (1, 2):
+            loads[f"COPY same bytes #{attempt}"] = settle()
+            attempts.append(measure_bound("copy", rows=lines.rows, as_of=as_of, stream=stream))
+        copy_bound = min(attempts, key=lambda timings: timings["total"])
     insert_bound = None
     if args.insert_select:
         loads["INSERT…SELECT"] = settle()
@@ -242,6 +248,8 @@ def main() -> None:
     )
     for name, load in loads.items():
         print(f"  before {name}: CHECKPOINT, {load}")
+    runs = ", ".join(f"{timings['total']:.1f}s" for timings in attempts)
+    print(f"  COPY of the same bytes, both runs (rows in + indexes + foreign keys): {runs}; the faster is the bound")
     print(f"  ratio seed / bound (COPY of the same bytes): {lines.seconds / copy_bound['total']:.2f}")
     if insert_bound:
         print(f"  ratio seed / INSERT…SELECT: {lines.seconds / insert_bound['total']:.2f}")
