@@ -4,8 +4,10 @@ from django.db import models
 from django.utils.translation import get_language
 
 
-def wants_chinese() -> bool:
-    return (get_language() or "zh-hans").startswith("zh")
+def in_language(zh: str, en: str) -> str:
+    """The text in the active language, falling back to the other one when it is empty."""
+    first, second = (zh, en) if (get_language() or "zh-hans").startswith("zh") else (en, zh)
+    return first or second
 
 
 class BilingualName(models.Model):
@@ -17,6 +19,4 @@ class BilingualName(models.Model):
 
     @property
     def name(self) -> str:
-        """The name in the active language, falling back to the other one when it is empty."""
-        first, second = (self.name_zh, self.name_en) if wants_chinese() else (self.name_en, self.name_zh)
-        return first or second
+        return in_language(self.name_zh, self.name_en)

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from catalog.bilingual import BilingualName, wants_chinese
+from catalog.bilingual import BilingualName, in_language
 
 #: A category can be rated only when it has this many active factors (the source: "5-10 factors").
 RATING_READY_MIN_FACTORS = 5
@@ -78,12 +78,7 @@ class Factor(BilingualName):
 
     @property
     def description(self) -> str:
-        first, second = (
-            (self.description_zh, self.description_en)
-            if wants_chinese()
-            else (self.description_en, self.description_zh)
-        )
-        return first or second
+        return in_language(self.description_zh, self.description_en)
 
 
 class Brand(BilingualName):
@@ -166,12 +161,7 @@ class Product(BilingualName):
 
     @property
     def description(self) -> str:
-        first, second = (
-            (self.description_zh, self.description_en)
-            if wants_chinese()
-            else (self.description_en, self.description_zh)
-        )
-        return first or second
+        return in_language(self.description_zh, self.description_en)
 
 
 class OrderLine(models.Model):

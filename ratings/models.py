@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from catalog.bilingual import BilingualName, wants_chinese
+from catalog.bilingual import BilingualName, in_language
 from catalog.models import Category, Factor, OrderLine, Product
 
 
@@ -196,12 +196,7 @@ class CampaignFactor(BilingualName):
 
     @property
     def description(self) -> str:
-        first, second = (
-            (self.description_zh, self.description_en)
-            if wants_chinese()
-            else (self.description_en, self.description_zh)
-        )
-        return first or second
+        return in_language(self.description_zh, self.description_en)
 
 
 class Invitation(models.Model):
