@@ -65,9 +65,20 @@ def notifications_create(
         return [row[0] for row in cursor.fetchall()]
 
 
-def notifications_mark_read(*, user_id: int, notification_ids: list[int] | None = None) -> int:
-    """Mark a user's unread notifications read (all, or the given ones); a repeat changes nothing."""
+def notifications_mark_read(
+    *,
+    user_id: int,
+    notification_ids: list[int] | None = None,
+    about: tuple[str, int] | None = None,
+) -> int:
+    """Mark a user's unread notifications read: all, the given ones, or those about one (kind, subject).
+
+    A repeat changes nothing.
+    """
     unread = Notification.objects.filter(user_id=user_id, read_at__isnull=True)
     if notification_ids is not None:
         unread = unread.filter(pk__in=notification_ids)
-    return unread.update(read_at=timezone.now(), updated_at=timezone.now())
+    if about is not None:
+        unread = unread.filter(kind=about[0], subject_id=about[1])
+    now = timezone.now()
+    return unread.update(read_at=now, updated_at=now)

@@ -8,8 +8,8 @@ from django.views.decorators.http import require_GET
 
 from accounts import selectors
 from accounts.models import User
+from accounts.services import notifications_mark_read
 from ratings import selectors as rating_selectors
-from ratings import services as rating_services
 
 INBOX_PAGE_SIZE = 20
 
@@ -23,7 +23,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     notifications = list(page.object_list)
     items = selectors.inbox_items(notifications)
     unread_ids = [n.pk for n in notifications if n.read_at is None]
-    rating_services.notifications_read(user=user, notification_ids=unread_ids)
+    notifications_mark_read(user_id=user.pk, notification_ids=unread_ids)
     # The header badge counts after marking, so it agrees with what the page shows.
     return render(request, "accounts/inbox.html", {"page": page, "items": items, "unread_ids": set(unread_ids)})
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Notification, User
+from accounts.models import User
 from ratings.models import CampaignFactor, FactorScore, Invitation, Vote, VoteRevision
 
 MIN_SCORE = 1
@@ -106,25 +106,6 @@ def invitation_decline(*, invitation: Invitation, user: User, now: datetime | No
         fresh.responded_at = now
         fresh.save(update_fields=["status", "responded_at", "updated_at"])
         return fresh
-
-
-def invitation_notifications_read(*, invitation: Invitation, now: datetime | None = None) -> int:
-    """Mark the inbox messages about this invitation read (opening it is reading them)."""
-    return Notification.objects.filter(
-        user_id=invitation.user_id,
-        kind=Notification.Kind.INVITATION,
-        subject_id=invitation.pk,
-        read_at__isnull=True,
-    ).update(read_at=now or timezone.now())
-
-
-def notifications_read(*, user: User, notification_ids: list[int], now: datetime | None = None) -> int:
-    """Mark the given messages of this user read (the inbox page shows them)."""
-    if not notification_ids:
-        return 0
-    return Notification.objects.filter(user=user, pk__in=notification_ids, read_at__isnull=True).update(
-        read_at=now or timezone.now()
-    )
 
 
 def _checked_scores(factors: list[CampaignFactor], scores: Mapping[int, int]) -> dict[int, int]:

@@ -8,7 +8,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.models import User
+from accounts.models import Notification, User
+from accounts.services import notifications_mark_read
 from ratings import selectors, services
 from ratings.forms import RatingForm
 from ratings.models import Invitation, Vote
@@ -59,7 +60,8 @@ def invitation_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def invitation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     invitation = get_object_or_404(selectors.user_invitation(user=_user(request), pk=pk))
-    services.invitation_notifications_read(invitation=invitation)
+    # Opening an invitation is reading the inbox message about it.
+    notifications_mark_read(user_id=invitation.user_id, about=(Notification.Kind.INVITATION, invitation.pk))
     vote = selectors.invitation_vote(invitation) if invitation.status != Invitation.Status.PENDING else None
     refusal = _vote_refusal(invitation)
     form = _rating_form(invitation, vote) if refusal is None and vote is None else None
