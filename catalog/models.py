@@ -27,6 +27,12 @@ class Category(BilingualName):
         default=False,
         help_text=_("Products of a rating-ready category can be rated. It needs 5 to 10 active factors."),
     )
+    min_votes_to_publish = models.PositiveSmallIntegerField(
+        _("counted votes needed to publish"),
+        null=True,
+        blank=True,
+        help_text=_("Leave empty to use the rating policy's figure."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -142,6 +148,14 @@ class Product(BilingualName):
     description_en = models.TextField("Description (English)", blank=True)
     price = models.DecimalField(_("price (CNY)"), max_digits=10, decimal_places=2)
     is_active = models.BooleanField(_("on sale"), default=True)
+    # The latest published rating, copied here by the scoring job (ratings.scoring) so that every list
+    # shows score and badge without a join. The versioned source is ratings.ProductResult.
+    rating_score = models.FloatField(_("comprehensive score"), null=True, blank=True, editable=False)
+    ranking_score = models.FloatField(_("ranking score"), null=True, blank=True, editable=False)
+    rated_by = models.PositiveIntegerField(_("counted votes"), default=0, editable=False)
+    heart_rank = models.PositiveSmallIntegerField(
+        _("place on the Little Red Heart list"), null=True, blank=True, editable=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -151,6 +165,19 @@ class Product(BilingualName):
         ordering = ("id",)
         constraints = [
             models.CheckConstraint(condition=Q(price__gte=0), name="product_price_not_negative"),
+            models.CheckConstraint(
+                condition=Q(heart_rank__isnull=True) | Q(ranking_score__isnull=False),
+                name="product_listed_only_when_published",
+            ),
+            models.CheckConstraint(
+                condition=Q(rating_score__isnull=True) | Q(rating_score__gte=1, rating_score__lte=5),
+                name="product_rating_on_scale",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["category", "heart_rank"], condition=Q(heart_rank__isnull=False), name="product_heart_list_idx"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -19,6 +19,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from ratings import scoring, tasks
 from ratings.models import CampaignFactor, FactorScore, Invitation, Vote, VoteRevision
 
 MIN_SCORE = 1
@@ -195,6 +196,7 @@ def vote_submit(
             Invitation.objects.filter(pk=fresh.pk, status=Invitation.Status.ACCEPTED).update(
                 status=Invitation.Status.VOTED, updated_at=now
             )
+            rescore_soon(campaign_id=campaign.pk)
             return VoteOutcome(vote=vote, status=VoteStatus.CREATED)
 
         locked = Vote.objects.select_for_update().filter(campaign=campaign, user=user).first()
@@ -230,4 +232,17 @@ def vote_submit(
         locked.save(
             update_fields=["comment", "seconds_to_fill", "ip_hash", "user_agent_hash", "revision_count", "updated_at"]
         )
+        rescore_soon(campaign_id=campaign.pk)
         return VoteOutcome(vote=locked, status=VoteStatus.AMENDED)
+
+
+def rescore_soon(*, campaign_id: int) -> None:
+    """Ask for the campaign's product to be re-scored once the current transaction commits.
+
+    Debounced: the first request flags the campaign and enqueues one re-score after the policy's
+    delay; requests while it waits only find the flag set. If the broker is down the enqueue is
+    logged, not raised (the vote stays saved), and the periodic sweep finds the flag.
+    """
+    if scoring.rescore_request(campaign_id=campaign_id):
+        delay = scoring.policy().rescore_delay_seconds
+        transaction.on_commit(lambda: tasks.rescore_campaign.apply_async((campaign_id,), countdown=delay), robust=True)

@@ -10,9 +10,9 @@ import logging
 from typing import Any
 
 from celery import Task, group, shared_task
-from django.db import transaction
+from django.db import OperationalError, transaction
 
-from ratings import eligibility
+from ratings import eligibility, scoring
 
 logger = logging.getLogger(__name__)
 
@@ -108,3 +108,54 @@ def send_invitation_emails(notification_ids: list[int]) -> int:
     be rolled back); it never sends for invitations another chunk or run was told about.
     """
     return eligibility.invitation_emails_send(notification_ids=notification_ids)
+
+
+# --- Scoring ---------------------------------------------------------------------------------------
+
+
+@shared_task(bind=True, acks_late=True)
+def run_scoring(self: Task[Any, Any], triggered_by: str = "schedule") -> int:
+    """Nightly (beat) or from the admin: record a full run and fan out one task per category.
+
+    Harmless to re-run: results change only where figures changed, so a second run writes no result.
+    """
+    run, category_ids = scoring.run_start(triggered_by=triggered_by)
+    tasks = group(score_category.si(run.pk, category_id) for category_id in category_ids)
+    options = _same_queue(self)
+    transaction.on_commit(lambda: tasks.apply_async(**options), robust=True)
+    logger.info("scoring run %s: %d categories enqueued", run.pk, len(category_ids))
+    return run.pk
+
+
+@shared_task(bind=True, acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def score_category(self: Task[Any, Any], run_id: int, category_id: int) -> int:
+    """One category of a full run; the last one to finish closes the run.
+
+    Harmless to re-run: a finished category is skipped and the work is one transaction. Returns how
+    many results it wrote.
+    """
+    outcome = scoring.run_category(run_id=run_id, category_id=category_id)
+    if scoring.run_categories_done(run_id=run_id):
+        scoring.run_finish(run_id=run_id)
+    return outcome.changed if outcome else 0
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def rescore_campaign(campaign_id: int) -> int:
+    """The debounced re-score of one product after votes or decisions.
+
+    Harmless to re-run or to run twice at once: it claims the campaign's flag first and does nothing
+    if another run claimed it. Returns how many results it wrote.
+    """
+    run = scoring.campaign_rescore(campaign_id=campaign_id)
+    return run.products_changed if run else 0
+
+
+@shared_task(acks_late=True)
+def sweep_rescores() -> int:
+    """Every few minutes (beat): re-enqueue flagged campaigns whose re-score never ran (the broker was
+    down when it was requested, or the task was lost). Harmless: the re-score claims the flag."""
+    due = scoring.rescores_due()
+    for campaign_id in due:
+        rescore_campaign.delay(campaign_id)
+    return len(due)

@@ -127,6 +127,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "ratings.tasks.run_eligibility",
         "schedule": crontab(minute=0, hour=4, day_of_week="monday"),
     },
+    "score-products": {
+        "task": "ratings.tasks.run_scoring",
+        "schedule": crontab(minute=30, hour=2),
+    },
+    "repair-lost-rescores": {
+        "task": "ratings.tasks.sweep_rescores",
+        "schedule": crontab(minute="*/5"),
+    },
     "recount-note-engagement": {
         "task": "catalog.tasks.recount_note_engagement",
         "schedule": crontab(minute=15, hour=3),

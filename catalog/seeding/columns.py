@@ -7,6 +7,7 @@ lines would take minutes that way). The conventions, shared by the generator and
 * timestamps: int64 microseconds since the Unix epoch, UTC; ``NULL_INT`` is NULL;
 * dates: int64 days since the Unix epoch; ``NULL_INT`` is NULL;
 * decimals: int64 in units of the field's last decimal place (cents for prices);
+* floats: float64; NaN is NULL;
 * booleans: bool;
 * text: a ``bytes`` array (dtype ``S``, UTF-8) or an object array of ``str`` (``None`` is NULL).
 
@@ -39,6 +40,7 @@ class Kind(Enum):
     DATE = "date"
     TIMESTAMP = "timestamptz"
     NUMERIC = "numeric"
+    FLOAT8 = "float8"
     TEXT = "text"
 
 
@@ -56,6 +58,7 @@ _KIND_BY_INTERNAL_TYPE = {
     "DateField": Kind.DATE,
     "DateTimeField": Kind.TIMESTAMP,
     "DecimalField": Kind.NUMERIC,
+    "FloatField": Kind.FLOAT8,
     "CharField": Kind.TEXT,
     "TextField": Kind.TEXT,
     "EmailField": Kind.TEXT,
@@ -146,6 +149,8 @@ def constant_column(column: Column, value: Any, rows: int) -> npt.NDArray[Any]:
         if value is None:
             raise ValueError(f"the seed writers cannot store NULL in the boolean column {column.name}")
         return np.full(rows, bool(value))
+    if column.kind is Kind.FLOAT8:
+        return np.full(rows, np.nan if value is None else float(value), dtype=np.float64)
     if value is None:
         return np.full(rows, NULL_INT, dtype=np.int64)
     if column.kind is Kind.NUMERIC:

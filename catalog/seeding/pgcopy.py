@@ -33,6 +33,7 @@ _FIXED_WIDTH = {
     Kind.DATE: 4,
     Kind.TIMESTAMP: 8,
     Kind.NUMERIC: 14,
+    Kind.FLOAT8: 8,
 }
 _PG_EPOCH_DAYS = 10_957
 _NUMERIC_LIMIT = 10**8  # three base-10000 digits: two before the point, one after
@@ -97,6 +98,11 @@ def _encode_column(column: Column, values: npt.NDArray[Any]) -> _Encoded:
     lengths = None
     if column.kind is Kind.BOOL:
         data = values.astype(np.uint8).reshape(len(values), 1)
+    elif column.kind is Kind.FLOAT8:
+        null = np.isnan(values)
+        if null.any():
+            lengths = np.where(null, -1, width).astype(np.int32)
+        data = _big_endian(np.where(null, 0.0, values), ">f8", 8)
     else:
         if column.nullable:
             null = values == NULL_INT

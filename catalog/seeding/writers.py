@@ -109,6 +109,8 @@ def _python(column: Column, values: npt.NDArray[Any]) -> list[Any]:
         return list(values.astype(bool).tolist())
     if column.kind is Kind.TIMESTAMP:
         return _timestamps(values)
+    if column.kind is Kind.FLOAT8:
+        return [None if np.isnan(value) else value for value in values.tolist()]
     result: list[Any]
     if column.kind is Kind.DATE:
         result = np.datetime_as_string(values.astype("datetime64[D]"), unit="D").tolist()

@@ -1,5 +1,6 @@
 """Factories for campaigns, invitations and votes (shared by the voting and eligibility tests)."""
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -107,3 +108,28 @@ def vote_for(invitation: Invitation, *, score: int = 4, comment: str = "", **kwa
     Invitation.objects.filter(pk=invitation.pk).update(status=Invitation.Status.VOTED)
     invitation.status = Invitation.Status.VOTED
     return vote
+
+
+def votes_cast(campaign: Campaign, scores: Sequence[Sequence[int]], **vote_kwargs: Any) -> list[Vote]:
+    """One voter per row of ``scores`` (a score per frozen factor, in position order), each with a
+    genuine purchase and an invitation: what the scoring job reads, written in bulk."""
+    factors = list(campaign.factors.order_by("position", "id"))
+    votes = []
+    for _ in scores:
+        invitation = accepted_invitation(campaign=campaign)
+        votes.append(
+            Vote(
+                campaign=campaign,
+                user=invitation.user,
+                invitation=invitation,
+                product_id=campaign.product_id,
+                **vote_kwargs,
+            )
+        )
+    Vote.objects.bulk_create(votes)
+    FactorScore.objects.bulk_create(
+        FactorScore(vote=vote, factor=factor, product_id=campaign.product_id, score=int(score))
+        for vote, row in zip(votes, scores, strict=True)
+        for factor, score in zip(factors, row, strict=True)
+    )
+    return votes

@@ -41,6 +41,34 @@ class RatingPolicy(models.Model):
     active_days = models.PositiveSmallIntegerField(
         _("active user: seen within (days)"), default=90, help_text=_("Users not seen for longer are not invited.")
     )
+    min_votes_to_publish = models.PositiveSmallIntegerField(
+        _("counted votes needed to publish"),
+        default=30,
+        help_text=_("A product's score is shown once its campaign has this many counted votes. Categories may differ."),
+    )
+    prior_strength = models.PositiveSmallIntegerField(
+        _("prior strength (votes)"),
+        default=20,
+        help_text=_(
+            "The ranking score pulls each product toward its category's average as if it had this many "
+            "extra votes at that average, so a few enthusiastic votes cannot top the list."
+        ),
+    )
+    list_threshold = models.DecimalField(
+        _("Little Red Heart threshold"),
+        max_digits=3,
+        decimal_places=2,
+        default=4.0,
+        help_text=_("Published products whose ranking score reaches this join the Little Red Heart list."),
+    )
+    list_size = models.PositiveSmallIntegerField(
+        _("list places per category"), default=10, help_text=_("At most this many products per category are listed.")
+    )
+    rescore_delay_seconds = models.PositiveSmallIntegerField(
+        _("re-score delay (seconds)"),
+        default=60,
+        help_text=_("Votes arriving within this time after the first are scored together, in one re-score."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -54,6 +82,9 @@ class RatingPolicy(models.Model):
                 condition=Q(popularity_weight__gte=0, popularity_weight__lte=1), name="ratingpolicy_weight_share"
             ),
             models.CheckConstraint(
+                condition=Q(list_threshold__gte=1, list_threshold__lte=5), name="ratingpolicy_threshold_on_scale"
+            ),
+            models.CheckConstraint(
                 condition=Q(
                     popularity_days__gte=1,
                     sales_days__gte=1,
@@ -63,6 +94,8 @@ class RatingPolicy(models.Model):
                     invitation_days__gte=1,
                     max_open_invitations__gte=1,
                     active_days__gte=1,
+                    min_votes_to_publish__gte=1,
+                    list_size__gte=1,
                 ),
                 name="ratingpolicy_positive_figures",
             ),
@@ -147,6 +180,9 @@ class Campaign(models.Model):
     selection_score = models.FloatField(_("selection score"))
     engagement_count = models.PositiveIntegerField(_("recent likes and saves"))
     units_sold = models.PositiveIntegerField(_("units sold in the window"))
+    #: Set when a vote or a decision changed what the product's score is made of; cleared by the re-score
+    #: that claims it. A sweep re-scores flags older than the debounce delay, so a lost task is repaired.
+    rescore_requested_at = models.DateTimeField(_("re-score requested at"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -160,7 +196,14 @@ class Campaign(models.Model):
             ),
             models.CheckConstraint(condition=Q(closes_at__gt=F("opens_at")), name="campaign_closes_after_opening"),
         ]
-        indexes = [models.Index(fields=["category", "status"], name="campaign_category_status_idx")]
+        indexes = [
+            models.Index(fields=["category", "status"], name="campaign_category_status_idx"),
+            models.Index(
+                fields=["rescore_requested_at"],
+                condition=Q(rescore_requested_at__isnull=False),
+                name="campaign_rescore_due_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.product} ({self.get_status_display()})"
@@ -249,6 +292,15 @@ class Invitation(models.Model):
 class Vote(models.Model):
     """One verified purchaser's rating of one campaign: one person, one vote."""
 
+    class Verdict(models.TextChoices):
+        COUNTED = "counted", _("Counted")
+        REVIEW = "review", _("Held for review")
+        EXCLUDED = "excluded", _("Excluded")
+
+    class ExclusionReason(models.TextChoices):
+        SCREENING = "screening", _("Screening")
+        MODERATION = "moderation", _("Moderation decision")
+
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="votes", db_index=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="votes")
     invitation = models.OneToOneField(Invitation, on_delete=models.CASCADE, related_name="vote")
@@ -259,6 +311,9 @@ class Vote(models.Model):
     ip_hash = models.CharField(_("network fingerprint"), max_length=64, blank=True)
     user_agent_hash = models.CharField(_("device fingerprint"), max_length=64, blank=True)
     revision_count = models.PositiveSmallIntegerField(_("amendments"), default=0)
+    # Only counted votes score, each with weight 1; screening and moderation exclude, never down-weight.
+    verdict = models.CharField(_("verdict"), max_length=10, choices=Verdict.choices, default=Verdict.COUNTED)
+    exclusion_reason = models.CharField(_("excluded by"), max_length=12, choices=ExclusionReason.choices, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -266,7 +321,18 @@ class Vote(models.Model):
         verbose_name = _("vote")
         verbose_name_plural = _("votes")
         ordering = ("-created_at", "-id")
-        constraints = [models.UniqueConstraint(fields=["campaign", "user"], name="vote_one_per_user_and_campaign")]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "user"], name="vote_one_per_user_and_campaign"),
+            models.CheckConstraint(
+                condition=(Q(verdict="excluded") & ~Q(exclusion_reason=""))
+                | (~Q(verdict="excluded") & Q(exclusion_reason="")),
+                name="vote_excluded_has_reason",
+            ),
+        ]
+        indexes = [
+            # The scoring job skips the few votes that do not count with an anti-join on this small index.
+            models.Index(fields=["campaign", "id"], condition=~Q(verdict="counted"), name="vote_not_counted_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user_id} on {self.campaign_id}"

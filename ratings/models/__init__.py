@@ -1,0 +1,39 @@
+"""The ratings app's models: the purchaser's journey (``voting``) and what the scoring job writes (``results``)."""
+
+from ratings.models.results import (
+    FactorReliability,
+    FactorResult,
+    HeartListEntry,
+    ProductResult,
+    ScoringRun,
+    ScoringRunCategory,
+)
+from ratings.models.voting import (
+    Campaign,
+    CampaignFactor,
+    EligibilityRun,
+    EligibilityRunCategory,
+    FactorScore,
+    Invitation,
+    RatingPolicy,
+    Vote,
+    VoteRevision,
+)
+
+__all__ = [
+    "Campaign",
+    "CampaignFactor",
+    "EligibilityRun",
+    "EligibilityRunCategory",
+    "FactorReliability",
+    "FactorResult",
+    "FactorScore",
+    "HeartListEntry",
+    "Invitation",
+    "ProductResult",
+    "RatingPolicy",
+    "ScoringRun",
+    "ScoringRunCategory",
+    "Vote",
+    "VoteRevision",
+]

@@ -1,0 +1,585 @@
+"""The scoring job: turn counted votes into versioned results and the Little Red Heart list.
+
+Two ways in, one way of scoring:
+
+* the nightly full run (``run_start`` → ``run_category`` per category as a Celery group → ``run_finish``),
+  which also fixes each category's prior for the day;
+* the debounced re-score of one product after votes or decisions (``rescore_request`` flags the
+  campaign, ``campaign_rescore`` claims the flag and scores it).
+
+Both read five counts per factor from the database (``FactorScore`` grouped by frozen factor, votes
+that do not count left out by an anti-join), compute the figures in ``ratings.statistics``, and write a
+new ``ProductResult`` only where a figure changed: a re-run with no new data writes no result.
+
+Concurrency contract: every write for a category happens in one transaction that first locks the
+category row, so a full run and a product re-score of the same category serialise; a crash rolls
+the whole category back and a redelivered task starts clean.
+"""
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.cache import cache
+from django.db import OperationalError, transaction
+from django.db.models import Count, Exists, Max, OuterRef, Q
+from django.utils import timezone
+
+from catalog.models import Category, Product
+from ratings import statistics
+from ratings.models import (
+    Campaign,
+    CampaignFactor,
+    FactorReliability,
+    FactorResult,
+    FactorScore,
+    HeartListEntry,
+    Invitation,
+    ProductResult,
+    RatingPolicy,
+    ScoringRun,
+    ScoringRunCategory,
+    Vote,
+)
+
+logger = logging.getLogger(__name__)
+
+#: How long after the debounce delay a flag may wait before the sweep re-enqueues it.
+SWEEP_GRACE = timedelta(minutes=2)
+
+
+def policy() -> RatingPolicy:
+    return RatingPolicy.objects.get_or_create(pk=1)[0]
+
+
+def product_rating_cache_key(product_id: int) -> str:
+    return f"ratings:product:{product_id}"
+
+
+HEART_LIST_CACHE_KEY = "ratings:heart-list"
+
+
+# --- Reading what a category's campaigns are made of ---------------------------------------------
+
+
+def _scored_campaigns(category_id: int, product_ids: Sequence[int] | None = None) -> list[Campaign]:
+    """Each product's latest campaign that was not cancelled: the one its public score comes from."""
+    campaigns = Campaign.objects.filter(category_id=category_id).exclude(status=Campaign.Status.CANCELLED)
+    if product_ids is not None:
+        campaigns = campaigns.filter(product_id__in=product_ids)
+    latest: dict[int, Campaign] = {}
+    for campaign in campaigns.order_by("product_id", "-opens_at", "-id").only(
+        "id", "product_id", "category_id", "opens_at"
+    ):
+        latest.setdefault(campaign.product_id, campaign)
+    return list(latest.values())
+
+
+def _histograms(campaigns: Sequence[Campaign]) -> dict[int, list[int]]:
+    """Counts of each score 1–5 per frozen factor, from counted votes only (one query)."""
+    not_counted = Vote.objects.filter(pk=OuterRef("vote_id")).exclude(verdict=Vote.Verdict.COUNTED)
+    rows = (
+        FactorScore.objects.filter(
+            product_id__in=[c.product_id for c in campaigns], factor__campaign_id__in=[c.pk for c in campaigns]
+        )
+        .filter(~Exists(not_counted))
+        .values("factor_id")
+        .annotate(**{f"s{score}": Count("pk", filter=Q(score=score)) for score in statistics.SCORES})
+        .order_by()
+        .values_list("factor_id", *(f"s{score}" for score in statistics.SCORES))
+    )
+    return {row[0]: list(row[1:]) for row in rows}
+
+
+@dataclass
+class VoteCounts:
+    voted: int = 0
+    counted: int = 0
+    under_review: int = 0
+    excluded_screening: int = 0
+    excluded_moderation: int = 0
+    last_vote_at: datetime | None = None
+
+
+def _vote_counts(campaign_ids: Sequence[int]) -> dict[int, VoteCounts]:
+    counts: dict[int, VoteCounts] = {pk: VoteCounts() for pk in campaign_ids}
+    rows = (
+        Vote.objects.filter(campaign_id__in=campaign_ids)
+        .values_list("campaign_id", "verdict", "exclusion_reason")
+        .annotate(n=Count("pk"), last=Max("created_at"))
+        .order_by()
+    )
+    for campaign_id, verdict, reason, n, last in rows:
+        into = counts[campaign_id]
+        into.voted += n
+        if verdict == Vote.Verdict.COUNTED:
+            into.counted += n
+        elif verdict == Vote.Verdict.REVIEW:
+            into.under_review += n
+        elif reason == Vote.ExclusionReason.MODERATION:
+            into.excluded_moderation += n
+        else:
+            into.excluded_screening += n
+        into.last_vote_at = max(filter(None, [into.last_vote_at, last]), default=None)
+    return counts
+
+
+def _invited(campaign_ids: Sequence[int]) -> dict[int, int]:
+    rows = (
+        Invitation.objects.filter(campaign_id__in=campaign_ids)
+        .values_list("campaign_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return dict(rows)
+
+
+# --- Computing ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Computed:
+    """A product's result and factor results, computed and not yet saved."""
+
+    result: ProductResult
+    factors: list[FactorResult]
+
+    def fingerprint(self) -> tuple[Any, ...]:
+        """Everything a shopper or the list could see; equal fingerprints mean nothing changed."""
+        r = self.result
+        head = (
+            r.campaign_id,
+            r.method_version,
+            r.invited,
+            r.voted,
+            r.counted,
+            r.under_review,
+            r.excluded_screening,
+            r.excluded_moderation,
+            r.last_vote_at,
+            r.min_votes,
+            r.published,
+            _rounded(r.comprehensive),
+            _rounded(r.prior),
+            r.prior_strength,
+            _rounded(r.ranking_score),
+        )
+        rows = tuple(
+            (f.campaign_factor_id, f.name_zh, f.name_en, f.position, f.weight, *f.histogram)
+            for f in sorted(self.factors, key=lambda f: f.campaign_factor_id)
+        )
+        return head + rows
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 9)
+
+
+def _compute(
+    campaign: Campaign,
+    *,
+    factors: Sequence[CampaignFactor],
+    histograms: dict[int, list[int]],
+    votes: VoteCounts,
+    invited: int,
+    min_votes: int,
+    prior: float,
+    prior_strength: int,
+    cutoff: datetime,
+) -> Computed:
+    factor_results = []
+    for factor in factors:
+        histogram = histograms.get(factor.pk, [0] * len(statistics.SCORES))
+        figures = statistics.factor_figures(histogram)
+        factor_results.append(
+            FactorResult(
+                campaign_factor_id=factor.pk,
+                name_zh=factor.name_zh,
+                name_en=factor.name_en,
+                position=factor.position,
+                weight=factor.weight,
+                votes=figures.votes,
+                mean=figures.mean,
+                sd=figures.sd,
+                ci_low=figures.ci_low,
+                ci_high=figures.ci_high,
+                median=figures.median,
+                agreement=figures.agreement,
+                **{f"scores_{score}": count for score, count in zip(statistics.SCORES, histogram, strict=True)},
+            )
+        )
+    comprehensive = statistics.comprehensive_score(
+        [f.mean for f in factor_results], [float(f.weight) for f in factor_results]
+    )
+    published = comprehensive is not None and votes.counted >= min_votes
+    result = ProductResult(
+        product_id=campaign.product_id,
+        campaign_id=campaign.pk,
+        category_id=campaign.category_id,
+        method_version=statistics.METHOD_VERSION,
+        data_cutoff=cutoff,
+        invited=invited,
+        voted=votes.voted,
+        counted=votes.counted,
+        under_review=votes.under_review,
+        excluded_screening=votes.excluded_screening,
+        excluded_moderation=votes.excluded_moderation,
+        last_vote_at=votes.last_vote_at,
+        min_votes=min_votes,
+        published=published,
+        comprehensive=comprehensive,
+        prior=prior,
+        prior_strength=prior_strength,
+        ranking_score=(
+            statistics.ranking_score(comprehensive, votes.counted, prior=prior, prior_strength=prior_strength)
+            if published and comprehensive is not None
+            else None
+        ),
+    )
+    return Computed(result=result, factors=factor_results)
+
+
+def _computed_from_saved(results: Iterable[ProductResult]) -> dict[int, Computed]:
+    return {r.product_id: Computed(result=r, factors=list(r.factors.all())) for r in results}
+
+
+# --- Writing --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CategoryOutcome:
+    scored: int
+    changed: int
+    published: int
+    listed: int
+    changed_products: list[int]
+
+
+def _score_category(
+    *,
+    run: ScoringRun,
+    category: Category,
+    campaigns: Sequence[Campaign],
+    prior: float | None,
+    rules: RatingPolicy,
+) -> tuple[CategoryOutcome, float]:
+    """Score the campaigns of one category (all of them, or one), write what changed, rebuild its list.
+
+    ``prior`` None means "compute it from these campaigns" (a full run); a re-score passes the prior
+    the last full run fixed. Returns the outcome and the prior used. Runs inside the caller's transaction.
+    """
+    campaign_ids = [c.pk for c in campaigns]
+    factors_by_campaign: dict[int, list[CampaignFactor]] = {pk: [] for pk in campaign_ids}
+    for factor in CampaignFactor.objects.filter(campaign_id__in=campaign_ids).order_by("position", "id"):
+        factors_by_campaign[factor.campaign_id].append(factor)
+    histograms = _histograms(campaigns) if campaigns else {}
+    votes = _vote_counts(campaign_ids)
+    invited = _invited(campaign_ids)
+    min_votes = category.min_votes_to_publish or rules.min_votes_to_publish
+    cutoff = run.data_cutoff
+
+    def compute(with_prior: float) -> list[Computed]:
+        return [
+            _compute(
+                campaign,
+                factors=factors_by_campaign[campaign.pk],
+                histograms=histograms,
+                votes=votes[campaign.pk],
+                invited=invited.get(campaign.pk, 0),
+                min_votes=min_votes,
+                prior=with_prior,
+                prior_strength=rules.prior_strength,
+                cutoff=cutoff,
+            )
+            for campaign in campaigns
+        ]
+
+    if prior is None:
+        # The prior needs the comprehensive scores, which do not depend on it: compute twice, cheaply.
+        first = compute(statistics.NEUTRAL_PRIOR)
+        prior = statistics.category_prior(
+            [(c.result.comprehensive, c.result.counted) for c in first if c.result.comprehensive is not None]
+        )
+    computed = compute(prior)
+
+    previous = _computed_from_saved(
+        ProductResult.objects.filter(product_id__in=[c.product_id for c in campaigns], is_latest=True).prefetch_related(
+            "factors"
+        )
+    )
+    changed = [
+        c
+        for c in computed
+        if (old := previous.get(c.result.product_id)) is None or old.fingerprint() != c.fingerprint()
+    ]
+    if changed:
+        ProductResult.objects.filter(product_id__in=[c.result.product_id for c in changed], is_latest=True).update(
+            is_latest=False
+        )
+        for c in changed:
+            c.result.run = run
+            c.result.is_latest = True
+        ProductResult.objects.bulk_create([c.result for c in changed])
+        for c in changed:
+            for factor_result in c.factors:
+                factor_result.result = c.result
+        FactorResult.objects.bulk_create([f for c in changed for f in c.factors])
+        _products_update(changed)
+    listed = _list_rebuild(run=run, category=category, rules=rules)
+    outcome = CategoryOutcome(
+        scored=len(computed),
+        changed=len(changed),
+        published=sum(1 for c in computed if c.result.published),
+        listed=listed,
+        changed_products=[c.result.product_id for c in changed],
+    )
+    return outcome, prior
+
+
+def _products_update(changed: Sequence[Computed]) -> None:
+    """Copy the published figures onto the products, so every list shows them without a join."""
+    products = []
+    for c in changed:
+        r = c.result
+        products.append(
+            Product(
+                pk=r.product_id,
+                rating_score=r.comprehensive if r.published else None,
+                ranking_score=r.ranking_score,
+                rated_by=r.counted,
+            )
+        )
+    Product.objects.bulk_update(products, ["rating_score", "ranking_score", "rated_by"])
+
+
+def _list_rebuild(*, run: ScoringRun, category: Category, rules: RatingPolicy) -> int:
+    """The category's list from its latest published results: a snapshot for this run, ranks on products."""
+    candidates = [
+        statistics.Candidate(product_id=pid, ranking_score=rank, comprehensive=score, counted=counted)
+        for pid, rank, score, counted in ProductResult.objects.filter(
+            category=category, is_latest=True, published=True
+        ).values_list("product_id", "ranking_score", "comprehensive", "counted")
+        if rank is not None and score is not None
+    ]
+    chosen = statistics.heart_list(candidates, threshold=float(rules.list_threshold), size=rules.list_size)
+    HeartListEntry.objects.bulk_create(
+        HeartListEntry(
+            run=run,
+            category=category,
+            product_id=c.product_id,
+            rank=place,
+            ranking_score=c.ranking_score,
+            comprehensive=c.comprehensive,
+            counted=c.counted,
+        )
+        for place, c in enumerate(chosen, start=1)
+    )
+    ranks = {c.product_id: place for place, c in enumerate(chosen, start=1)}
+    current = dict(
+        Product.objects.filter(Q(heart_rank__isnull=False, campaigns__category=category) | Q(pk__in=ranks))
+        .distinct()
+        .values_list("pk", "heart_rank")
+    )
+    moved = [Product(pk=pk, heart_rank=ranks.get(pk)) for pk, rank in current.items() if ranks.get(pk) != rank]
+    if moved:
+        Product.objects.bulk_update(moved, ["heart_rank"])
+        transaction.on_commit(lambda: cache.delete(HEART_LIST_CACHE_KEY))
+    return len(chosen)
+
+
+def _forget_cached(product_ids: Sequence[int]) -> None:
+    if product_ids:
+        keys = [product_rating_cache_key(pk) for pk in product_ids]
+        transaction.on_commit(lambda: cache.delete_many(keys))
+
+
+# --- The full run ---------------------------------------------------------------------------------
+
+
+def run_start(*, triggered_by: str, now: datetime | None = None) -> tuple[ScoringRun, list[int]]:
+    """Record a full run and the categories it will score (those with a campaign)."""
+    now = now or timezone.now()
+    run = ScoringRun.objects.create(
+        kind=ScoringRun.Kind.FULL,
+        triggered_by=triggered_by[:60],
+        method_version=statistics.METHOD_VERSION,
+        data_cutoff=now,
+        started_at=now,
+    )
+    category_ids = sorted(set(Campaign.objects.values_list("category_id", flat=True).distinct()))
+    ScoringRunCategory.objects.bulk_create(ScoringRunCategory(run=run, category_id=pk) for pk in category_ids)
+    return run, category_ids
+
+
+def run_category(*, run_id: int, category_id: int) -> CategoryOutcome | None:
+    """Score every product of one category for a full run, and record the category's prior.
+
+    Idempotent: a finished category is skipped; the work is one transaction, so a redelivered task
+    after a crash starts from a clean slate. An error is recorded on the category (the run then
+    finishes "with errors") and the other categories go on; a lost database connection is raised for
+    the task to retry. Returns None when there was nothing to do or it failed.
+    """
+    try:
+        return _run_category(run_id=run_id, category_id=category_id)
+    except OperationalError:
+        raise  # the database went away: the task retries, the category is still unfinished
+    except Exception as exc:
+        logger.exception("scoring run %s category %s failed", run_id, category_id)
+        ScoringRunCategory.objects.filter(run_id=run_id, category_id=category_id, finished_at=None).update(
+            finished_at=timezone.now(), error=f"{type(exc).__name__}: {exc}"[:5000], updated_at=timezone.now()
+        )
+        return None
+
+
+def _run_category(*, run_id: int, category_id: int) -> CategoryOutcome | None:
+    with transaction.atomic():
+        part = (
+            ScoringRunCategory.objects.select_for_update()
+            .select_related("run")
+            .filter(run_id=run_id, category_id=category_id, finished_at__isnull=True)
+            .first()
+        )
+        if part is None:
+            return None
+        category = Category.objects.select_for_update().get(pk=category_id)
+        outcome, prior = _score_category(
+            run=part.run, category=category, campaigns=_scored_campaigns(category_id), prior=None, rules=policy()
+        )
+        _reliability_record(run=part.run, category=category)
+        part.prior = prior
+        part.products_scored = outcome.scored
+        part.products_changed = outcome.changed
+        part.products_published = outcome.published
+        part.products_listed = outcome.listed
+        part.finished_at = timezone.now()
+        part.save()
+        _forget_cached(outcome.changed_products)
+    return outcome
+
+
+def _reliability_record(*, run: ScoringRun, category: Category) -> None:
+    groups: dict[int, list[tuple[int, float, float]]] = {}
+    agreement: dict[int, list[float]] = {}
+    rows = FactorResult.objects.filter(
+        result__category=category, result__is_latest=True, campaign_factor__factor__isnull=False
+    ).values_list("campaign_factor__factor_id", "votes", "mean", "sd", "agreement")
+    for factor_id, votes, mean, sd, rwg in rows:
+        if mean is not None and sd is not None:
+            groups.setdefault(factor_id, []).append((votes, mean, sd))
+        if rwg is not None:
+            agreement.setdefault(factor_id, []).append(rwg)
+    FactorReliability.objects.bulk_create(
+        FactorReliability(
+            run=run,
+            category=category,
+            factor_id=factor_id,
+            products=figures.products,
+            votes=figures.votes,
+            icc=figures.icc,
+            reliability=figures.reliability,
+            agreement=sum(agreement[factor_id]) / len(agreement[factor_id]) if agreement.get(factor_id) else None,
+        )
+        for factor_id, per_product in groups.items()
+        for figures in [statistics.factor_reliability(per_product)]
+    )
+
+
+def run_categories_done(*, run_id: int) -> bool:
+    return not ScoringRunCategory.objects.filter(run_id=run_id, finished_at__isnull=True).exists()
+
+
+def run_finish(*, run_id: int) -> bool:
+    """Close a run whose categories are all done, with its totals. Runs once however often called."""
+    with transaction.atomic():
+        run = ScoringRun.objects.select_for_update().filter(pk=run_id, status=ScoringRun.Status.RUNNING).first()
+        if run is None or not run_categories_done(run_id=run_id):
+            return False
+        parts = list(run.categories.all())
+        run.products_scored = sum(p.products_scored for p in parts)
+        run.products_changed = sum(p.products_changed for p in parts)
+        run.products_published = sum(p.products_published for p in parts)
+        run.products_listed = sum(p.products_listed for p in parts)
+        run.status = ScoringRun.Status.FAILED if any(p.error for p in parts) else ScoringRun.Status.FINISHED
+        run.finished_at = timezone.now()
+        run.save()
+    return True
+
+
+def run_all(*, triggered_by: str) -> ScoringRun:
+    """A whole full run in this process (the demo seed, tests, the management command)."""
+    run, category_ids = run_start(triggered_by=triggered_by)
+    for category_id in category_ids:
+        run_category(run_id=run.pk, category_id=category_id)
+    run_finish(run_id=run.pk)
+    run.refresh_from_db()
+    return run
+
+
+# --- Re-scoring one product -----------------------------------------------------------------------
+
+
+def rescore_request(*, campaign_id: int, now: datetime | None = None) -> bool:
+    """Flag a campaign for re-scoring. True if it was not flagged yet: the caller enqueues one delayed
+    re-score; later requests within the delay ride on that one (the debounce)."""
+    flagged = Campaign.objects.filter(pk=campaign_id, rescore_requested_at__isnull=True).update(
+        rescore_requested_at=now or timezone.now()
+    )
+    return flagged == 1
+
+
+def campaign_rescore(*, campaign_id: int, triggered_by: str = "vote") -> ScoringRun | None:
+    """Claim a campaign's re-score flag and score its product, in one transaction.
+
+    Harmless to re-run or to run twice at once: the flag is claimed with a conditional UPDATE, so one
+    caller scores and the others return None; a crash rolls the claim back for the sweep to find.
+    The category's prior is the one the last full run fixed (the neutral prior before any).
+    """
+    with transaction.atomic():
+        claimed = Campaign.objects.filter(pk=campaign_id, rescore_requested_at__isnull=False).update(
+            rescore_requested_at=None
+        )
+        if not claimed:
+            return None
+        campaign = Campaign.objects.only("product_id", "category_id").get(pk=campaign_id)
+        category = Category.objects.select_for_update().get(pk=campaign.category_id)
+        now = timezone.now()
+        run = ScoringRun.objects.create(
+            kind=ScoringRun.Kind.PRODUCT,
+            triggered_by=triggered_by[:60],
+            method_version=statistics.METHOD_VERSION,
+            data_cutoff=now,
+            started_at=now,
+        )
+        prior = (
+            ScoringRunCategory.objects.filter(category=category, finished_at__isnull=False, prior__isnull=False)
+            .order_by("-finished_at", "-id")
+            .values_list("prior", flat=True)
+            .first()
+        )
+        outcome, _ = _score_category(
+            run=run,
+            category=category,
+            campaigns=_scored_campaigns(category.pk, [campaign.product_id]),
+            prior=statistics.NEUTRAL_PRIOR if prior is None else prior,
+            rules=policy(),
+        )
+        run.products_scored = outcome.scored
+        run.products_changed = outcome.changed
+        run.products_published = outcome.published
+        run.products_listed = outcome.listed
+        run.status = ScoringRun.Status.FINISHED
+        run.finished_at = timezone.now()
+        run.save()
+        _forget_cached(outcome.changed_products)
+    return run
+
+
+def rescores_due(*, now: datetime | None = None) -> list[int]:
+    """Flagged campaigns whose delayed re-score should have run by now: their task was lost."""
+    delay = timedelta(seconds=policy().rescore_delay_seconds)
+    since = (now or timezone.now()) - delay - SWEEP_GRACE
+    return list(
+        Campaign.objects.filter(rescore_requested_at__lt=since).order_by("pk").values_list("pk", flat=True)[:1000]
+    )

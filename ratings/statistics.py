@@ -1,0 +1,161 @@
+"""The numbers of the scoring method, as pure functions over 1–5 histograms: no database in here.
+
+Every figure of a factor follows from how many counted votes gave it each score 1–5, so the job
+needs only five counts per factor from the database. Every counted vote weighs exactly 1.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from math import sqrt
+
+#: Bump when any formula here changes: results record the version that made them.
+METHOD_VERSION = "2026.11"
+SCALE_MIN = 1
+SCALE_MAX = 5
+SCORES = tuple(range(SCALE_MIN, SCALE_MAX + 1))
+CONFIDENCE = 0.95
+#: Variance of scores drawn uniformly at random from 1–5: (A² − 1) / 12 with A = 5 options.
+UNIFORM_VARIANCE = (len(SCORES) ** 2 - 1) / 12
+#: The prior of a category with no counted vote yet: the middle of the scale.
+NEUTRAL_PRIOR = (SCALE_MIN + SCALE_MAX) / 2
+
+Histogram = Sequence[int]
+
+
+@dataclass(frozen=True)
+class FactorFigures:
+    votes: int
+    mean: float | None
+    sd: float | None
+    ci_low: float | None
+    ci_high: float | None
+    median: float | None
+    agreement: float | None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A published product as the list sees it."""
+
+    product_id: int
+    ranking_score: float
+    comprehensive: float
+    counted: int
+
+
+@lru_cache(maxsize=4096)
+def t_quantile(df: int) -> float:
+    """The two-sided 95% quantile of Student's t with ``df`` degrees of freedom."""
+    from scipy.stats import t  # lazily: web processes that never score stay light
+
+    return float(t.ppf(0.5 + CONFIDENCE / 2, df))
+
+
+def _median(histogram: Histogram, votes: int) -> float:
+    # The middle one or two scores, read off the cumulative counts: no sorting needed.
+    def nth(position: int) -> int:
+        seen = 0
+        for score, count in zip(SCORES, histogram, strict=True):
+            seen += count
+            if position < seen:
+                return score
+        raise ValueError(position)  # pragma: no cover - position < votes by construction
+
+    return (nth((votes - 1) // 2) + nth(votes // 2)) / 2
+
+
+def factor_figures(histogram: Histogram) -> FactorFigures:
+    """Count, mean, standard deviation, 95% t-interval, median and agreement of one factor.
+
+    ``agreement`` is rwg (James, Demaree & Wolf): 1 − observed variance / variance of random answers,
+    truncated to [0, 1]; it needs two votes, like the standard deviation and the interval.
+    """
+    if len(histogram) != len(SCORES) or any(count < 0 for count in histogram):
+        raise ValueError("a histogram has five non-negative counts")
+    votes = sum(histogram)
+    if votes == 0:
+        return FactorFigures(votes=0, mean=None, sd=None, ci_low=None, ci_high=None, median=None, agreement=None)
+    total = sum(score * count for score, count in zip(SCORES, histogram, strict=True))
+    mean = total / votes
+    median = _median(histogram, votes)
+    if votes == 1:
+        return FactorFigures(votes=1, mean=mean, sd=None, ci_low=None, ci_high=None, median=median, agreement=None)
+    squares = sum(count * (score - mean) ** 2 for score, count in zip(SCORES, histogram, strict=True))
+    variance = squares / (votes - 1)
+    sd = sqrt(variance)
+    half = t_quantile(votes - 1) * sd / sqrt(votes)
+    return FactorFigures(
+        votes=votes,
+        mean=mean,
+        sd=sd,
+        ci_low=max(SCALE_MIN, mean - half),
+        ci_high=min(SCALE_MAX, mean + half),
+        median=median,
+        agreement=min(1.0, max(0.0, 1 - variance / UNIFORM_VARIANCE)),
+    )
+
+
+def comprehensive_score(means: Sequence[float | None], weights: Sequence[float]) -> float | None:
+    """The weighted mean of the factor means (factors without votes left out)."""
+    pairs = [(mean, weight) for mean, weight in zip(means, weights, strict=True) if mean is not None]
+    total_weight = sum(weight for _, weight in pairs)
+    if not pairs or total_weight <= 0:
+        return None
+    return sum(mean * weight for mean, weight in pairs) / total_weight
+
+
+def ranking_score(comprehensive: float, counted: int, *, prior: float, prior_strength: int) -> float:
+    """Shrink toward the category prior as if ``prior_strength`` more votes sat at the prior.
+
+    Small samples stay near the category average; with many votes the product's own score dominates.
+    """
+    return (counted * comprehensive + prior_strength * prior) / (counted + prior_strength)
+
+
+def category_prior(scored: Sequence[tuple[float, int]]) -> float:
+    """The category's average counted vote: the mean of comprehensive scores weighted by their votes."""
+    votes = sum(counted for _, counted in scored)
+    if votes == 0:
+        return NEUTRAL_PRIOR
+    return sum(score * counted for score, counted in scored) / votes
+
+
+def heart_list(candidates: Sequence[Candidate], *, threshold: float, size: int) -> list[Candidate]:
+    """The category's list: ranking score at or above the threshold, best first, at most ``size``.
+
+    Ties go to the product more people rated, then to the older product (smaller id), so the order
+    is total and a re-run gives the same list.
+    """
+    passing = [c for c in candidates if c.ranking_score >= threshold]
+    passing.sort(key=lambda c: (-c.ranking_score, -c.counted, c.product_id))
+    return passing[:size]
+
+
+@dataclass(frozen=True)
+class Reliability:
+    products: int
+    votes: int
+    icc: float | None
+    reliability: float | None
+
+
+def factor_reliability(groups: Sequence[tuple[int, float, float]]) -> Reliability:
+    """One-way ANOVA across products of (votes, mean, sd) per product: ICC(1) and ICC(1,k).
+
+    ICC(1) is the share of score variance lying between products; ICC(1,k) the reliability of the
+    product means. A factor near 0 tells products apart no better than chance.
+    """
+    usable = [(n, mean, sd) for n, mean, sd in groups if n >= 2]
+    products = len(usable)
+    votes = sum(n for n, _, _ in usable)
+    if products < 2 or votes <= products:
+        return Reliability(products=products, votes=votes, icc=None, reliability=None)
+    grand = sum(n * mean for n, mean, _ in usable) / votes
+    between = sum(n * (mean - grand) ** 2 for n, mean, _ in usable) / (products - 1)
+    within = sum((n - 1) * sd**2 for n, _, sd in usable) / (votes - products)
+    typical_n = (votes - sum(n * n for n, _, _ in usable) / votes) / (products - 1)
+    denominator = between + (typical_n - 1) * within
+    icc = (between - within) / denominator if denominator > 0 else None
+    reliability = (between - within) / between if between > 0 else None
+    return Reliability(products=products, votes=votes, icc=icc, reliability=reliability)
