@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from catalog.models import Category, Engagement, Factor, Note, OrderLine, Product
@@ -50,8 +50,12 @@ def products_for_listing() -> QuerySet[Product]:
 
 
 def products_in_category(category: Category) -> QuerySet[Product]:
-    """Products on sale in a category or in its sub-categories."""
-    return products_for_listing().filter(Q(category=category) | Q(category__parent=category)).order_by("id")
+    """Products on sale in a category or in its sub-categories, best ranking score first, unrated last."""
+    return (
+        products_for_listing()
+        .filter(Q(category=category) | Q(category__parent=category))
+        .order_by(F("ranking_score").desc(nulls_last=True), "-rated_by", "id")
+    )
 
 
 def product_search(query: str) -> QuerySet[Product]:

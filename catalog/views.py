@@ -7,8 +7,10 @@ from django.views.decorators.http import require_GET
 
 from catalog import selectors
 from catalog.placeholder import product_placeholder_svg
+from ratings import selectors as rating_selectors
 
 PAGE_SIZE = 24
+COMMENTS_PER_PAGE = 10
 POPULAR_CACHE_SECONDS = 600
 
 
@@ -16,7 +18,8 @@ POPULAR_CACHE_SECONDS = 600
 def home(request: HttpRequest) -> HttpResponse:
     # Popularity aggregates engagement over a month: computed at most once per ten minutes.
     popular = cache.get_or_set("catalog:popular-products", selectors.popular_products, POPULAR_CACHE_SECONDS)
-    return render(request, "catalog/home.html", {"tree": selectors.category_tree(), "popular": popular})
+    context = {"tree": selectors.category_tree(), "popular": popular, "heart_list": rating_selectors.heart_list()}
+    return render(request, "catalog/home.html", context)
 
 
 @require_GET
@@ -34,8 +37,11 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
     product = get_object_or_404(selectors.product_page(slug))
+    comments = Paginator(rating_selectors.rating_comments(product.pk), COMMENTS_PER_PAGE)
     context = {
         "product": product,
+        "rating": rating_selectors.product_rating(product.pk),
+        "comments": comments.get_page(request.GET.get("page")),
         "units_sold": selectors.product_units_sold(product),
         "notes": selectors.product_notes(product),
     }

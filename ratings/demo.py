@@ -13,8 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from ratings import eligibility
-from ratings.models import Campaign, CampaignFactor, FactorScore, Invitation, Vote
+from ratings import eligibility, scoring
+from ratings.models import Campaign, CampaignFactor, FactorScore, Invitation, RatingPolicy, Vote
 
 #: Share of the invited who accept, and of those who vote.
 ACCEPT_SHARE = 0.75
@@ -35,15 +35,23 @@ _COMMENTS = [
 ]
 
 
+#: The demo has 2,000 users, so its campaigns gather about a dozen votes each: it publishes at 10 (the
+#: policy's default is 30) so that both published scores and "not enough votes yet" show.
+DEMO_MIN_VOTES = 10
+
+
 @dataclass(frozen=True)
 class DemoRatings:
     campaigns: int
     invitations: int
     votes: int
+    published: int
+    listed: int
 
 
 def demo_ratings_seed(*, seed: int, buyer_email: str) -> DemoRatings:
-    """Open campaigns through the eligibility services, then accept and vote for a share of invitations."""
+    """Open campaigns through the eligibility services, accept and vote for a share of invitations, then
+    score everything with the nightly run."""
     plan = eligibility.run_start(triggered_by="demo seed")
     for category_id, selected in plan.selections.items():
         eligibility.run_category(run_id=plan.run.pk, category_id=category_id, selected=selected)
@@ -51,7 +59,15 @@ def demo_ratings_seed(*, seed: int, buyer_email: str) -> DemoRatings:
     for category_id in plan.selections:
         eligibility.invitations_notify(run_id=plan.run.pk, category_id=category_id)
     votes = _votes_write(rng=np.random.default_rng(seed), buyer=User.objects.filter(email=buyer_email).first())
-    return DemoRatings(campaigns=Campaign.objects.count(), invitations=Invitation.objects.count(), votes=votes)
+    RatingPolicy.objects.filter(pk=1).update(min_votes_to_publish=DEMO_MIN_VOTES)
+    run = scoring.run_all(triggered_by="demo seed")
+    return DemoRatings(
+        campaigns=Campaign.objects.count(),
+        invitations=Invitation.objects.count(),
+        votes=votes,
+        published=run.products_published,
+        listed=run.products_listed,
+    )
 
 
 def _votes_write(*, rng: np.random.Generator, buyer: User | None) -> int:

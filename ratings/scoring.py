@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from catalog.models import Category, Product
 from ratings import statistics
+from ratings.eligibility import policy_get
 from ratings.models import (
     Campaign,
     CampaignFactor,
@@ -48,10 +49,6 @@ logger = logging.getLogger(__name__)
 
 #: How long after the debounce delay a flag may wait before the sweep re-enqueues it.
 SWEEP_GRACE = timedelta(minutes=2)
-
-
-def policy() -> RatingPolicy:
-    return RatingPolicy.objects.get_or_create(pk=1)[0]
 
 
 def product_rating_cache_key(product_id: int) -> str:
@@ -390,8 +387,9 @@ def _list_rebuild(*, run: ScoringRun, category: Category, rules: RatingPolicy) -
 
 
 def _forget_cached(product_ids: Sequence[int]) -> None:
+    """After commit, drop the cached pages' data of re-scored products (and the list, which shows them)."""
     if product_ids:
-        keys = [product_rating_cache_key(pk) for pk in product_ids]
+        keys = [product_rating_cache_key(pk) for pk in product_ids] + [HEART_LIST_CACHE_KEY]
         transaction.on_commit(lambda: cache.delete_many(keys))
 
 
@@ -445,7 +443,7 @@ def _run_category(*, run_id: int, category_id: int) -> CategoryOutcome | None:
             return None
         category = Category.objects.select_for_update().get(pk=category_id)
         outcome, prior = _score_category(
-            run=part.run, category=category, campaigns=_scored_campaigns(category_id), prior=None, rules=policy()
+            run=part.run, category=category, campaigns=_scored_campaigns(category_id), prior=None, rules=policy_get()
         )
         _reliability_record(run=part.run, category=category)
         part.prior = prior
@@ -563,7 +561,7 @@ def campaign_rescore(*, campaign_id: int, triggered_by: str = "vote") -> Scoring
             category=category,
             campaigns=_scored_campaigns(category.pk, [campaign.product_id]),
             prior=statistics.NEUTRAL_PRIOR if prior is None else prior,
-            rules=policy(),
+            rules=policy_get(),
         )
         run.products_scored = outcome.scored
         run.products_changed = outcome.changed
@@ -578,7 +576,7 @@ def campaign_rescore(*, campaign_id: int, triggered_by: str = "vote") -> Scoring
 
 def rescores_due(*, now: datetime | None = None) -> list[int]:
     """Flagged campaigns whose delayed re-score should have run by now: their task was lost."""
-    delay = timedelta(seconds=policy().rescore_delay_seconds)
+    delay = timedelta(seconds=policy_get().rescore_delay_seconds)
     since = (now or timezone.now()) - delay - SWEEP_GRACE
     return list(
         Campaign.objects.filter(rescore_requested_at__lt=since).order_by("pk").values_list("pk", flat=True)[:1000]

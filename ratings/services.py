@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from ratings import scoring, tasks
+from ratings.eligibility import policy_get
 from ratings.models import CampaignFactor, FactorScore, Invitation, Vote, VoteRevision
 
 MIN_SCORE = 1
@@ -244,5 +245,5 @@ def rescore_soon(*, campaign_id: int) -> None:
     logged, not raised (the vote stays saved), and the periodic sweep finds the flag.
     """
     if scoring.rescore_request(campaign_id=campaign_id):
-        delay = scoring.policy().rescore_delay_seconds
+        delay = policy_get().rescore_delay_seconds
         transaction.on_commit(lambda: tasks.rescore_campaign.apply_async((campaign_id,), countdown=delay), robust=True)

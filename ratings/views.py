@@ -151,3 +151,16 @@ def vote(request: HttpRequest, pk: int) -> HttpResponse:
         "show_badge": True,
     }
     return render(request, "ratings/vote.html", context)
+
+
+@require_GET
+def heart_list(request: HttpRequest) -> HttpResponse:
+    groups = selectors.heart_list()
+    context = {"heart_list": groups, "listed_total": sum(len(group.products) for group in groups)}
+    return render(request, "ratings/heart_list.html", context)
+
+
+@require_GET
+def methodology(request: HttpRequest) -> HttpResponse:
+    """How selection, invitation, screening and scoring work, with the live parameters."""
+    return render(request, "ratings/methodology.html", selectors.methodology_figures())

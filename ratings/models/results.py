@@ -132,8 +132,8 @@ class ProductResult(models.Model):
         return f"{self.product_id} @ run {self.run_id}"
 
     @property
-    def response_rate(self) -> float | None:
-        return self.voted / self.invited if self.invited else None
+    def response_percent(self) -> int | None:
+        return round(100 * self.voted / self.invited) if self.invited else None
 
     @property
     def excluded(self) -> int:

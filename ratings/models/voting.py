@@ -337,6 +337,12 @@ class Vote(models.Model):
     def __str__(self) -> str:
         return f"{self.user_id} on {self.campaign_id}"
 
+    @property
+    def mean_score(self) -> float | None:
+        """The rater's own average over the factors (uses prefetched scores)."""
+        scores = [row.score for row in self.scores.all()]
+        return sum(scores) / len(scores) if scores else None
+
 
 class FactorScore(models.Model):
     """A vote's 1–5 score of one frozen factor. The product is carried for the scoring job."""

@@ -12,7 +12,7 @@ from accounts.models import User
 from catalog.seeding.generator import SCALES
 from catalog.seeding.loading import SeedRefused, SeedReport, is_seeded, report_header, report_table, seed_database
 from catalog.seeding.people import BUYER, DEMO_PASSWORD, PERSONAS
-from ratings.demo import demo_ratings_seed
+from ratings.demo import DEMO_MIN_VOTES, demo_ratings_seed
 
 _WHAT_EACH_PERSONA_IS = {
     "shopper": "signed up, no purchases",
@@ -92,7 +92,9 @@ class Command(BaseCommand):
             ratings = demo_ratings_seed(seed=options["seed"], buyer_email=PERSONAS[BUYER].email)
             if chatty:
                 self.stdout.write(
-                    f"Ratings: {ratings.campaigns} campaigns, {ratings.invitations} invitations, {ratings.votes} votes."
+                    f"Ratings: {ratings.campaigns} campaigns, {ratings.invitations} invitations, {ratings.votes} votes;"
+                    f" {ratings.published} products published (at {DEMO_MIN_VOTES} counted votes in the demo),"
+                    f" {ratings.listed} on the Little Red Heart list."
                 )
         self._print_accounts()
 
