@@ -61,3 +61,9 @@ def search(request: HttpRequest) -> HttpResponse:
     products = selectors.product_search(query) if query else selectors.products_for_listing().none()
     page = Paginator(products, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "catalog/search.html", {"query": query, "page": page})
+
+
+@require_GET
+def healthz(request: HttpRequest) -> HttpResponse:
+    """Liveness for load balancers and the compose health check: the process answers, nothing more."""
+    return HttpResponse("ok", content_type="text/plain")

@@ -158,8 +158,8 @@ class FactorResult(models.Model):
     votes = models.PositiveIntegerField(_("votes"))
     mean = models.FloatField(_("mean"), null=True, blank=True)
     sd = models.FloatField(_("standard deviation"), null=True, blank=True)
-    ci_low = models.FloatField(_("95% interval from"), null=True, blank=True)
-    ci_high = models.FloatField(_("95% interval to"), null=True, blank=True)
+    ci_low = models.FloatField(_("interval from (95%)"), null=True, blank=True)
+    ci_high = models.FloatField(_("interval to (95%)"), null=True, blank=True)
     median = models.FloatField(_("median"), null=True, blank=True)
     agreement = models.FloatField(
         _("rater agreement"), null=True, blank=True, help_text=_("rwg: 1 = raters agree fully, 0 = as if at random.")

@@ -28,7 +28,7 @@ def factor_bars(rating: ProductRating) -> SafeString:
     ]
     return charts.factor_bars_svg(
         bars,
-        title=gettext("Factor scores with their 95% intervals"),
+        title=gettext("Factor scores with intervals (95%)"),
         id_prefix="bars",
         no_votes_label=gettext("no votes"),
     )
