@@ -168,7 +168,7 @@ class ParentFilter(admin.SimpleListFilter):
 class CategoryAdminForm(forms.ModelForm):  # type: ignore[type-arg]
     class Meta:
         model = Category
-        fields = ("name_zh", "name_en", "slug", "parent", "position", "rating_ready")
+        fields = ("name_zh", "name_en", "slug", "parent", "position", "rating_ready", "min_votes_to_publish")
 
     def clean_parent(self) -> Category | None:
         parent: Category | None = self.cleaned_data.get("parent")

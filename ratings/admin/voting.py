@@ -10,14 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin, messages
-from django.db import transaction
+from django.contrib import admin
 from django.http import HttpRequest, HttpResponseRedirect
-from django.urls import URLPattern, path, reverse
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_POST
 
-from catalog.admin_pagination import EstimatedCountPaginator
+from ratings.admin.base import BigTableAdmin, ReadOnlyMixin, RunNowAdmin
 from ratings.models import (
     Campaign,
     CampaignFactor,
@@ -30,28 +28,6 @@ from ratings.models import (
     VoteRevision,
 )
 from ratings.tasks import run_eligibility
-
-
-class ReadOnlyMixin:
-    """Rows written by jobs and voters: staff look, never edit by hand."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-class BigTableAdmin(ReadOnlyMixin, admin.ModelAdmin):  # type: ignore[type-arg]
-    """A read-only list of a table of millions of rows."""
-
-    paginator = EstimatedCountPaginator
-    show_full_result_count = False
-    # Facet counts would group the whole table on every page view.
-    show_facets = admin.ShowFacets.NEVER
 
 
 @admin.register(RatingPolicy)
@@ -75,6 +51,18 @@ class RatingPolicyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         (
             _("Campaigns and invitations"),
             {"fields": ("campaign_days", "purchase_days", "invitation_days", "max_open_invitations", "active_days")},
+        ),
+        (
+            _("Scores and the Little Red Heart list"),
+            {
+                "fields": (
+                    "min_votes_to_publish",
+                    "prior_strength",
+                    "list_threshold",
+                    "list_size",
+                    "rescore_delay_seconds",
+                )
+            },
         ),
         (None, {"fields": ("updated_at",)}),
     )
@@ -112,7 +100,7 @@ class EligibilityRunCategoryInline(ReadOnlyMixin, admin.TabularInline):  # type:
 
 
 @admin.register(EligibilityRun)
-class EligibilityRunAdmin(ReadOnlyMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class EligibilityRunAdmin(ReadOnlyMixin, RunNowAdmin):
     list_display = (
         "run_date",
         "status",
@@ -126,25 +114,10 @@ class EligibilityRunAdmin(ReadOnlyMixin, admin.ModelAdmin):  # type: ignore[type
     inlines = (EligibilityRunCategoryInline,)
     fields = list_display
     readonly_fields = list_display
-    change_list_template = "admin/ratings/eligibilityrun/change_list.html"
-
-    def get_urls(self) -> list[URLPattern]:
-        run_now = self.admin_site.admin_view(require_POST(self.run_now_view))
-        return [path("run-now/", run_now, name="ratings_eligibilityrun_run_now"), *super().get_urls()]
-
-    def run_now_view(self, request: HttpRequest) -> HttpResponseRedirect:
-        """Enqueue the job after commit; the page shows the run once a worker has started it."""
-        if not request.user.has_perm("ratings.add_eligibilityrun"):
-            self.message_user(request, _("You may not start the eligibility job."), messages.ERROR)
-        else:
-            triggered_by = f"staff:{getattr(request.user, 'email', '')}"[:60]
-            transaction.on_commit(lambda: run_eligibility.delay(triggered_by), robust=True)
-            self.message_user(
-                request,
-                _("The eligibility job is enqueued; its run appears here when a worker starts it."),
-                messages.SUCCESS,
-            )
-        return HttpResponseRedirect(reverse("admin:ratings_eligibilityrun_changelist"))
+    run_now_label = _("Run eligibility now")
+    run_now_done = _("The eligibility job is enqueued; its run appears here when a worker starts it.")
+    run_now_denied = _("You may not start the eligibility job.")
+    run_now_task = run_eligibility
 
 
 class CampaignFactorInline(ReadOnlyMixin, admin.TabularInline):  # type: ignore[type-arg]
@@ -208,7 +181,8 @@ class InvitationAdmin(BigTableAdmin):
 
 @admin.register(Vote)
 class VoteAdmin(BigTableAdmin):
-    list_display = ("id", "user", "campaign", "product", "revision_count", "created_at")
+    list_display = ("id", "user", "campaign", "product", "verdict", "exclusion_reason", "revision_count", "created_at")
+    list_filter = ("verdict",)
     list_select_related = ("user", "campaign__product", "product")
     raw_id_fields = ("campaign", "user", "invitation", "product")
     search_fields = ("=user__email",)
