@@ -212,3 +212,22 @@ def test_products_carry_the_badge_in_search_results_too(client: Client) -> None:
 
     assert product.heart_rank == 1
     assert 'class="heart-badge"' in html
+
+
+def test_the_category_page_runs_the_same_queries_however_many_rated_products(
+    client: Client, django_assert_num_queries: Any
+) -> None:
+    _publish_at(1)
+    category = rating_ready_category()
+    _rated(votes=1, score=5, category=category)
+    scoring.run_all(triggered_by="test")
+    with CaptureQueriesContext(connection) as few:
+        client.get(category.get_absolute_url())
+    for score in (1, 2, 3, 4, 5, 5):
+        _rated(votes=2, score=score, category=category)
+    scoring.run_all(triggered_by="test")
+
+    with django_assert_num_queries(len(few)):
+        response = client.get(category.get_absolute_url())
+
+    assert response.context["page"].paginator.count == 7
