@@ -26,7 +26,7 @@ from catalog.seeding.columns import Chunk
 from catalog.seeding.generator import SeedGenerator, SeedSizes
 from catalog.seeding.people import DEMO_PASSWORD, PERSONAS
 from catalog.seeding.writers import ChunkWriter, CopyWriter, InsertWriter, Prepared, prepared_ahead, write
-from ratings.models import EligibilityRun
+from ratings.models import EligibilityRun, ScoringRun
 
 #: Every table the seed writes, in the order it writes them.
 SEEDED_MODELS: tuple[type[models.Model], ...] = (
@@ -108,10 +108,12 @@ def is_seeded() -> bool:
 
 
 def _flush_tables() -> list[str]:
-    # Eligibility runs reference no seeded row, so no cascade reaches them; the demo seed makes one.
+    # Eligibility and scoring runs reference no seeded row, so no cascade reaches them; the demo seed
+    # makes one of each.
     return [model._meta.db_table for model in SEEDED_MODELS] + [
         EmailAddress._meta.db_table,
         EligibilityRun._meta.db_table,
+        ScoringRun._meta.db_table,
     ]
 
 

@@ -264,6 +264,7 @@ def test_the_binary_copy_encoder_round_trips_every_column_kind() -> None:
         Column("f", Kind.NUMERIC, scale=2),
         Column("g", Kind.TEXT),
         Column("h", Kind.DATE),
+        Column("i", Kind.FLOAT8, nullable=True),
     ]
     instant = dt.datetime(2026, 11, 11, 12, 0, 0, 123456, tzinfo=dt.UTC)
     chunk = {
@@ -275,12 +276,13 @@ def test_the_binary_copy_encoder_round_trips_every_column_kind() -> None:
         "f": np.array([12345, -150]),
         "g": np.array(["paid", "你好\tworld"], dtype=object),
         "h": np.array([(dt.date(2026, 11, 11) - dt.date(1970, 1, 1)).days, -1]),
+        "i": np.array([4.25, np.nan]),
     }
     # when they are copied into a table in binary form
     with connection.cursor() as cursor:
         cursor.execute(
             "CREATE TEMP TABLE copy_probe "
-            "(a int8, b int2, c int4, d bool, e timestamptz, f numeric(10, 2), g text, h date)"
+            "(a int8, b int2, c int4, d bool, e timestamptz, f numeric(10, 2), g text, h date, i float8)"
         )
         stream = BlockReader([HEADER, *encode_rows(columns, chunk, 2), TRAILER])
         cursor.cursor.copy_expert("COPY copy_probe FROM STDIN WITH (FORMAT binary)", stream)
@@ -288,6 +290,6 @@ def test_the_binary_copy_encoder_round_trips_every_column_kind() -> None:
         rows = cursor.fetchall()
     # then PostgreSQL reads back exactly the values
     assert rows == [
-        (None, 1, 2**31 - 1, True, None, Decimal("123.45"), "paid", dt.date(2026, 11, 11)),
-        (2**40, -2, 0, False, instant, Decimal("-1.50"), "你好\tworld", dt.date(1969, 12, 31)),
+        (None, 1, 2**31 - 1, True, None, Decimal("123.45"), "paid", dt.date(2026, 11, 11), 4.25),
+        (2**40, -2, 0, False, instant, Decimal("-1.50"), "你好\tworld", dt.date(1969, 12, 31), None),
     ]

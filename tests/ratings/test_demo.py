@@ -5,7 +5,8 @@ from django.core.management import call_command
 from django.db.models import Count
 
 from accounts.models import Notification
-from ratings.models import Campaign, Invitation, Vote
+from catalog.models import Product
+from ratings.models import Campaign, Invitation, ProductResult, Vote
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -26,3 +27,8 @@ def test_demo_seed_leaves_the_buyer_pending_invitations_and_votes_with_every_fac
     assert all(vote.scored == vote.frozen for vote in votes[:200])
     # Every vote came from an invitation its voter accepted.
     assert not Vote.objects.exclude(invitation__status=Invitation.Status.VOTED).exists()
+    # The demo shows published scores, products still gathering votes, and a list.
+    results = ProductResult.objects.filter(is_latest=True)
+    assert results.filter(published=True).count() >= 20
+    assert results.filter(published=False).count() >= 20
+    assert Product.objects.filter(heart_rank__isnull=False).count() >= 10
