@@ -71,6 +71,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.inbox",
+                "moderation.context_processors.manager",
             ],
         },
     },
@@ -134,6 +135,14 @@ CELERY_BEAT_SCHEDULE = {
     "repair-lost-rescores": {
         "task": "ratings.tasks.sweep_rescores",
         "schedule": crontab(minute="*/5"),
+    },
+    "escalate-stale-cases": {
+        "task": "moderation.tasks.escalate_stale_cases",
+        "schedule": crontab(minute=5),
+    },
+    "expire-manager-terms": {
+        "task": "moderation.tasks.expire_manager_terms",
+        "schedule": crontab(minute=10, hour=0),
     },
     "recount-note-engagement": {
         "task": "catalog.tasks.recount_note_engagement",

@@ -14,4 +14,5 @@ urlpatterns = [
     path("", include("catalog.urls")),
     path("", include("ratings.urls")),
     path("", include("accounts.urls")),
+    path("", include("moderation.urls")),
 ]

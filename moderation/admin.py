@@ -1,0 +1,229 @@
+"""Staff run the manager programme here: the policy, rules and the question bank, terms (revoke),
+cases (decide the escalated ones, mark known-answer audits), reports, votes, appeals and disputes."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+from moderation import services
+from moderation.models import (
+    Appeal,
+    AuditDispute,
+    Case,
+    Choice,
+    ManagerTerm,
+    ManagerVote,
+    ModerationPolicy,
+    Question,
+    Report,
+    Rule,
+    TestAttempt,
+)
+from ratings.admin.base import BigTableAdmin, ReadOnlyMixin
+
+
+@admin.register(ModerationPolicy)
+class ModerationPolicyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    fieldsets = (
+        (
+            _("Entry bar and the test"),
+            {
+                "fields": (
+                    "min_account_days",
+                    "min_verified_purchases",
+                    "questions_per_attempt",
+                    "pass_mark",
+                    "cooldown_hours",
+                    "term_days",
+                )
+            },
+        ),
+        (_("Deciding cases"), {"fields": ("quorum", "majority", "stale_hours", "daily_cap")}),
+        (_("Audits"), {"fields": ("audit_window", "audit_min_accuracy")}),
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: ModerationPolicy | None = None) -> bool:
+        return False
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponseRedirect:
+        return HttpResponseRedirect(
+            reverse("admin:moderation_moderationpolicy_change", args=[services.policy_get().pk])
+        )
+
+
+@admin.register(Rule)
+class RuleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("name_zh", "name_en", "code", "position", "active")
+    list_editable = ("position", "active")
+    search_fields = ("name_zh", "name_en", "code")
+
+
+class ChoiceInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = Choice
+    extra = 4
+    fields = ("position", "text_zh", "text_en", "is_correct")
+
+
+@admin.register(Question)
+class QuestionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("text_zh", "text_en", "rule", "active")
+    list_filter = ("active", "rule")
+    list_select_related = ("rule",)
+    search_fields = ("text_zh", "text_en")
+    inlines = (ChoiceInline,)
+
+
+@admin.register(TestAttempt)
+class TestAttemptAdmin(ReadOnlyMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("user", "started_at", "submitted_at", "correct", "passed")
+    list_filter = ("passed",)
+    list_select_related = ("user",)
+    search_fields = ("=user__email",)
+
+
+@admin.register(ManagerTerm)
+class ManagerTermAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("user", "status", "starts_at", "ends_at", "ended_at", "reason")
+    list_filter = ("status",)
+    list_select_related = ("user",)
+    search_fields = ("=user__email",)
+    raw_id_fields = ("user", "attempt")
+    readonly_fields = ("status", "ended_at", "attempt")
+    actions = ("revoke",)
+
+    @admin.action(description=_("Revoke the selected manager terms"))
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ManagerTerm]) -> None:
+        ended = sum(
+            services.term_end(term=term, status=ManagerTerm.Status.REVOKED, reason=f"revoked by {request.user}")
+            for term in queryset.filter(status=ManagerTerm.Status.ACTIVE).order_by("pk")
+        )
+        self.message_user(request, _("%(count)d term(s) revoked.") % {"count": ended}, messages.SUCCESS)
+
+
+class ReportInline(ReadOnlyMixin, admin.TabularInline):  # type: ignore[type-arg]
+    model = Report
+    fields = ("reporter", "rule", "comment", "created_at")
+    readonly_fields = fields
+    extra = 0
+
+
+class ManagerVoteInline(ReadOnlyMixin, admin.TabularInline):  # type: ignore[type-arg]
+    model = ManagerVote
+    fields = ("manager", "choice", "audit_correct", "created_at")
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(Case)
+class CaseAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Escalated cases are decided here; staff open cases of their own and mark known-answer audits."""
+
+    list_display = ("id", "rule", "source", "status", "priority", "reports_count", "is_audit", "outcome", "created_at")
+    list_filter = ("status", "source", "is_audit", "rule")
+    list_select_related = ("rule",)
+    raw_id_fields = ("note", "vote", "decided_by_staff")
+    readonly_fields = (
+        "status",
+        "outcome",
+        "reports_count",
+        "decided_at",
+        "escalated_at",
+        "decided_by_staff",
+        "evidence",
+    )
+    inlines = (ReportInline, ManagerVoteInline)
+    actions = ("decide_violates", "decide_complies")
+    show_facets = admin.ShowFacets.NEVER
+
+    def save_model(self, request: HttpRequest, obj: Case, form: Any, change: bool) -> None:
+        if not change:
+            obj.source = Case.Source.STAFF
+        super().save_model(request, obj, form, change)
+
+    def _decide(self, request: HttpRequest, queryset: QuerySet[Case], outcome: Case.Outcome) -> None:
+        staff = cast(User, request.user)
+        decided = 0
+        for case in queryset.exclude(status=Case.Status.DECIDED).filter(is_audit=False).select_related("note", "vote"):
+            services.decision_apply(case=case, outcome=outcome, staff=staff)
+            decided += 1
+        self.message_user(request, _("%(count)d case(s) decided.") % {"count": decided}, messages.SUCCESS)
+
+    @admin.action(description=_("Decide: violates the rule (hide / exclude)"))
+    def decide_violates(self, request: HttpRequest, queryset: QuerySet[Case]) -> None:
+        self._decide(request, queryset, Case.Outcome.VIOLATES)
+
+    @admin.action(description=_("Decide: does not violate (show / count)"))
+    def decide_complies(self, request: HttpRequest, queryset: QuerySet[Case]) -> None:
+        self._decide(request, queryset, Case.Outcome.COMPLIES)
+
+
+@admin.register(Report)
+class ReportAdmin(BigTableAdmin):
+    list_display = ("id", "case", "reporter", "rule", "created_at")
+    list_select_related = ("reporter", "rule")
+    raw_id_fields = ("case", "reporter")
+
+
+@admin.register(ManagerVote)
+class ManagerVoteAdmin(BigTableAdmin):
+    list_display = ("id", "case", "manager", "choice", "audit_correct", "created_at")
+    list_filter = ("choice",)
+    list_select_related = ("manager",)
+    raw_id_fields = ("case", "manager")
+
+
+@admin.register(Appeal)
+class AppealAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("case", "author", "status", "created_at", "resolved_at")
+    list_filter = ("status",)
+    list_select_related = ("author",)
+    raw_id_fields = ("case", "author", "resolved_by")
+    readonly_fields = ("case", "author", "reason", "status", "resolved_by", "resolved_at")
+    actions = ("uphold", "overturn")
+
+    def _resolve(self, request: HttpRequest, queryset: QuerySet[Appeal], *, overturn: bool) -> None:
+        staff = cast(User, request.user)
+        done = 0
+        for appeal in queryset.filter(status=Appeal.Status.OPEN).select_related("case__note", "case__vote"):
+            services.appeal_resolve(appeal=appeal, staff=staff, overturn=overturn)
+            done += 1
+        self.message_user(request, _("%(count)d appeal(s) resolved.") % {"count": done}, messages.SUCCESS)
+
+    @admin.action(description=_("Uphold the decision"))
+    def uphold(self, request: HttpRequest, queryset: QuerySet[Appeal]) -> None:
+        self._resolve(request, queryset, overturn=False)
+
+    @admin.action(description=_("Overturn the decision (restore the content)"))
+    def overturn(self, request: HttpRequest, queryset: QuerySet[Appeal]) -> None:
+        self._resolve(request, queryset, overturn=True)
+
+
+@admin.register(AuditDispute)
+class AuditDisputeAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("vote", "status", "created_at", "resolved_at")
+    list_filter = ("status",)
+    raw_id_fields = ("vote",)
+    readonly_fields = ("vote", "reason", "status", "resolved_at")
+    actions = ("accept", "reject")
+
+    @admin.action(description=_("Accept: count the vote as correct"))
+    def accept(self, request: HttpRequest, queryset: QuerySet[AuditDispute]) -> None:
+        for dispute in queryset.filter(status=AuditDispute.Status.OPEN):
+            services.dispute_resolve(dispute=dispute, accept=True)
+
+    @admin.action(description=_("Reject"))
+    def reject(self, request: HttpRequest, queryset: QuerySet[AuditDispute]) -> None:
+        for dispute in queryset.filter(status=AuditDispute.Status.OPEN):
+            services.dispute_resolve(dispute=dispute, accept=False)

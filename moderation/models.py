@@ -1,0 +1,383 @@
+"""Ecosystem managers: the rules test that makes one, the cases they judge, and what their decisions do.
+
+The database guards the invariants: one open test attempt per user, one active manager term per
+user, one open case per piece of content, one report per user and case, one vote per manager and
+case, one appeal per case, one dispute per audit vote.
+"""
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from catalog.bilingual import BilingualName, in_language
+from catalog.models import Note
+from ratings.models import Vote
+
+
+class ModerationPolicy(models.Model):
+    """The figures of the manager programme; one row, edited by staff in admin."""
+
+    min_account_days = models.PositiveSmallIntegerField(_("account age needed (days)"), default=180)
+    min_verified_purchases = models.PositiveSmallIntegerField(
+        _("verified purchases needed"), default=1, help_text=_("Invitations accepted after a genuine purchase.")
+    )
+    questions_per_attempt = models.PositiveSmallIntegerField(_("questions per attempt"), default=15)
+    pass_mark = models.PositiveSmallIntegerField(_("correct answers to pass"), default=9)
+    cooldown_hours = models.PositiveSmallIntegerField(_("wait after a failed attempt (hours)"), default=24)
+    term_days = models.PositiveSmallIntegerField(_("manager term (days)"), default=365)
+    quorum = models.PositiveSmallIntegerField(_("votes that decide a case"), default=5)
+    majority = models.DecimalField(
+        _("majority needed"), max_digits=3, decimal_places=2, default=0.67, help_text=_("Share of the non-skip votes.")
+    )
+    stale_hours = models.PositiveSmallIntegerField(_("escalate an undecided case after (hours)"), default=72)
+    audit_window = models.PositiveSmallIntegerField(_("audit votes looked at"), default=20)
+    audit_min_accuracy = models.DecimalField(_("audit accuracy needed"), max_digits=3, decimal_places=2, default=0.80)
+    daily_cap = models.PositiveSmallIntegerField(_("votes per manager per day"), default=60)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("moderation policy")
+        verbose_name_plural = _("moderation policy")
+        ordering = ("id",)
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="moderationpolicy_single_row"),
+            models.CheckConstraint(
+                condition=Q(pass_mark__lte=F("questions_per_attempt"), pass_mark__gte=1),
+                name="moderationpolicy_pass_mark_possible",
+            ),
+            models.CheckConstraint(
+                condition=Q(majority__gt=0.5, majority__lte=1), name="moderationpolicy_majority_is_a_majority"
+            ),
+            models.CheckConstraint(
+                condition=Q(audit_min_accuracy__gte=0, audit_min_accuracy__lte=1),
+                name="moderationpolicy_accuracy_share",
+            ),
+            models.CheckConstraint(
+                condition=Q(quorum__gte=1, questions_per_attempt__gte=1, audit_window__gte=1, daily_cap__gte=1),
+                name="moderationpolicy_positive_figures",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(_("Moderation policy"))
+
+
+class Rule(BilingualName):
+    """A community rule that content can break; questions of the test and reports cite one."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    description_zh = models.TextField("说明 (中文)", blank=True)
+    description_en = models.TextField("Description (English)", blank=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("rule")
+        verbose_name_plural = _("rules")
+        ordering = ("position", "id")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def description(self) -> str:
+        return in_language(self.description_zh, self.description_en)
+
+
+class Question(models.Model):
+    """A question of the rules-compliance test, with its choices; staff curate the bank in admin."""
+
+    rule = models.ForeignKey(Rule, verbose_name=_("rule"), on_delete=models.PROTECT, related_name="questions")
+    text_zh = models.TextField("题目 (中文)")
+    text_en = models.TextField("Question (English)")
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("test question")
+        verbose_name_plural = _("test questions")
+        ordering = ("rule__position", "id")
+
+    def __str__(self) -> str:
+        return self.text_en[:80]
+
+    @property
+    def text(self) -> str:
+        return in_language(self.text_zh, self.text_en)
+
+
+class Choice(models.Model):
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="choices")
+    text_zh = models.CharField("选项 (中文)", max_length=300)
+    text_en = models.CharField("Choice (English)", max_length=300)
+    is_correct = models.BooleanField(_("correct"), default=False)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("choice")
+        verbose_name_plural = _("choices")
+        ordering = ("question_id", "position", "id")
+
+    def __str__(self) -> str:
+        return self.text_en[:80]
+
+    @property
+    def text(self) -> str:
+        return in_language(self.text_zh, self.text_en)
+
+
+class TestAttempt(models.Model):
+    """One sitting of the test: the questions drawn, then the answers and the score (checked on the server)."""
+
+    __test__ = False  # a model, not a pytest class
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="test_attempts")
+    question_ids = models.JSONField(help_text="the drawn question ids, in the order shown")
+    answers = models.JSONField(default=dict, blank=True, help_text="{question id: choice id}")
+    started_at = models.DateTimeField(default=timezone.now)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    correct = models.PositiveSmallIntegerField(null=True, blank=True)
+    passed = models.BooleanField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("test attempt")
+        verbose_name_plural = _("test attempts")
+        ordering = ("-started_at", "-id")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"], condition=Q(submitted_at__isnull=True), name="testattempt_one_open_per_user"
+            ),
+            models.CheckConstraint(
+                condition=Q(submitted_at__isnull=True, correct__isnull=True, passed__isnull=True)
+                | Q(submitted_at__isnull=False, correct__isnull=False, passed__isnull=False),
+                name="testattempt_scored_when_submitted",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} @ {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class ManagerTerm(models.Model):
+    """A term as ecosystem manager, earned by passing the test; it ends, or staff revoke or suspend it."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        EXPIRED = "expired", _("Expired")
+        REVOKED = "revoked", _("Revoked by staff")
+        SUSPENDED = "suspended", _("Suspended (audit accuracy)")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="manager_terms")
+    attempt = models.ForeignKey(TestAttempt, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    starts_at = models.DateTimeField(_("starts"), default=timezone.now)
+    ends_at = models.DateTimeField(_("ends"))
+    ended_at = models.DateTimeField(_("ended early at"), null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("manager term")
+        verbose_name_plural = _("manager terms")
+        ordering = ("-starts_at", "-id")
+        constraints = [
+            models.UniqueConstraint(fields=["user"], condition=Q(status="active"), name="managerterm_one_active"),
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="managerterm_ends_after_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} ({self.get_status_display()})"
+
+    def is_current(self, now: datetime | None = None) -> bool:
+        now = now or timezone.now()
+        return self.status == self.Status.ACTIVE and self.starts_at <= now < self.ends_at
+
+
+class Case(models.Model):
+    """A question for managers: does this note or rating comment break this rule?"""
+
+    class Source(models.TextChoices):
+        REPORT = "report", _("User reports")
+        SCREENING = "screening", _("Screening")
+        STAFF = "staff", _("Staff")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        ESCALATED = "escalated", _("Escalated to staff")
+        DECIDED = "decided", _("Decided")
+
+    class Outcome(models.TextChoices):
+        VIOLATES = "violates", _("Violates the rule")
+        COMPLIES = "complies", _("Does not violate")
+
+    note = models.ForeignKey(Note, verbose_name=_("note"), null=True, blank=True, on_delete=models.CASCADE)
+    vote = models.ForeignKey(Vote, verbose_name=_("rating"), null=True, blank=True, on_delete=models.CASCADE)
+    rule = models.ForeignKey(Rule, verbose_name=_("rule"), on_delete=models.PROTECT, related_name="cases")
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
+    priority = models.PositiveIntegerField(_("priority"), default=1)
+    reports_count = models.PositiveIntegerField(_("reports"), default=0)
+    evidence = models.JSONField(_("evidence"), default=dict, blank=True)
+    # A known-answer case mixed into queues unannounced, to measure each manager's accuracy.
+    is_audit = models.BooleanField(_("audit case"), default=False)
+    audit_answer = models.CharField(_("known answer"), max_length=10, choices=Outcome.choices, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices, blank=True)
+    decided_by_staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+        ordering = ("-priority", "created_at", "id")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(note__isnull=False, vote__isnull=True) | Q(note__isnull=True, vote__isnull=False),
+                name="case_about_one_thing",
+            ),
+            models.UniqueConstraint(
+                fields=["note"],
+                condition=Q(status__in=["open", "escalated"], is_audit=False),
+                name="case_one_open_per_note",
+            ),
+            models.UniqueConstraint(
+                fields=["vote"],
+                condition=Q(status__in=["open", "escalated"], is_audit=False),
+                name="case_one_open_per_vote",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="decided", outcome__in=["violates", "complies"], decided_at__isnull=False)
+                | (~Q(status="decided") & Q(outcome="", decided_at__isnull=True)),
+                name="case_decided_has_outcome",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_audit=False, audit_answer="")
+                | Q(is_audit=True, audit_answer__in=["violates", "complies"]),
+                name="case_audit_has_answer",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["-priority", "created_at", "id"], condition=Q(status="open"), name="case_open_queue_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.rule_id} ({self.get_status_display()})"
+
+    @property
+    def author_id(self) -> int:
+        """Who wrote the content judged: a manager never judges their own."""
+        if self.note is not None:
+            return int(self.note.author_id)
+        assert self.vote is not None  # noqa: S101 - a check constraint guarantees one of the two
+        return int(self.vote.user_id)
+
+
+class Report(models.Model):
+    """A signed-in user's report that content breaks a rule; repeat reports join the open case."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="reports")
+    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reports")
+    rule = models.ForeignKey(Rule, verbose_name=_("rule"), on_delete=models.PROTECT, related_name="+")
+    comment = models.CharField(_("what is wrong"), max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("report")
+        verbose_name_plural = _("reports")
+        ordering = ("-created_at", "-id")
+        constraints = [models.UniqueConstraint(fields=["case", "reporter"], name="report_once_per_user_and_case")]
+
+    def __str__(self) -> str:
+        return f"{self.reporter_id} → case {self.case_id}"
+
+
+class ManagerVote(models.Model):
+    """One manager's judgement of one case; never shown to others before the case is decided."""
+
+    class Choice(models.TextChoices):
+        VIOLATES = "violates", _("Violates")
+        COMPLIES = "complies", _("Does not violate")
+        SKIP = "skip", _("Skip")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="votes")
+    manager = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="case_votes")
+    choice = models.CharField(_("choice"), max_length=10, choices=Choice.choices)
+    # For audit cases: whether the choice matched the known answer (skips are not scored).
+    audit_correct = models.BooleanField(_("audit correct"), null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("manager vote")
+        verbose_name_plural = _("manager votes")
+        ordering = ("-created_at", "-id")
+        constraints = [models.UniqueConstraint(fields=["case", "manager"], name="managervote_once_per_case")]
+        indexes = [models.Index(fields=["manager", "created_at"], name="managervote_manager_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.manager_id} on {self.case_id}: {self.choice}"
+
+
+class Appeal(models.Model):
+    """The author's one appeal against a decision, for staff."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        UPHELD = "upheld", _("Decision upheld")
+        OVERTURNED = "overturned", _("Decision overturned")
+
+    case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="appeal")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="appeals")
+    reason = models.TextField(_("reason"), max_length=2000)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("appeal")
+        verbose_name_plural = _("appeals")
+        ordering = ("-created_at", "-id")
+
+    def __str__(self) -> str:
+        return f"appeal of case {self.case_id}"
+
+
+class AuditDispute(models.Model):
+    """A manager's one dispute of an audit they were marked wrong on, for staff."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        ACCEPTED = "accepted", _("Accepted: the vote counts as correct")
+        REJECTED = "rejected", _("Rejected")
+
+    vote = models.OneToOneField(ManagerVote, on_delete=models.CASCADE, related_name="dispute")
+    reason = models.TextField(_("reason"), max_length=2000)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("audit dispute")
+        verbose_name_plural = _("audit disputes")
+        ordering = ("-created_at", "-id")
+
+    def __str__(self) -> str:
+        return f"dispute of {self.vote_id}"

@@ -1,0 +1,466 @@
+"""Writes of the manager's journey: the rules test, reports, manager votes, decisions and their effects.
+
+Each invariant is a database constraint (one open attempt, one active term, one open case per
+content, one report per user and case, one vote per manager and case, one appeal, one dispute); the
+code checks the same rules first for a clear message and turns a racing ``IntegrityError`` into the
+same message. A case's decision is taken with the case row locked, so two managers casting the
+deciding votes at the same moment produce exactly one decision.
+"""
+
+import random
+from collections import Counter
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Notification, User
+from catalog.models import Note
+from moderation.models import (
+    Appeal,
+    AuditDispute,
+    Case,
+    ManagerTerm,
+    ManagerVote,
+    ModerationPolicy,
+    Question,
+    Report,
+    Rule,
+    TestAttempt,
+)
+from ratings.models import Invitation, Vote
+from ratings.services import rescore_soon
+
+
+class ModerationError(Exception):
+    """A request the rules refuse; ``message`` is shown to the person as it is."""
+
+    def __init__(self, message: str | Promise) -> None:
+        super().__init__(str(message))
+        self.message = message
+
+
+def policy_get() -> ModerationPolicy:
+    """The moderation policy, created with its defaults the first time it is read."""
+    return ModerationPolicy.objects.get_or_create(pk=1)[0]
+
+
+# --- Becoming a manager ----------------------------------------------------------------------------
+
+
+def entry_shortfalls(*, user: User, now: datetime | None = None) -> list[str]:
+    """What the user still lacks to take the test (empty: they may take it)."""
+    now = now or timezone.now()
+    rules = policy_get()
+    missing: list[str] = []
+    if user.is_banned:
+        missing.append(str(_("Your account is under a sanction.")))
+    age_days = (now - user.date_joined).days
+    if age_days < rules.min_account_days:
+        missing.append(
+            str(
+                _("Your account must be at least %(days)d days old (it is %(age)d).")
+                % {
+                    "days": rules.min_account_days,
+                    "age": age_days,
+                }
+            )
+        )
+    verified = Invitation.objects.filter(
+        user=user, status__in=[Invitation.Status.ACCEPTED, Invitation.Status.VOTED]
+    ).count()
+    if verified < rules.min_verified_purchases:
+        missing.append(
+            str(
+                _("You need %(count)d verified purchase(s) (you have %(have)d).")
+                % {
+                    "count": rules.min_verified_purchases,
+                    "have": verified,
+                }
+            )
+        )
+    return missing
+
+
+def current_term(*, user: User, now: datetime | None = None) -> ManagerTerm | None:
+    """The user's manager term if it is in force now."""
+    now = now or timezone.now()
+    term = ManagerTerm.objects.filter(user=user, status=ManagerTerm.Status.ACTIVE).first()
+    return term if term is not None and term.is_current(now) else None
+
+
+def retake_at(*, user: User) -> datetime | None:
+    """When a user who failed may try again, if that is still in the future."""
+    last = (
+        TestAttempt.objects.filter(user=user, passed=False)
+        .order_by("-submitted_at")
+        .values_list("submitted_at", flat=True)
+        .first()
+    )
+    if last is None:
+        return None
+    ready = last + timedelta(hours=policy_get().cooldown_hours)
+    return ready if ready > timezone.now() else None
+
+
+def test_start(*, user: User, rng: random.Random | None = None) -> TestAttempt:
+    """Draw a fresh set of questions for the user, or return their unfinished attempt.
+
+    Refused to people below the entry bar, to current managers and during the cool-down after a
+    failed attempt. At most one unfinished attempt per user (a partial unique index).
+    """
+    open_attempt = TestAttempt.objects.filter(user=user, submitted_at__isnull=True).first()
+    if open_attempt is not None:
+        return open_attempt
+    if current_term(user=user) is not None:
+        raise ModerationError(_("You are an ecosystem manager already."))
+    shortfalls = entry_shortfalls(user=user)
+    if shortfalls:
+        raise ModerationError(" ".join(shortfalls))
+    ready = retake_at(user=user)
+    if ready is not None:
+        raise ModerationError(
+            _("You can try again after %(time)s.") % {"time": timezone.localtime(ready).strftime("%Y-%m-%d %H:%M")}
+        )
+    rules = policy_get()
+    bank = list(Question.objects.filter(active=True, rule__active=True).values_list("pk", flat=True))
+    if len(bank) < rules.questions_per_attempt:
+        raise ModerationError(_("The test is not available right now. Please try again later."))
+    drawn = (rng or random.SystemRandom()).sample(bank, rules.questions_per_attempt)
+    try:
+        with transaction.atomic():
+            return TestAttempt.objects.create(user=user, question_ids=drawn)
+    except IntegrityError:  # a second tab started one at the same moment
+        return TestAttempt.objects.get(user=user, submitted_at__isnull=True)
+
+
+def test_submit(*, user: User, attempt_id: int, answers: Mapping[int, int], now: datetime | None = None) -> TestAttempt:
+    """Score the user's answers on the server; passing grants a manager term.
+
+    ``answers`` maps question ids of the attempt to chosen choice ids; anything else is ignored and
+    an unanswered question is wrong. Idempotent: a submitted attempt is returned as it is.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        attempt = TestAttempt.objects.select_for_update().filter(pk=attempt_id, user=user).first()
+        if attempt is None:
+            raise ModerationError(_("This test attempt does not exist."))
+        if attempt.submitted_at is not None:
+            return attempt
+        drawn = [int(pk) for pk in attempt.question_ids]
+        correct_choice: dict[int, set[int]] = {pk: set() for pk in drawn}
+        valid_choice: dict[int, set[int]] = {pk: set() for pk in drawn}
+        for question_id, choice_id, is_correct in Question.objects.filter(pk__in=drawn).values_list(
+            "pk", "choices__pk", "choices__is_correct"
+        ):
+            if choice_id is not None:
+                valid_choice[question_id].add(choice_id)
+                if is_correct:
+                    correct_choice[question_id].add(choice_id)
+        kept = {str(q): int(c) for q, c in answers.items() if int(q) in valid_choice and int(c) in valid_choice[int(q)]}
+        attempt.answers = kept
+        attempt.correct = sum(1 for q, c in kept.items() if c in correct_choice[int(q)])
+        attempt.passed = attempt.correct >= policy_get().pass_mark
+        attempt.submitted_at = now
+        attempt.save(update_fields=["answers", "correct", "passed", "submitted_at"])
+        if attempt.passed:
+            manager_grant(user=user, attempt=attempt, now=now)
+    return attempt
+
+
+def manager_grant(*, user: User, attempt: TestAttempt | None = None, now: datetime | None = None) -> ManagerTerm:
+    """Start a manager term (an expired active row is closed first, so the unique index holds)."""
+    now = now or timezone.now()
+    ManagerTerm.objects.filter(user=user, status=ManagerTerm.Status.ACTIVE, ends_at__lte=now).update(
+        status=ManagerTerm.Status.EXPIRED
+    )
+    existing = ManagerTerm.objects.filter(user=user, status=ManagerTerm.Status.ACTIVE).first()
+    if existing is not None:
+        return existing
+    return ManagerTerm.objects.create(
+        user=user, attempt=attempt, starts_at=now, ends_at=now + timedelta(days=policy_get().term_days)
+    )
+
+
+def term_end(*, term: ManagerTerm, status: ManagerTerm.Status, reason: str, now: datetime | None = None) -> bool:
+    """Revoke (staff) or suspend (audits) an active term. True if it was active."""
+    return (
+        ManagerTerm.objects.filter(pk=term.pk, status=ManagerTerm.Status.ACTIVE).update(
+            status=status, ended_at=now or timezone.now(), reason=reason[:300]
+        )
+        == 1
+    )
+
+
+def terms_expire(*, now: datetime | None = None) -> int:
+    """Mark terms past their end as expired (daily); harmless to repeat."""
+    return ManagerTerm.objects.filter(status=ManagerTerm.Status.ACTIVE, ends_at__lte=now or timezone.now()).update(
+        status=ManagerTerm.Status.EXPIRED
+    )
+
+
+# --- Cases ------------------------------------------------------------------------------------------
+
+
+def _open_case(
+    *, note: Note | None, vote: Vote | None, rule: Rule, source: Case.Source, evidence: dict[str, Any] | None = None
+) -> tuple[Case, bool]:
+    """The open case about this content, locked, or a new one. Returns (case, created)."""
+    target = {"note": note} if note is not None else {"vote": vote}
+    open_statuses = [Case.Status.OPEN, Case.Status.ESCALATED]
+    for _attempt in range(3):
+        existing = Case.objects.select_for_update().filter(status__in=open_statuses, is_audit=False, **target).first()
+        if existing is not None:
+            return existing, False
+        try:
+            with transaction.atomic():
+                return Case.objects.create(rule=rule, source=source, evidence=evidence or {}, **target), True
+        except IntegrityError:
+            continue  # another report opened it a moment ago: join that one
+    raise ModerationError(_("Please try again."))  # pragma: no cover - three races in a row
+
+
+def report_submit(
+    *, reporter: User, rule: Rule, note: Note | None = None, vote: Vote | None = None, comment: str = ""
+) -> Case:
+    """Report a note or a rating comment. Repeat reports join the open case and raise its priority."""
+    if (note is None) == (vote is None):
+        raise ModerationError(_("Report one note or one rating."))
+    author_id = note.author_id if note is not None else vote.user_id  # type: ignore[union-attr]
+    if author_id == reporter.pk:
+        raise ModerationError(_("You cannot report your own content."))
+    if not rule.active:
+        raise ModerationError(_("Choose one of the current rules."))
+    comment = comment.strip()[:500]
+    with transaction.atomic():
+        case, _created = _open_case(note=note, vote=vote, rule=rule, source=Case.Source.REPORT)
+        try:
+            with transaction.atomic():
+                Report.objects.create(case=case, reporter=reporter, rule=rule, comment=comment)
+        except IntegrityError:
+            raise ModerationError(_("You have reported this already; managers will look at it.")) from None
+        Case.objects.filter(pk=case.pk).update(reports_count=F("reports_count") + 1, priority=F("priority") + 1)
+    case.refresh_from_db()
+    return case
+
+
+def case_open_for_review(*, vote: Vote, rule: Rule, evidence: dict[str, Any], priority: int = 1) -> Case:
+    """Screening's way in: hold a vote for review and put it before managers with the evidence.
+
+    The vote stops counting until the case is decided; its product is re-scored.
+    """
+    with transaction.atomic():
+        case, created = _open_case(note=None, vote=vote, rule=rule, source=Case.Source.SCREENING, evidence=evidence)
+        if not created:
+            Case.objects.filter(pk=case.pk).update(
+                priority=F("priority") + priority, evidence={**case.evidence, **evidence}
+            )
+        elif priority != 1:
+            Case.objects.filter(pk=case.pk).update(priority=priority)
+        if Vote.objects.filter(pk=vote.pk, verdict=Vote.Verdict.COUNTED).update(verdict=Vote.Verdict.REVIEW):
+            rescore_soon(campaign_id=vote.campaign_id)
+    case.refresh_from_db()
+    return case
+
+
+# --- Manager votes and decisions ---------------------------------------------------------------------
+
+
+def _audit_accuracy(*, manager: User, window: int) -> tuple[int, int]:
+    recent = list(
+        ManagerVote.objects.filter(manager=manager, audit_correct__isnull=False)
+        .order_by("-created_at", "-id")
+        .values_list("audit_correct", flat=True)[:window]
+    )
+    return sum(1 for correct in recent if correct), len(recent)
+
+
+def _check_audits(*, manager: User, term: ManagerTerm) -> None:
+    rules = policy_get()
+    correct, scored = _audit_accuracy(manager=manager, window=rules.audit_window)
+    if scored >= rules.audit_window and Decimal(correct) / scored < rules.audit_min_accuracy:
+        term_end(
+            term=term,
+            status=ManagerTerm.Status.SUSPENDED,
+            reason=f"audit accuracy {correct}/{scored} below {rules.audit_min_accuracy}",
+        )
+
+
+def vote_cast(*, manager: User, case_id: int, choice: str, now: datetime | None = None) -> ManagerVote:
+    """Record a manager's vote on a case, and decide or escalate the case when the votes say so.
+
+    Locks the case row: concurrent deciding votes serialise, and exactly one of them decides. A
+    second vote by the same manager is refused (database constraint). Audit cases are never decided
+    by votes; each vote is scored against the known answer and can suspend the manager.
+    """
+    now = now or timezone.now()
+    if choice not in ManagerVote.Choice.values:
+        raise ModerationError(_("Choose violates, does not violate, or skip."))
+    term = current_term(user=manager, now=now)
+    if term is None:
+        raise ModerationError(_("Only ecosystem managers can judge cases."))
+    rules = policy_get()
+    today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    if ManagerVote.objects.filter(manager=manager, created_at__gte=today).count() >= rules.daily_cap:
+        raise ModerationError(
+            _("You have reached today's limit of %(cap)d votes. Thank you!") % {"cap": rules.daily_cap}
+        )
+    with transaction.atomic():
+        case = Case.objects.select_for_update(of=("self",)).select_related("note", "vote").filter(pk=case_id).first()
+        if case is None or case.status != Case.Status.OPEN:
+            raise ModerationError(_("This case is no longer open."))
+        if case.author_id == manager.pk:
+            raise ModerationError(_("You cannot judge your own content."))
+        audit_correct = None
+        if case.is_audit and choice != ManagerVote.Choice.SKIP:
+            audit_correct = choice == case.audit_answer
+        try:
+            with transaction.atomic():
+                vote = ManagerVote.objects.create(
+                    case=case, manager=manager, choice=choice, audit_correct=audit_correct, created_at=now
+                )
+        except IntegrityError:
+            raise ModerationError(_("You have voted on this case already.")) from None
+        if case.is_audit:
+            if audit_correct is not None:
+                _check_audits(manager=manager, term=term)
+            return vote
+        counts = Counter(
+            ManagerVote.objects.filter(case=case)
+            .exclude(choice=ManagerVote.Choice.SKIP)
+            .values_list("choice", flat=True)
+        )
+        cast = sum(counts.values())
+        if cast >= rules.quorum:
+            leader, top = counts.most_common(1)[0]
+            if Decimal(top) / cast >= rules.majority:
+                decision_apply(case=case, outcome=Case.Outcome(leader), now=now)
+            else:
+                Case.objects.filter(pk=case.pk).update(status=Case.Status.ESCALATED, escalated_at=now)
+    return vote
+
+
+def decision_apply(
+    *, case: Case, outcome: Case.Outcome, staff: User | None = None, now: datetime | None = None
+) -> Case:
+    """Decide a case and make it take effect at once; overturning an earlier decision undoes its effect.
+
+    Violating content is hidden (a note) or excluded from scoring (a vote, then re-scored); content
+    found compliant is shown and counted again if moderation had taken it away. The author is told.
+    Runs inside the caller's transaction or its own.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        Case.objects.filter(pk=case.pk).update(
+            status=Case.Status.DECIDED, outcome=outcome, decided_at=now, decided_by_staff=staff
+        )
+        violates = outcome == Case.Outcome.VIOLATES
+        if case.note_id is not None:
+            Note.objects.filter(pk=case.note_id).update(
+                visibility=Note.Visibility.HIDDEN if violates else Note.Visibility.VISIBLE, updated_at=now
+            )
+            author_id = case.note.author_id  # type: ignore[union-attr]
+        else:
+            vote = Vote.objects.get(pk=int(case.vote_id))  # type: ignore[arg-type]
+            author_id = vote.user_id
+            if violates:
+                changed = (
+                    Vote.objects.filter(pk=vote.pk)
+                    .exclude(verdict=Vote.Verdict.EXCLUDED)
+                    .update(
+                        verdict=Vote.Verdict.EXCLUDED, exclusion_reason=Vote.ExclusionReason.MODERATION, updated_at=now
+                    )
+                )
+            else:
+                changed = (
+                    Vote.objects.filter(pk=vote.pk)
+                    .exclude(verdict=Vote.Verdict.COUNTED)
+                    .update(verdict=Vote.Verdict.COUNTED, exclusion_reason="", updated_at=now)
+                )
+            if changed:
+                rescore_soon(campaign_id=vote.campaign_id)
+        if violates:
+            Notification.objects.get_or_create(
+                user_id=author_id,
+                kind=Notification.Kind.DECISION,
+                subject_id=case.pk,
+                defaults={"url": f"/moderation/decisions/{case.pk}/", "context": {"rule": case.rule_id}},
+            )
+    case.refresh_from_db()
+    return case
+
+
+def cases_escalate_stale(*, now: datetime | None = None) -> int:
+    """Escalate open cases older than the policy allows (hourly); harmless to repeat."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(hours=policy_get().stale_hours)
+    return Case.objects.filter(status=Case.Status.OPEN, is_audit=False, created_at__lt=cutoff).update(
+        status=Case.Status.ESCALATED, escalated_at=now
+    )
+
+
+# --- Appeals and disputes ------------------------------------------------------------------------------
+
+
+def appeal_submit(*, author: User, case_id: int, reason: str) -> Appeal:
+    """The author's one appeal of a violating decision, for staff."""
+    reason = reason.strip()
+    if not reason:
+        raise ModerationError(_("Say why the decision is wrong."))
+    case = Case.objects.select_related("note", "vote").filter(pk=case_id, status=Case.Status.DECIDED).first()
+    if case is None or case.author_id != author.pk or case.outcome != Case.Outcome.VIOLATES:
+        raise ModerationError(_("There is no decision to appeal."))
+    try:
+        with transaction.atomic():
+            return Appeal.objects.create(case=case, author=author, reason=reason[:2000])
+    except IntegrityError:
+        raise ModerationError(_("You have appealed this decision already.")) from None
+
+
+def appeal_resolve(*, appeal: Appeal, staff: User, overturn: bool) -> Appeal:
+    """Staff uphold or overturn; overturning restores the content (and re-scores a vote)."""
+    with transaction.atomic():
+        if not Appeal.objects.filter(pk=appeal.pk, status=Appeal.Status.OPEN).update(
+            status=Appeal.Status.OVERTURNED if overturn else Appeal.Status.UPHELD,
+            resolved_by=staff,
+            resolved_at=timezone.now(),
+        ):
+            raise ModerationError(_("This appeal has been resolved already."))
+        if overturn:
+            decision_apply(case=appeal.case, outcome=Case.Outcome.COMPLIES, staff=staff)
+    appeal.refresh_from_db()
+    return appeal
+
+
+def dispute_submit(*, manager: User, vote_id: int, reason: str) -> AuditDispute:
+    """A manager disputes, once, an audit they were marked wrong on."""
+    reason = reason.strip()
+    if not reason:
+        raise ModerationError(_("Say why your answer was right."))
+    vote = ManagerVote.objects.filter(pk=vote_id, manager=manager, audit_correct=False).first()
+    if vote is None:
+        raise ModerationError(_("There is no audit to dispute."))
+    try:
+        with transaction.atomic():
+            return AuditDispute.objects.create(vote=vote, reason=reason[:2000])
+    except IntegrityError:
+        raise ModerationError(_("You have disputed this audit already.")) from None
+
+
+def dispute_resolve(*, dispute: AuditDispute, accept: bool) -> AuditDispute:
+    """Staff accept (the vote counts as correct) or reject a dispute."""
+    with transaction.atomic():
+        if not AuditDispute.objects.filter(pk=dispute.pk, status=AuditDispute.Status.OPEN).update(
+            status=AuditDispute.Status.ACCEPTED if accept else AuditDispute.Status.REJECTED, resolved_at=timezone.now()
+        ):
+            raise ModerationError(_("This dispute has been resolved already."))
+        if accept:
+            ManagerVote.objects.filter(pk=dispute.vote_id).update(audit_correct=True)
+    dispute.refresh_from_db()
+    return dispute

@@ -1,0 +1,197 @@
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, cast
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.models import User
+from catalog.models import Note
+from moderation import selectors, services
+from moderation.forms import AttemptForm, ReasonForm, ReportForm
+from moderation.models import ManagerTerm, ManagerVote, TestAttempt
+from ratings.models import Vote
+
+View = Callable[..., HttpResponse]
+
+
+def _user(request: HttpRequest) -> User:
+    return cast(User, request.user)
+
+
+def manager_required(view: View) -> View:
+    """Signed in and holding a manager term in force, else 403 (a suspended manager too)."""
+
+    @login_required
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        term = services.current_term(user=_user(request))
+        if term is None:
+            raise PermissionDenied("ecosystem managers only")
+        request.manager_term = term  # type: ignore[attr-defined]
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+# --- The rules test --------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def test_home(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    context = {
+        "term": services.current_term(user=user),
+        "past_terms": ManagerTerm.objects.filter(user=user).exclude(status=ManagerTerm.Status.ACTIVE)[:5],
+        "shortfalls": services.entry_shortfalls(user=user),
+        "retake_at": services.retake_at(user=user),
+        "open_attempt": TestAttempt.objects.filter(user=user, submitted_at__isnull=True).first(),
+        "last_attempt": TestAttempt.objects.filter(user=user, submitted_at__isnull=False).first(),
+        "policy": services.policy_get(),
+    }
+    return render(request, "moderation/test_home.html", context)
+
+
+@login_required
+@require_POST
+def test_start(request: HttpRequest) -> HttpResponse:
+    try:
+        attempt = services.test_start(user=_user(request))
+    except services.ModerationError as error:
+        messages.error(request, str(error.message))
+        return redirect("moderation:test")
+    return redirect("moderation:attempt", pk=attempt.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def test_attempt(request: HttpRequest, pk: int) -> HttpResponse:
+    attempt = get_object_or_404(TestAttempt, pk=pk, user=_user(request))
+    if attempt.submitted_at is not None:
+        return render(request, "moderation/test_result.html", {"attempt": attempt, "policy": services.policy_get()})
+    form = AttemptForm(request.POST or None, questions=selectors.attempt_questions(attempt))
+    if request.method == "POST" and form.is_valid():
+        services.test_submit(user=_user(request), attempt_id=attempt.pk, answers=form.answers())
+        return redirect("moderation:attempt", pk=attempt.pk)
+    return render(request, "moderation/test_attempt.html", {"attempt": attempt, "form": form})
+
+
+# --- The dashboard -----------------------------------------------------------------------------------
+
+
+@manager_required
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    context = {"cases": selectors.queue(manager=user), "term": request.manager_term}  # type: ignore[attr-defined]
+    return render(request, "moderation/dashboard.html", context)
+
+
+@manager_required
+@require_POST
+def case_vote(request: HttpRequest, pk: int) -> HttpResponse:
+    """One click or key: a JSON answer for the page's script, a redirect without JavaScript."""
+    wants_json = request.headers.get("Accept", "").startswith("application/json")
+    choice = request.POST.get("choice", "")
+    try:
+        services.vote_cast(manager=_user(request), case_id=pk, choice=choice)
+    except services.ModerationError as error:
+        if wants_json:
+            return JsonResponse({"ok": False, "message": str(error.message)}, status=409)
+        messages.error(request, str(error.message))
+        return redirect("moderation:dashboard")
+    label = ManagerVote.Choice(choice).label
+    if wants_json:
+        return JsonResponse({"ok": True, "message": str(label)})
+    messages.success(request, label)
+    return redirect("moderation:dashboard")
+
+
+@manager_required
+@require_GET
+def audits(request: HttpRequest) -> HttpResponse:
+    record = selectors.audit_record(manager=_user(request))
+    rules = services.policy_get()
+    scored = [vote for vote in record if vote.audit_correct is not None]
+    context = {
+        "record": record,
+        "correct": sum(1 for vote in scored if vote.audit_correct),
+        "scored": len(scored),
+        "policy": rules,
+        "form": ReasonForm(),
+    }
+    return render(request, "moderation/audits.html", context)
+
+
+@manager_required
+@require_POST
+def audit_dispute(request: HttpRequest, pk: int) -> HttpResponse:
+    form = ReasonForm(request.POST)
+    if form.is_valid():
+        try:
+            services.dispute_submit(manager=_user(request), vote_id=pk, reason=form.cleaned_data["reason"])
+            messages.success(request, _("Your dispute is with staff."))
+        except services.ModerationError as error:
+            messages.error(request, str(error.message))
+    else:
+        messages.error(request, _("Say why your answer was right."))
+    return redirect("moderation:audits")
+
+
+# --- Reports and appeals -------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def report(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+    note = vote = None
+    if kind == "note":
+        note = get_object_or_404(Note.objects.select_related("author"), pk=pk, visibility=Note.Visibility.VISIBLE)
+    elif kind == "rating":
+        vote = get_object_or_404(Vote.objects.select_related("user", "product"), pk=pk)
+        if not vote.comment:
+            raise Http404("only ratings with a comment can be reported")
+    else:
+        raise Http404("unknown content")
+    form = ReportForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.report_submit(
+                reporter=_user(request),
+                rule=form.cleaned_data["rule"],
+                note=note,
+                vote=vote,
+                comment=form.cleaned_data["comment"],
+            )
+        except services.ModerationError as error:
+            form.add_error(None, str(error.message))
+        else:
+            messages.success(request, _("Thank you. Ecosystem managers will look at it."))
+            product = vote.product if vote is not None else note.products.first()  # type: ignore[union-attr]
+            return redirect(product.get_absolute_url() if product else "catalog:home")
+    return render(request, "moderation/report.html", {"form": form, "note": note, "vote": vote})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def decision(request: HttpRequest, pk: int) -> HttpResponse:
+    case = selectors.case_for_author(user=_user(request), case_id=pk)
+    if case is None:
+        raise Http404("no such decision about your content")
+    form = ReasonForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.appeal_submit(author=_user(request), case_id=case.pk, reason=form.cleaned_data["reason"])
+        except services.ModerationError as error:
+            form.add_error(None, str(error.message))
+        else:
+            messages.success(request, _("Your appeal is with staff. You will be told their answer."))
+            return redirect("moderation:decision", pk=case.pk)
+    appeal = getattr(case, "appeal", None)
+    return render(request, "moderation/decision.html", {"case": case, "form": form, "appeal": appeal})
