@@ -4,7 +4,7 @@ import pytest
 from django.core.management import call_command
 from django.db.models import Count
 
-from accounts.models import Notification
+from accounts.models import Notification, User
 from catalog.models import Product
 from ratings.models import Campaign, Invitation, ProductResult, Vote
 
@@ -32,3 +32,20 @@ def test_demo_seed_leaves_the_buyer_pending_invitations_and_votes_with_every_fac
     assert results.filter(published=True).count() >= 20
     assert results.filter(published=False).count() >= 20
     assert Product.objects.filter(heart_rank__isnull=False).count() >= 10
+
+
+def test_demo_seed_gives_the_demo_manager_a_queue_with_reports_and_audits() -> None:
+    from moderation.models import Case, Question
+    from moderation.selectors import queue
+    from moderation.services import current_term
+
+    call_command("seed", "--scale", "demo", "--as-of", "2026-11-01", verbosity=0)
+
+    demo_manager = User.objects.get(email="manager@demo.xhs")
+    cases = queue(manager=demo_manager)
+    assert current_term(user=demo_manager) is not None
+    assert len(cases) >= 8
+    assert any(case.reports_count >= 2 for case in cases) and any(case.vote_id for case in cases)
+    assert sum(case.is_audit for case in cases) == 3
+    assert Case.objects.filter(status=Case.Status.DECIDED).count() == 2
+    assert Question.objects.filter(active=True).count() >= 15

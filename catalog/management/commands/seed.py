@@ -11,7 +11,8 @@ from django.utils import timezone
 from accounts.models import User
 from catalog.seeding.generator import SCALES
 from catalog.seeding.loading import SeedRefused, SeedReport, is_seeded, report_header, report_table, seed_database
-from catalog.seeding.people import BUYER, DEMO_PASSWORD, PERSONAS
+from catalog.seeding.people import BUYER, DEMO_PASSWORD, MANAGER, PERSONAS
+from moderation.demo import demo_moderation_seed
 from ratings.demo import DEMO_MIN_VOTES, demo_ratings_seed
 
 _WHAT_EACH_PERSONA_IS = {
@@ -95,6 +96,13 @@ class Command(BaseCommand):
                     f"Ratings: {ratings.campaigns} campaigns, {ratings.invitations} invitations, {ratings.votes} votes;"
                     f" {ratings.published} products published (at {DEMO_MIN_VOTES} counted votes in the demo),"
                     f" {ratings.listed} on the Little Red Heart list."
+                )
+            moderation = demo_moderation_seed(seed=options["seed"], manager_email=PERSONAS[MANAGER].email)
+            if chatty:
+                self.stdout.write(
+                    f"Moderation: {moderation.rules} rules, {moderation.questions} test questions,"
+                    f" {moderation.managers} ecosystem managers, {moderation.open_cases} open cases,"
+                    f" {moderation.decided_cases} decided."
                 )
         self._print_accounts()
 

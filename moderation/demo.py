@@ -1,0 +1,351 @@
+"""Demo moderation: the community rules, a bilingual question bank, managers and a realistic queue.
+
+Runs the real services: reports open and join cases, other managers' votes decide some of them
+(hiding notes, excluding a paid review), and a few known-answer audit cases sit in the queue. The demo
+manager persona holds a term and finds cases waiting.
+"""
+
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from catalog.models import Note
+from moderation import services
+from moderation.models import Case, Choice, Question, Rule
+from ratings.models import Vote
+
+RULES = [
+    (
+        "no-advertising",
+        "禁止广告引流",
+        "No advertising",
+        "不得发布联系方式、二维码或引导到站外交易。",
+        "No contact details, QR codes or invitations to trade off the platform.",
+    ),
+    (
+        "no-paid-reviews",
+        "禁止有偿评价",
+        "No paid reviews",
+        "不得发布收钱、收礼或按模板撰写的评价。",
+        "No reviews written for money, gifts, or from a template.",
+    ),
+    (
+        "own-experience",
+        "真实体验",
+        "Your own experience",
+        "只分享自己真实使用商品的体验。",
+        "Share only your own, real experience of the product.",
+    ),
+    (
+        "be-respectful",
+        "友善交流",
+        "Be respectful",
+        "不得辱骂、骚扰或发布歧视性内容。",
+        "No insults, harassment or hateful content.",
+    ),
+    (
+        "no-false-claims",
+        "禁止虚假功效",
+        "No false claims",
+        "不得夸大或编造医疗、功效宣传。",
+        "No invented or exaggerated medical or efficacy claims.",
+    ),
+]
+
+#: (rule code, question zh, question en, [(choice zh, choice en)...] with the correct choice first)
+QUESTIONS = [
+    (
+        "no-advertising",
+        "评论里写“加我微信领优惠券”是否违规？",
+        "Is “add me on WeChat for a coupon” in a comment allowed?",
+        [
+            ("违规，属于站外引流", "No: it moves buyers off the platform"),
+            ("不违规，只是分享优惠", "Yes: it only shares a discount"),
+            ("只要不写价格就可以", "Yes, as long as no price is given"),
+        ],
+    ),
+    (
+        "no-advertising",
+        "笔记中放店铺二维码应如何处理？",
+        "A note shows a shop's QR code. What applies?",
+        [
+            ("违反广告引流规则", "It breaks the advertising rule"),
+            ("可以，二维码不算广告", "Fine: a QR code is not advertising"),
+            ("只有在标题里才违规", "Only wrong in the title"),
+        ],
+    ),
+    (
+        "no-advertising",
+        "提到品牌官方旗舰店名称是否违规？",
+        "Is naming the brand's official flagship store a breach?",
+        [
+            ("不违规，提及店铺名称不是引流", "No: naming a store is not moving trade off the platform"),
+            ("违规，任何店名都是广告", "Yes: any store name is advertising"),
+            ("要看点赞数", "It depends on the likes"),
+        ],
+    ),
+    (
+        "no-paid-reviews",
+        "商家返现换五星好评，这样的评价？",
+        "A seller refunds cash for five-star reviews. Those reviews are:",
+        [
+            ("有偿评价，违规", "Paid reviews: not allowed"),
+            ("允许，买家确实买了", "Allowed: the buyers did buy"),
+            ("只要写了缺点就可以", "Allowed if a drawback is mentioned"),
+        ],
+    ),
+    (
+        "no-paid-reviews",
+        "多个账号发布几乎一字不差的好评，最可能是？",
+        "Several accounts post nearly identical praise. Most likely:",
+        [
+            ("按模板代写的有偿评价", "Paid reviews from a template"),
+            ("巧合", "A coincidence"),
+            ("官方客服", "Official customer service"),
+        ],
+    ),
+    (
+        "no-paid-reviews",
+        "收到品牌赠品后写体验，怎样才合规？",
+        "You got a free sample from the brand. How may you review it?",
+        [
+            ("如实写体验并注明是赠品", "Honestly, saying it was a gift"),
+            ("只能写好评", "Only positively"),
+            ("不需要说明", "No need to mention it"),
+        ],
+    ),
+    (
+        "own-experience",
+        "没用过商品，只转述朋友的感受，可以打分吗？",
+        "May you rate a product you never used, from a friend's account?",
+        [
+            ("不可以，只评价自己的真实体验", "No: rate only your own real experience"),
+            ("可以，朋友的体验也算", "Yes: a friend's experience counts"),
+            ("可以，只要打中间分", "Yes, if you give a middle score"),
+        ],
+    ),
+    (
+        "own-experience",
+        "评论复制了网上别人的长评，属于？",
+        "A comment copies someone else's long review from the web. It is:",
+        [
+            ("不是自己的体验，违规", "Not your own experience: a breach"),
+            ("引用，没问题", "A quote: fine"),
+            ("只要注明出处即可", "Fine with a source"),
+        ],
+    ),
+    (
+        "own-experience",
+        "用了一周后更新评价是否允许？",
+        "May you amend your rating after a week of use?",
+        [
+            ("允许，体验变化可以修改", "Yes: an experience can change"),
+            ("不允许，一人只能评一次且不能改", "No: one vote and never amended"),
+            ("要先联系客服", "Only via customer service"),
+        ],
+    ),
+    (
+        "be-respectful",
+        "评论骂其他用户“蠢”，应判定为？",
+        "A comment calls another user “stupid”. Verdict:",
+        [
+            ("违反友善交流", "Breaks the respect rule"),
+            ("言论自由，不违规", "Free speech: fine"),
+            ("只有骂品牌才违规", "Only insulting a brand is a breach"),
+        ],
+    ),
+    (
+        "be-respectful",
+        "给出很低的分数并说明理由，是否违规？",
+        "A very low score with reasons given. Is that a breach?",
+        [
+            ("不违规，差评也是真实体验", "No: a poor rating is still honest experience"),
+            ("违规，低分伤害商家", "Yes: low scores hurt sellers"),
+            ("只有不写理由才可以", "Only without reasons"),
+        ],
+    ),
+    (
+        "be-respectful",
+        "针对某地区人群的歧视性评论？",
+        "A comment demeaning people from a region?",
+        [
+            ("违规", "A breach"),
+            ("不违规，与商品无关", "Not a breach: unrelated to the product"),
+            ("看点赞数决定", "Depends on the likes"),
+        ],
+    ),
+    (
+        "no-false-claims",
+        "“用了三天治好了脱发”这种说法？",
+        "“Cured my hair loss in three days”:",
+        [
+            ("夸大功效，违规", "An exaggerated claim: a breach"),
+            ("个人体验，不违规", "Personal experience: fine"),
+            ("只要带了照片就可以", "Fine with a photo"),
+        ],
+    ),
+    (
+        "no-false-claims",
+        "“我用后头皮屑少了一些”是否违规？",
+        "“I had a bit less dandruff after using it”:",
+        [
+            ("不违规，是真实的个人感受", "Fine: an honest personal observation"),
+            ("违规，属于医疗宣传", "A breach: a medical claim"),
+            ("必须附检测报告", "Needs a lab report"),
+        ],
+    ),
+    (
+        "no-false-claims",
+        "声称零食“可以代替药物降血糖”？",
+        "A snack “replaces medicine to lower blood sugar”:",
+        [
+            ("虚假医疗宣传，违规", "A false medical claim: a breach"),
+            ("如果是无糖零食就可以", "Fine if it is sugar-free"),
+            ("只是建议，不违规", "Just advice: fine"),
+        ],
+    ),
+    (
+        "no-paid-reviews",
+        "生态管理员发现有人出售“好评套餐”，应？",
+        "A manager sees someone selling “review packages”. They should:",
+        [
+            ("举报，这是有偿评价", "Report it: these are paid reviews"),
+            ("忽略", "Ignore it"),
+            ("购买后再判断", "Buy one to judge"),
+        ],
+    ),
+    (
+        "own-experience",
+        "一人多号给同一商品打分属于？",
+        "One person rating a product from several accounts is:",
+        [
+            ("违反一人一票，违规", "Against one person one vote: a breach"),
+            ("允许，账号不同", "Allowed: different accounts"),
+            ("只要分数不同就可以", "Allowed if the scores differ"),
+        ],
+    ),
+    (
+        "be-respectful",
+        "评论里批评商品质量差，但语气礼貌？",
+        "A polite comment criticising poor quality:",
+        [
+            ("不违规", "Not a breach"),
+            ("违规，负面评价需删除", "A breach: negative reviews are removed"),
+            ("需要商家同意", "Needs the seller's consent"),
+        ],
+    ),
+    (
+        "no-advertising",
+        "评论里留下个人网店链接？",
+        "A comment leaves a link to the writer's own online shop:",
+        [
+            ("违规，属于引流", "A breach: moving trade elsewhere"),
+            ("不违规，分享购买渠道", "Fine: it shares where to buy"),
+            ("链接放在最后就可以", "Fine at the end of the text"),
+        ],
+    ),
+    (
+        "no-false-claims",
+        "面霜宣称“一周美白三个度”？",
+        "A face cream “whitens three shades in a week”:",
+        [
+            ("夸大功效，违规", "An exaggerated claim: a breach"),
+            ("个人感受，不违规", "A personal impression: fine"),
+            ("只要是进口产品就可以", "Fine for imported products"),
+        ],
+    ),
+]
+
+AD_COMMENTS = ["加我V信 xhs8888 领内部优惠券，比这里便宜一半！", "私信我拿货，一手货源，量大从优"]
+TEMPLATE_COMMENT = "宝子们冲！这款真的绝绝子，用了就回不去，闭眼入不踩雷！！！"
+
+
+@dataclass(frozen=True)
+class DemoModeration:
+    rules: int
+    questions: int
+    managers: int
+    open_cases: int
+    decided_cases: int
+
+
+@transaction.atomic
+def demo_moderation_seed(*, seed: int, manager_email: str) -> DemoModeration:
+    """Rules, questions, managers and cases on top of the demo catalog and ratings."""
+    rng = random.Random(seed)  # noqa: S311 - deterministic demo data, not secrets
+    rules = {
+        code: Rule.objects.create(code=code, name_zh=zh, name_en=en, description_zh=dzh, description_en=den, position=i)
+        for i, (code, zh, en, dzh, den) in enumerate(RULES)
+    }
+    for code, text_zh, text_en, choices in QUESTIONS:
+        question = Question.objects.create(rule=rules[code], text_zh=text_zh, text_en=text_en)
+        positions = list(range(len(choices)))
+        rng.shuffle(positions)  # the correct answer is not always first
+        Choice.objects.bulk_create(
+            Choice(question=question, text_zh=zh, text_en=en, is_correct=n == 0, position=positions[n])
+            for n, (zh, en) in enumerate(choices)
+        )
+
+    persona = User.objects.get(email=manager_email)
+    services.manager_grant(user=persona)
+    crowd = list(User.objects.filter(is_banned=False, is_staff=False).exclude(pk=persona.pk).order_by("pk")[:60])
+    managers = crowd[:8]
+    for user in managers:
+        services.manager_grant(user=user)
+    reporters = crowd[8:]
+
+    # Rating comments that break rules: advertising and a paid template.
+    votes = list(
+        Vote.objects.exclude(user=persona)
+        .exclude(user__in=managers)
+        .filter(verdict=Vote.Verdict.COUNTED)
+        .order_by("pk")[:40]
+    )
+    cases = []
+    for vote, text in zip(votes[:2], AD_COMMENTS, strict=True):
+        Vote.objects.filter(pk=vote.pk).update(comment=text)
+        vote.comment = text
+        cases.append(_reported(vote=vote, rule=rules["no-advertising"], reporters=rng.sample(reporters, 3)))
+    for vote in votes[2:6]:
+        Vote.objects.filter(pk=vote.pk).update(comment=TEMPLATE_COMMENT)
+        vote.comment = TEMPLATE_COMMENT
+    cases.append(_reported(vote=votes[2], rule=rules["no-paid-reviews"], reporters=rng.sample(reporters, 2)))
+    # Notes reported for various rules, one or more times.
+    notes = list(Note.objects.filter(visibility=Note.Visibility.VISIBLE).exclude(author=persona).order_by("pk")[:12])
+    for note, code in zip(
+        notes,
+        ["no-false-claims", "be-respectful", "own-experience", "no-advertising", "no-false-claims", "own-experience"],
+        strict=False,
+    ):
+        cases.append(_reported(note=note, rule=rules[code], reporters=rng.sample(reporters, rng.randint(1, 4))))
+    # Two cases the other managers decided already, one of each outcome.
+    for case, choice in ((cases[0], "violates"), (cases[-1], "complies")):
+        for judge in managers[:5]:
+            services.vote_cast(manager=judge, case_id=case.pk, choice=choice)
+    # Known-answer audit cases, unannounced in the queue.
+    for note, answer in zip(notes[6:9], ["complies", "violates", "complies"], strict=True):
+        Case.objects.create(
+            note=note, rule=rules["no-advertising"], source=Case.Source.STAFF, is_audit=True, audit_answer=answer
+        )
+    # Some of the queue is a day or two old.
+    for case in Case.objects.filter(status=Case.Status.OPEN):
+        Case.objects.filter(pk=case.pk).update(created_at=timezone.now() - timedelta(hours=rng.randint(1, 60)))
+    return DemoModeration(
+        rules=len(rules),
+        questions=len(QUESTIONS),
+        managers=len(managers) + 1,
+        open_cases=Case.objects.filter(status=Case.Status.OPEN).count(),
+        decided_cases=Case.objects.filter(status=Case.Status.DECIDED).count(),
+    )
+
+
+def _reported(*, rule: Rule, reporters: list[User], note: Note | None = None, vote: Vote | None = None) -> Case:
+    case = None
+    for reporter in reporters:
+        case = services.report_submit(reporter=reporter, rule=rule, note=note, vote=vote, comment="")
+    assert case is not None  # noqa: S101 - at least one reporter by construction
+    return case
