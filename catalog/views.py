@@ -1,11 +1,14 @@
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.cache import cache_control
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+from django.views.i18n import set_language
 
-from catalog import selectors
+from catalog import page_cache, selectors
 from catalog.placeholder import product_placeholder_svg
 from ratings import selectors as rating_selectors
 
@@ -36,6 +39,17 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_GET
 def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    """The product and its rating; anonymous visitors get a cached copy until it changes (page_cache)."""
+    key = page_cache.page_key(request, slug) if page_cache.cacheable(request) else None
+    if key is not None and (cached := cache.get(key)) is not None:
+        return HttpResponse(cached)
+    response = _product_detail(request, slug)
+    if key is not None and response.status_code == 200:
+        cache.set(key, response.content, page_cache.PAGE_SECONDS)
+    return response
+
+
+def _product_detail(request: HttpRequest, slug: str) -> HttpResponse:
     product = get_object_or_404(selectors.product_page(slug))
     comments = Paginator(rating_selectors.rating_comments(product.pk), COMMENTS_PER_PAGE)
     context = {
@@ -67,3 +81,18 @@ def search(request: HttpRequest) -> HttpResponse:
 def healthz(request: HttpRequest) -> HttpResponse:
     """Liveness for load balancers and the compose health check: the process answers, nothing more."""
     return HttpResponse("ok", content_type="text/plain")
+
+
+@csrf_exempt
+@require_POST
+def language_set(request: HttpRequest) -> HttpResponse:
+    """Django's language switch, with CSRF checked for signed-in people only.
+
+    For an anonymous visitor the switch only sets a display preference in their own browser, so the
+    form carries no token; that keeps anonymous pages free of per-visitor tokens and cacheable.
+    """
+    if request.user.is_authenticated:
+        refusal = CsrfViewMiddleware(lambda _request: HttpResponse()).process_view(request, set_language, (), {})
+        if refusal is not None:
+            return refusal
+    return set_language(request)

@@ -21,7 +21,8 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Notification, User
-from catalog.models import Note
+from catalog import page_cache
+from catalog.models import Note, NoteProduct
 from moderation.models import (
     Appeal,
     AuditDispute,
@@ -366,6 +367,8 @@ def decision_apply(
                 visibility=Note.Visibility.HIDDEN if violates else Note.Visibility.VISIBLE, updated_at=now
             )
             author_id = case.note.author_id  # type: ignore[union-attr]
+            mentioned = list(NoteProduct.objects.filter(note_id=case.note_id).values_list("product_id", flat=True))
+            transaction.on_commit(lambda: page_cache.forget(mentioned))
         else:
             vote = Vote.objects.get(pk=int(case.vote_id))  # type: ignore[arg-type]
             author_id = vote.user_id

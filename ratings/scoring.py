@@ -27,6 +27,7 @@ from django.db import OperationalError, transaction
 from django.db.models import Count, Exists, Max, OuterRef, Q
 from django.utils import timezone
 
+from catalog import page_cache
 from catalog.models import Category, Product
 from ratings import statistics
 from ratings.eligibility import policy_get
@@ -390,7 +391,13 @@ def _forget_cached(product_ids: Sequence[int]) -> None:
     """After commit, drop the cached pages' data of re-scored products (and the list, which shows them)."""
     if product_ids:
         keys = [product_rating_cache_key(pk) for pk in product_ids] + [HEART_LIST_CACHE_KEY]
-        transaction.on_commit(lambda: cache.delete_many(keys))
+        ids = list(product_ids)
+
+        def forget() -> None:
+            cache.delete_many(keys)
+            page_cache.forget(ids)
+
+        transaction.on_commit(forget)
 
 
 # --- The full run ---------------------------------------------------------------------------------

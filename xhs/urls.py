@@ -2,6 +2,8 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
+from catalog import views as catalog_views
+
 admin.site.site_header = "Little Red Heart · 小红心"
 admin.site.site_title = "Little Red Heart"
 # The admin login goes through allauth, so its rate limits cover it too.
@@ -10,7 +12,7 @@ admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-a
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", catalog_views.language_set, name="set_language"),
     path("", include("catalog.urls")),
     path("", include("ratings.urls")),
     path("", include("accounts.urls")),

@@ -12,7 +12,7 @@ from django.urls import reverse
 from catalog.models import Product
 from ratings import scoring
 from ratings.models import Campaign, RatingPolicy, Vote
-from tests.factories import ProductFactory, rating_ready_category
+from tests.factories import ProductFactory, UserFactory, rating_ready_category
 from tests.ratings.factories import campaign_for, votes_cast
 
 pytestmark = pytest.mark.django_db
@@ -103,6 +103,7 @@ def test_the_product_page_runs_the_same_queries_however_many_votes_factors_and_c
     client: Client, django_assert_num_queries: Any
 ) -> None:
     _publish_at(2)
+    client.force_login(UserFactory())  # signed in: past the anonymous page cache, to count the real work
     small = _rated(votes=2, factors=5, comment="ok")
     big = _rated(votes=40, factors=10, comment="great")
     scoring.run_all(triggered_by="test")

@@ -1,0 +1,94 @@
+"""Anonymous product pages are served from a cache that re-scores and moderation decisions replace."""
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from moderation import services as moderation_services
+from ratings import scoring
+from ratings.models import RatingPolicy
+from tests.factories import NoteFactory, ProductFactory, UserFactory, rating_ready_category
+from tests.moderation.factories import manager, note_case
+from tests.ratings.factories import campaign_for, votes_cast
+
+pytestmark = pytest.mark.django_db
+
+
+def _rated_product() -> Any:
+    RatingPolicy.objects.update_or_create(pk=1, defaults={"min_votes_to_publish": 1, "prior_strength": 0})
+    campaign = campaign_for(ProductFactory(category=rating_ready_category()))
+    votes_cast(campaign, [[3] * 5])
+    return campaign
+
+
+def test_an_anonymous_visitor_gets_the_cached_page_without_a_query(
+    client: Client, django_assert_num_queries: Any
+) -> None:
+    product = ProductFactory()
+    first = client.get(product.get_absolute_url())
+
+    with django_assert_num_queries(0):
+        second = client.get(product.get_absolute_url())
+
+    assert second.status_code == 200 and second.content == first.content
+    assert "csrfmiddlewaretoken" not in first.content.decode()
+    assert "csrftoken" not in first.cookies
+
+
+def test_each_language_and_comment_page_is_cached_apart(client: Client) -> None:
+    product = ProductFactory(name_zh="丝滑洗发露", name_en="Silky Shampoo")
+
+    chinese = client.get(product.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    english = client.get(product.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert "丝滑洗发露" in chinese and "Silky Shampoo" in english
+
+
+def test_signed_in_people_always_get_a_fresh_page(client: Client, django_assert_max_num_queries: Any) -> None:
+    product = ProductFactory()
+    client.get(product.get_absolute_url())
+    client.force_login(UserFactory())
+
+    page = client.get(product.get_absolute_url())
+
+    assert "csrfmiddlewaretoken" in page.content.decode()  # their language form carries the token
+
+
+def test_a_rescore_replaces_the_cached_page(client: Client, django_capture_on_commit_callbacks: Any) -> None:
+    campaign = _rated_product()
+    scoring.run_all(triggered_by="test")
+    url = campaign.product.get_absolute_url()
+    assert "<strong>3.0</strong>" in client.get(url).content.decode()
+    votes_cast(campaign, [[5] * 5])
+
+    scoring.rescore_request(campaign_id=campaign.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        scoring.campaign_rescore(campaign_id=campaign.pk)
+
+    assert "<strong>4.0</strong>" in client.get(url).content.decode()
+
+
+def test_a_note_hidden_by_managers_leaves_the_cached_page(client: Client, django_capture_on_commit_callbacks: Any) -> None:
+    product = ProductFactory()
+    note = NoteFactory(mentions=[product], title="Buy cheap on my site")
+    assert "Buy cheap on my site" in client.get(product.get_absolute_url()).content.decode()
+    case = note_case(note=note)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(5):
+            moderation_services.vote_cast(manager=manager(), case_id=case.pk, choice="violates")
+
+    assert "Buy cheap on my site" not in client.get(product.get_absolute_url()).content.decode()
+
+
+def test_anonymous_visitors_switch_language_without_a_token_and_signed_in_people_need_one() -> None:
+    anonymous = Client(enforce_csrf_checks=True)
+    switched = anonymous.post(reverse("set_language"), {"language": "en", "next": "/"})
+    signed_in = Client(enforce_csrf_checks=True)
+    signed_in.force_login(UserFactory())
+    refused = signed_in.post(reverse("set_language"), {"language": "en", "next": "/"})
+
+    assert switched.status_code == 302 and switched.cookies["django_language"].value == "en"
+    assert refused.status_code == 403
