@@ -12,10 +12,12 @@
     var active = document.activeElement && document.activeElement.closest && document.activeElement.closest(".case");
     return active && !active.classList.contains("done") ? active : cases()[0];
   }
-  function focusCase(element) {
+  var announce = document.querySelector("[data-queue-status]");
+
+  function focusCase(element, quietly) {
     if (!element) return;
-    cases().forEach(function (c) { c.classList.toggle("current", c === element); });
-    element.focus({ preventScroll: false });
+    queue.querySelectorAll(".case").forEach(function (c) { c.classList.toggle("current", c === element); });
+    element.focus({ preventScroll: !!quietly });
   }
 
   function send(caseElement, choice) {
@@ -33,9 +35,11 @@
       return response.json().then(function (body) { return { ok: response.ok && body.ok, body: body }; });
     }).then(function (result) {
       status.textContent = result.body.message || "";
+      if (announce) announce.textContent = result.body.message || "";
       if (result.ok) {
         var next = cases()[cases().indexOf(caseElement) + 1];
         caseElement.classList.add("done");
+        caseElement.classList.remove("current");
         caseElement.setAttribute("aria-hidden", "true");
         focusCase(next || cases()[0]);
         if (!cases().length) {
@@ -76,5 +80,5 @@
     }
   });
 
-  focusCase(cases()[0]);
+  focusCase(cases()[0], true);  // on load: mark the first case current without scrolling past the title
 })();

@@ -70,7 +70,9 @@ def test_a_rescore_replaces_the_cached_page(client: Client, django_capture_on_co
     assert "<strong>4.0</strong>" in client.get(url).content.decode()
 
 
-def test_a_note_hidden_by_managers_leaves_the_cached_page(client: Client, django_capture_on_commit_callbacks: Any) -> None:
+def test_a_note_hidden_by_managers_leaves_the_cached_page(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
     product = ProductFactory()
     note = NoteFactory(mentions=[product], title="Buy cheap on my site")
     assert "Buy cheap on my site" in client.get(product.get_absolute_url()).content.decode()
