@@ -14,17 +14,26 @@ def queue(*, manager: User, limit: int = QUEUE_SIZE) -> list[Case]:
     """Open cases this manager may judge, highest priority first: never their own content, never one
     they voted on. Audit cases are among them, unannounced. Other managers' votes are not loaded."""
     voted = ManagerVote.objects.filter(case=OuterRef("pk"), manager=manager)
-    cases = (
+    # Two queries: the ids from the queue index, probing the manager's votes entry by entry with only the
+    # joins the own-content filter needs; then the display joins for those rows alone. In one query the
+    # planner joined every skipped case to six tables before dropping it (bench/moderation_dashboard.py:
+    # 49-58 ms of PostgreSQL time per page at 100,000 open cases, 13-15 ms as two).
+    ids = list(
         Case.objects.filter(status=Case.Status.OPEN)
         .exclude(Q(note__author=manager) | Q(vote__user=manager))
         .filter(~Exists(voted))
+        .order_by("-priority", "created_at", "id")
+        .values_list("pk", flat=True)[:limit]
+    )
+    cases = (
+        Case.objects.filter(pk__in=ids)
         .select_related("rule", "note", "note__author", "vote", "vote__user", "vote__product", "vote__product__brand")
         .prefetch_related(
             Prefetch("vote__scores", queryset=FactorScore.objects.select_related("factor").order_by("factor__position"))
         )
         .order_by("-priority", "created_at", "id")
     )
-    return list(cases[:limit])
+    return list(cases)
 
 
 def case_for_author(*, user: User, case_id: int) -> Case | None:
