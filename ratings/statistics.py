@@ -96,6 +96,14 @@ def factor_figures(histogram: Histogram) -> FactorFigures:
     )
 
 
+def histogram_mean(histogram: Histogram) -> float | None:
+    """The mean score of a histogram (None when empty), without the other figures."""
+    votes = sum(histogram)
+    if not votes:
+        return None
+    return sum(score * count for score, count in zip(SCORES, histogram, strict=True)) / votes
+
+
 def comprehensive_score(means: Sequence[float | None], weights: Sequence[float]) -> float | None:
     """The weighted mean of the factor means (factors without votes left out)."""
     pairs = [(mean, weight) for mean, weight in zip(means, weights, strict=True) if mean is not None]
