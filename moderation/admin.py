@@ -24,9 +24,13 @@ from moderation.models import (
     Question,
     Report,
     Rule,
+    ScreeningModel,
     TestAttempt,
+    VoteScreening,
 )
-from ratings.admin.base import BigTableAdmin, ReadOnlyMixin
+from moderation.reasons import reasons_text
+from moderation.tasks import retrain_screener
+from ratings.admin.base import BigTableAdmin, ReadOnlyMixin, RunNowAdmin
 
 
 @admin.register(ModerationPolicy)
@@ -227,3 +231,29 @@ class AuditDisputeAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def reject(self, request: HttpRequest, queryset: QuerySet[AuditDispute]) -> None:
         for dispute in queryset.filter(status=AuditDispute.Status.OPEN):
             services.dispute_resolve(dispute=dispute, accept=False)
+
+
+@admin.register(ScreeningModel)
+class ScreeningModelAdmin(ReadOnlyMixin, RunNowAdmin):
+    """Every trained screener, the data it learnt from and its metrics; the current one screens new votes."""
+
+    list_display = ("version", "is_current", "trained_at", "data_cutoff", "training_votes", "labelled_votes")
+    fields = ("version", "is_current", "trained_at", "data_cutoff", "training_votes", "labelled_votes", "metrics")
+    readonly_fields = fields
+    run_now_label = _("Retrain the screener now")
+    run_now_done = _("Retraining is enqueued; the new model appears here when it is stored.")
+    run_now_denied = _("You may not retrain the screener.")
+    run_now_task = retrain_screener
+
+
+@admin.register(VoteScreening)
+class VoteScreeningAdmin(BigTableAdmin):
+    list_display = ("vote", "verdict", "score", "why", "model", "screened_at")
+    list_filter = ("verdict",)
+    list_select_related = ("model",)
+    raw_id_fields = ("vote", "model")
+    sortable_by = ("score", "screened_at")
+
+    @admin.display(description=_("reasons"))
+    def why(self, obj: VoteScreening) -> str:
+        return "; ".join(reasons_text(obj.reasons))

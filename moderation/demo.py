@@ -14,9 +14,10 @@ from django.utils import timezone
 
 from accounts.models import User
 from catalog.models import Note
-from moderation import services
+from moderation import screening, services
 from moderation.models import Case, Choice, Question, Rule
-from ratings.models import Vote
+from ratings.models import FactorScore, Vote
+from ratings.services import fingerprint
 
 RULES = [
     (
@@ -271,6 +272,14 @@ class DemoModeration:
     managers: int
     open_cases: int
     decided_cases: int
+    screened: int
+    excluded_by_screening: int
+    held_for_review: int
+
+
+#: The demo's fraud ring: this many accounts behind one phone push one product within an hour.
+RING_SIZE = 9
+RING_COMMENTS = ["回购无数次了，强烈推荐！！", "回购无数次了，强烈推荐！", "回购无数次，强烈推荐！！"]
 
 
 @transaction.atomic
@@ -329,18 +338,49 @@ def demo_moderation_seed(*, seed: int, manager_email: str) -> DemoModeration:
     # Known-answer audit cases, unannounced in the queue.
     for note, answer in zip(notes[6:9], ["complies", "violates", "complies"], strict=True):
         Case.objects.create(
-            note=note, rule=rules["no-advertising"], source=Case.Source.STAFF, is_audit=True, audit_answer=answer
+            note=note,
+            rule=rules["no-advertising"],
+            source=Case.Source.STAFF,
+            is_audit=True,
+            audit_answer=answer,
+            priority=3,
         )
     # Some of the queue is a day or two old.
     for case in Case.objects.filter(status=Case.Status.OPEN):
         Case.objects.filter(pk=case.pk).update(created_at=timezone.now() - timedelta(hours=rng.randint(1, 60)))
+    _fraud_ring(rng=rng, spare=votes[6:])
+    screening.screener_train()
+    screened = screening.votes_screen()
     return DemoModeration(
         rules=len(rules),
         questions=len(QUESTIONS),
         managers=len(managers) + 1,
         open_cases=Case.objects.filter(status=Case.Status.OPEN).count(),
         decided_cases=Case.objects.filter(status=Case.Status.DECIDED).count(),
+        screened=screened.screened,
+        excluded_by_screening=screened.excluded,
+        held_for_review=screened.review,
     )
+
+
+def _fraud_ring(*, rng: random.Random, spare: list[Vote]) -> None:
+    """Nine votes on one product from one phone on one network within an hour: quick, all fives, and
+    nearly the same comment; plus paid-template comments scattered over other products."""
+    campaign_id = spare[0].campaign_id
+    ring = list(Vote.objects.filter(campaign_id=campaign_id).order_by("pk")[:RING_SIZE])
+    start = max(vote.created_at for vote in ring)
+    device, network = fingerprint("Mozilla/5.0 (iPhone; ring-phone)"), fingerprint("203.0.113.7")
+    for n, vote in enumerate(ring):
+        Vote.objects.filter(pk=vote.pk).update(
+            ip_hash=network,
+            user_agent_hash=device,
+            seconds_to_fill=rng.randint(4, 9),
+            created_at=start + timedelta(minutes=5 * n),
+            comment=RING_COMMENTS[n % len(RING_COMMENTS)],
+        )
+        FactorScore.objects.filter(vote=vote).update(score=5)
+    for vote in spare[RING_SIZE : RING_SIZE + 6]:
+        Vote.objects.filter(pk=vote.pk).update(comment=TEMPLATE_COMMENT, seconds_to_fill=rng.randint(6, 15))
 
 
 def _reported(*, rule: Rule, reporters: list[User], note: Note | None = None, vote: Vote | None = None) -> Case:

@@ -381,3 +381,60 @@ class AuditDispute(models.Model):
 
     def __str__(self) -> str:
         return f"dispute of {self.vote_id}"
+
+
+class ScreeningModel(models.Model):
+    """A trained screener: its artefact, the data it learnt from and how well it did. One is current."""
+
+    version = models.CharField(_("version"), max_length=80, unique=True)
+    trained_at = models.DateTimeField(_("trained at"), default=timezone.now)
+    data_cutoff = models.DateTimeField(_("training data cut-off"))
+    training_votes = models.PositiveIntegerField(_("votes learnt from"))
+    labelled_votes = models.PositiveIntegerField(_("managers' decisions learnt from"))
+    metrics = models.JSONField(_("metrics"), default=dict, blank=True)
+    artefact = models.BinaryField(_("artefact"), editable=False)
+    is_current = models.BooleanField(_("screens new votes"), default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("screening model")
+        verbose_name_plural = _("screening models")
+        ordering = ("-trained_at", "-id")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_current"], condition=Q(is_current=True), name="screeningmodel_one_current"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.version
+
+
+class VoteScreening(models.Model):
+    """The latest screening of a vote: a score, a verdict and the reasons a person can read."""
+
+    class Verdict(models.TextChoices):
+        COUNTED = "counted", _("Counted")
+        REVIEW = "review", _("Needs review")
+        EXCLUDED = "excluded", _("Excluded")
+
+    vote = models.OneToOneField(Vote, on_delete=models.CASCADE, related_name="screening")
+    model = models.ForeignKey(
+        ScreeningModel, verbose_name=_("model"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    score = models.FloatField(_("suspicion score"))
+    verdict = models.CharField(_("verdict"), max_length=10, choices=Verdict.choices)
+    reasons = models.JSONField(_("reasons"), default=list, blank=True, help_text="[{code, params}]")
+    screened_at = models.DateTimeField(_("screened at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("vote screening")
+        verbose_name_plural = _("vote screenings")
+        ordering = ("-screened_at", "-id")
+        constraints = [
+            models.CheckConstraint(condition=Q(score__gte=0, score__lte=1), name="votescreening_score_share")
+        ]
+        indexes = [models.Index(fields=["verdict"], condition=~Q(verdict="counted"), name="votescreening_flagged_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.vote_id}: {self.verdict}"

@@ -1,8 +1,14 @@
 """Periodic housekeeping of the manager programme (declared in CELERY_BEAT_SCHEDULE)."""
 
-from celery import shared_task
+import logging
 
-from moderation import services
+from celery import shared_task
+from django.db import OperationalError
+
+from moderation import screening, services
+from ratings.models import Vote
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True)
@@ -15,3 +21,29 @@ def escalate_stale_cases() -> int:
 def expire_manager_terms() -> int:
     """Daily: terms past their end are marked expired. Harmless to repeat."""
     return services.terms_expire()
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def screen_vote(vote_id: int) -> str:
+    """Right after a vote (enqueued after commit): screen it among its category's votes.
+
+    Harmless to re-run: an unchanged verdict changes nothing, and managers' decisions stand.
+    """
+    category_id = Vote.objects.filter(pk=vote_id).values_list("campaign__category_id", flat=True).first()
+    if category_id is None:
+        logger.info("screen_vote: vote %s is gone", vote_id)
+        return "gone"
+    outcome = screening.votes_screen(vote_ids=[vote_id], category_ids=[category_id])
+    return f"{outcome}"
+
+
+@shared_task(acks_late=True)
+def screen_all_votes() -> str:
+    """Nightly: screen every vote again with the current model (new evidence may have appeared)."""
+    return f"{screening.votes_screen()}"
+
+
+@shared_task(acks_late=True)
+def retrain_screener(triggered_by: str = "schedule") -> str:
+    """Nightly, before the batch: learn from managers' latest decisions; the new model becomes current."""
+    return screening.screener_train().version

@@ -198,6 +198,7 @@ def vote_submit(
                 status=Invitation.Status.VOTED, updated_at=now
             )
             rescore_soon(campaign_id=campaign.pk)
+            screen_soon(vote_id=vote.pk)
             return VoteOutcome(vote=vote, status=VoteStatus.CREATED)
 
         locked = Vote.objects.select_for_update().filter(campaign=campaign, user=user).first()
@@ -234,6 +235,7 @@ def vote_submit(
             update_fields=["comment", "seconds_to_fill", "ip_hash", "user_agent_hash", "revision_count", "updated_at"]
         )
         rescore_soon(campaign_id=campaign.pk)
+        screen_soon(vote_id=locked.pk)
         return VoteOutcome(vote=locked, status=VoteStatus.AMENDED)
 
 
@@ -247,3 +249,16 @@ def rescore_soon(*, campaign_id: int) -> None:
     if scoring.rescore_request(campaign_id=campaign_id):
         delay = policy_get().rescore_delay_seconds
         transaction.on_commit(lambda: tasks.rescore_campaign.apply_async((campaign_id,), countdown=delay), robust=True)
+
+
+#: Screening lives with moderation, which depends on ratings: it is reached by task name, not import.
+SCREEN_VOTE_TASK = "moderation.tasks.screen_vote"
+
+
+def screen_soon(*, vote_id: int) -> None:
+    """Screen the vote once the current transaction commits (logged, not raised, if the broker is down:
+    the nightly batch screens every vote anyway)."""
+    from celery import current_app
+
+    task = current_app.tasks[SCREEN_VOTE_TASK]
+    transaction.on_commit(lambda: task.apply_async((vote_id,)), robust=True)

@@ -128,6 +128,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "ratings.tasks.run_eligibility",
         "schedule": crontab(minute=0, hour=4, day_of_week="monday"),
     },
+    "retrain-screener": {
+        "task": "moderation.tasks.retrain_screener",
+        "schedule": crontab(minute=30, hour=1),
+    },
+    "screen-all-votes": {
+        "task": "moderation.tasks.screen_all_votes",
+        "schedule": crontab(minute=0, hour=2),
+    },
     "score-products": {
         "task": "ratings.tasks.run_scoring",
         "schedule": crontab(minute=30, hour=2),

@@ -14,6 +14,7 @@ from django.utils import timezone
 from catalog.models import Note
 from moderation import services
 from moderation.models import Appeal, Case, ManagerTerm, ManagerVote, ModerationPolicy, Report
+from moderation.reasons import reasons_text
 from ratings import scoring
 from ratings.models import ProductResult, Vote
 from tests.factories import NoteFactory, ProductFactory, UserFactory, rating_ready_category
@@ -225,12 +226,15 @@ def test_screening_holds_a_vote_for_review_until_managers_decide() -> None:
     [vote] = votes_cast(campaign, [[5] * 5], comment="好好好好好")
 
     case = services.case_open_for_review(
-        vote=vote, rule=RuleFactory(), evidence={"reasons": ["12 accounts on one device rated this product"]}
+        vote=vote,
+        rule=RuleFactory(),
+        evidence={"reasons": [{"code": "shared_device", "params": {"accounts": 12, "hours": 2}}]},
     )
 
     vote.refresh_from_db()
     assert vote.verdict == Vote.Verdict.REVIEW
-    assert (case.source, case.evidence["reasons"][0][:11]) == (Case.Source.SCREENING, "12 accounts")
+    assert case.source == Case.Source.SCREENING
+    assert reasons_text(case.evidence["reasons"]) == ["12 accounts on one device rated this product within 2 hours"]
     _votes(case, *["complies"] * 5)
     vote.refresh_from_db()
     assert vote.verdict == Vote.Verdict.COUNTED

@@ -46,6 +46,8 @@ def test_demo_seed_gives_the_demo_manager_a_queue_with_reports_and_audits() -> N
     assert current_term(user=demo_manager) is not None
     assert len(cases) >= 8
     assert any(case.reports_count >= 2 for case in cases) and any(case.vote_id for case in cases)
-    assert sum(case.is_audit for case in cases) == 3
+    assert any(case.is_audit for case in cases)
+    assert Case.objects.filter(is_audit=True, status=Case.Status.OPEN).count() == 3
+    assert Case.objects.filter(source=Case.Source.SCREENING).exists()  # the fraud ring and templates
     assert Case.objects.filter(status=Case.Status.DECIDED).count() == 2
     assert Question.objects.filter(active=True).count() >= 15

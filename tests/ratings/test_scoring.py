@@ -244,7 +244,10 @@ def test_staff_see_which_factors_tell_products_apart() -> None:
 
 
 @pytest.mark.django_db
-def test_votes_in_quick_succession_cause_one_rescore(django_capture_on_commit_callbacks: Any) -> None:
+def test_votes_in_quick_succession_cause_one_rescore(
+    django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("ratings.services.screen_soon", lambda **kwargs: None)  # screening has its own tests
     # given two verified purchasers of one product
     campaign = _shampoo([1] * 5)
     factor_ids = list(campaign.factors.values_list("pk", flat=True))

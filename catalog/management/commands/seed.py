@@ -102,7 +102,8 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"Moderation: {moderation.rules} rules, {moderation.questions} test questions,"
                     f" {moderation.managers} ecosystem managers, {moderation.open_cases} open cases,"
-                    f" {moderation.decided_cases} decided."
+                    f" {moderation.decided_cases} decided; screening excluded {moderation.excluded_by_screening}"
+                    f" of {moderation.screened} votes and held {moderation.held_for_review} for review."
                 )
         self._print_accounts()
 

@@ -1,0 +1,672 @@
+"""Signals of a vote, its rater, its product and its device/network group, as one float64 matrix.
+
+Everything is vectorised (sorting, ``np.unique``, ``bincount``, ``searchsorted``) so that a table
+of ~3M votes is processed in a couple of minutes with memory linear in the number of votes; the
+only per-row Python work is reading the comment strings into one buffer.
+
+Conventions: one row per vote; counts are raw counts (the anomaly model takes logs); a value that
+cannot be known (no fingerprint, no fill time) is NaN.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from moderation.fraud.data import RatingTable
+
+DAY = 86_400.0
+HOUR = 3_600.0
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+U64 = npt.NDArray[np.uint64]
+
+
+@dataclass(frozen=True)
+class FeatureParams:
+    """Windows and sizes of the signals; the defaults are the ones the evaluation was run with."""
+
+    #: Accounts of one device (network) that rated the same product within this many hours of a vote.
+    device_window_hours: float = 2.0
+    #: Width of the window in which a product's votes are counted against its normal rate.
+    burst_window_days: float = 7.0
+    #: A product needs this much history before a burst can be judged against its normal rate.
+    min_history_days: float = 28.0
+    #: The normal rate of a product: this quantile of its vote counts per window over its history.
+    normal_rate_quantile: float = 0.5
+    #: Votes in windows this many times busier than normal are left out of the product's consensus.
+    baseline_burst_ratio: float = 3.0
+    #: A vote this many standard deviations above (below) the consensus pushes the product up (down).
+    push_sd: float = 1.0
+    #: The consensus is shrunk towards the overall mean with this many pseudo-votes.
+    prior_votes: float = 5.0
+    #: Share of the lowest and of the highest votes left out of a product's trimmed mean.
+    trim: float = 0.1
+    #: Floor of a product's standard deviation (in score points).
+    min_sd: float = 0.35
+    #: Time windows of the co-rating signal, and how many votes of a rater it looks at.
+    corate_bucket_days: float = 7.0
+    corate_max_votes: int = 30
+    #: A co-rating group counts when it is this many times bigger than expected.
+    corate_lift: float = 5.0
+    #: Near-duplicate comments: character shingles, minimum normalised length, MinHash bands x rows.
+    shingle: int = 3
+    min_comment_chars: int = 50
+    common_shingle_share: float = 0.2
+    minhash_bands: int = 8
+    minhash_rows: int = 5
+    near_copy_similarity: float = 0.6
+    #: Comments hashed per chunk (bounds memory).
+    chunk: int = 50_000
+    seed: int = 7
+
+
+NAMES: tuple[str, ...] = (
+    # the vote
+    "account_age_days",
+    "purchases",
+    "seconds_per_factor",
+    "n_factors",
+    "vote_mean",
+    "straight_line",
+    "score_var",
+    "consensus_dev",
+    "comment_chars",
+    "near_copies",
+    "near_copies_any",
+    # its product and brand
+    "product_votes",
+    "burst_votes",
+    "burst_ratio",
+    "burst_normal_per_day",
+    "push_votes",
+    "push_ratio",
+    "brand_burst_ratio",
+    # its device / network group
+    "device_accounts_window",
+    "network_accounts_window",
+    "device_accounts",
+    "network_accounts",
+    # its rater
+    "rater_votes",
+    "rater_span_days",
+    "rater_mean_dev",
+    "rater_mean_absdev",
+    "rater_max_push_ratio",
+    "rater_mean_log_fill",
+    "rater_straight_share",
+    "rater_max_near_copies",
+    "rater_max_device_window",
+    "rater_corate_accounts",
+    "rater_corate_lift",
+)
+
+
+@dataclass
+class Features:
+    """One row per vote of the table they were computed from; ``names`` label the columns of ``X``."""
+
+    names: list[str]
+    X: F64
+
+    def column(self, name: str) -> F64:
+        """One signal for every vote (a view into ``X``)."""
+        return self.X[:, self.names.index(name)]
+
+    def __len__(self) -> int:
+        return int(self.X.shape[0])
+
+
+def rater_features(table: RatingTable, params: FeatureParams | None = None) -> Features:
+    """Every signal of every vote in ``table``, judged among the votes of ``table`` itself.
+
+    ``X`` is column-major, so each signal is a contiguous column that later signals read in place:
+    beyond ``X`` itself, memory holds a handful of vote-length arrays at a time.
+    """
+    p = params or FeatureParams()
+    n = len(table)
+    X = np.full((n, len(NAMES)), np.nan, order="F")
+    if n == 0:
+        return Features(names=list(NAMES), X=X)
+
+    def c(name: str) -> F64:
+        return X[:, NAMES.index(name)]
+
+    t = table.timestamp
+    user, n_users = dense_codes(table.user_id)
+    product, _ = dense_codes(table.product_id)
+
+    # --- the vote itself (in chunks: the score matrix has up to ten columns)
+    c("account_age_days")[:] = table.account_age_days
+    c("purchases")[:] = table.purchases
+    answered, vote, straight, variance = c("n_factors"), c("vote_mean"), c("straight_line"), c("score_var")
+    for start in range(0, n, 250_000):
+        part = slice(start, start + 250_000)
+        scores = table.scores[part]
+        known = ~np.isnan(scores)
+        count = known.sum(axis=1)
+        filled = np.where(known, scores, 0.0)
+        total = filled.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+            variance[part] = np.where(
+                count > 0, np.maximum((filled * filled).sum(axis=1) / np.maximum(count, 1) - mean**2, 0.0), np.nan
+            )
+            top = np.fmax.reduce(scores, axis=1)
+            bottom = np.fmin.reduce(scores, axis=1)
+        answered[part] = count
+        vote[part] = mean
+        straight[part] = np.where(count >= 3, (top == bottom).astype(np.float64), 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        c("seconds_per_factor")[:] = table.seconds_to_fill / np.maximum(answered, 1.0)
+
+    # --- the product: bursts against its normal rate, consensus of its ordinary votes
+    half = p.burst_window_days * DAY / 2
+    span = _group_span(product, t)
+    c("product_votes")[:] = np.bincount(product)[product]
+    window_votes, ratio, normal = _burst(
+        product, t, span, half=half, min_history=p.min_history_days * DAY, quantile=p.normal_rate_quantile
+    )
+    c("burst_votes")[:] = window_votes
+    c("burst_ratio")[:] = ratio
+    c("burst_normal_per_day")[:] = normal * DAY
+    del window_votes, ratio, normal
+    baseline = ~np.isnan(vote) & (c("burst_ratio") < p.baseline_burst_ratio)
+    deviation = c("consensus_dev")
+    deviation[:] = _consensus_deviation(product, vote, baseline, p)
+    push_votes, push_ratio = _push_burst(product, t, deviation, c("burst_votes"), baseline, half=half, p=p)
+    c("push_votes")[:] = push_votes
+    c("push_ratio")[:] = push_ratio
+    del push_votes, push_ratio, baseline
+    if np.any(table.brand_id >= 0):
+        brand, _ = dense_codes(table.brand_id)
+        _, brand_ratio, _ = _burst(
+            brand,
+            t,
+            _group_span(brand, t),
+            half=half,
+            min_history=p.min_history_days * DAY,
+            quantile=p.normal_rate_quantile,
+        )
+        c("brand_burst_ratio")[:] = np.where(brand >= 0, brand_ratio, np.nan)
+        del brand, brand_ratio
+    del span
+
+    # --- device and network groups: many accounts behind one fingerprint
+    window = p.device_window_hours * HOUR
+    for fingerprint, name in ((table.device, "device"), (table.network, "network")):
+        known_print = fingerprint >= 0
+        if not np.any(known_print):
+            continue
+        code, _ = dense_codes(fingerprint)
+        pair, _ = dense_codes(np.where(known_print, code * (int(product.max()) + 1) + product, -1))
+        c(f"{name}_accounts_window")[:] = np.where(known_print, _window_counts(pair, t, window), np.nan)
+        del pair
+        accounts, _ = dense_codes(np.where(known_print, code * n_users + user, -1))
+        first = np.zeros(int(accounts.max()) + 1, dtype=np.int64)
+        first[accounts[known_print]] = code[known_print]
+        per_device = np.bincount(first, minlength=int(code.max()) + 1)
+        c(f"{name}_accounts")[:] = np.where(known_print, per_device[np.maximum(code, 0)], np.nan)
+        del code, accounts, first, per_device, known_print
+
+    # --- comments: near-copies across accounts
+    chars, copies, copies_any = near_copies(table.comment, user, product, p)
+    c("comment_chars")[:] = chars
+    c("near_copies")[:] = copies
+    c("near_copies_any")[:] = copies_any
+    del chars, copies, copies_any
+
+    # --- the rater
+    c("rater_votes")[:] = np.bincount(user, minlength=n_users)[user]
+    first_t = np.full(n_users, np.inf)
+    last_t = np.full(n_users, -np.inf)
+    np.minimum.at(first_t, user, t)
+    np.maximum.at(last_t, user, t)
+    c("rater_span_days")[:] = ((last_t - first_t) / DAY)[user]
+    c("rater_mean_dev")[:] = _group_mean(user, deviation, n_users)[user]
+    c("rater_mean_absdev")[:] = _group_mean(user, np.abs(deviation), n_users)[user]
+    c("rater_max_push_ratio")[:] = _group_max(user, c("push_ratio"), n_users)[user]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_fill = np.log(np.maximum(c("seconds_per_factor"), 0.1))
+    c("rater_mean_log_fill")[:] = _group_mean(user, log_fill, n_users)[user]
+    del log_fill
+    c("rater_straight_share")[:] = _group_mean(user, straight, n_users)[user]
+    c("rater_max_near_copies")[:] = _group_max(user, c("near_copies"), n_users)[user]
+    device_window = np.nan_to_num(c("device_accounts_window"), nan=0.0)
+    c("rater_max_device_window")[:] = _group_max(user, device_window, n_users)[user]
+    del device_window
+    corate, lift = corating(user, product, t, p)
+    c("rater_corate_accounts")[:] = corate[user]
+    c("rater_corate_lift")[:] = lift[user]
+    return Features(names=list(NAMES), X=X)
+
+
+# --- building blocks -----------------------------------------------------------------------------------
+
+
+def dense_codes(values: I64) -> tuple[I64, int]:
+    """Codes 0..G-1 for the known values (>= 0); unknown (-1) stays -1. Returns the codes and G."""
+    values = np.asarray(values, dtype=np.int64)
+    known = values >= 0
+    out = np.full(len(values), -1, dtype=np.int64)
+    if not np.any(known):
+        return out, 0
+    uniques, inverse = np.unique(values[known], return_inverse=True)
+    out[known] = inverse.reshape(-1)
+    return out, len(uniques)
+
+
+def _window_counts(group: I64, t: F64, half: float, mask: npt.NDArray[np.bool_] | None = None) -> F64:
+    """For each row, the rows of its group (among ``mask``) with a timestamp within ``half`` seconds of its own.
+
+    Groups and times are packed into one sorted int64 key, so one ``searchsorted`` answers every row.
+    Rows with an unknown group (-1) get 0.
+    """
+    out = np.zeros(len(t))
+    chosen = (group >= 0) & ~np.isnan(t)
+    if mask is not None:
+        chosen &= mask
+    if not np.any(chosen):
+        return out
+    rows = np.flatnonzero((group >= 0) & ~np.isnan(t))
+    origin = float(np.min(t[rows]))
+    seconds = np.zeros(len(t), dtype=np.int64)
+    seconds[rows] = np.floor(t[rows] - origin).astype(np.int64)
+    reach = int(np.ceil(half))
+    width = int(seconds[rows].max()) + 2 * reach + 2
+    keys = group[rows] * width + seconds[rows] + reach
+    pool = np.sort(group[chosen] * width + seconds[chosen] + reach)
+    # sorted queries make searchsorted walk the pool once instead of jumping around it
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    counts = np.searchsorted(pool, keys + reach, side="right") - np.searchsorted(pool, keys - reach, side="left")
+    out[rows[order]] = counts
+    return out
+
+
+def _group_span(group: I64, t: F64) -> F64:
+    """Per row, the time between the first and the last row of its group (0 for unknown groups)."""
+    known = group >= 0
+    if not np.any(known):
+        return np.zeros(len(t))
+    size = int(group.max()) + 1
+    first = np.full(size, np.inf)
+    last = np.full(size, -np.inf)
+    np.minimum.at(first, group[known], t[known])
+    np.maximum.at(last, group[known], t[known])
+    return np.where(known, (last - first)[np.maximum(group, 0)], 0.0)
+
+
+def _burst(
+    group: I64,
+    t: F64,
+    span: F64,
+    *,
+    half: float,
+    min_history: float,
+    mask: npt.NDArray[np.bool_] | None = None,
+    quantile: float = 0.5,
+) -> tuple[F64, F64, F64]:
+    """Votes of the group (among ``mask``) in the window around each vote, how many times the group's
+    normal rate that is, and the normal rate (per second).
+
+    The normal rate is a quantile (``normal_rate_quantile``) of the group's counts per window-sized
+    period over its whole history, empty periods included: a campaign or a viral week of a few
+    periods does not raise its own yardstick.
+    A group with less history than ``min_history`` has no normal rate yet: its ratio is 1.
+    """
+    in_window = _window_counts(group, t, half, mask)
+    period = 2 * half
+    chosen = (group >= 0) & ~np.isnan(t)
+    if mask is not None:
+        chosen &= mask
+    normal = np.zeros(len(t))
+    if np.any(chosen):
+        rows = np.flatnonzero(chosen)
+        size = int(group.max()) + 1
+        slot = np.floor((t[rows] - np.nanmin(t)) / period).astype(np.int64)
+        cells, _ = dense_codes(group[rows] * (int(slot.max()) + 1) + slot)
+        cell_count = np.bincount(cells)
+        cell_group = np.zeros(len(cell_count), dtype=np.int64)
+        cell_group[cells] = group[rows]
+        order = np.lexsort((cell_count, cell_group))
+        busy = np.bincount(cell_group, minlength=size)
+        starts = np.concatenate([[0], np.cumsum(busy)[:-1]])
+        group_span = np.zeros(size)
+        group_span[group[group >= 0]] = span[group >= 0]
+        periods = np.maximum(np.ceil(group_span / period), busy)
+        middle = np.floor(quantile * (periods - 1)).astype(np.int64)
+        empty = (periods - busy).astype(np.int64)
+        position = np.clip(starts + middle - empty, 0, max(len(order) - 1, 0))
+        median = np.where((middle >= empty) & (busy > 0), cell_count[order][position], 0)
+        known = group >= 0
+        normal[known] = median[group[known]] / period
+    expected = normal * period
+    ratio = np.where(span >= min_history, in_window / (expected + 1.0), 1.0)
+    return in_window, ratio, normal
+
+
+def _push_burst(
+    group: I64,
+    t: F64,
+    deviation: F64,
+    in_window: F64,
+    baseline: npt.NDArray[np.bool_],
+    *,
+    half: float,
+    p: FeatureParams,
+) -> tuple[F64, F64]:
+    """For a vote that pushes (``push_sd`` above the consensus, or below it): the votes pushing the same
+    way in the window around it, and how many times more of them there were than the window's other
+    traffic predicts from the product's usual share of such votes. Other votes get (0, 0).
+
+    Composition, not volume: a product that turns popular or goes viral brings more votes of every
+    kind, while a campaign brings one kind. The share is the product's among its ordinary votes,
+    shrunk towards the overall share with ``prior_votes`` pseudo-votes.
+    """
+    votes = np.zeros(len(t))
+    ratio = np.zeros(len(t))
+    size = int(group.max()) + 1
+    base_n = np.bincount(group[baseline], minlength=size).astype(np.float64)
+    for side in (deviation >= p.push_sd, deviation <= -p.push_sd):
+        if not np.any(side):
+            continue
+        side_votes = _window_counts(group, t, half, side)
+        base_side = np.bincount(group[baseline & side], minlength=size).astype(np.float64)
+        overall = float(np.count_nonzero(baseline & side)) / max(float(np.count_nonzero(baseline)), 1.0)
+        share = (base_side + p.prior_votes * overall) / (base_n + p.prior_votes)
+        odds = share / np.maximum(1.0 - share, 0.05)
+        others = np.maximum(in_window - side_votes, 0.0)
+        expected = others * odds[group]
+        votes[side] = side_votes[side]
+        ratio[side] = (side_votes / (expected + 1.0))[side]
+    return votes, ratio
+
+
+def _consensus_deviation(group: I64, value: F64, baseline: npt.NDArray[np.bool_], p: FeatureParams) -> F64:
+    """(vote - the product's trimmed mean of its OTHER ordinary votes) / the product's sd, shrunk to the prior."""
+    n = len(value)
+    size = int(group.max()) + 1
+    rows = np.flatnonzero(baseline)
+    if len(rows) == 0:
+        rows = np.flatnonzero(~np.isnan(value))
+    if len(rows) == 0:
+        return np.zeros(n)
+    base_value = value[rows]
+    base_group = group[rows]
+    prior_mean = float(np.mean(base_value))
+    prior_var = max(float(np.var(base_value)), p.min_sd**2)
+
+    order = np.lexsort((base_value, base_group))
+    sorted_group = base_group[order]
+    counts = np.bincount(base_group, minlength=size)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    rank = np.arange(len(order)) - starts[sorted_group]
+    cut = np.floor(p.trim * counts).astype(np.int64)[sorted_group]
+    kept_sorted = (rank >= cut) & (rank < counts[sorted_group] - cut)
+    kept = np.zeros(n, dtype=bool)
+    kept[rows[order[kept_sorted]]] = True
+
+    kept_sum = np.bincount(group[kept], weights=value[kept], minlength=size)
+    kept_n = np.bincount(group[kept], minlength=size).astype(np.float64)
+    base_sum = np.bincount(base_group, weights=base_value, minlength=size)
+    base_sq = np.bincount(base_group, weights=base_value * base_value, minlength=size)
+    base_n = counts.astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        base_var = np.where(base_n > 1, base_sq / np.maximum(base_n, 1) - (base_sum / np.maximum(base_n, 1)) ** 2, 0.0)
+    shrunk_var = (base_n * np.maximum(base_var, 0.0) + p.prior_votes * prior_var) / (base_n + p.prior_votes)
+    sd = np.maximum(np.sqrt(shrunk_var), p.min_sd)
+
+    own = np.where(kept, np.nan_to_num(value), 0.0)
+    others_sum = kept_sum[group] - own
+    others_n = kept_n[group] - kept.astype(np.float64)
+    consensus = (others_sum + p.prior_votes * prior_mean) / (others_n + p.prior_votes)
+    deviation = (value - consensus) / sd[group]
+    return np.where(np.isnan(deviation), 0.0, deviation)
+
+
+def _group_mean(group: I64, value: F64, size: int) -> F64:
+    ok = ~np.isnan(value)
+    sums = np.bincount(group[ok], weights=value[ok], minlength=size)
+    counts = np.bincount(group[ok], minlength=size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+
+
+def _group_max(group: I64, value: F64, size: int) -> F64:
+    out = np.full(size, -np.inf)
+    np.maximum.at(out, group, value)
+    return np.where(np.isfinite(out), out, 0.0)
+
+
+# --- near-duplicate comments ---------------------------------------------------------------------------------
+
+_NOT_WORD = re.compile(r"[^\w\x1f]|_")
+_SEPARATOR = "\x1f"
+_MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+
+def _mix(x: U64) -> U64:
+    """splitmix64's finaliser: a fast, well-spread 64-bit hash of each element (wrapping arithmetic)."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * np.uint64(0xBF58476D1CE4E5B9)
+    x = x ^ (x >> np.uint64(27))
+    x = x * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def normalise_text(text: str) -> str:
+    """What near-duplicate detection compares: NFKC, lower case, letters and digits only."""
+    return _NOT_WORD.sub("", unicodedata.normalize("NFKC", text).lower())
+
+
+def near_copies(comments: list[str], user: I64, product: I64, p: FeatureParams) -> tuple[F64, F64, F64]:
+    """Per vote: the length of its comment (characters), and how many OTHER accounts wrote a near-copy of
+    it on the same product, and on any product.
+
+    MinHash over character shingles with banded LSH: two comments land in the same bucket of a band
+    when their ``rows`` min-hashes agree, which happens with probability J**rows for Jaccard
+    similarity J; a comment's copies are the accounts in its biggest bucket, less its own.
+    Shingles found in more than ``common_shingle_share`` of the comments ("the", "is") are dropped
+    first, or every comment would share its minimum with every other. Comments shorter than
+    ``min_comment_chars`` (after normalising) are never judged: "good value" is written by
+    thousands of honest buyers. Copies on the same product are the evidence (paid templates are
+    posted where they are paid for); copies anywhere are a feature only.
+    """
+    n = len(comments)
+    chars = np.fromiter(map(len, comments), dtype=np.int64, count=n).astype(np.float64)
+    copies = np.zeros(n)
+    copies_any = np.zeros(n)
+    # normalising only shortens a comment: the short ones never need reading
+    written = np.flatnonzero(chars >= p.min_comment_chars)
+    chunks = [written[start : start + p.chunk] for start in range(0, len(written), p.chunk)]
+
+    # pass 1: how common each shingle is (hashed into 2**22 counters)
+    table_bits = 22
+    frequency = np.zeros(2**table_bits, dtype=np.int64)
+    eligible = 0
+    for rows in chunks:
+        doc_len, shingles, shingle_doc = _shingles(comments, rows, p)
+        eligible += int(np.count_nonzero(doc_len >= p.min_comment_chars))
+        first = np.r_[True, (shingle_doc[1:] != shingle_doc[:-1]) | (shingles[1:] != shingles[:-1])]
+        frequency += np.bincount(
+            (shingles[first] >> np.uint64(64 - table_bits)).astype(np.int64), minlength=2**table_bits
+        )
+    if eligible == 0:
+        return chars, copies, copies_any
+    common = max(p.common_shingle_share * eligible, 50.0)
+
+    # pass 2: MinHash signatures of the eligible comments, one bucket key per band
+    hashes = p.minhash_bands * p.minhash_rows
+    # one multiply-add per hash function over shingles that are already well-mixed 64-bit hashes
+    seeds = _mix(np.arange(1, 2 * hashes + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(p.seed))
+    multipliers = seeds[:hashes] | np.uint64(1)
+    offsets = seeds[hashes:]
+    eligible_rows: list[I64] = []
+    signatures: list[npt.NDArray[np.uint32]] = []
+    band_keys: list[U64] = []
+    for rows in chunks:
+        doc_len, shingles, shingle_doc = _shingles(comments, rows, p)
+        rare = frequency[(shingles >> np.uint64(64 - table_bits)).astype(np.int64)] <= common
+        keep = rare & (doc_len[shingle_doc] >= p.min_comment_chars)
+        shingles, shingle_doc = shingles[keep], shingle_doc[keep]
+        if len(shingles) == 0:
+            continue
+        boundaries = np.flatnonzero(np.r_[True, shingle_doc[1:] != shingle_doc[:-1]])
+        signature = np.empty((len(boundaries), hashes), dtype=np.uint64)
+        for j in range(hashes):
+            signature[:, j] = np.minimum.reduceat(shingles * multipliers[j] + offsets[j], boundaries)
+        keys = np.empty((len(boundaries), p.minhash_bands), dtype=np.uint64)
+        for b in range(p.minhash_bands):
+            key = np.full(len(boundaries), np.uint64(b + 1))
+            for r in range(p.minhash_rows):
+                key = _mix(key ^ signature[:, b * p.minhash_rows + r])
+            keys[:, b] = key
+        eligible_rows.append(rows[shingle_doc[boundaries]])
+        signatures.append((signature >> np.uint64(32)).astype(np.uint32))
+        band_keys.append(keys)
+    if not eligible_rows:
+        return chars, copies, copies_any
+    docs = np.concatenate(eligible_rows)
+    signature_all = np.vstack(signatures)
+    keys_all = np.vstack(band_keys)
+    del signatures, band_keys
+    owners = user[docs]
+    same = np.zeros(len(docs))
+    anywhere = np.zeros(len(docs))
+    for b in range(keys_all.shape[1]):
+        _, bucket = np.unique(keys_all[:, b], return_inverse=True)
+        bucket = bucket.reshape(-1).astype(np.int64)
+        anywhere = np.maximum(anywhere, _verified_copies(bucket, owners, signature_all, p.near_copy_similarity))
+        local, _ = dense_codes(bucket * (int(product.max()) + 1) + product[docs])
+        same = np.maximum(same, _verified_copies(local, owners, signature_all, p.near_copy_similarity))
+    copies[docs] = same
+    copies_any[docs] = anywhere
+    return chars, copies, copies_any
+
+
+def _verified_copies(group: I64, owner: I64, signature: npt.NDArray[np.uint32], similarity: float) -> F64:
+    """Per row, the OTHER accounts of its LSH bucket whose comments are near-copies of the bucket's first
+    comment (estimated Jaccard >= ``similarity``), if its own is one too; else 0.
+
+    Buckets of a busy product also collect comments that merely share a phrase; comparing each
+    member's full signature with one representative keeps those out, in one vectorised pass.
+    """
+    size = int(group.max()) + 1
+    representative = np.full(size, len(group), dtype=np.int64)
+    np.minimum.at(representative, group, np.arange(len(group)))
+    rep = representative[group]
+    bucket_size = np.bincount(group, minlength=size)[group]
+    agree = np.ones(len(group), dtype=bool)
+    crowded = np.flatnonzero(bucket_size > 1)
+    if len(crowded):
+        agree[crowded] = np.mean(signature[crowded] == signature[rep[crowded]], axis=1) >= similarity
+    out = np.zeros(len(group))
+    members = np.flatnonzero(agree)
+    if len(members):
+        out[members] = _distinct_per_group(group[members], owner[members]) - 1
+    return out
+
+
+def _shingles(comments: list[str], rows: I64, p: FeatureParams) -> tuple[I64, U64, I64]:
+    """Normalised lengths of ``comments[rows]``, and the hashed character shingles of each (with the
+    position in ``rows`` they come from, ascending). The chunk is normalised as one string."""
+    text = _SEPARATOR.join([comments[i] for i in rows.tolist()])
+    if text.count(_SEPARATOR) != len(rows) - 1:
+        text = _SEPARATOR.join([comments[i].replace(_SEPARATOR, " ") for i in rows.tolist()])
+    text = _NOT_WORD.sub("", unicodedata.normalize("NFKC", text).lower())
+    points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    is_sep = points == np.uint64(ord(_SEPARATOR))
+    doc = np.cumsum(is_sep) - is_sep
+    doc_len = np.bincount(doc[~is_sep], minlength=len(rows)).astype(np.int64)
+    k = p.shingle
+    if len(points) < k:
+        return doc_len, np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int64)
+    seps_before = np.concatenate([[0], np.cumsum(is_sep)])
+    starts = np.arange(len(points) - k + 1)
+    starts = starts[seps_before[starts + k] - seps_before[starts] == 0]
+    shingles = np.zeros(len(starts), dtype=np.uint64)
+    for offset in range(k):
+        shingles = _mix(shingles ^ points[starts + offset])
+    return doc_len, shingles, doc[starts].astype(np.int64)
+
+
+def _distinct_per_group(group: I64, member: I64) -> F64:
+    """Per row, how many distinct members its group has."""
+    pairs, _ = dense_codes(group * (int(member.max()) + 1) + member)
+    group_of_pair = np.zeros(int(pairs.max()) + 1, dtype=np.int64)
+    group_of_pair[pairs] = group
+    return np.bincount(group_of_pair, minlength=int(group.max()) + 1)[group].astype(np.float64)
+
+
+# --- co-rating groups ------------------------------------------------------------------------------------------
+
+
+def corating(user: I64, product: I64, t: F64, p: FeatureParams) -> tuple[F64, F64]:
+    """Per rater: the biggest group of OTHER raters who rated the same two products in the same window,
+    among groups at least ``corate_lift`` times bigger than expected, and the lift of its biggest group.
+
+    Expected = the larger of (a) chance: the other raters of product A that window x those of B /
+    raters active that window, and (b) the pair's own habit: its co-ratings in other windows spread
+    evenly (things bought together are rated together every week; a ring does it once). Each rater
+    contributes pairs of at most ``corate_max_votes`` votes per window (its most crowded cells),
+    so memory stays linear.
+    """
+    n_users = int(user.max()) + 1
+    corate = np.zeros(n_users)
+    lift_out = np.zeros(n_users)
+    bucket = np.floor((t - np.min(t)) / (p.corate_bucket_days * DAY)).astype(np.int64)
+    n_buckets = int(bucket.max()) + 1
+    n_products = int(product.max()) + 1
+    cell, _ = dense_codes(product * n_buckets + bucket)
+    cell_size = np.bincount(cell).astype(np.float64)
+    active, _ = dense_codes(user * n_buckets + bucket)
+    first_bucket = np.zeros(int(active.max()) + 1, dtype=np.int64)
+    first_bucket[active] = bucket
+    active_users = np.bincount(first_bucket, minlength=n_buckets).astype(np.float64)
+
+    # rows grouped by (rater, window), the most crowded cells first
+    group, _ = dense_codes(user * n_buckets + bucket)
+    order = np.lexsort((-cell_size[cell], group))
+    g_sorted = group[order]
+    sizes = np.bincount(g_sorted)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    rank = np.arange(len(order)) - starts[g_sorted]
+    limit = np.minimum(sizes, p.corate_max_votes)[g_sorted]
+    a_parts: list[I64] = []
+    b_parts: list[I64] = []
+    for d in range(1, p.corate_max_votes):
+        left = np.flatnonzero(rank + d < limit)
+        if len(left) == 0:
+            break
+        a_parts.append(order[left])
+        b_parts.append(order[left + d])
+    if not a_parts:
+        return corate, lift_out
+    a = np.concatenate(a_parts)
+    b = np.concatenate(b_parts)
+    del a_parts, b_parts
+    pa = np.minimum(product[a], product[b])
+    pb = np.maximum(product[a], product[b])
+    product_pair = pa * n_products + pb
+    _, pair_inverse, pair_counts = np.unique(product_pair, return_inverse=True, return_counts=True)
+    cell_pair = product_pair * n_buckets + bucket[a]
+    _, cell_inverse, cell_counts = np.unique(cell_pair, return_inverse=True, return_counts=True)
+    together = cell_counts[cell_inverse].astype(np.float64)
+    habit = (pair_counts[pair_inverse] - together) / max(n_buckets - 1, 1)
+    # chance from the cells' OTHER raters: a big ring must not make its own co-rating look expected
+    others_a = np.maximum(cell_size[cell[a]] - together, 0.0)
+    others_b = np.maximum(cell_size[cell[b]] - together, 0.0)
+    chance = (others_a + 1.0) * (others_b + 1.0) / np.maximum(active_users[bucket[a]], 1.0)
+    lift = together / (np.maximum(habit, chance) + 1.0)
+    others = together - 1.0
+    qualified = np.where(lift >= p.corate_lift, others, 0.0)
+    rater = user[a]
+    np.maximum.at(corate, rater, qualified)
+    np.maximum.at(lift_out, rater, np.where(others >= 2, lift, 0.0))
+    return corate, lift_out

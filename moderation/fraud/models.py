@@ -1,0 +1,460 @@
+"""The screener: rules, an anomaly model and (once managers have decided enough cases) supervised models.
+
+``Screener.fit`` always trains an IsolationForest over the vote features; with at least
+``min_labels`` labelled votes of both classes it also trains a calibrated gradient-boosting model
+over the features and a calibrated TF-IDF + logistic-regression model over the comments, and blends
+them with a weight chosen on out-of-fold predictions (folds by rater, so one account's votes never
+sit on both sides). ``Screener.score`` gives every vote a score, a verdict and its reasons.
+
+Verdict policy (screening never weighs a vote down; a vote counts fully or not at all):
+
+* *excluded* when a strong rule fired (many accounts on one device rated the product within hours,
+  a comment copied across accounts on the product) or the supervised model's probability reaches
+  ``exclude_at``;
+* *review* when the score reaches ``review_at`` (a burst, a co-rating ring, weak rules adding up
+  with the anomaly model, the supervised model between the two thresholds, or an account with
+  other flagged votes);
+* *counted* otherwise.
+
+The unsupervised anomaly score alone can never reach ``review_at``: it needs a rule to agree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from moderation.fraud.data import RatingTable
+from moderation.fraud.features import FeatureParams, Features, rater_features
+from moderation.fraud.rules import Reason, ReasonTable, RuleResult, Thresholds, apply_rules
+
+F64 = npt.NDArray[np.float64]
+Bools = npt.NDArray[np.bool_]
+
+COUNTED, REVIEW, EXCLUDED = "counted", "review", "excluded"
+_MAGIC = b"LRH-SCREENER\x01"
+
+#: Feature columns the anomaly model sees, and how: "log" = log1p of a count, "raw" = as is.
+ANOMALY_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("account_age_days", "age"),
+    ("purchases", "log"),
+    ("seconds_per_factor", "fill"),
+    ("straight_line", "raw"),
+    ("score_var", "raw"),
+    ("consensus_dev", "raw"),
+    ("comment_chars", "log"),
+    ("near_copies", "log"),
+    ("near_copies_any", "log"),
+    ("burst_ratio", "log"),
+    ("push_votes", "log"),
+    ("push_ratio", "log"),
+    ("brand_burst_ratio", "log"),
+    ("device_accounts_window", "log"),
+    ("network_accounts_window", "log"),
+    ("device_accounts", "log"),
+    ("network_accounts", "log"),
+    ("rater_votes", "log"),
+    ("rater_span_days", "log"),
+    ("rater_mean_dev", "raw"),
+    ("rater_mean_absdev", "raw"),
+    ("rater_max_push_ratio", "log"),
+    ("rater_mean_log_fill", "raw"),
+    ("rater_straight_share", "raw"),
+    ("rater_max_near_copies", "log"),
+    ("rater_max_device_window", "log"),
+    ("rater_corate_accounts", "log"),
+    ("rater_corate_lift", "log"),
+)
+
+
+def anomaly_matrix(features: Features, rows: npt.NDArray[np.intp] | slice | None = None) -> F64:
+    """The anomaly model's view of the features (of ``rows``): logs of counts, and the harmless
+    direction of each signal flattened (an account older than two years, a form slower than 30 s a
+    factor, are all alike), so that the forest isolates what is suspicious rather than what is rare."""
+    chosen = features.X if rows is None else features.X[rows]
+    columns = []
+    for name, how in ANOMALY_COLUMNS:
+        values = chosen[:, features.names.index(name)]
+        if how == "log":
+            values = np.log1p(np.maximum(values, 0.0))
+        elif how == "age":
+            values = np.log1p(np.clip(values, 0.0, 730.0))
+        elif how == "fill":
+            values = np.log(np.clip(values, 0.5, 30.0))
+        columns.append(values)
+    return np.column_stack(columns)
+
+
+@dataclass
+class ScreeningResult:
+    """Per vote of the scored table, in its order: score (0-1), verdict, and why."""
+
+    vote_id: npt.NDArray[np.int64]
+    score: F64
+    verdict: npt.NDArray[np.str_]
+    rule_score: F64
+    #: Share of the training votes the anomaly model found less unusual (0-1).
+    anomaly: F64
+    #: The supervised model's calibrated probability; NaN without one.
+    model_probability: F64
+    reason_table: ReasonTable
+    version: str
+
+    @cached_property
+    def reasons(self) -> list[list[Reason]]:
+        """Every vote's reasons (an empty list for a vote nothing flagged)."""
+        return self.reason_table.as_lists()
+
+    def reasons_for(self, row: int) -> list[Reason]:
+        return self.reason_table.reasons_for(row)
+
+    @property
+    def flagged(self) -> Bools:
+        return np.asarray(self.verdict != COUNTED)
+
+    def __len__(self) -> int:
+        return len(self.vote_id)
+
+
+@dataclass
+class _Supervised:
+    features_model: Any
+    text_model: Any | None
+    blend_weight: float
+
+
+@dataclass
+class Screener:
+    """Screens votes; fit it on the platform's votes (and managers' decisions), store it, score with it."""
+
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    params: FeatureParams = field(default_factory=FeatureParams)
+    review_at: float = 0.5
+    exclude_at: float = 0.9
+    min_labels: int = 200
+    #: The anomaly model adds at most this much to the score, from the ``anomaly_from`` quantile up.
+    anomaly_weight: float = 0.45
+    anomaly_from: float = 0.98
+    n_estimators: int = 100
+    #: Set by ``fit``: the model's name, and what it learnt from and how well it did (JSON-ready).
+    version: str = field(default="", init=False)
+    metrics: dict[str, Any] = field(default_factory=dict, init=False)
+    _forest: Any = field(default=None, init=False, repr=False)
+    _medians: F64 | None = field(default=None, init=False, repr=False)
+    _kept: npt.NDArray[np.intp] | None = field(default=None, init=False, repr=False)
+    _quantiles: F64 | None = field(default=None, init=False, repr=False)
+    _supervised: _Supervised | None = field(default=None, init=False, repr=False)
+
+    # --- training ------------------------------------------------------------------------------------
+
+    def fit(
+        self,
+        table: RatingTable,
+        labels: npt.NDArray[np.float64] | None = None,
+        *,
+        random_state: int = 7,
+        features: Features | None = None,
+        version: str | None = None,
+    ) -> Screener:
+        """Train on every vote of ``table``; ``labels`` (1 suspicious, 0 genuine, NaN unknown) per vote.
+
+        ``features``: ``rater_features(table, self.params)`` when the caller has them already.
+        ``version``: the name to store the model under; by default the data cut-off's year and month
+        and a hash of the parameters, the data size and the cut-off (``2025.06-1a2b3c4d5e``).
+        """
+        from sklearn.ensemble import IsolationForest
+
+        started = time.monotonic()
+        if len(table) == 0:
+            raise ValueError("cannot fit a screener on an empty table")
+        features = features if features is not None else rater_features(table, self.params)
+        rng = np.random.default_rng(random_state)
+        sample = np.sort(rng.choice(len(table), size=min(len(table), 200_000), replace=False))
+        matrix = anomaly_matrix(features, sample)
+        present = np.any(~np.isnan(matrix), axis=0)
+        medians = np.zeros(matrix.shape[1])
+        medians[present] = np.nanmedian(matrix[:, present], axis=0)
+        filled = np.where(np.isnan(matrix), medians, matrix)
+        kept = np.flatnonzero(np.ptp(filled, axis=0) > 0)
+        self._medians, self._kept = medians, kept
+        forest = IsolationForest(
+            n_estimators=self.n_estimators, max_samples=min(256, len(table)), random_state=random_state, n_jobs=1
+        )
+        columns = filled[:, kept] if len(kept) else np.zeros((len(sample), 1))
+        forest.fit(columns)
+        self._forest = forest
+        self._quantiles = np.quantile(-forest.score_samples(columns), np.linspace(0.0, 1.0, 1001))
+        del matrix, filled, columns
+
+        rules = apply_rules(table, features, self.thresholds, self.params)
+        anomaly = self._anomaly(features)
+        labelled = np.zeros(len(table), dtype=bool) if labels is None else ~np.isnan(labels)
+        y = np.zeros(0) if labels is None else labels[labelled]
+        self._supervised = None
+        metrics: dict[str, Any] = {}
+        n_labelled = int(np.count_nonzero(labelled))
+        if labels is not None and n_labelled >= self.min_labels and 0 < np.sum(y == 1) < n_labelled:
+            self._supervised, metrics = _fit_supervised(
+                table, features, rules, anomaly, labelled, y.astype(np.int64), random_state=random_state
+            )
+        cutoff = datetime.fromtimestamp(float(np.nanmax(table.timestamp)), tz=UTC)
+        fingerprint = json.dumps(
+            {
+                "thresholds": asdict(self.thresholds),
+                "params": asdict(self.params),
+                "operating": [self.review_at, self.exclude_at, self.anomaly_weight, self.anomaly_from],
+                "votes": len(table),
+                "labelled": n_labelled,
+                "cutoff": cutoff.isoformat(),
+                "random_state": random_state,
+            },
+            sort_keys=True,
+        )
+        digest = hashlib.sha1(fingerprint.encode(), usedforsecurity=False).hexdigest()[:10]
+        self.version = version or f"{cutoff:%Y.%m}-{digest}"
+        import sklearn
+
+        verdict = self._combine(table, rules, anomaly, self._model_probability(table, features, rules, anomaly))[1]
+        self.metrics = {
+            "version": self.version,
+            "data_cutoff": cutoff.isoformat(),
+            "trained_votes": len(table),
+            "trained_raters": int(len(np.unique(table.user_id))),
+            "labelled_votes": n_labelled,
+            "positive_share": round(float(np.mean(y)), 4) if n_labelled else None,
+            "supervised": self._supervised is not None,
+            "review_share": round(float(np.mean(verdict == REVIEW)), 5),
+            "excluded_share": round(float(np.mean(verdict == EXCLUDED)), 5),
+            "random_state": random_state,
+            "scikit_learn": sklearn.__version__,
+            "features": list(features.names),
+            **metrics,
+            "fit_seconds": round(time.monotonic() - started, 2),
+        }
+        return self
+
+    # --- scoring ------------------------------------------------------------------------------------------
+
+    def score(self, table: RatingTable, *, features: Features | None = None) -> ScreeningResult:
+        """Score every vote of ``table``, judged among the votes of ``table`` (pass the context too).
+
+        ``features``: ``rater_features(table, self.params)`` when the caller has them already.
+        """
+        if self._forest is None:
+            raise RuntimeError("the screener has not been fitted")
+        features = features if features is not None else rater_features(table, self.params)
+        rules = apply_rules(table, features, self.thresholds, self.params)
+        anomaly = self._anomaly(features)
+        probability = self._model_probability(table, features, rules, anomaly)
+        score, verdict, reasons = self._combine(table, rules, anomaly, probability)
+        return ScreeningResult(
+            vote_id=table.vote_id.copy(),
+            score=score,
+            verdict=verdict,
+            rule_score=rules.score,
+            anomaly=anomaly,
+            model_probability=probability,
+            reason_table=reasons,
+            version=self.version,
+        )
+
+    def _anomaly(self, features: Features) -> F64:
+        assert self._medians is not None and self._kept is not None and self._quantiles is not None  # noqa: S101
+        raw = np.empty(len(features))
+        step = 250_000
+        for start in range(0, len(features), step):
+            matrix = anomaly_matrix(features, slice(start, start + step))
+            filled = np.where(np.isnan(matrix), self._medians, matrix)
+            columns = filled[:, self._kept] if len(self._kept) else np.zeros((len(filled), 1))
+            raw[start : start + step] = -self._forest.score_samples(columns)
+        return np.searchsorted(self._quantiles, raw, side="right") / len(self._quantiles)
+
+    def _model_probability(self, table: RatingTable, features: Features, rules: RuleResult, anomaly: F64) -> F64:
+        if self._supervised is None:
+            return np.full(len(table), np.nan)
+        return _predict_supervised(self._supervised, table, features, rules, anomaly)
+
+    def _combine(
+        self, table: RatingTable, rules: RuleResult, anomaly: F64, probability: F64
+    ) -> tuple[F64, npt.NDArray[np.str_], ReasonTable]:
+        n = len(table)
+        lift = np.clip((anomaly - self.anomaly_from) / max(1.0 - self.anomaly_from, 1e-9), 0.0, 1.0)
+        anomaly_part = self.anomaly_weight * lift
+        unsupervised = 1.0 - (1.0 - rules.score) * (1.0 - anomaly_part)
+        has_model = ~np.isnan(probability)
+        model = np.where(has_model, probability, 0.0)
+        score = np.maximum(unsupervised, model)
+        excluded = rules.strong | (has_model & (model >= self.exclude_at))
+        review = ~excluded & (score >= self.review_at)
+        verdict = np.full(n, COUNTED, dtype="<U8")
+        verdict[review] = REVIEW
+        verdict[excluded] = EXCLUDED
+
+        reasons = ReasonTable(size=n)
+        reasons.extend(rules.reasons)
+        flagged = verdict != COUNTED
+        reasons.add(
+            "anomaly",
+            flagged & (rules.score < self.review_at) & (anomaly_part > 0) & (model < self.review_at),
+            score=np.round(anomaly, 3),
+            percent=np.round(100.0 * anomaly, 1),
+        )
+        reasons.add("model", has_model & (model >= self.review_at), probability=np.round(model, 2).astype(np.float64))
+        return score, verdict, reasons
+
+    # --- storage --------------------------------------------------------------------------------------------
+
+    def to_bytes(self) -> bytes:
+        """The fitted screener as bytes for the database (pickle: only ever read back by ``from_bytes``)."""
+        return _MAGIC + pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Screener:
+        """A screener stored by ``to_bytes``. Only for bytes this code wrote to our own database."""
+        if not data.startswith(_MAGIC):
+            raise ValueError("not a stored screener (or a stored screener of another format version)")
+        # The bytes come from our own database, written by Screener.to_bytes; never from a user.
+        screener = pickle.loads(data[len(_MAGIC) :])  # noqa: S301  # nosec B301 - our own database's bytes
+        if not isinstance(screener, cls):
+            raise ValueError("the stored object is not a Screener")
+        return screener
+
+
+# --- supervised models -------------------------------------------------------------------------------------
+
+
+def comment_model(random_state: int = 7) -> Any:
+    """TF-IDF over character 2-4-grams (works for Chinese and English alike) + logistic regression."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    return make_pipeline(
+        TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), min_df=2, sublinear_tf=True, max_features=200_000),
+        LogisticRegression(C=4.0, class_weight="balanced", max_iter=2000, random_state=random_state),
+    )
+
+
+def _calibrated(estimator: Any, n: int, random_state: int) -> Any:
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.model_selection import StratifiedKFold
+
+    method = "isotonic" if n >= 1000 else "sigmoid"
+    return CalibratedClassifierCV(
+        estimator, method=method, cv=StratifiedKFold(3, shuffle=True, random_state=random_state)
+    )
+
+
+def _supervised_matrix(features: Features, rules: RuleResult, anomaly: F64, rows: npt.NDArray[np.intp] | slice) -> F64:
+    """Features, rule score and anomaly quantile of ``rows``. Unknown values become a sentinel far below
+    every real value: a column that is unknown throughout (no fingerprints in the data) would
+    otherwise break the gradient-boosting model's binning."""
+    X = np.column_stack([features.X[rows], rules.score[rows], anomaly[rows]])
+    return np.where(np.isnan(X), -1e6, X)
+
+
+def _fit_supervised(
+    table: RatingTable,
+    features: Features,
+    rules: RuleResult,
+    anomaly: F64,
+    labelled: Bools,
+    y: npt.NDArray[np.int64],
+    *,
+    random_state: int,
+) -> tuple[_Supervised, dict[str, Any]]:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    rows = np.flatnonzero(labelled)
+    X = _supervised_matrix(features, rules, anomaly, rows)
+    groups = table.user_id[rows]
+    minority = int(min(np.sum(y == 1), np.sum(y == 0)))
+    folds = max(2, min(3, minority))
+    splitter = StratifiedGroupKFold(folds, shuffle=True, random_state=random_state)
+
+    def boosted() -> Any:
+        return _calibrated(
+            HistGradientBoostingClassifier(max_iter=200, learning_rate=0.1, random_state=random_state),
+            len(rows),
+            random_state,
+        )
+
+    comments = [table.comment[i] for i in rows.tolist()]
+    has_text = np.fromiter((bool(c.strip()) for c in comments), dtype=bool, count=len(comments))
+    use_text = int(np.count_nonzero(has_text)) >= 100 and 0 < int(np.sum(y[has_text])) < int(np.sum(has_text))
+
+    oof_features = np.zeros(len(rows))
+    oof_text = np.full(len(rows), np.nan)
+    for train, test in splitter.split(X, y, groups):
+        if len(np.unique(y[train])) < 2:
+            oof_features[test] = float(np.mean(y[train]))
+            continue
+        oof_features[test] = boosted().fit(X[train], y[train]).predict_proba(X[test])[:, 1]
+        if use_text:
+            text_train = train[has_text[train]]
+            text_test = test[has_text[test]]
+            if len(text_test) and len(np.unique(y[text_train])) == 2 and np.min(np.bincount(y[text_train])) >= 3:
+                model = _calibrated(comment_model(random_state), len(text_train), random_state)
+                model.fit([comments[i] for i in text_train.tolist()], y[text_train])
+                oof_text[text_test] = model.predict_proba([comments[i] for i in text_test.tolist()])[:, 1]
+
+    def auc(values: F64, mask: Bools | None = None) -> float | None:
+        chosen = np.ones(len(values), dtype=bool) if mask is None else mask
+        if len(np.unique(y[chosen])) < 2:
+            return None
+        return round(float(roc_auc_score(y[chosen], values[chosen])), 4)
+
+    weight = 1.0
+    metrics: dict[str, Any] = {"cv_folds": folds, "cv_auc_features": auc(oof_features)}
+    text_model = None
+    with_text = ~np.isnan(oof_text)
+    if use_text and np.any(with_text):
+        best = -1.0
+        for candidate in (1.0, 0.75, 0.5, 0.25, 0.0):
+            blended = np.where(
+                with_text, candidate * oof_features + (1 - candidate) * np.nan_to_num(oof_text), oof_features
+            )
+            value = auc(blended) or 0.0
+            if value > best + 1e-9:
+                best, weight = value, candidate
+        metrics["cv_auc_text"] = auc(np.nan_to_num(oof_text), with_text)
+        text_rows = np.flatnonzero(has_text)
+        text_model = _calibrated(comment_model(random_state), len(text_rows), random_state)
+        text_model.fit([comments[i] for i in text_rows.tolist()], y[text_rows])
+    blended = np.where(with_text, weight * oof_features + (1 - weight) * np.nan_to_num(oof_text), oof_features)
+    metrics["cv_auc_blend"] = auc(blended)
+    metrics["blend_weight_features"] = weight
+    predicted = blended >= 0.5
+    tp = int(np.sum(predicted & (y == 1)))
+    metrics["cv_precision_at_0_5"] = round(tp / max(int(np.sum(predicted)), 1), 4)
+    metrics["cv_recall_at_0_5"] = round(tp / max(int(np.sum(y == 1)), 1), 4)
+    features_model = boosted().fit(X, y)
+    return _Supervised(features_model=features_model, text_model=text_model, blend_weight=weight), metrics
+
+
+def _predict_supervised(
+    model: _Supervised, table: RatingTable, features: Features, rules: RuleResult, anomaly: F64
+) -> F64:
+    probability = np.empty(len(table))
+    step = 250_000
+    for start in range(0, len(table), step):
+        part = slice(start, start + step)
+        X = _supervised_matrix(features, rules, anomaly, part)
+        probability[part] = model.features_model.predict_proba(X)[:, 1]
+    if model.text_model is not None and model.blend_weight < 1.0:
+        rows = np.flatnonzero(np.fromiter((bool(c.strip()) for c in table.comment), dtype=bool, count=len(table)))
+        if len(rows):
+            text = model.text_model.predict_proba([table.comment[i] for i in rows.tolist()])[:, 1]
+            probability[rows] = model.blend_weight * probability[rows] + (1 - model.blend_weight) * text
+    return probability

@@ -1,0 +1,283 @@
+"""Transparent rules: thresholds over the features, each hit a reason code a person can read.
+
+A rule never weighs a vote down: it adds a reason, and the reasons decide the verdict. Each code has
+a weight; a vote's rule score is ``1 - prod(1 - weight)`` over its reasons (a noisy-or, so several
+weak reasons add up to a review). Codes in ``STRONG`` are evidence enough to exclude on their own.
+
+``REASON_TEXT_EN`` holds the English sentence of each code; the site translates the same codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import numpy as np
+import numpy.typing as npt
+
+from moderation.fraud.data import RatingTable
+from moderation.fraud.features import FeatureParams, Features, dense_codes
+
+F64 = npt.NDArray[np.float64]
+Bools = npt.NDArray[np.bool_]
+ParamValue = int | float | str
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a vote was flagged: a stable code and the numbers that fill its sentence."""
+
+    code: str
+    params: dict[str, ParamValue] = field(default_factory=dict)
+
+    def text(self, templates: Mapping[str, str] | None = None) -> str:
+        template = (templates or REASON_TEXT_EN).get(self.code, self.code)
+        try:
+            return template % self.params
+        except (KeyError, TypeError, ValueError):
+            return self.code
+
+
+#: English sentence of each reason code (``%(name)s`` placeholders filled from the reason's params).
+REASON_TEXT_EN: dict[str, str] = {
+    "shared_device": "%(accounts)d accounts on one device rated this product within %(hours)d hours",
+    "shared_network": "%(accounts)d accounts on one network rated this product within %(hours)d hours",
+    "near_duplicate": "comment is a near-copy of %(copies)d others",
+    "straight_line": "every one of the %(factors)d factors got the same score (%(score)d)",
+    "fast_fill": "the form was filled in %(seconds)d seconds for %(factors)d factors",
+    "new_account": "the account was %(days)d days old when it voted",
+    "no_history": "no purchases besides the one that allowed this vote",
+    "burst": "%(votes)d votes on this product within %(hours)d hours, against a normal %(normal).1f a day",
+    "brand_burst": "votes on this brand ran at %(ratio).0f times their normal rate around this vote",
+    "off_consensus": "far from what other buyers say (%(sd).1f standard deviations)",
+    "ring": "rated the same %(products)d products in the same %(days)d-day window as %(accounts)d other accounts",
+    "account_flagged": "%(votes)d other votes of this account were flagged",
+    "anomaly": "more unusual than %(percent).1f%% of votes (anomaly model)",
+    "model": "resembles votes managers excluded (probability %(probability).2f)",
+}
+
+#: Weight of each code in the rule score.
+WEIGHTS: Mapping[str, float] = MappingProxyType(
+    {
+        "shared_device": 0.95,
+        "near_duplicate": 0.95,
+        "ring": 0.7,
+        "burst": 0.55,
+        "shared_network": 0.55,
+        "account_flagged": 0.55,
+        "fast_fill": 0.3,
+        "new_account": 0.2,
+        "off_consensus": 0.2,
+        "brand_burst": 0.2,
+        "straight_line": 0.15,
+        "no_history": 0.1,
+    }
+)
+
+#: Codes that exclude a vote on their own. A co-rating ring is not one of them: an honest buyer who
+#: happened to rate the same two products in the ring's week is in its group too, so rings go to review.
+STRONG: frozenset[str] = frozenset({"shared_device", "near_duplicate"})
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Where each rule fires. Counts include the vote's own account unless they say "others"."""
+
+    #: Accounts on one device that rated the same product within the device window (strong).
+    shared_device_accounts: int = 4
+    #: Accounts on one network that rated the same product within the device window (review).
+    shared_network_accounts: int = 8
+    #: Other accounts that wrote a near-copy of the comment (strong).
+    near_duplicate_copies: int = 5
+    #: Other accounts in an unexpectedly big co-rating group (review).
+    ring_accounts: int = 10
+    #: A push vote (away from the consensus) when same-direction votes on the product ran at
+    #: ``burst_ratio`` times their normal rate, at least ``burst_votes`` of them in the window.
+    burst_votes: int = 15
+    burst_ratio: float = 5.0
+    brand_burst_ratio: float = 5.0
+    #: Standard deviations from the product's consensus.
+    off_consensus_sd: float = 2.5
+    #: Seconds per answered factor below which a form counts as rushed.
+    fast_fill_seconds_per_factor: float = 2.5
+    new_account_days: float = 7.0
+    #: Fewest factors for "every factor the same" to mean anything.
+    straight_line_factors: int = 3
+    #: An account with this many other votes scoring at least ``account_flag_score`` (or with one
+    #: other vote a strong rule caught) has its remaining votes reviewed too.
+    account_flag_score: float = 0.5
+    account_flag_votes: int = 1
+
+
+@dataclass
+class ReasonTable:
+    """Reasons of every vote, column-wise: per code a mask of the votes it applies to and its parameters.
+
+    Cheap to build for millions of votes; ``reasons_for(i)`` and ``as_lists()`` make ``Reason`` objects.
+    """
+
+    size: int
+    codes: list[str] = field(default_factory=list)
+    masks: list[Bools] = field(default_factory=list)
+    params: list[dict[str, npt.NDArray[np.float64] | npt.NDArray[np.int64]]] = field(default_factory=list)
+
+    def add(self, code: str, mask: Bools, **params: npt.NDArray[np.float64] | npt.NDArray[np.int64]) -> None:
+        if np.any(mask):
+            self.codes.append(code)
+            self.masks.append(np.asarray(mask, dtype=bool))
+            self.params.append(params)
+
+    def extend(self, other: ReasonTable) -> None:
+        self.codes.extend(other.codes)
+        self.masks.extend(other.masks)
+        self.params.extend(other.params)
+
+    def has(self, code: str) -> Bools:
+        out = np.zeros(self.size, dtype=bool)
+        for c, mask in zip(self.codes, self.masks, strict=True):
+            if c == code:
+                out |= mask
+        return out
+
+    def any_of(self, codes: frozenset[str]) -> Bools:
+        out = np.zeros(self.size, dtype=bool)
+        for c, mask in zip(self.codes, self.masks, strict=True):
+            if c in codes:
+                out |= mask
+        return out
+
+    def count(self) -> npt.NDArray[np.int64]:
+        return np.sum(self.masks, axis=0, dtype=np.int64) if self.masks else np.zeros(self.size, dtype=np.int64)
+
+    def reasons_for(self, row: int) -> list[Reason]:
+        return [
+            Reason(code, {name: _plain(values[row]) for name, values in params.items()})
+            for code, mask, params in zip(self.codes, self.masks, self.params, strict=True)
+            if mask[row]
+        ]
+
+    def as_lists(self) -> list[list[Reason]]:
+        out: list[list[Reason]] = [[] for _ in range(self.size)]
+        for code, mask, params in zip(self.codes, self.masks, self.params, strict=True):
+            for row in np.flatnonzero(mask).tolist():
+                out[row].append(Reason(code, {name: _plain(values[row]) for name, values in params.items()}))
+        return out
+
+    def take(self, index: npt.NDArray[np.int64]) -> ReasonTable:
+        return ReasonTable(
+            size=len(index),
+            codes=list(self.codes),
+            masks=[mask[index] for mask in self.masks],
+            params=[{name: values[index] for name, values in params.items()} for params in self.params],
+        )
+
+
+def _plain(value: np.generic) -> ParamValue:
+    """A parameter as a plain Python number, ready for JSON (floats to 2 decimals)."""
+    if isinstance(value, np.integer):
+        return int(value)
+    number = float(value)
+    return round(number, 2)
+
+
+@dataclass
+class RuleResult:
+    """Per vote: the rule score (0-1), whether a strong rule fired, and the reasons."""
+
+    score: F64
+    strong: Bools
+    reasons: ReasonTable
+
+
+def noisy_or(reasons: ReasonTable) -> F64:
+    keep = np.ones(reasons.size)
+    for code, mask in zip(reasons.codes, reasons.masks, strict=True):
+        keep = np.where(mask, keep * (1.0 - WEIGHTS.get(code, 0.0)), keep)
+    return 1.0 - keep
+
+
+def apply_rules(
+    table: RatingTable,
+    features: Features,
+    thresholds: Thresholds | None = None,
+    params: FeatureParams | None = None,
+) -> RuleResult:
+    """Every rule over every vote of ``table`` (with the features computed from it)."""
+    th = thresholds or Thresholds()
+    fp = params or FeatureParams()
+    n = len(table)
+    reasons = ReasonTable(size=n)
+
+    def col(name: str) -> F64:
+        return features.column(name)
+
+    def ints(values: F64) -> npt.NDArray[np.int64]:
+        return np.nan_to_num(values, nan=0.0).round().astype(np.int64)
+
+    hours = np.full(n, int(round(fp.device_window_hours)), dtype=np.int64)
+    device = np.nan_to_num(col("device_accounts_window"))
+    reasons.add("shared_device", device >= th.shared_device_accounts, accounts=ints(device), hours=hours)
+    network = np.nan_to_num(col("network_accounts_window"))
+    reasons.add(
+        "shared_network",
+        (network >= th.shared_network_accounts) & (device < th.shared_device_accounts),
+        accounts=ints(network),
+        hours=hours,
+    )
+    copies = col("near_copies")
+    reasons.add("near_duplicate", copies >= th.near_duplicate_copies, copies=ints(copies))
+    corate = col("rater_corate_accounts")
+    reasons.add(
+        "ring",
+        corate >= th.ring_accounts,
+        accounts=ints(corate),
+        products=np.full(n, 2, dtype=np.int64),
+        days=np.full(n, int(round(fp.corate_bucket_days)), dtype=np.int64),
+    )
+    push = (col("push_votes") >= th.burst_votes) & (col("push_ratio") >= th.burst_ratio)
+    window_hours = int(round(fp.burst_window_days * 24))
+    reasons.add(
+        "burst",
+        push,
+        votes=ints(col("burst_votes")),
+        hours=np.full(n, window_hours, dtype=np.int64),
+        days=np.full(n, int(round(fp.burst_window_days)), dtype=np.int64),
+        normal=np.round(col("burst_normal_per_day"), 1),
+        ratio=np.round(col("push_ratio"), 1),
+    )
+    brand = np.nan_to_num(col("brand_burst_ratio"), nan=1.0)
+    deviation = col("consensus_dev")
+    reasons.add(
+        "brand_burst",
+        (brand >= th.brand_burst_ratio) & (np.abs(deviation) >= fp.push_sd) & ~push,
+        ratio=np.round(brand, 1),
+    )
+    reasons.add("off_consensus", np.abs(deviation) >= th.off_consensus_sd, sd=np.round(deviation, 1))
+    per_factor = col("seconds_per_factor")
+    factors = ints(col("n_factors"))
+    reasons.add(
+        "fast_fill",
+        per_factor < th.fast_fill_seconds_per_factor,
+        seconds=ints(table.seconds_to_fill),
+        factors=factors,
+    )
+    age = col("account_age_days")
+    reasons.add("new_account", age < th.new_account_days, days=ints(np.floor(np.maximum(age, 0.0))))
+    reasons.add("no_history", col("purchases") == 0)
+    straight = (col("straight_line") > 0) & (factors >= th.straight_line_factors)
+    reasons.add("straight_line", straight, factors=factors, score=ints(col("vote_mean")))
+
+    # An account with other suspicious votes: its remaining votes go to review with them.
+    own = noisy_or(reasons)
+    suspicious = own >= th.account_flag_score
+    strong_own = reasons.any_of(STRONG)
+    user, n_users = dense_codes(table.user_id)
+    others = np.bincount(user[suspicious], minlength=n_users)[user] - suspicious.astype(np.int64)
+    strong_others = np.bincount(user[strong_own], minlength=n_users)[user] - strong_own.astype(np.int64)
+    flagged = ((others >= th.account_flag_votes) | (strong_others >= 1)) & ~suspicious
+    reasons.add("account_flagged", flagged, votes=others)
+
+    score = noisy_or(reasons)
+    strong = reasons.any_of(STRONG)
+    return RuleResult(score=score, strong=strong, reasons=reasons)

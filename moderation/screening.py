@@ -1,0 +1,323 @@
+"""Screening on the platform: votes from the database into ``moderation.fraud``, verdicts back.
+
+The fraud package is pure numpy/scikit-learn; this module is its only door to the database:
+``rating_table`` reads votes (and what screening needs of their raters) into a ``RatingTable``,
+``screener_train`` fits and stores a versioned model, ``votes_screen`` scores votes with the current
+model and records each verdict, and applies it:
+
+* *excluded* — the vote stops counting (``Vote.verdict`` excluded, reason screening);
+* *review* — a moderation case opens with the evidence and the vote is held until managers decide;
+* *counted* — a vote screening had excluded counts again.
+
+A moderation decision wins over any model: a vote with a decided or open case keeps the verdict
+managers gave it. Every change of what counts re-scores its product (debounced).
+"""
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from django.db import transaction
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from catalog.models import OrderLine
+from moderation.fraud.data import RatingTable
+from moderation.models import Case, Rule, ScreeningModel, VoteScreening
+from ratings.models import FactorScore, Vote
+from ratings.services import rescore_soon
+
+logger = logging.getLogger(__name__)
+
+#: The rule a screening case cites: one person, one genuine vote.
+SCREENING_RULE = (
+    "genuine-votes",
+    "真实投票",
+    "Genuine votes",
+    "一人一票，只评价自己真实购买和使用的商品。",
+    "One person, one vote, about a product you really bought and used.",
+)
+#: Votes read per database round trip.
+CHUNK = 20_000
+
+
+def screening_rule() -> Rule:
+    code, name_zh, name_en, description_zh, description_en = SCREENING_RULE
+    return Rule.objects.get_or_create(
+        code=code,
+        defaults={
+            "name_zh": name_zh,
+            "name_en": name_en,
+            "description_zh": description_zh,
+            "description_en": description_en,
+        },
+    )[0]
+
+
+# --- Reading -------------------------------------------------------------------------------------------
+
+
+def _codes(values: list[str]) -> npt.NDArray[np.int64]:
+    """Integer codes of fingerprint hashes; an empty hash (unknown) is -1."""
+    array = np.asarray(values, dtype=object)
+    _, codes = np.unique(array.astype(str), return_inverse=True)
+    codes = codes.astype(np.int64)
+    codes[array == ""] = -1
+    return codes
+
+
+def rating_table(votes: QuerySet[Vote]) -> RatingTable:
+    """The votes of ``votes`` (and what screening needs of their raters) as arrays, in vote id order."""
+    rows = votes.order_by("pk").values_list(
+        "pk",
+        "user_id",
+        "product_id",
+        "product__brand_id",
+        "created_at",
+        "seconds_to_fill",
+        "ip_hash",
+        "user_agent_hash",
+        "user__date_joined",
+        "comment",
+    )
+    ids: list[int] = []
+    users: list[int] = []
+    products: list[int] = []
+    brands: list[int] = []
+    stamps: list[float] = []
+    fills: list[float] = []
+    networks: list[str] = []
+    devices: list[str] = []
+    ages: list[float] = []
+    comments: list[str] = []
+    for pk, rater, product_id, brand_id, created_at, seconds, ip_hash, ua_hash, joined, comment in rows.iterator(
+        chunk_size=CHUNK
+    ):
+        ids.append(pk)
+        users.append(rater)
+        products.append(product_id)
+        brands.append(brand_id)
+        stamps.append(created_at.timestamp())
+        fills.append(np.nan if seconds is None else float(seconds))
+        networks.append(ip_hash)
+        devices.append(ua_hash)
+        ages.append((created_at - joined).total_seconds() / 86_400)
+        comments.append(comment)
+    vote_id = np.asarray(ids, dtype=np.int64)
+    user_id = np.asarray(users, dtype=np.int64)
+    return RatingTable(
+        vote_id=vote_id,
+        user_id=user_id,
+        product_id=np.asarray(products, dtype=np.int64),
+        brand_id=np.asarray(brands, dtype=np.int64),
+        timestamp=np.asarray(stamps, dtype=np.float64),
+        scores=_score_matrix(vote_id, votes),
+        seconds_to_fill=np.asarray(fills, dtype=np.float64),
+        device=_codes(devices),
+        network=_codes(networks),
+        account_age_days=np.asarray(ages, dtype=np.float64),
+        purchases=_other_purchases(user_id),
+        comment=comments,
+    )
+
+
+def _score_matrix(vote_id: npt.NDArray[np.int64], votes: QuerySet[Vote]) -> npt.NDArray[np.float64]:
+    """Factor scores as a (votes × factors) matrix in factor order; NaN where a vote has fewer factors."""
+    rows = np.asarray(
+        list(
+            FactorScore.objects.filter(vote__in=votes.values("pk"))
+            .order_by("vote_id", "factor__position", "factor_id")
+            .values_list("vote_id", "score")
+            .iterator(chunk_size=CHUNK * 8)
+        ),
+        dtype=np.int64,
+    ).reshape(-1, 2)
+    if len(vote_id) == 0:
+        return np.empty((0, 1), dtype=np.float64)
+    row_of = np.searchsorted(vote_id, rows[:, 0])
+    starts = np.r_[0, np.flatnonzero(np.diff(rows[:, 0])) + 1] if len(rows) else np.empty(0, dtype=np.int64)
+    column = np.arange(len(rows)) - np.repeat(starts, np.diff(np.r_[starts, len(rows)])) if len(rows) else rows[:, 0]
+    width = int(column.max()) + 1 if len(rows) else 1
+    matrix = np.full((len(vote_id), width), np.nan)
+    matrix[row_of, column] = rows[:, 1]
+    return matrix
+
+
+def _other_purchases(user_id: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+    """Each rater's genuine purchases beyond the one that qualified them (one grouped query)."""
+    raters = np.unique(user_id)
+    counts = dict(
+        OrderLine.objects.filter(buyer_id__in=raters.tolist(), status=OrderLine.Status.PAID)
+        .values_list("buyer_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    per_rater = np.asarray([max(0, counts.get(int(pk), 0) - 1) for pk in raters], dtype=np.float64)
+    return per_rater[np.searchsorted(raters, user_id)] if len(raters) else np.empty(0)
+
+
+def decision_labels(vote_id: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+    """Managers' decisions as labels: 1 = violates, 0 = complies, NaN = no decision."""
+    labels = np.full(len(vote_id), np.nan)
+    decided = Case.objects.filter(status=Case.Status.DECIDED, is_audit=False, vote__isnull=False).values_list(
+        "vote_id", "outcome"
+    )
+    for pk, outcome in decided:
+        index = np.searchsorted(vote_id, pk)
+        if index < len(vote_id) and vote_id[index] == pk:
+            labels[index] = 1.0 if outcome == Case.Outcome.VIOLATES else 0.0
+    return labels
+
+
+# --- Training --------------------------------------------------------------------------------------------
+
+
+def screener_train(*, now: datetime | None = None) -> ScreeningModel:
+    """Fit a screener on every vote, with managers' decisions as labels, store it and make it current.
+
+    Harmless to re-run: each run stores a new version; the newest becomes current in one transaction.
+    """
+    from moderation.fraud.models import Screener  # lazily: scikit-learn stays out of web processes
+
+    now = now or timezone.now()
+    table = rating_table(Vote.objects.filter(created_at__lte=now))
+    labels = decision_labels(table.vote_id)
+    screener = Screener().fit(table, labels)
+    labelled = int(np.count_nonzero(~np.isnan(labels)))
+    with transaction.atomic():
+        ScreeningModel.objects.filter(is_current=True).update(is_current=False)
+        model = ScreeningModel.objects.create(
+            version=f"{now:%Y%m%d-%H%M%S}-{len(table)}-{labelled}",
+            trained_at=timezone.now(),
+            data_cutoff=now,
+            training_votes=len(table),
+            labelled_votes=labelled,
+            metrics=screener.metrics,
+            artefact=screener.to_bytes(),
+            is_current=True,
+        )
+    return model
+
+
+def current_model() -> ScreeningModel | None:
+    return ScreeningModel.objects.filter(is_current=True).first()
+
+
+# --- Screening ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScreeningOutcome:
+    screened: int
+    excluded: int
+    review: int
+    counted_again: int
+
+
+def votes_screen(
+    *, vote_ids: Sequence[int] | None = None, category_ids: Iterable[int] | None = None
+) -> ScreeningOutcome:
+    """Screen votes with the current model and apply the verdicts.
+
+    The context read is every vote of the given categories (or all votes): product consensus,
+    bursts, shared devices and near-copies are judged among them. Verdicts are recorded for
+    ``vote_ids`` when given, else for every vote read. Harmless to repeat: a vote whose verdict is
+    unchanged is left as it is, and moderation decisions are never overridden.
+    """
+    from moderation.fraud.models import Screener
+
+    model = current_model()
+    if model is None:
+        model = screener_train()
+    screener = Screener.from_bytes(bytes(model.artefact))
+    context = Vote.objects.all()
+    if category_ids is not None:
+        context = context.filter(campaign__category_id__in=list(category_ids))
+    table = rating_table(context)
+    if len(table) == 0:
+        return ScreeningOutcome(screened=0, excluded=0, review=0, counted_again=0)
+    result = screener.score(table)
+    wanted = np.ones(len(table), dtype=bool) if vote_ids is None else np.isin(table.vote_id, np.asarray(vote_ids))
+    return _verdicts_apply(
+        model=model,
+        vote_id=table.vote_id[wanted],
+        score=np.asarray(result.score)[wanted],
+        verdict=np.asarray(result.verdict)[wanted],
+        reasons=[reasons for reasons, keep in zip(result.reasons, wanted, strict=True) if keep],
+    )
+
+
+def _reason_dicts(reasons: Sequence[Any]) -> list[dict[str, Any]]:
+    return [{"code": reason.code, "params": dict(reason.params)} for reason in reasons]
+
+
+def _verdicts_apply(
+    *,
+    model: ScreeningModel,
+    vote_id: npt.NDArray[np.int64],
+    score: npt.NDArray[np.float64],
+    verdict: npt.NDArray[np.str_],
+    reasons: Sequence[Sequence[Any]],
+) -> ScreeningOutcome:
+    now = timezone.now()
+    ids = [int(pk) for pk in vote_id]
+    by_vote = {
+        pk: (float(np.clip(s, 0, 1)), str(v), _reason_dicts(r))
+        for pk, s, v, r in zip(ids, score, verdict, reasons, strict=True)
+    }
+    excluded = review = counted_again = 0
+    with transaction.atomic():
+        existing = {row.vote_id: row for row in VoteScreening.objects.filter(vote_id__in=ids)}
+        fresh, changed = [], []
+        for pk, (s, v, r) in by_vote.items():
+            row = existing.get(pk)
+            if row is None:
+                fresh.append(VoteScreening(vote_id=pk, model=model, score=s, verdict=v, reasons=r, screened_at=now))
+            elif (row.verdict, row.reasons, round(row.score, 6)) != (v, r, round(s, 6)) or row.model_id != model.pk:
+                row.model, row.score, row.verdict, row.reasons, row.screened_at = model, s, v, r, now
+                changed.append(row)
+        VoteScreening.objects.bulk_create(fresh, batch_size=5000)
+        VoteScreening.objects.bulk_update(
+            changed, ["model", "score", "verdict", "reasons", "screened_at"], batch_size=5000
+        )
+
+        # Managers have the last word: leave alone votes with a case that is open or decided.
+        judged = set(Case.objects.filter(vote_id__in=ids, is_audit=False).values_list("vote_id", flat=True))
+        votes = {
+            vote.pk: vote
+            for vote in Vote.objects.filter(pk__in=[pk for pk in ids if pk not in judged]).only(
+                "pk", "campaign_id", "verdict", "exclusion_reason"
+            )
+        }
+        campaigns: set[int] = set()
+        rule = None
+        for pk, vote in votes.items():
+            s, v, r = by_vote[pk]
+            if v == VoteScreening.Verdict.EXCLUDED and vote.verdict != Vote.Verdict.EXCLUDED:
+                Vote.objects.filter(pk=pk).update(
+                    verdict=Vote.Verdict.EXCLUDED, exclusion_reason=Vote.ExclusionReason.SCREENING, updated_at=now
+                )
+                campaigns.add(vote.campaign_id)
+                excluded += 1
+            elif v == VoteScreening.Verdict.REVIEW:
+                from moderation.services import case_open_for_review
+
+                rule = rule or screening_rule()
+                case_open_for_review(
+                    vote=vote, rule=rule, evidence={"score": round(s, 3), "reasons": r}, priority=1 + round(3 * s)
+                )
+                review += 1
+            elif v == VoteScreening.Verdict.COUNTED and vote.verdict != Vote.Verdict.COUNTED:
+                Vote.objects.filter(pk=pk).filter(
+                    Q(verdict=Vote.Verdict.EXCLUDED, exclusion_reason=Vote.ExclusionReason.SCREENING)
+                    | Q(verdict=Vote.Verdict.REVIEW)
+                ).update(verdict=Vote.Verdict.COUNTED, exclusion_reason="", updated_at=now)
+                campaigns.add(vote.campaign_id)
+                counted_again += 1
+        for campaign_id in sorted(campaigns):
+            rescore_soon(campaign_id=campaign_id)
+    return ScreeningOutcome(screened=len(ids), excluded=excluded, review=review, counted_again=counted_again)
