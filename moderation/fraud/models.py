@@ -196,16 +196,20 @@ class Screener:
         del matrix, filled, columns
 
         rules = apply_rules(table, features, self.thresholds, self.params)
-        anomaly = self._anomaly(features)
         labelled = np.zeros(len(table), dtype=bool) if labels is None else ~np.isnan(labels)
+        # the anomaly quantile is needed where the supervised model learns and where the metrics look
+        needed = np.union1d(sample, np.flatnonzero(labelled))
+        anomaly = np.full(len(table), np.nan)
+        anomaly[needed] = self._anomaly(features, needed)
         y = np.zeros(0) if labels is None else labels[labelled]
         self._supervised = None
         metrics: dict[str, Any] = {}
         n_labelled = int(np.count_nonzero(labelled))
         if labels is not None and n_labelled >= self.min_labels and 0 < np.sum(y == 1) < n_labelled:
-            self._supervised, metrics = _fit_supervised(
-                table, features, rules, anomaly, labelled, y.astype(np.int64), random_state=random_state
-            )
+            with _one_thread():
+                self._supervised, metrics = _fit_supervised(
+                    table, features, rules, anomaly, labelled, y.astype(np.int64), random_state=random_state
+                )
         cutoff = datetime.fromtimestamp(float(np.nanmax(table.timestamp)), tz=UTC)
         fingerprint = json.dumps(
             {
@@ -223,7 +227,12 @@ class Screener:
         self.version = version or f"{cutoff:%Y.%m}-{digest}"
         import sklearn
 
-        verdict = self._combine(table, rules, anomaly, self._model_probability(table, features, rules, anomaly))[1]
+        # the shares the model would review and exclude, on the sample (scoring every vote twice is slow)
+        part = table.take(sample)
+        part_features = Features(names=features.names, X=features.X[sample])
+        part_rules = RuleResult(rules.score[sample], rules.strong[sample], rules.reasons.take(sample))
+        probability = self._model_probability(part, part_features, part_rules, anomaly[sample])
+        verdict = self._combine(part, part_rules, anomaly[sample], probability)[1]
         self.metrics = {
             "version": self.version,
             "data_cutoff": cutoff.isoformat(),
@@ -232,6 +241,7 @@ class Screener:
             "labelled_votes": n_labelled,
             "positive_share": round(float(np.mean(y)), 4) if n_labelled else None,
             "supervised": self._supervised is not None,
+            "shares_on_votes": len(sample),
             "review_share": round(float(np.mean(verdict == REVIEW)), 5),
             "excluded_share": round(float(np.mean(verdict == EXCLUDED)), 5),
             "random_state": random_state,
@@ -267,12 +277,15 @@ class Screener:
             version=self.version,
         )
 
-    def _anomaly(self, features: Features) -> F64:
+    def _anomaly(self, features: Features, rows: npt.NDArray[np.intp] | None = None) -> F64:
+        """The anomaly quantile (0-1) of every vote, or of ``rows``."""
         assert self._medians is not None and self._kept is not None and self._quantiles is not None  # noqa: S101
-        raw = np.empty(len(features))
+        size = len(features) if rows is None else len(rows)
+        raw = np.empty(size)
         step = 250_000
-        for start in range(0, len(features), step):
-            matrix = anomaly_matrix(features, slice(start, start + step))
+        for start in range(0, size, step):
+            chunk = slice(start, start + step) if rows is None else rows[start : start + step]
+            matrix = anomaly_matrix(features, chunk)
             filled = np.where(np.isnan(matrix), self._medians, matrix)
             columns = filled[:, self._kept] if len(self._kept) else np.zeros((len(filled), 1))
             raw[start : start + step] = -self._forest.score_samples(columns)
@@ -281,7 +294,8 @@ class Screener:
     def _model_probability(self, table: RatingTable, features: Features, rules: RuleResult, anomaly: F64) -> F64:
         if self._supervised is None:
             return np.full(len(table), np.nan)
-        return _predict_supervised(self._supervised, table, features, rules, anomaly)
+        with _one_thread():
+            return _predict_supervised(self._supervised, table, features, rules, anomaly)
 
     def _combine(
         self, table: RatingTable, rules: RuleResult, anomaly: F64, probability: F64
@@ -332,6 +346,15 @@ class Screener:
 # --- supervised models -------------------------------------------------------------------------------------
 
 
+def _one_thread() -> Any:
+    """A context in which OpenMP and BLAS use one thread. Screening runs in Celery workers that are
+    parallel already; gradient boosting's OpenMP threads fighting other processes for two cores ran
+    several times slower than one thread."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1)
+
+
 def comment_model(random_state: int = 7) -> Any:
     """TF-IDF over character 2-4-grams (works for Chinese and English alike) + logistic regression."""
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -349,8 +372,10 @@ def _calibrated(estimator: Any, n: int, random_state: int) -> Any:
     from sklearn.model_selection import StratifiedKFold
 
     method = "isotonic" if n >= 1000 else "sigmoid"
+    # ensemble=False: one classifier fitted on all the data, calibrated on out-of-fold predictions, so
+    # scoring millions of votes runs one model rather than one per fold
     return CalibratedClassifierCV(
-        estimator, method=method, cv=StratifiedKFold(3, shuffle=True, random_state=random_state)
+        estimator, method=method, cv=StratifiedKFold(3, shuffle=True, random_state=random_state), ensemble=False
     )
 
 

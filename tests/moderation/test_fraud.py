@@ -380,10 +380,11 @@ def test_fraud_eval_on_generated_data_catches_a_ring() -> None:
 
 
 def test_fraud_eval_measures_an_external_ratings_file_against_its_labels_file(tmp_path: Path) -> None:
-    # given an exported dataset with one overall rating, in which 30 accounts pushed one product
+    # given an exported dataset with one overall rating, in which 75 accounts pushed one product,
+    # and a labels file for some of them and a few honest raters
     honest = synthetic_dataset(1500, 60, rng=np.random.default_rng(4))
     attacked, injected = inject(
-        honest, "average", attack_size=0.02, filler_size=0.03, targets=1, rng=np.random.default_rng(5)
+        honest, "average", attack_size=0.05, filler_size=0.03, targets=1, rng=np.random.default_rng(5)
     )
     ratings = tmp_path / "ratings.csv"
     with ratings.open("w", encoding="utf-8", newline="") as out:
@@ -398,8 +399,8 @@ def test_fraud_eval_measures_an_external_ratings_file_against_its_labels_file(tm
             strict=True,
         ):
             writer.writerow([f"u{row[0]}", f"p{row[1]}", int(row[2]), int(row[3]), row[4]])
-    shills = np.unique(attacked.user_id[injected])
-    some_honest = np.unique(attacked.user_id[~injected])[:10]
+    shills = np.unique(attacked.user_id[injected])[:55]
+    some_honest = np.unique(attacked.user_id[~injected])[:3]
     labels = tmp_path / "labels.csv"
     labels.write_text(
         "user_id,label\n" + "".join(f"u{u},1\n" for u in shills) + "".join(f"u{u},0\n" for u in some_honest),
