@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
@@ -61,17 +61,17 @@ def screening_rule() -> Rule:
 # --- Reading -------------------------------------------------------------------------------------------
 
 
-def _codes(values: list[str]) -> npt.NDArray[np.int64]:
-    """Integer codes of fingerprint hashes; an empty hash (unknown) is -1."""
-    array = np.asarray(values, dtype=object)
-    _, codes = np.unique(array.astype(str), return_inverse=True)
-    codes = codes.astype(np.int64)
-    codes[array == ""] = -1
-    return codes
+def _code(value: str) -> int:
+    """An integer code of a fingerprint hash, equal for equal hashes within this process; "" is -1."""
+    return hash(value) & 0x7FFF_FFFF_FFFF_FFFF if value else -1
 
 
 def rating_table(votes: QuerySet[Vote]) -> RatingTable:
-    """The votes of ``votes`` (and what screening needs of their raters) as arrays, in vote id order."""
+    """The votes of ``votes`` (and what screening needs of their raters) as arrays, in vote id order.
+
+    Read a chunk at a time and turned into numpy per chunk, so memory stays a few numbers per vote
+    (and its comment) however many votes are read.
+    """
     rows = votes.order_by("pk").values_list(
         "pk",
         "user_id",
@@ -84,65 +84,91 @@ def rating_table(votes: QuerySet[Vote]) -> RatingTable:
         "user__date_joined",
         "comment",
     )
-    ids: list[int] = []
-    users: list[int] = []
-    products: list[int] = []
-    brands: list[int] = []
-    stamps: list[float] = []
-    fills: list[float] = []
-    networks: list[str] = []
-    devices: list[str] = []
-    ages: list[float] = []
+    numbers: list[npt.NDArray[np.float64]] = []
+    codes: list[npt.NDArray[np.int64]] = []
     comments: list[str] = []
-    for pk, rater, product_id, brand_id, created_at, seconds, ip_hash, ua_hash, joined, comment in rows.iterator(
-        chunk_size=CHUNK
-    ):
-        ids.append(pk)
-        users.append(rater)
-        products.append(product_id)
-        brands.append(brand_id)
-        stamps.append(created_at.timestamp())
-        fills.append(np.nan if seconds is None else float(seconds))
-        networks.append(ip_hash)
-        devices.append(ua_hash)
-        ages.append((created_at - joined).total_seconds() / 86_400)
-        comments.append(comment)
-    vote_id = np.asarray(ids, dtype=np.int64)
-    user_id = np.asarray(users, dtype=np.int64)
+    chunk: list[tuple[Any, ...]] = []
+
+    def flush() -> None:
+        numbers.append(
+            np.asarray(
+                [
+                    (
+                        pk,
+                        rater,
+                        product,
+                        brand,
+                        created.timestamp(),
+                        np.nan if seconds is None else seconds,
+                        (created - joined).total_seconds() / 86_400,
+                    )
+                    for pk, rater, product, brand, created, seconds, _ip, _ua, joined, _comment in chunk
+                ],
+                dtype=np.float64,
+            ).reshape(-1, 7)
+        )
+        codes.append(
+            np.asarray([(_code(ua), _code(ip)) for *_, ip, ua, _joined, _c in chunk], dtype=np.int64).reshape(-1, 2)
+        )
+        comments.extend(row[-1] for row in chunk)
+        chunk.clear()
+
+    for row in rows.iterator(chunk_size=CHUNK):
+        chunk.append(row)
+        if len(chunk) == CHUNK:
+            flush()
+    flush()
+    table = np.concatenate(numbers)
+    fingerprints = np.concatenate(codes)
+    vote_id = table[:, 0].astype(np.int64)
+    user_id = table[:, 1].astype(np.int64)
     return RatingTable(
         vote_id=vote_id,
         user_id=user_id,
-        product_id=np.asarray(products, dtype=np.int64),
-        brand_id=np.asarray(brands, dtype=np.int64),
-        timestamp=np.asarray(stamps, dtype=np.float64),
+        product_id=table[:, 2].astype(np.int64),
+        brand_id=table[:, 3].astype(np.int64),
+        timestamp=table[:, 4].copy(),
         scores=_score_matrix(vote_id, votes),
-        seconds_to_fill=np.asarray(fills, dtype=np.float64),
-        device=_codes(devices),
-        network=_codes(networks),
-        account_age_days=np.asarray(ages, dtype=np.float64),
+        seconds_to_fill=table[:, 5].copy(),
+        device=fingerprints[:, 0].copy(),
+        network=fingerprints[:, 1].copy(),
+        account_age_days=table[:, 6].copy(),
         purchases=_other_purchases(user_id),
         comment=comments,
     )
 
 
+def _int_rows(rows: QuerySet[Any], width: int) -> npt.NDArray[np.int64]:
+    """The integer columns of a ``values_list`` query straight into numpy, a chunk at a time."""
+    sql, params = rows.query.sql_with_params()
+    chunks = []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while batch := cursor.fetchmany(CHUNK * 10):
+            chunks.append(np.asarray(batch, dtype=np.int64).reshape(-1, width))
+    return np.concatenate(chunks) if chunks else np.empty((0, width), dtype=np.int64)
+
+
 def _score_matrix(vote_id: npt.NDArray[np.int64], votes: QuerySet[Vote]) -> npt.NDArray[np.float64]:
-    """Factor scores as a (votes × factors) matrix in factor order; NaN where a vote has fewer factors."""
-    rows = np.asarray(
-        list(
-            FactorScore.objects.filter(vote__in=votes.values("pk"))
-            .order_by("vote_id", "factor__position", "factor_id")
-            .values_list("vote_id", "score")
-            .iterator(chunk_size=CHUNK * 8)
-        ),
-        dtype=np.int64,
-    ).reshape(-1, 2)
+    """Factor scores as a (votes × factors) matrix; NaN where a vote has fewer factors.
+
+    Columns follow the frozen factors' ids, which the eligibility job creates in position order, so the
+    read walks the (vote, factor) unique index without a join or a sort.
+    """
+    rows = _int_rows(
+        FactorScore.objects.filter(vote__in=votes.values("pk"))
+        .order_by("vote_id", "factor_id")
+        .values_list("vote_id", "score"),
+        2,
+    )
     if len(vote_id) == 0:
         return np.empty((0, 1), dtype=np.float64)
+    if len(rows) == 0:
+        return np.full((len(vote_id), 1), np.nan)
     row_of = np.searchsorted(vote_id, rows[:, 0])
-    starts = np.r_[0, np.flatnonzero(np.diff(rows[:, 0])) + 1] if len(rows) else np.empty(0, dtype=np.int64)
-    column = np.arange(len(rows)) - np.repeat(starts, np.diff(np.r_[starts, len(rows)])) if len(rows) else rows[:, 0]
-    width = int(column.max()) + 1 if len(rows) else 1
-    matrix = np.full((len(vote_id), width), np.nan)
+    starts = np.r_[0, np.flatnonzero(np.diff(rows[:, 0])) + 1]
+    column = np.arange(len(rows)) - np.repeat(starts, np.diff(np.r_[starts, len(rows)]))
+    matrix = np.full((len(vote_id), int(column.max()) + 1), np.nan)
     matrix[row_of, column] = rows[:, 1]
     return matrix
 
