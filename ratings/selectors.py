@@ -109,12 +109,6 @@ class ProductRating:
     def histogram(self) -> list[int]:
         return [sum(f.histogram[i] for f in self.factors) for i in range(5)]
 
-    @property
-    def votes_needed(self) -> int:
-        if self.result is None:
-            return 0
-        return max(0, self.result.min_votes - self.result.counted)
-
 
 def product_rating(product_id: int) -> ProductRating:
     """The product's latest result with its factors: 2 queries, then none until its next re-score."""
@@ -171,10 +165,6 @@ def heart_list() -> list[ListedCategory]:
     listed = load()
     cache.set(scoring.HEART_LIST_CACHE_KEY, listed, RATING_CACHE_SECONDS)
     return listed
-
-
-def product_history(product_id: int) -> QuerySet[ProductResult]:
-    return ProductResult.objects.filter(product_id=product_id).select_related("run").order_by("-run_id")
 
 
 def methodology_figures() -> dict[str, Any]:

@@ -136,10 +136,6 @@ class ProductResult(models.Model):
         return round(100 * self.voted / self.invited) if self.invited else None
 
     @property
-    def excluded(self) -> int:
-        return self.excluded_screening + self.excluded_moderation
-
-    @property
     def histogram(self) -> list[int]:
         """Every counted factor score of the product, by score 1–5."""
         factors = list(self.factors.all())
