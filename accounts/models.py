@@ -75,6 +75,8 @@ class Notification(models.Model):
     url = models.CharField(max_length=200)
     context = models.JSONField(default=dict, blank=True)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+    # Set in the transaction that sends the email, so a message is emailed once however often it is asked.
+    emailed_at = models.DateTimeField(_("emailed at"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

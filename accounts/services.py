@@ -58,7 +58,7 @@ def notifications_create(
         ORDER BY s.user_id, s.subject_id
         ON CONFLICT DO NOTHING
         RETURNING id
-    """  # noqa: S608 - the only interpolated parts are our own SQL and checked identifiers
+    """  # noqa: S608 - the only interpolated parts are our own SQL and checked identifiers  # nosec B608
     params = [kind.value, prefix, suffix, *context_params, now, now, *source_params]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

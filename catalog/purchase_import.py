@@ -556,7 +556,7 @@ def _stored_states(keys: set[_Key]) -> dict[_Key, tuple[str, datetime | None]]:
         join, params = _join_keys("o", keys)
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT o.order_ref, o.line_no, o.status, o.status_changed_at "  # noqa: S608 - no input in it
+                "SELECT o.order_ref, o.line_no, o.status, o.status_changed_at "  # noqa: S608 - no input in it  # nosec B608
                 f"FROM {connection.ops.quote_name(OrderLine._meta.db_table)} o {join}",
                 params,
             )
@@ -666,14 +666,14 @@ class _SeenKeys:
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 join, params = _join_keys("s", keys)
-                cursor.execute(f"SELECT s.order_ref, s.line_no, s.line FROM {self.table} s {join}", params)  # noqa: S608
+                cursor.execute(f"SELECT s.order_ref, s.line_no, s.line FROM {self.table} s {join}", params)  # noqa: S608  # nosec B608
                 rows: list[tuple[str, int, int]] = cursor.fetchall()
                 return rows
             wanted = set(keys)
             found: list[tuple[str, int, int]] = []
             for batch in _batches(list({ref for ref, _no in keys})):
                 cursor.execute(
-                    f"SELECT order_ref, line_no, line FROM {self.table} "  # noqa: S608
+                    f"SELECT order_ref, line_no, line FROM {self.table} "  # noqa: S608  # nosec B608
                     f"WHERE order_ref IN ({', '.join(['%s'] * len(batch))})",
                     batch,
                 )
@@ -697,7 +697,7 @@ class _SeenKeys:
         with connection.cursor() as cursor:
             for batch in _batches(rows, parameters_each=3):
                 cursor.execute(
-                    f"INSERT INTO {self.table} (order_ref, line_no, line) VALUES "  # noqa: S608
+                    f"INSERT INTO {self.table} (order_ref, line_no, line) VALUES "  # noqa: S608  # nosec B608
                     + ", ".join(["(%s, %s, %s)"] * len(batch))
                     + " ON CONFLICT (order_ref, line_no) DO NOTHING",
                     [value for row in batch for value in row],

@@ -493,37 +493,47 @@ def invitations_notify(*, run_id: int, category_id: int) -> list[int]:
 
 
 def invitation_emails_send(*, notification_ids: list[int]) -> int:
-    """Email the bilingual invitation for each notification; return how many were sent.
+    """Email the bilingual invitation for each notification not emailed yet; return how many were sent.
 
-    Two queries and one mail connection per call, whatever the number of ids (callers pass at most
-    ``EMAIL_CHUNK_SIZE``). Invitations no longer pending are skipped.
+    Once per notification: the rows are locked (skipping rows another run holds) and marked emailed in
+    the transaction that sends them, so running twice in a row, or eight times at once, sends each email
+    once. A worker dying mid-send rolls the marks back and the redelivered task sends again: mail
+    cannot be rolled back, so at worst that chunk goes out twice. Invitations no longer pending are
+    skipped. Three queries and one mail connection per call (callers pass at most ``EMAIL_CHUNK_SIZE``).
     """
-    subject_ids = Notification.objects.filter(pk__in=notification_ids, kind=Notification.Kind.INVITATION).values_list(
-        "subject_id", flat=True
-    )
-    invitations = (
-        Invitation.objects.filter(pk__in=list(subject_ids), status=Invitation.Status.PENDING)
-        .filter(~Q(user__email=""))
-        .select_related("user", "campaign__product")
-        .order_by("pk")
-    )
-    site = settings.SITE_URL.rstrip("/")
-    messages = []
-    for invitation in invitations:
-        context = {
-            "invitation": invitation,
-            "user": invitation.user,
-            "product": invitation.campaign.product,
-            "url": f"{site}{invitation.get_absolute_url()}",
-            "site_url": site,
-        }
-        subject = " ".join(render_to_string("ratings/email/invitation_subject.txt", context).split())
-        body = render_to_string("ratings/email/invitation_message.txt", context)
-        messages.append(EmailMultiAlternatives(subject, body, to=[invitation.user.email]))
-    if not messages:
-        return 0
-    with get_connection() as mail:
-        sent: int | None = mail.send_messages(messages)
+    with transaction.atomic():
+        claimed = list(
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=notification_ids, kind=Notification.Kind.INVITATION, emailed_at=None)
+            .order_by("pk")
+            .values_list("pk", "subject_id")
+        )
+        if not claimed:
+            return 0
+        invitations = (
+            Invitation.objects.filter(pk__in=[subject for _, subject in claimed], status=Invitation.Status.PENDING)
+            .filter(~Q(user__email=""))
+            .select_related("user", "campaign__product")
+            .order_by("pk")
+        )
+        site = settings.SITE_URL.rstrip("/")
+        messages = []
+        for invitation in invitations:
+            context = {
+                "invitation": invitation,
+                "user": invitation.user,
+                "product": invitation.campaign.product,
+                "url": f"{site}{invitation.get_absolute_url()}",
+                "site_url": site,
+            }
+            subject = " ".join(render_to_string("ratings/email/invitation_subject.txt", context).split())
+            body = render_to_string("ratings/email/invitation_message.txt", context)
+            messages.append(EmailMultiAlternatives(subject, body, to=[invitation.user.email]))
+        Notification.objects.filter(pk__in=[pk for pk, _ in claimed]).update(emailed_at=timezone.now())
+        if not messages:
+            return 0
+        with get_connection() as mail:
+            sent: int | None = mail.send_messages(messages)
         return sent or 0
 
 

@@ -104,8 +104,8 @@ def notify_invitations(self: Task[Any, Any], run_id: int, category_id: int) -> i
 def send_invitation_emails(notification_ids: list[int]) -> int:
     """Email one chunk of invitations over one mail connection.
 
-    At least once: if the worker dies after sending, the redelivered chunk sends again (mail cannot
-    be rolled back); it never sends for invitations another chunk or run was told about.
+    Harmless to re-run or to run at once with itself: each notification is claimed and marked emailed in
+    the sending transaction. Only a worker dying mid-send makes the redelivered chunk send again.
     """
     return eligibility.invitation_emails_send(notification_ids=notification_ids)
 

@@ -155,7 +155,7 @@ def _truncate_if_all_empty() -> bool:
             tables |= referencing
         quote = connection.ops.quote_name
         for table in sorted(tables):
-            cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {quote(table)})")  # noqa: S608 (a quoted catalog name)
+            cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {quote(table)})")  # noqa: S608 (a quoted catalog name)  # nosec B608
             (has_rows,) = cursor.fetchone() or (True,)
             if has_rows:
                 return False

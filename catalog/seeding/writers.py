@@ -152,7 +152,7 @@ class InsertWriter:
         names = ", ".join(quote(column.name) for column in columns)
         placeholders = ", ".join(["%s"] * len(columns))
         # Table and column names come from the model and are quoted; values go as parameters.
-        sql = f"INSERT INTO {quote(prepared.model._meta.db_table)} ({names}) VALUES ({placeholders})"  # noqa: S608
+        sql = f"INSERT INTO {quote(prepared.model._meta.db_table)} ({names}) VALUES ({placeholders})"  # noqa: S608  # nosec B608
         with connection.cursor() as cursor:
             cursor.executemany(sql, prepared.payload)
         return prepared.rows

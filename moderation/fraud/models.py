@@ -337,7 +337,7 @@ class Screener:
         if not data.startswith(_MAGIC):
             raise ValueError("not a stored screener (or a stored screener of another format version)")
         # The bytes come from our own database, written by Screener.to_bytes; never from a user.
-        screener = pickle.loads(data[len(_MAGIC) :])  # noqa: S301  # nosec B301 - our own database's bytes
+        screener = pickle.loads(data[len(_MAGIC) :])  # noqa: S301 - our own database bytes  # nosec B301
         if not isinstance(screener, cls):
             raise ValueError("the stored object is not a Screener")
         return screener

@@ -13,7 +13,7 @@ from accounts.models import Notification
 from catalog.models import Category, Engagement, Factor, OrderLine
 from ratings import eligibility
 from ratings.models import Campaign, CampaignFactor, EligibilityRun, EligibilityRunCategory, Invitation
-from ratings.tasks import run_eligibility
+from ratings.tasks import run_eligibility, send_invitation_emails
 from tests.factories import EngagementFactory, NoteFactory, ProductFactory, UserFactory
 from tests.ratings.eligibility_factories import (
     CampaignFactory,
@@ -273,6 +273,23 @@ def test_a_second_run_the_same_day_changes_nothing_and_tells_nobody_twice(run_jo
         0,
         0,
     )
+
+
+def test_an_email_chunk_delivered_twice_emails_each_buyer_once(run_job: Any) -> None:
+    set_policy()
+    _category, products = category_with_products(2)
+    for product in products:
+        purchase(active_buyer(), product)
+    run_job()
+    notification_ids = list(Notification.objects.order_by("pk").values_list("pk", flat=True))
+    assert len(mail.outbox) == 2
+
+    # the broker hands the same chunk over again, e.g. after a worker was lost
+    sent_again = send_invitation_emails.apply(args=(notification_ids,)).get()
+
+    assert sent_again == 0
+    assert len(mail.outbox) == 2
+    assert not Notification.objects.filter(emailed_at=None).exists()
 
 
 def test_a_new_buyer_of_a_running_campaign_is_invited_by_the_next_run(run_job: Any) -> None:
