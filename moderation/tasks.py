@@ -38,6 +38,13 @@ def screen_vote(vote_id: int) -> str:
 
 
 @shared_task(acks_late=True)
+def sweep_unscreened() -> str:
+    """Every few minutes (beat): screen recent votes whose own screening was never enqueued or was
+    lost. Harmless to repeat: screening a vote again with the same evidence changes nothing."""
+    return f"{screening.unscreened_sweep()}"
+
+
+@shared_task(acks_late=True)
 def screen_all_votes() -> str:
     """Nightly: screen every vote again with the current model (new evidence may have appeared)."""
     return f"{screening.votes_screen()}"

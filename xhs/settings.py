@@ -145,6 +145,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "ratings.tasks.sweep_rescores",
         "schedule": crontab(minute="*/5"),
     },
+    "repair-lost-screenings": {
+        "task": "moderation.tasks.sweep_unscreened",
+        "schedule": crontab(minute="*/5"),
+    },
     "escalate-stale-cases": {
         "task": "moderation.tasks.escalate_stale_cases",
         "schedule": crontab(minute=5),

@@ -332,6 +332,8 @@ class Vote(models.Model):
         indexes = [
             # The scoring job skips the few votes that do not count with an anti-join on this small index.
             models.Index(fields=["campaign", "id"], condition=~Q(verdict="counted"), name="vote_not_counted_idx"),
+            # The screening sweep looks only at the last days' votes.
+            models.Index(fields=["created_at"], name="vote_created_idx"),
         ]
 
     def __str__(self) -> str:

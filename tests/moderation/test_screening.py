@@ -15,6 +15,7 @@ from moderation import screening, services
 from moderation.fraud.rules import REASON_TEXT_EN
 from moderation.models import Case, ScreeningModel, VoteScreening
 from moderation.reasons import REASON_TEXT
+from moderation.tasks import sweep_unscreened
 from ratings.models import Campaign, ProductResult, RatingPolicy, Vote
 from ratings.services import fingerprint, vote_submit
 from tests.factories import OrderLineFactory, ProductFactory, rating_ready_category
@@ -158,6 +159,24 @@ def test_a_new_vote_is_screened_right_after_it_is_cast(django_capture_on_commit_
 
     assert VoteScreening.objects.filter(vote=outcome.vote).exists()
     assert ScreeningModel.objects.filter(is_current=True).count() == 1
+
+
+def test_a_vote_whose_screening_was_never_enqueued_is_screened_by_the_sweep() -> None:
+    # given a vote cast while the broker was down (its after-commit task never ran) and one just cast
+    campaign = campaign_for(ProductFactory(category=rating_ready_category()))
+    [missed, fresh] = votes_cast(campaign, [[4] * 5, [3] * 5])
+    Vote.objects.filter(pk=missed.pk).update(created_at=timezone.now() - timedelta(minutes=6))
+
+    # when the beat's sweep runs, twice
+    first = sweep_unscreened.apply().get()
+    before = list(VoteScreening.objects.values_list("vote_id", "verdict", "screened_at"))
+    sweep_unscreened.apply()
+
+    # then the missed vote has its verdict; the fresh one is left to its own task; a repeat changes nothing
+    assert "screened=1" in first
+    assert [row[0] for row in before] == [missed.pk]
+    assert list(VoteScreening.objects.values_list("vote_id", "verdict", "screened_at")) == before
+    assert not VoteScreening.objects.filter(vote=fresh).exists()
 
 
 def test_retraining_stores_a_new_current_version_that_learnt_from_decisions(shampoo_with_a_ring: Any) -> None:
