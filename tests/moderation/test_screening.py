@@ -211,3 +211,15 @@ def test_staff_see_verdicts_scores_reasons_and_model_versions(staff: Any, shampo
     assert listing.status_code == 200 and models.status_code == 200
     assert "accounts on one device" in listing.content.decode() or "台设备" in listing.content.decode()
     assert ScreeningModel.objects.get().version in models.content.decode()
+
+
+def test_the_methodology_page_names_the_screening_model_in_use(client: Client, shampoo_with_a_ring: Any) -> None:
+    before = client.get(reverse("ratings:methodology"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    model = screening.screener_train()
+    after = client.get(reverse("ratings:methodology"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert "Automatic screening is not switched on yet" in before
+    assert "Automatic screening is not switched on yet" not in after
+    assert f"The screening model now in use is {model.version}" in after
+    assert f"from {model.training_votes} votes" in after
