@@ -77,6 +77,7 @@ def test_production_without_a_secret_key_refuses_to_start() -> None:
         ("DATABASE_URL", "postgress//db/xhs", "DATABASE_URL is not a valid database URL"),
         ("SECURE_HSTS_SECONDS", "1y", "SECURE_HSTS_SECONDS must be an integer"),
         ("EMAIL_USE_TLS", "sometimes", "EMAIL_USE_TLS must be a boolean"),
+        ("CELERY_VISIBILITY_TIMEOUT", "600", "< CELERY_VISIBILITY_TIMEOUT: a task that outlives"),
     ],
 )
 def test_a_malformed_value_stops_the_start_naming_the_variable(variable: str, value: str, message: str) -> None:
