@@ -132,6 +132,7 @@ def audits(request: HttpRequest) -> HttpResponse:
 @manager_required
 @require_POST
 def audit_dispute(request: HttpRequest, pk: int) -> HttpResponse:
+    get_object_or_404(ManagerVote, pk=pk, manager=_user(request))  # someone else's vote: as if it did not exist
     form = ReasonForm(request.POST)
     if form.is_valid():
         try:
