@@ -12,3 +12,13 @@ class AccountAdapter(DefaultAccountAdapter):
         if commit:
             user.save()
         return user
+
+    def _get_login_attempts_cache_key(self, request: HttpRequest, **credentials: Any) -> str:
+        """Count failed sign-ins per account, whatever host the request names.
+
+        allauth prefixes the site's domain, which without django.contrib.sites is the request's Host
+        header, port included: a guesser changing the port would get a fresh count each time.
+        (Overrides a private allauth method; tests/security/test_brute_force.py would notice a change.)
+        """
+        login = str(credentials.get("email", credentials.get("username", ""))).lower()
+        return f"login:{login}"

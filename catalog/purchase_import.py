@@ -16,11 +16,12 @@ cancelled line never goes back to paid. See docs/importing-purchases.md.
 import contextlib
 import csv
 import io
+import re
 import uuid
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import NamedTuple, TypeVar
 
 from django.conf import settings
@@ -48,6 +49,8 @@ _LINE_NO_MAX = 32_767  # PositiveSmallIntegerField
 _QUANTITY_MAX = 2_147_483_647  # PositiveIntegerField
 _PRICE_LIMIT = Decimal(10) ** 8  # DecimalField(max_digits=10, decimal_places=2)
 _CENT = Decimal("0.01")
+_DIGITS = re.compile(r"[0-9]+")
+_PRICE_FORMAT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 _EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 #: Clocks of the store and of this server may disagree a little; a day ahead is surely a mistake.
 _FUTURE_SLACK = timedelta(days=1)
@@ -328,9 +331,9 @@ def _shown(value: str) -> str:
 
 
 def _whole_number(text: str, column: str, maximum: int, problems: list[str]) -> int | None:
-    # isdecimal() refuses signs, points, exponents and the underscores int() would accept.
-    if not text.isdecimal():
-        if text.startswith("-") and text[1:].isdecimal():
+    # ASCII digits only: int() would also take signs, underscores and every script's digits ("５").
+    if not _DIGITS.fullmatch(text):
+        if text.startswith("-") and _DIGITS.fullmatch(text[1:]):
             problems.append(_("%(column)s must be at least 1, got %(value)s.") % {"column": column, "value": text})
         else:
             problems.append(
@@ -350,13 +353,11 @@ def _whole_number(text: str, column: str, maximum: int, problems: list[str]) -> 
 
 
 def _price(text: str, problems: list[str]) -> Decimal | None:
-    try:
-        price = Decimal(text)
-    except InvalidOperation:
-        price = None
-    if price is None or not price.is_finite():
+    # Plain decimals only: Decimal() would also take "1e3", "1_000", "NaN" and every script's digits.
+    if not _PRICE_FORMAT.fullmatch(text):
         problems.append(_("unit_price must be a number such as 129.90, got %(value)s.") % {"value": _shown(text)})
         return None
+    price = Decimal(text)
     if price < 0:
         problems.append(_("unit_price must not be negative, got %(value)s.") % {"value": text})
         return None

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.utils import translation
 
 from tests.factories import OrderLineFactory, ProductFactory, UserFactory
 
@@ -46,6 +47,15 @@ def buyer(db: None) -> Any:
 @pytest.fixture
 def staff(db: None) -> Any:
     return UserFactory(display_name="Staff", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> Any:
+    """Each test starts in the site's default language: a request's language stays active in the thread
+    after the response, and would otherwise leak into the next test."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

@@ -2,6 +2,7 @@
 
 import csv
 import io
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import IntegrityError
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from catalog import purchase_import
 from catalog.models import OrderLine
@@ -20,6 +21,14 @@ from catalog.purchase_import import ImportReport, PurchaseFileError, RowError, i
 from tests.factories import OrderLineFactory, ProductFactory, StoreFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    """The importer reports in the reader's language; these tests read it in English."""
+    with translation.override("en"):
+        yield
+
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
