@@ -24,7 +24,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import OperationalError, connection, transaction
-from django.db.models import Count, Max, OuterRef, Q, Subquery
+from django.db.models import Case, Count, Exists, F, Max, OuterRef, Q, Subquery, Value, When
 from django.utils import timezone
 
 from catalog import page_cache
@@ -371,6 +371,11 @@ def _products_update(changed: Sequence[Computed]) -> None:
         rating_score=Subquery(latest.filter(published=True).values("comprehensive")[:1]),
         ranking_score=Subquery(latest.values("ranking_score")[:1]),
         rated_by=Subquery(latest.values("counted")[:1]),
+        # A product that is no longer published leaves the list in the same statement (the database
+        # refuses a listed product without a ranking score); the list rebuild then renumbers the rest.
+        heart_rank=Case(
+            When(Exists(latest.filter(ranking_score__isnull=False)), then=F("heart_rank")), default=Value(None)
+        ),
     )
 
 
@@ -549,11 +554,24 @@ def run_all(*, triggered_by: str) -> ScoringRun:
 
 def rescore_request(*, campaign_id: int, now: datetime | None = None) -> bool:
     """Flag a campaign for re-scoring. True if it was not flagged yet: the caller enqueues one delayed
-    re-score; later requests within the delay ride on that one (the debounce)."""
-    flagged = Campaign.objects.filter(pk=campaign_id, rescore_requested_at__isnull=True).update(
-        rescore_requested_at=now or timezone.now()
-    )
-    return flagged == 1
+    re-score; later requests within the delay ride on that one (the debounce).
+
+    The campaign row stays locked until the caller's transaction commits, so a re-score claiming the
+    flag meanwhile waits and then reads the caller's change. Without the lock a request finding the
+    flag set could be overtaken: the re-score claims and reads before the change is committed, and
+    nothing flags the campaign again. (FOR NO KEY UPDATE: it does not wait for other votes' inserts,
+    which hold only a key-share lock on the campaign.)
+    """
+    with transaction.atomic():
+        flags = list(
+            Campaign.objects.select_for_update(no_key=True)
+            .filter(pk=campaign_id)
+            .values_list("rescore_requested_at", flat=True)
+        )
+        if flags != [None]:
+            return False
+        Campaign.objects.filter(pk=campaign_id).update(rescore_requested_at=now or timezone.now())
+        return True
 
 
 def campaign_rescore(*, campaign_id: int, triggered_by: str = "vote") -> ScoringRun | None:

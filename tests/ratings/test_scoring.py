@@ -226,6 +226,27 @@ def test_a_product_that_falls_below_the_threshold_loses_its_badge() -> None:
 
 
 @pytest.mark.django_db
+def test_a_listed_product_whose_votes_stop_counting_is_unpublished_and_leaves_the_list() -> None:
+    # given a listed product with just enough counted votes
+    RatingPolicy.objects.update_or_create(pk=1, defaults={"min_votes_to_publish": 10, "prior_strength": 0})
+    campaign = _shampoo([1] * 5)
+    votes = votes_cast(campaign, [[5] * 5] * 10)
+    scoring.run_all(triggered_by="test")
+    assert Product.objects.get(pk=campaign.product_id).heart_rank == 1
+
+    # when one vote is held for review and the product is re-scored
+    Vote.objects.filter(pk=votes[0].pk).update(verdict=Vote.Verdict.REVIEW)
+    scoring.rescore_request(campaign_id=campaign.pk)
+    run = scoring.campaign_rescore(campaign_id=campaign.pk)
+
+    # then it shows no score and no badge any more, and nothing is left to re-score
+    product = Product.objects.get(pk=campaign.product_id)
+    assert run is not None and run.status == run.Status.FINISHED
+    assert (product.rating_score, product.ranking_score, product.heart_rank, product.rated_by) == (None, None, None, 9)
+    assert not Campaign.objects.filter(pk=campaign.pk, rescore_requested_at__isnull=False).exists()
+
+
+@pytest.mark.django_db
 def test_staff_see_which_factors_tell_products_apart() -> None:
     rng = np.random.default_rng(11)
     campaign = _shampoo([1] * 5)
