@@ -26,7 +26,7 @@ from catalog.seeding.columns import Chunk
 from catalog.seeding.generator import SeedGenerator, SeedSizes
 from catalog.seeding.people import DEMO_PASSWORD, PERSONAS
 from catalog.seeding.writers import ChunkWriter, CopyWriter, InsertWriter, Prepared, prepared_ahead, write
-from moderation.models import Question, Rule
+from moderation.models import Question, Rule, ScreeningModel
 from ratings.models import EligibilityRun, ScoringRun
 
 #: Every table the seed writes, in the order it writes them.
@@ -109,14 +109,15 @@ def is_seeded() -> bool:
 
 
 def _flush_tables() -> list[str]:
-    # Eligibility and scoring runs, community rules and test questions reference no seeded row, so no
-    # cascade reaches them; the demo seed makes them.
+    # Eligibility and scoring runs, community rules, test questions and screening models reference no
+    # seeded row, so no cascade reaches them; the demo seed makes them.
     return [model._meta.db_table for model in SEEDED_MODELS] + [
         EmailAddress._meta.db_table,
         EligibilityRun._meta.db_table,
         ScoringRun._meta.db_table,
         Rule._meta.db_table,
         Question._meta.db_table,
+        ScreeningModel._meta.db_table,
     ]
 
 
