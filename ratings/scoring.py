@@ -431,17 +431,19 @@ def _forget_cached(product_ids: Sequence[int]) -> None:
 
 
 def run_start(*, triggered_by: str, now: datetime | None = None) -> tuple[ScoringRun, list[int]]:
-    """Record a full run and the categories it will score (those with a campaign)."""
+    """Record a full run and the categories it will score (those with a campaign), in one transaction:
+    a worker dying in between leaves no run without categories, which nothing would ever finish."""
     now = now or timezone.now()
-    run = ScoringRun.objects.create(
-        kind=ScoringRun.Kind.FULL,
-        triggered_by=triggered_by[:60],
-        method_version=statistics.METHOD_VERSION,
-        data_cutoff=now,
-        started_at=now,
-    )
-    category_ids = sorted(set(Campaign.objects.values_list("category_id", flat=True).distinct()))
-    ScoringRunCategory.objects.bulk_create(ScoringRunCategory(run=run, category_id=pk) for pk in category_ids)
+    with transaction.atomic():
+        run = ScoringRun.objects.create(
+            kind=ScoringRun.Kind.FULL,
+            triggered_by=triggered_by[:60],
+            method_version=statistics.METHOD_VERSION,
+            data_cutoff=now,
+            started_at=now,
+        )
+        category_ids = sorted(set(Campaign.objects.values_list("category_id", flat=True).distinct()))
+        ScoringRunCategory.objects.bulk_create(ScoringRunCategory(run=run, category_id=pk) for pk in category_ids)
     return run, category_ids
 
 

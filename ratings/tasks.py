@@ -120,6 +120,9 @@ def run_scoring(self: Task[Any, Any], triggered_by: str = "schedule") -> int:
     Harmless to re-run: results change only where figures changed, so a second run writes no result.
     """
     run, category_ids = scoring.run_start(triggered_by=triggered_by)
+    if not category_ids:
+        scoring.run_finish(run_id=run.pk)  # nothing to score: no category task would close the run
+        return run.pk
     tasks = group(score_category.si(run.pk, category_id) for category_id in category_ids)
     options = _same_queue(self)
     transaction.on_commit(lambda: tasks.apply_async(**options), robust=True)

@@ -340,3 +340,12 @@ def test_a_real_worker_runs_the_nightly_scoring_through_redis(celery_worker: Any
     assert run is not None, "the run did not finish"
     assert (run.products_scored, run.products_published) == (3, 3)
     assert ProductResult.objects.filter(is_latest=True, comprehensive=4.0).count() == 3
+
+
+@pytest.mark.django_db
+def test_a_nightly_run_with_nothing_to_score_is_recorded_as_finished() -> None:
+    run_id = run_scoring.apply(kwargs={"triggered_by": "test"}).get()
+
+    run = ScoringRun.objects.get(pk=run_id)
+    assert run.status == ScoringRun.Status.FINISHED
+    assert run.finished_at is not None
