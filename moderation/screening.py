@@ -14,7 +14,7 @@ managers gave it. Every change of what counts re-scores its product (debounced).
 """
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,6 +28,7 @@ from django.utils import timezone
 from catalog.models import OrderLine
 from moderation.fraud.data import RatingTable
 from moderation.models import Case, Rule, ScreeningModel, VoteScreening
+from moderation.services import cases_open_for_review
 from ratings.models import FactorScore, Vote
 from ratings.services import rescore_soon
 
@@ -61,16 +62,34 @@ def screening_rule() -> Rule:
 # --- Reading -------------------------------------------------------------------------------------------
 
 
+#: Transaction-level advisory locks (PostgreSQL): screenings of the same votes at once (the nightly
+#: batch, a vote's own task, the sweep) apply their verdicts one after another, the second finding the
+#: first one's rows and cases instead of inserting them again; trainings at once take turns to
+#: become current.
+_APPLY_LOCK = 0x5C_0001
+_TRAIN_LOCK = 0x5C_0002
+
+
+def _serialised(key: int) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+
 def _code(value: str) -> int:
     """An integer code of a fingerprint hash, equal for equal hashes within this process; "" is -1."""
     return hash(value) & 0x7FFF_FFFF_FFFF_FFFF if value else -1
 
 
-def rating_table(votes: QuerySet[Vote]) -> RatingTable:
+_Purchases = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]
+
+
+def rating_table(votes: QuerySet[Vote], *, purchases: _Purchases | None = None) -> RatingTable:
     """The votes of ``votes`` (and what screening needs of their raters) as arrays, in vote id order.
 
     Read a chunk at a time and turned into numpy per chunk, so memory stays a few numbers per vote
-    (and its comment) however many votes are read.
+    (and its comment) however many votes are read. ``purchases``: every buyer's paid order lines,
+    read once by ``purchase_counts()`` when many tables are read one after another.
     """
     rows = votes.order_by("pk").values_list(
         "pk",
@@ -113,10 +132,16 @@ def rating_table(votes: QuerySet[Vote]) -> RatingTable:
         comments.extend(row[-1] for row in chunk)
         chunk.clear()
 
-    for row in rows.iterator(chunk_size=CHUNK):
-        chunk.append(row)
-        if len(chunk) == CHUNK:
-            flush()
+    with transaction.atomic():  # a server-side cursor that lives as long as the read, not WITH HOLD
+        if connection.vendor == "postgresql":
+            # a cursor is planned for its first rows by default: for "a category's votes in id order"
+            # that walks the whole table's primary key; plan for reading every row instead
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL cursor_tuple_fraction = 1.0")
+        for row in rows.iterator(chunk_size=CHUNK):
+            chunk.append(row)
+            if len(chunk) == CHUNK:
+                flush()
     flush()
     table = np.concatenate(numbers)
     fingerprints = np.concatenate(codes)
@@ -133,7 +158,7 @@ def rating_table(votes: QuerySet[Vote]) -> RatingTable:
         device=fingerprints[:, 0].copy(),
         network=fingerprints[:, 1].copy(),
         account_age_days=table[:, 6].copy(),
-        purchases=_other_purchases(user_id),
+        purchases=_other_purchases(user_id, purchases),
         comment=comments,
     )
 
@@ -173,30 +198,82 @@ def _score_matrix(vote_id: npt.NDArray[np.int64], votes: QuerySet[Vote]) -> npt.
     return matrix
 
 
-def _other_purchases(user_id: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
-    """Each rater's genuine purchases beyond the one that qualified them (one grouped query)."""
-    raters = np.unique(user_id)
-    counts = dict(
-        OrderLine.objects.filter(buyer_id__in=raters.tolist(), status=OrderLine.Status.PAID)
+def purchase_counts() -> _Purchases:
+    """Every buyer's paid order lines: buyer ids ascending and their counts (one grouped query)."""
+    rows = _int_rows(
+        OrderLine.objects.filter(status=OrderLine.Status.PAID)
         .values_list("buyer_id")
         .annotate(n=Count("pk"))
-        .order_by()
+        .order_by("buyer_id")
+        .values_list("buyer_id", "n"),
+        2,
     )
-    per_rater = np.asarray([max(0, counts.get(int(pk), 0) - 1) for pk in raters], dtype=np.float64)
+    return rows[:, 0].copy(), rows[:, 1].copy()
+
+
+def _other_purchases(user_id: npt.NDArray[np.int64], known: _Purchases | None = None) -> npt.NDArray[np.float64]:
+    """Each rater's genuine purchases beyond the one that qualified them (one grouped query, or none
+    when ``known`` holds every buyer's)."""
+    raters = np.unique(user_id)
+    if known is None:
+        counts = dict(
+            OrderLine.objects.filter(buyer_id__in=raters.tolist(), status=OrderLine.Status.PAID)
+            .values_list("buyer_id")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        per_rater = np.asarray([max(0, counts.get(int(pk), 0) - 1) for pk in raters], dtype=np.float64)
+    else:
+        buyers, bought = known
+        per_rater = np.zeros(len(raters))
+        if len(buyers):
+            at = np.clip(np.searchsorted(buyers, raters), 0, len(buyers) - 1)
+            hit = buyers[at] == raters
+            per_rater[hit] = np.maximum(bought[at[hit]] - 1, 0)
     return per_rater[np.searchsorted(raters, user_id)] if len(raters) else np.empty(0)
 
 
-def decision_labels(vote_id: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
-    """Managers' decisions as labels: 1 = violates, 0 = complies, NaN = no decision."""
+_Decisions = tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]
+
+
+def decision_labels(vote_id: npt.NDArray[np.int64], decided: _Decisions | None = None) -> npt.NDArray[np.float64]:
+    """Managers' decisions as labels: 1 = violates, 0 = complies, NaN = no decision.
+
+    ``decided``: the decisions read once by ``_decisions()`` when labelling a part at a time.
+    """
+    decided_ids, decided_labels = decided if decided is not None else _decisions()
     labels = np.full(len(vote_id), np.nan)
-    decided = Case.objects.filter(status=Case.Status.DECIDED, is_audit=False, vote__isnull=False).values_list(
-        "vote_id", "outcome"
-    )
-    for pk, outcome in decided:
-        index = np.searchsorted(vote_id, pk)
-        if index < len(vote_id) and vote_id[index] == pk:
-            labels[index] = 1.0 if outcome == Case.Outcome.VIOLATES else 0.0
+    if len(decided_ids) == 0 or len(vote_id) == 0:
+        return labels
+    index = np.clip(np.searchsorted(decided_ids, vote_id), 0, len(decided_ids) - 1)
+    hit = decided_ids[index] == vote_id
+    labels[hit] = decided_labels[index[hit]]
     return labels
+
+
+def _decisions() -> _Decisions:
+    """Every decided (non-audit) case about a vote: vote ids ascending, and 1.0 violates / 0.0 complies."""
+    rows = list(
+        Case.objects.filter(status=Case.Status.DECIDED, is_audit=False, vote__isnull=False)
+        .order_by("vote_id", "pk")
+        .values_list("vote_id", "outcome")
+    )
+    ids = np.asarray([pk for pk, _ in rows], dtype=np.int64)
+    labels = np.asarray([1.0 if outcome == Case.Outcome.VIOLATES else 0.0 for _, outcome in rows])
+    # a vote with several decided cases: the last one (by case id) wins, as it did row by row
+    last = np.r_[ids[1:] != ids[:-1], True] if len(ids) else np.zeros(0, dtype=bool)
+    return ids[last], labels[last]
+
+
+def _categories(votes: QuerySet[Vote]) -> list[tuple[int, int]]:
+    """(category id, votes) of the categories ``votes`` has votes in, in id order (one grouped query)."""
+    return list(
+        votes.order_by()
+        .values_list("campaign__category_id")
+        .annotate(n=Count("pk"))
+        .order_by("campaign__category_id")
+        .values_list("campaign__category_id", "n")
+    )
 
 
 # --- Training --------------------------------------------------------------------------------------------
@@ -205,22 +282,40 @@ def decision_labels(vote_id: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
 def screener_train(*, now: datetime | None = None) -> ScreeningModel:
     """Fit a screener on every vote, with managers' decisions as labels, store it and make it current.
 
+    Read and featurised a category at a time, as ``votes_screen`` judges votes (among their
+    category's), so memory holds one category and the training sample, not every vote.
     Harmless to re-run: each run stores a new version; the newest becomes current in one transaction.
     """
     from moderation.fraud.models import Screener  # lazily: scikit-learn stays out of web processes
 
     now = now or timezone.now()
-    table = rating_table(Vote.objects.filter(created_at__lte=now))
-    labels = decision_labels(table.vote_id)
-    screener = Screener().fit(table, labels)
-    labelled = int(np.count_nonzero(~np.isnan(labels)))
+    votes = Vote.objects.filter(created_at__lte=now)
+    categories = _categories(votes)
+    if not categories:
+        raise ValueError("there are no votes to train a screener on")
+    decided = _decisions()
+    bought = purchase_counts()
+    labelled = 0
+    trained = 0
+
+    def parts() -> Iterator[tuple[RatingTable, npt.NDArray[np.float64]]]:
+        nonlocal labelled, trained
+        for category_id, _count in categories:
+            table = rating_table(votes.filter(campaign__category_id=category_id), purchases=bought)
+            labels = decision_labels(table.vote_id, decided)
+            labelled += int(np.count_nonzero(~np.isnan(labels)))
+            trained += len(table)
+            yield table, labels
+
+    screener = Screener().fit_parts(parts(), total=sum(count for _, count in categories))
     with transaction.atomic():
+        _serialised(_TRAIN_LOCK)
         ScreeningModel.objects.filter(is_current=True).update(is_current=False)
         model = ScreeningModel.objects.create(
-            version=f"{now:%Y%m%d-%H%M%S}-{len(table)}-{labelled}",
+            version=f"{now:%Y%m%d-%H%M%S-%f}-{trained}-{labelled}",
             trained_at=timezone.now(),
             data_cutoff=now,
-            training_votes=len(table),
+            training_votes=trained,
             labelled_votes=labelled,
             metrics=screener.metrics,
             artefact=screener.to_bytes(),
@@ -249,10 +344,11 @@ def votes_screen(
 ) -> ScreeningOutcome:
     """Screen votes with the current model and apply the verdicts.
 
-    The context read is every vote of the given categories (or all votes): product consensus,
-    bursts, shared devices and near-copies are judged among them. Verdicts are recorded for
-    ``vote_ids`` when given, else for every vote read. Harmless to repeat: a vote whose verdict is
-    unchanged is left as it is, and moderation decisions are never overridden.
+    A vote is judged among every vote of its category: product consensus, bursts, shared devices
+    and near-copies are read from them. The categories are ``category_ids`` (else those of
+    ``vote_ids``, else all), screened one after another, so memory holds one category at a time.
+    Verdicts are recorded for ``vote_ids`` when given, else for every vote read. Harmless to repeat:
+    a vote whose verdict is unchanged is left as it is, and moderation decisions are never overridden.
     """
     from moderation.fraud.models import Screener
 
@@ -262,18 +358,38 @@ def votes_screen(
     screener = Screener.from_bytes(bytes(model.artefact))
     context = Vote.objects.all()
     if category_ids is not None:
-        context = context.filter(campaign__category_id__in=list(category_ids))
-    table = rating_table(context)
-    if len(table) == 0:
-        return ScreeningOutcome(screened=0, excluded=0, review=0, counted_again=0)
-    result = screener.score(table)
-    wanted = np.ones(len(table), dtype=bool) if vote_ids is None else np.isin(table.vote_id, np.asarray(vote_ids))
-    return _verdicts_apply(
-        model=model,
-        vote_id=table.vote_id[wanted],
-        score=np.asarray(result.score)[wanted],
-        verdict=np.asarray(result.verdict)[wanted],
-        reasons=[reasons for reasons, keep in zip(result.reasons, wanted, strict=True) if keep],
+        categories = sorted(set(category_ids))
+    elif vote_ids is not None:
+        categories = [category for category, _ in _categories(context.filter(pk__in=list(vote_ids)))]
+    else:
+        categories = [category for category, _ in _categories(context)]
+    wanted_ids = None if vote_ids is None else np.unique(np.asarray(list(vote_ids), dtype=np.int64))
+    # many categories: every buyer's purchases in one query rather than one query per category
+    bought = purchase_counts() if len(categories) > 3 else None
+    outcomes = []
+    for category_id in categories:
+        table = rating_table(context.filter(campaign__category_id=category_id), purchases=bought)
+        if len(table) == 0:
+            continue
+        result = screener.score(table)
+        wanted = np.ones(len(table), dtype=bool) if wanted_ids is None else np.isin(table.vote_id, wanted_ids)
+        rows = np.flatnonzero(wanted)
+        del table
+        outcomes.append(
+            _verdicts_apply(
+                model=model,
+                vote_id=result.vote_id[rows],
+                score=np.asarray(result.score)[rows],
+                verdict=np.asarray(result.verdict)[rows],
+                reasons=result.reason_table.take(rows).as_lists(),
+            )
+        )
+        del result
+    return ScreeningOutcome(
+        screened=sum(o.screened for o in outcomes),
+        excluded=sum(o.excluded for o in outcomes),
+        review=sum(o.review for o in outcomes),
+        counted_again=sum(o.counted_again for o in outcomes),
     )
 
 
@@ -304,6 +420,12 @@ def unscreened_sweep(
     )
 
 
+def _chunks(ids: list[int], size: int = 10_000) -> Iterator[list[int]]:
+    """``ids`` a few thousand at a time: one query each, never a statement with millions of parameters."""
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
 def _reason_dicts(reasons: Sequence[Any]) -> list[dict[str, Any]]:
     return [{"code": reason.code, "params": dict(reason.params)} for reason in reasons]
 
@@ -322,9 +444,9 @@ def _verdicts_apply(
         pk: (float(np.clip(s, 0, 1)), str(v), _reason_dicts(r))
         for pk, s, v, r in zip(ids, score, verdict, reasons, strict=True)
     }
-    excluded = review = counted_again = 0
     with transaction.atomic():
-        existing = {row.vote_id: row for row in VoteScreening.objects.filter(vote_id__in=ids)}
+        _serialised(_APPLY_LOCK)
+        existing = {row.vote_id: row for part in _chunks(ids) for row in VoteScreening.objects.filter(vote_id__in=part)}
         fresh, changed = [], []
         for pk, (s, v, r) in by_vote.items():
             row = existing.get(pk)
@@ -333,44 +455,51 @@ def _verdicts_apply(
             elif (row.verdict, row.reasons, round(row.score, 6)) != (v, r, round(s, 6)) or row.model_id != model.pk:
                 row.model, row.score, row.verdict, row.reasons, row.screened_at = model, s, v, r, now
                 changed.append(row)
+        del existing
         VoteScreening.objects.bulk_create(fresh, batch_size=5000)
         VoteScreening.objects.bulk_update(
             changed, ["model", "score", "verdict", "reasons", "screened_at"], batch_size=5000
         )
+        del fresh, changed
 
         # Managers have the last word: leave alone votes with a case that is open or decided.
-        judged = set(Case.objects.filter(vote_id__in=ids, is_audit=False).values_list("vote_id", flat=True))
+        judged = {
+            pk
+            for part in _chunks(ids)
+            for pk in Case.objects.filter(vote_id__in=part, is_audit=False).values_list("vote_id", flat=True)
+        }
         votes = {
             vote.pk: vote
-            for vote in Vote.objects.filter(pk__in=[pk for pk in ids if pk not in judged]).only(
-                "pk", "campaign_id", "verdict", "exclusion_reason"
-            )
+            for part in _chunks([pk for pk in ids if pk not in judged])
+            for vote in Vote.objects.filter(pk__in=part).only("pk", "campaign_id", "verdict", "exclusion_reason")
         }
         campaigns: set[int] = set()
-        rule = None
+        to_exclude: list[int] = []
+        to_count: list[int] = []
+        to_review: list[tuple[Vote, dict[str, Any], int]] = []
         for pk, vote in votes.items():
             s, v, r = by_vote[pk]
             if v == VoteScreening.Verdict.EXCLUDED and vote.verdict != Vote.Verdict.EXCLUDED:
-                Vote.objects.filter(pk=pk).update(
-                    verdict=Vote.Verdict.EXCLUDED, exclusion_reason=Vote.ExclusionReason.SCREENING, updated_at=now
-                )
+                to_exclude.append(pk)
                 campaigns.add(vote.campaign_id)
-                excluded += 1
             elif v == VoteScreening.Verdict.REVIEW:
-                from moderation.services import case_open_for_review
-
-                rule = rule or screening_rule()
-                case_open_for_review(
-                    vote=vote, rule=rule, evidence={"score": round(s, 3), "reasons": r}, priority=1 + round(3 * s)
-                )
-                review += 1
+                to_review.append((vote, {"score": round(s, 3), "reasons": r}, 1 + round(3 * s)))
             elif v == VoteScreening.Verdict.COUNTED and vote.verdict != Vote.Verdict.COUNTED:
-                Vote.objects.filter(pk=pk).filter(
-                    Q(verdict=Vote.Verdict.EXCLUDED, exclusion_reason=Vote.ExclusionReason.SCREENING)
-                    | Q(verdict=Vote.Verdict.REVIEW)
-                ).update(verdict=Vote.Verdict.COUNTED, exclusion_reason="", updated_at=now)
+                to_count.append(pk)
                 campaigns.add(vote.campaign_id)
-                counted_again += 1
+        # one UPDATE per thousands of votes, not one per vote
+        for part in _chunks(to_exclude):
+            Vote.objects.filter(pk__in=part).exclude(verdict=Vote.Verdict.EXCLUDED).update(
+                verdict=Vote.Verdict.EXCLUDED, exclusion_reason=Vote.ExclusionReason.SCREENING, updated_at=now
+            )
+        for part in _chunks(to_count):
+            Vote.objects.filter(pk__in=part).filter(
+                Q(verdict=Vote.Verdict.EXCLUDED, exclusion_reason=Vote.ExclusionReason.SCREENING)
+                | Q(verdict=Vote.Verdict.REVIEW)
+            ).update(verdict=Vote.Verdict.COUNTED, exclusion_reason="", updated_at=now)
+        if to_review:
+            cases_open_for_review(rule=screening_rule(), held=to_review)
+        excluded, review, counted_again = len(to_exclude), len(to_review), len(to_count)
         for campaign_id in sorted(campaigns):
             rescore_soon(campaign_id=campaign_id)
     return ScreeningOutcome(screened=len(ids), excluded=excluded, review=review, counted_again=counted_again)

@@ -9,7 +9,7 @@ deciding votes at the same moment produce exactly one decision.
 
 import random
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -251,23 +251,34 @@ def report_submit(
     return case
 
 
-def case_open_for_review(*, vote: Vote, rule: Rule, evidence: dict[str, Any], priority: int = 1) -> Case:
-    """Screening's way in: hold a vote for review and put it before managers with the evidence.
+def cases_open_for_review(*, rule: Rule, held: Sequence[tuple[Vote, dict[str, Any], int]]) -> None:
+    """Screening's way in: hold votes for review and put them before managers, each with its evidence
+    and priority. Each vote stops counting until its case is decided; its product is re-scored.
 
-    The vote stops counting until the case is decided; its product is re-scored.
+    In bulk (three statements per thousand votes): the nightly batch may hold tens of thousands. A vote
+    that already has an open case (a report opened it) keeps that one; the database refuses a second.
     """
     with transaction.atomic():
-        case, created = _open_case(note=None, vote=vote, rule=rule, source=Case.Source.SCREENING, evidence=evidence)
-        if not created:
-            Case.objects.filter(pk=case.pk).update(
-                priority=F("priority") + priority, evidence={**case.evidence, **evidence}
+        for start in range(0, len(held), 1000):
+            part = held[start : start + 1000]
+            Case.objects.bulk_create(
+                [
+                    Case(vote=vote, rule=rule, source=Case.Source.SCREENING, evidence=evidence, priority=priority)
+                    for vote, evidence, priority in part
+                ],
+                ignore_conflicts=True,
             )
-        elif priority != 1:
-            Case.objects.filter(pk=case.pk).update(priority=priority)
-        if Vote.objects.filter(pk=vote.pk, verdict=Vote.Verdict.COUNTED).update(verdict=Vote.Verdict.REVIEW):
-            rescore_soon(campaign_id=vote.campaign_id)
-    case.refresh_from_db()
-    return case
+            Vote.objects.filter(pk__in=[vote.pk for vote, _, _ in part], verdict=Vote.Verdict.COUNTED).update(
+                verdict=Vote.Verdict.REVIEW, updated_at=timezone.now()
+            )
+        for campaign_id in sorted({vote.campaign_id for vote, _, _ in held}):
+            rescore_soon(campaign_id=campaign_id)
+
+
+def case_open_for_review(*, vote: Vote, rule: Rule, evidence: dict[str, Any], priority: int = 1) -> Case:
+    """One vote held for review (see ``cases_open_for_review``); returns its open case."""
+    cases_open_for_review(rule=rule, held=[(vote, evidence, priority)])
+    return Case.objects.get(vote=vote, status__in=[Case.Status.OPEN, Case.Status.ESCALATED], is_audit=False)
 
 
 # --- Manager votes and decisions ---------------------------------------------------------------------

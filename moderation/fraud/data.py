@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -158,6 +159,40 @@ class RatingTable:
             account_age_days=np.concatenate([self.account_age_days, other.account_age_days]),
             purchases=np.concatenate([self.purchases, other.purchases]),
             comment=self.comment + other.comment,
+        )
+
+    @classmethod
+    def concatenate(cls, tables: list[RatingTable]) -> RatingTable:
+        """The rows of ``tables`` one after another (one copy of each column); narrower score
+        matrices are padded with NaN."""
+        if not tables:
+            raise ValueError("nothing to concatenate")
+        width = max(table.scores.shape[1] for table in tables)
+        scores = np.full((sum(len(table) for table in tables), width), np.nan)
+        start = 0
+        for table in tables:
+            scores[start : start + len(table), : table.scores.shape[1]] = table.scores
+            start += len(table)
+        comments: list[str] = []
+        for table in tables:
+            comments.extend(table.comment)
+
+        def joined(name: str) -> Any:  # each column keeps its own dtype
+            return np.concatenate([getattr(table, name) for table in tables])
+
+        return cls(
+            vote_id=joined("vote_id"),
+            user_id=joined("user_id"),
+            product_id=joined("product_id"),
+            brand_id=joined("brand_id"),
+            timestamp=joined("timestamp"),
+            scores=scores,
+            seconds_to_fill=joined("seconds_to_fill"),
+            device=joined("device"),
+            network=joined("network"),
+            account_age_days=joined("account_age_days"),
+            purchases=joined("purchases"),
+            comment=comments,
         )
 
     @classmethod

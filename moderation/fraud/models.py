@@ -25,6 +25,7 @@ import hashlib
 import json
 import pickle
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -171,52 +172,88 @@ class Screener:
         ``version``: the name to store the model under; by default the data cut-off's year and month
         and a hash of the parameters, the data size and the cut-off (``2025.06-1a2b3c4d5e``).
         """
+        if len(table) == 0:
+            raise ValueError("cannot fit a screener on an empty table")
+        return self._fit([(table, labels, features)], total=len(table), random_state=random_state, version=version)
+
+    def fit_parts(
+        self,
+        parts: Iterable[tuple[RatingTable, npt.NDArray[np.float64] | None]],
+        *,
+        total: int,
+        random_state: int = 7,
+        version: str | None = None,
+    ) -> Screener:
+        """Train on tables that come one after another (a category at a time), each judged among its
+        own votes, as ``score`` judges them; ``total``: their rows in all (the sample is drawn from it).
+
+        Only the sampled and the labelled rows of each part are kept (with their features and rules),
+        so memory holds one part and the sample, however many votes there are. One part gives the
+        same model as ``fit``.
+        """
+        return self._fit(
+            ((table, labels, None) for table, labels in parts), total=total, random_state=random_state, version=version
+        )
+
+    def _fit(
+        self,
+        parts: Iterable[tuple[RatingTable, npt.NDArray[np.float64] | None, Features | None]],
+        *,
+        total: int,
+        random_state: int,
+        version: str | None,
+    ) -> Screener:
         from sklearn.ensemble import IsolationForest
 
         started = time.monotonic()
-        if len(table) == 0:
-            raise ValueError("cannot fit a screener on an empty table")
-        features = features if features is not None else rater_features(table, self.params)
         rng = np.random.default_rng(random_state)
-        sample = np.sort(rng.choice(len(table), size=min(len(table), 200_000), replace=False))
+        drawn = np.sort(rng.choice(total, size=min(total, 200_000), replace=False)) if total > 0 else np.empty(0, int)
+        kept = _Kept()
+        for table, part_labels, part_features in parts:
+            kept.add(self, table, part_labels, part_features, drawn)
+        if kept.rows == 0:
+            raise ValueError("cannot fit a screener on an empty table")
+        joined, features, rules, labels, sample = kept.joined()
+        del kept
+
         matrix = anomaly_matrix(features, sample)
         present = np.any(~np.isnan(matrix), axis=0)
         medians = np.zeros(matrix.shape[1])
         medians[present] = np.nanmedian(matrix[:, present], axis=0)
         filled = np.where(np.isnan(matrix), medians, matrix)
-        kept = np.flatnonzero(np.ptp(filled, axis=0) > 0)
-        self._medians, self._kept = medians, kept
+        kept_columns = np.flatnonzero(np.ptp(filled, axis=0) > 0)
+        self._medians, self._kept = medians, kept_columns
         forest = IsolationForest(
-            n_estimators=self.n_estimators, max_samples=min(256, len(table)), random_state=random_state, n_jobs=1
+            n_estimators=self.n_estimators,
+            max_samples=min(256, joined.rows_read),
+            random_state=random_state,
+            n_jobs=1,
         )
-        columns = filled[:, kept] if len(kept) else np.zeros((len(sample), 1))
+        columns = filled[:, kept_columns] if len(kept_columns) else np.zeros((len(sample), 1))
         forest.fit(columns)
         self._forest = forest
         self._quantiles = np.quantile(-forest.score_samples(columns), np.linspace(0.0, 1.0, 1001))
         del matrix, filled, columns
 
-        rules = apply_rules(table, features, self.thresholds, self.params)
-        labelled = np.zeros(len(table), dtype=bool) if labels is None else ~np.isnan(labels)
-        # the anomaly quantile is needed where the supervised model learns and where the metrics look
-        needed = np.union1d(sample, np.flatnonzero(labelled))
-        anomaly = np.full(len(table), np.nan)
-        anomaly[needed] = self._anomaly(features, needed)
-        y = np.zeros(0) if labels is None else labels[labelled]
+        # every kept row is sampled or labelled: the anomaly quantile is needed for all of them
+        labelled = ~np.isnan(labels)
+        anomaly = self._anomaly(features)
+        y = labels[labelled]
         self._supervised = None
         metrics: dict[str, Any] = {}
         n_labelled = int(np.count_nonzero(labelled))
-        if labels is not None and n_labelled >= self.min_labels and 0 < np.sum(y == 1) < n_labelled:
+        if joined.has_labels and n_labelled >= self.min_labels and 0 < np.sum(y == 1) < n_labelled:
             with _one_thread():
                 self._supervised, metrics = _fit_supervised(
-                    table, features, rules, anomaly, labelled, y.astype(np.int64), random_state=random_state
+                    joined.table, features, rules, anomaly, labelled, y.astype(np.int64), random_state=random_state
                 )
-        cutoff = datetime.fromtimestamp(float(np.nanmax(table.timestamp)), tz=UTC)
+        cutoff = datetime.fromtimestamp(joined.latest, tz=UTC)
         fingerprint = json.dumps(
             {
                 "thresholds": asdict(self.thresholds),
                 "params": asdict(self.params),
                 "operating": [self.review_at, self.exclude_at, self.anomaly_weight, self.anomaly_from],
-                "votes": len(table),
+                "votes": joined.rows_read,
                 "labelled": n_labelled,
                 "cutoff": cutoff.isoformat(),
                 "random_state": random_state,
@@ -228,7 +265,7 @@ class Screener:
         import sklearn
 
         # the shares the model would review and exclude, on the sample (scoring every vote twice is slow)
-        part = table.take(sample)
+        part = joined.table.take(sample)
         part_features = Features(names=features.names, X=features.X[sample])
         part_rules = RuleResult(rules.score[sample], rules.strong[sample], rules.reasons.take(sample))
         probability = self._model_probability(part, part_features, part_rules, anomaly[sample])
@@ -236,8 +273,8 @@ class Screener:
         self.metrics = {
             "version": self.version,
             "data_cutoff": cutoff.isoformat(),
-            "trained_votes": len(table),
-            "trained_raters": int(len(np.unique(table.user_id))),
+            "trained_votes": joined.rows_read,
+            "trained_raters": joined.raters,
             "labelled_votes": n_labelled,
             "positive_share": round(float(np.mean(y)), 4) if n_labelled else None,
             "supervised": self._supervised is not None,
@@ -341,6 +378,83 @@ class Screener:
         if not isinstance(screener, cls):
             raise ValueError("the stored object is not a Screener")
         return screener
+
+
+# --- training rows ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Joined:
+    """The kept rows of every part as one table, and what training needs to know of all the rows read."""
+
+    table: RatingTable
+    rows_read: int
+    raters: int
+    latest: float
+    has_labels: bool
+
+
+@dataclass
+class _Kept:
+    """The rows of each part that training needs (drawn for the sample, or labelled), with their
+    features and rules; everything else of a part is let go before the next one is read."""
+
+    rows: int = 0
+    latest: float = -np.inf
+    has_labels: bool = False
+    tables: list[RatingTable] = field(default_factory=list)
+    features: list[F64] = field(default_factory=list)
+    rule_scores: list[F64] = field(default_factory=list)
+    strong: list[Bools] = field(default_factory=list)
+    reasons: list[ReasonTable] = field(default_factory=list)
+    labels: list[F64] = field(default_factory=list)
+    sampled: list[Bools] = field(default_factory=list)
+    raters: list[npt.NDArray[np.int64]] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+
+    def add(
+        self,
+        screener: Screener,
+        table: RatingTable,
+        labels: F64 | None,
+        features: Features | None,
+        drawn: npt.NDArray[np.int64],
+    ) -> None:
+        n = len(table)
+        if n == 0:
+            return
+        features = features if features is not None else rater_features(table, screener.params)
+        low, high = np.searchsorted(drawn, [self.rows, self.rows + n])
+        local = drawn[low:high] - self.rows
+        labelled = np.zeros(n, dtype=bool) if labels is None else ~np.isnan(labels)
+        keep = np.union1d(local, np.flatnonzero(labelled)).astype(np.int64)
+        rules = apply_rules(table, features, screener.thresholds, screener.params)
+        self.tables.append(table.take(keep))
+        self.features.append(features.X[keep])
+        self.names = list(features.names)
+        self.rule_scores.append(rules.score[keep])
+        self.strong.append(rules.strong[keep])
+        self.reasons.append(rules.reasons.take(keep))
+        self.labels.append(np.full(len(keep), np.nan) if labels is None else labels[keep])
+        self.sampled.append(np.isin(keep, local))
+        self.raters.append(np.unique(table.user_id))
+        self.has_labels |= labels is not None
+        if np.any(~np.isnan(table.timestamp)):
+            self.latest = max(self.latest, float(np.nanmax(table.timestamp)))
+        self.rows += n
+
+    def joined(self) -> tuple[_Joined, Features, RuleResult, F64, npt.NDArray[np.intp]]:
+        table = self.tables[0] if len(self.tables) == 1 else RatingTable.concatenate(self.tables)
+        matrix = np.vstack(self.features) if len(self.features) > 1 else self.features[0]
+        features = Features(names=self.names, X=matrix)
+        rules = RuleResult(
+            np.concatenate(self.rule_scores), np.concatenate(self.strong), ReasonTable.concatenate(self.reasons)
+        )
+        raters = len(np.unique(np.concatenate(self.raters)))
+        joined = _Joined(
+            table=table, rows_read=self.rows, raters=raters, latest=self.latest, has_labels=self.has_labels
+        )
+        return joined, features, rules, np.concatenate(self.labels), np.flatnonzero(np.concatenate(self.sampled))
 
 
 # --- supervised models -------------------------------------------------------------------------------------

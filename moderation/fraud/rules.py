@@ -164,6 +164,44 @@ class ReasonTable:
                 out[row].append(Reason(code, {name: _plain(values[row]) for name, values in params.items()}))
         return out
 
+    @classmethod
+    def concatenate(cls, tables: list[ReasonTable]) -> ReasonTable:
+        """The rows of ``tables`` one after another; a code missing from a table applies to none of its rows."""
+        out = cls(size=sum(table.size for table in tables))
+        keys: list[tuple[str, int]] = []
+        for table in tables:
+            seen: dict[str, int] = {}
+            for code in table.codes:
+                key = (code, seen.get(code, 0))
+                seen[code] = key[1] + 1
+                if key not in keys:
+                    keys.append(key)
+        for code, occurrence in keys:
+            masks: list[Bools] = []
+            found: list[dict[str, npt.NDArray[np.float64] | npt.NDArray[np.int64]] | None] = []
+            for table in tables:
+                positions = [i for i, c in enumerate(table.codes) if c == code]
+                if occurrence < len(positions):
+                    masks.append(table.masks[positions[occurrence]])
+                    found.append(table.params[positions[occurrence]])
+                else:
+                    masks.append(np.zeros(table.size, dtype=bool))
+                    found.append(None)
+            template = next(params for params in found if params is not None)
+            params = {
+                name: np.concatenate(
+                    [
+                        np.zeros(table.size, dtype=values.dtype) if part is None else part[name]
+                        for table, part in zip(tables, found, strict=True)
+                    ]
+                )
+                for name, values in template.items()
+            }
+            out.codes.append(code)
+            out.masks.append(np.concatenate(masks))
+            out.params.append(params)
+        return out
+
     def take(self, index: npt.NDArray[np.int64]) -> ReasonTable:
         return ReasonTable(
             size=len(index),
