@@ -312,7 +312,7 @@ def screener_train(*, now: datetime | None = None) -> ScreeningModel:
         _serialised(_TRAIN_LOCK)
         ScreeningModel.objects.filter(is_current=True).update(is_current=False)
         model = ScreeningModel.objects.create(
-            version=f"{now:%Y%m%d-%H%M%S-%f}-{trained}-{labelled}",
+            version=f"{timezone.localtime(now):%Y%m%d-%H%M%S-%f}-{trained}-{labelled}",
             trained_at=timezone.now(),
             data_cutoff=now,
             training_votes=trained,
