@@ -190,7 +190,13 @@ def _score_matrix(vote_id: npt.NDArray[np.int64], votes: QuerySet[Vote]) -> npt.
         return np.empty((0, 1), dtype=np.float64)
     if len(rows) == 0:
         return np.full((len(vote_id), 1), np.nan)
+    # A vote committed between the two reads has scores but no row: leave it to its own screening.
     row_of = np.searchsorted(vote_id, rows[:, 0])
+    read = row_of < len(vote_id)
+    read[read] = vote_id[row_of[read]] == rows[read, 0]
+    rows, row_of = rows[read], row_of[read]
+    if len(rows) == 0:
+        return np.full((len(vote_id), 1), np.nan)
     starts = np.r_[0, np.flatnonzero(np.diff(rows[:, 0])) + 1]
     column = np.arange(len(rows)) - np.repeat(starts, np.diff(np.r_[starts, len(rows)]))
     matrix = np.full((len(vote_id), int(column.max()) + 1), np.nan)

@@ -223,3 +223,17 @@ def test_the_methodology_page_names_the_screening_model_in_use(client: Client, s
     assert "Automatic screening is not switched on yet" not in after
     assert f"The screening model now in use is {model.version}" in after
     assert f"from {model.training_votes} votes" in after
+
+
+def test_a_vote_committed_between_reading_votes_and_their_scores_is_left_to_its_own_screening() -> None:
+    # given the votes read a moment ago, and one more vote committed since
+    campaign = campaign_for(ProductFactory(category=rating_ready_category()))
+    read = votes_cast(campaign, [[4] * 5, [2] * 5])
+    votes_cast(campaign, [[5] * 5])
+    read_ids = np.asarray(sorted(vote.pk for vote in read), dtype=np.int64)
+
+    # when their scores are read (the newcomer's come along)
+    matrix = screening._score_matrix(read_ids, Vote.objects.filter(campaign=campaign))
+
+    # then the matrix holds the votes read, row for row, and nothing of the newcomer
+    assert matrix.tolist() == [[4.0] * 5, [2.0] * 5]
