@@ -440,6 +440,11 @@ def local_redis() -> Iterator[LocalRedis]:
     finally:
         if not service.ping():
             service.start()
+        # This process's pooled broker connections died with the server: drop them, so that later
+        # tests (a worker fixture's ping, say) connect afresh instead of reading a closed socket.
+        from xhs.celery import app
+
+        app.close()  # closes and forgets the connection pool; the next use opens a new one
 
 
 class LocalPostgres:
