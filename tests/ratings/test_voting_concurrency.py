@@ -1,17 +1,16 @@
 """One person, one vote under real concurrency (PostgreSQL): the unique constraint is the guarantee."""
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
 from ratings import services
 from ratings.forms import form_token
 from ratings.models import FactorScore, Invitation, Vote, VoteRevision
+from tests import concurrency
 from tests.ratings.factories import accepted_invitation
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -20,30 +19,7 @@ THREADS = 16
 
 
 def run_at_once(work: Callable[[int], Any]) -> tuple[list[Any], list[BaseException]]:
-    """Run `work(i)` in THREADS threads released together; each closes its own connection."""
-    barrier = threading.Barrier(THREADS)
-    results: list[Any] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
-
-    def target(i: int) -> None:
-        try:
-            barrier.wait()
-            result = work(i)
-            with lock:
-                results.append(result)
-        except BaseException as error:  # noqa: BLE001 - collected and asserted on below
-            with lock:
-                errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results, errors
+    return concurrency.run_at_once(work, threads=THREADS)
 
 
 def test_sixteen_simultaneous_first_votes_store_exactly_one() -> None:

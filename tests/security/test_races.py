@@ -6,7 +6,6 @@ goes through the test client, each thread with its own client in the same signed
 (the double click, the second tab), and the server errors are counted rather than raised.
 """
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +20,7 @@ from accounts.models import Notification, User
 from moderation.models import Case, ManagerVote
 from ratings.forms import form_token
 from ratings.models import FactorScore, Invitation, Vote, VoteRevision
+from tests import concurrency
 from tests.moderation.factories import manager, note_case
 from tests.ratings.factories import InvitationFactory, accepted_invitation
 
@@ -42,37 +42,12 @@ def _free_connections() -> int:
 
 
 def run_at_once(threads: int, work: Callable[[int], HttpResponse]) -> list[HttpResponse]:
-    """Run ``work(i)`` in ``threads`` threads released together by a barrier; each closes its connection.
-
-    Fails the test if a thread raised (the clients do not raise on a 500: those are counted) or is
-    still running after the timeout.
-    """
+    """Every response of ``work(i)`` sent from ``threads`` threads at once (a thread that raised fails the
+    test: the clients answer a 500 rather than raise it, so those are counted by the caller)."""
     free = _free_connections()
     if free < threads + 2:
         pytest.skip(f"PostgreSQL has {free} free connections now; this race needs {threads + 2}")
-    barrier = threading.Barrier(threads, timeout=JOIN_TIMEOUT)
-    responses: list[HttpResponse] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
-
-    def target(i: int) -> None:
-        try:
-            barrier.wait()
-            response = work(i)
-            with lock:
-                responses.append(response)
-        except BaseException as error:  # noqa: BLE001 - collected and asserted on below
-            with lock:
-                errors.append(error)
-        finally:
-            connection.close()
-
-    pool = [threading.Thread(target=target, args=(i,), daemon=True) for i in range(threads)]
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join(timeout=JOIN_TIMEOUT)
-    assert not any(thread.is_alive() for thread in pool), "a request did not finish in time"
+    responses, errors = concurrency.run_at_once(work, threads=threads, timeout=JOIN_TIMEOUT)
     assert errors == []
     assert len(responses) == threads
     return responses
