@@ -9,6 +9,7 @@ from django.conf import settings
 from django.utils import translation
 
 from tests.factories import OrderLineFactory, ProductFactory, UserFactory
+from tests.processes import worker_database_url
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -80,14 +81,11 @@ def celery_worker(transactional_db: None) -> Any:
     import time
     import uuid
 
-    from django.db import connection
-
     from xhs.celery import app
 
     if not (_on_postgres() and os.environ.get("REDIS_URL")):
         pytest.skip("a real Celery worker needs PostgreSQL and Redis (DATABASE_URL, REDIS_URL)")
-    db = connection.settings_dict
-    database_url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    database_url = worker_database_url()
     queue = f"test-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "xhs.settings"}
     worker = subprocess.Popen(  # noqa: S603 - fixed argv, our own interpreter

@@ -59,6 +59,7 @@ from ratings.models import (
 )
 from ratings.services import fingerprint
 from tests.factories import OrderLineFactory, ProductFactory, rating_ready_category
+from tests.processes import worker_database_url
 from tests.ratings.factories import campaign_for, votes_cast
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -101,13 +102,6 @@ def free_port() -> int:
 
 
 # --- The test database, as other processes reach it -----------------------------------------------------
-
-
-def database_url() -> str:
-    """The test database (pytest-django's test_… name) as a URL for a worker or a web server."""
-    db = connection.settings_dict
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def raw_connection() -> Any:
@@ -207,7 +201,7 @@ class Worker:
     def start(self, timeout: float = 30) -> None:
         env = {
             **os.environ,
-            "DATABASE_URL": database_url(),
+            "DATABASE_URL": worker_database_url(),
             "REDIS_URL": self.broker_url,
             "DJANGO_SETTINGS_MODULE": "xhs.settings",
             "CELERY_VISIBILITY_TIMEOUT": str(self.visibility_timeout),
@@ -582,7 +576,7 @@ class WebServer:
     def start(self) -> None:
         env = {
             **os.environ,
-            "DATABASE_URL": database_url(),
+            "DATABASE_URL": worker_database_url(),
             "DJANGO_SETTINGS_MODULE": "xhs.settings",
             "CONN_MAX_AGE": "60",
             "LOG_LEVEL": "INFO",

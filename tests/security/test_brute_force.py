@@ -24,9 +24,9 @@ from urllib.parse import urlencode
 import pytest
 from django.conf import settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
-from django.db import connection
 
 from tests.factories import UserFactory
+from tests.processes import worker_database_url
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
@@ -92,9 +92,7 @@ def web_processes(django_db_setup: None, tmp_path_factory: pytest.TempPathFactor
     the processes can read, and the processes keep no connection open between requests.
     """
     logs = tmp_path_factory.mktemp("gunicorn")
-    db = connection.settings_dict
-    credentials = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    database_url = f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    database_url = worker_database_url()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "xhs.settings",
