@@ -83,6 +83,8 @@ import numpy as np  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
+from bench.scoring import load_average, sql, sql_rows  # noqa: E402
+
 #: Vocabulary of the genuine comments: common Chinese review words and English words, ~3,500 in all.
 _ZH_TEXT = (
     "质量 包装 物流 客服 味道 颜色 尺寸 手感 效果 性价比 做工 材质 设计 香味 口感 保湿 清爽 滋润 温和 细腻 "
@@ -117,22 +119,6 @@ def vocabulary(seed: int) -> list[str]:
     words += [_ZH[i] + _ZH[j] for i, j in rng.integers(0, len(_ZH), size=(1500, 2))]
     words += ["".join(rng.choice(_SYLLABLES, size=int(rng.integers(2, 5)))) for _ in range(2300)]
     return sorted(set(words))
-
-
-def sql(statement: str, params: object = None) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        return int(cursor.rowcount)
-
-
-def sql_rows(statement: str, params: object = None) -> list[tuple[Any, ...]]:
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        return list(cursor.fetchall())
-
-
-def load_average() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 @contextmanager
