@@ -111,6 +111,8 @@ def celery_worker(transactional_db: None) -> Any:
         env=env,
         cwd=settings.BASE_DIR,
     )
+    # Pooled broker connections may predate a Redis restart by an earlier test: start from fresh ones.
+    app.close()
     previous = (app.conf.task_always_eager, app.conf.task_default_queue)
     app.conf.task_always_eager = False
     app.conf.task_default_queue = queue
