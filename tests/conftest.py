@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.utils import translation
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from tests.factories import OrderLineFactory, ProductFactory, UserFactory
 from tests.processes import worker_database_url
@@ -111,14 +112,21 @@ def celery_worker(transactional_db: None) -> Any:
         env=env,
         cwd=settings.BASE_DIR,
     )
-    # Pooled broker connections may predate a Redis restart by an earlier test: start from fresh ones.
-    app.close()
     previous = (app.conf.task_always_eager, app.conf.task_default_queue)
     app.conf.task_always_eager = False
     app.conf.task_default_queue = queue
+
+    def answers() -> bool:
+        try:
+            return bool(app.control.ping(destination=[f"{queue}@{os.uname().nodename}"], timeout=0.5))
+        except (RedisConnectionError, OSError):
+            # a broker connection that an earlier test's Redis restart closed: drop it, ask again
+            app.close()
+            return False
+
     try:
         deadline = time.monotonic() + 30
-        while not app.control.ping(destination=[f"{queue}@{os.uname().nodename}"], timeout=0.5):
+        while not answers():
             if worker.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("the Celery worker did not start")
         yield worker
