@@ -56,7 +56,8 @@ def sql(statement: str, params: object = None) -> int:
 
 def reset() -> None:
     sql(
-        "TRUNCATE ratings_factorscore, ratings_voterevision, ratings_vote, ratings_invitation, ratings_campaignfactor,"
+        "TRUNCATE ratings_factorscore, ratings_voterevision, ratings_voteverdictchange, ratings_vote,"
+        " ratings_invitation, ratings_campaignfactor,"
         " ratings_campaign, ratings_eligibilityruncategory, ratings_eligibilityrun"
     )
     sql("DELETE FROM accounts_notification WHERE kind = 'invitation'")

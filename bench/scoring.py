@@ -148,7 +148,8 @@ ANSWERED_BACK = """
 
 VOTES = """
     INSERT INTO ratings_vote (campaign_id, user_id, invitation_id, product_id, comment, seconds_to_fill, ip_hash,
-                              user_agent_hash, revision_count, verdict, exclusion_reason, created_at, updated_at)
+                              user_agent_hash, revision_count, verdict, exclusion_reason, created_at, submitted_at,
+                              updated_at)
     SELECT campaign_id, user_id, invitation_id, product_id,
            CASE WHEN c < 0.1 THEN (%(comments)s::text[])[1 + floor(c * 50)::int] ELSE '' END,
            20 + floor(t * 400)::int,
@@ -157,7 +158,7 @@ VOTES = """
            0,
            CASE WHEN v < 0.97 THEN 'counted' WHEN v < 0.99 THEN 'excluded' ELSE 'review' END,
            CASE WHEN v >= 0.97 AND v < 0.99 THEN 'screening' ELSE '' END,
-           responded_at, responded_at
+           responded_at, responded_at, responded_at
       FROM (
           SELECT i.campaign_id, i.user_id, i.id AS invitation_id, c.product_id, i.responded_at,
                  random() AS c, random() AS t, random() AS v
@@ -200,7 +201,8 @@ def prepare(*, seed: int, per_category: int, cap: int, purchase_days: int, votin
         sql("ANALYZE")
 
     sql(
-        "TRUNCATE ratings_factorscore, ratings_voterevision, ratings_vote, ratings_invitation, ratings_campaignfactor,"
+        "TRUNCATE ratings_factorscore, ratings_voterevision, ratings_voteverdictchange, ratings_vote,"
+        " ratings_invitation, ratings_campaignfactor,"
         " ratings_campaign, ratings_eligibilityruncategory, ratings_eligibilityrun, "
         + ", ".join(SCORING_OUTPUT)
         + " CASCADE"

@@ -376,6 +376,7 @@ def _fraud_ring(*, rng: random.Random, spare: list[Vote]) -> None:
             user_agent_hash=device,
             seconds_to_fill=rng.randint(4, 9),
             created_at=start + timedelta(minutes=5 * n),
+            submitted_at=start + timedelta(minutes=5 * n),
             comment=RING_COMMENTS[n % len(RING_COMMENTS)],
         )
         FactorScore.objects.filter(vote=vote).update(score=5)

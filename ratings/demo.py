@@ -112,6 +112,7 @@ def _votes_write(*, rng: np.random.Generator, buyer: User | None) -> int:
                 comment=str(rng.choice(_COMMENTS)),
                 seconds_to_fill=int(rng.lognormal(4.3, 0.5)),
                 created_at=voted_at,
+                submitted_at=voted_at,
             )
         )
         vote_factors.append(factors.get(campaign.pk, []))

@@ -30,7 +30,7 @@ from django.utils import timezone
 from catalog import page_cache
 from catalog.models import Category, Product
 from ratings import statistics
-from ratings.eligibility import policy_get
+from ratings.eligibility import campaigns_close_expired, policy_get
 from ratings.models import (
     Campaign,
     CampaignFactor,
@@ -44,6 +44,8 @@ from ratings.models import (
     ScoringRun,
     ScoringRunCategory,
     Vote,
+    VoteRevision,
+    VoteVerdictChange,
 )
 
 logger = logging.getLogger(__name__)
@@ -62,11 +64,16 @@ HEART_LIST_CACHE_KEY = "ratings:heart-list"
 # --- Reading what a category's campaigns are made of ---------------------------------------------
 
 
-def _scored_campaigns(category_id: int, product_ids: Sequence[int] | None = None) -> list[Campaign]:
-    """Each product's latest campaign that was not cancelled: the one its public score comes from."""
+def _scored_campaigns(
+    category_id: int, product_ids: Sequence[int] | None = None, *, as_of: datetime | None = None
+) -> list[Campaign]:
+    """Each product's latest campaign that was not cancelled (opened by ``as_of``, if given): the one whose
+    factors its public score is shown on. The votes come from all its campaigns (``_read_inputs``)."""
     campaigns = Campaign.objects.filter(category_id=category_id).exclude(status=Campaign.Status.CANCELLED)
     if product_ids is not None:
         campaigns = campaigns.filter(product_id__in=product_ids)
+    if as_of is not None:
+        campaigns = campaigns.filter(opens_at__lte=as_of)
     latest: dict[int, Campaign] = {}
     for campaign in campaigns.order_by("product_id", "-opens_at", "-id").only(
         "id", "product_id", "category_id", "opens_at"
@@ -75,31 +82,16 @@ def _scored_campaigns(category_id: int, product_ids: Sequence[int] | None = None
     return list(latest.values())
 
 
-def _histograms(campaigns: Sequence[Campaign]) -> dict[int, list[int]]:
-    """Counts of each score 1–5 per frozen factor, from counted votes only (one query).
+@dataclass(frozen=True)
+class Window:
+    """What a run reads: votes as they stood at ``cutoff``, submitted or confirmed on or after ``start``."""
 
-    Scores are found by the product each one carries (``factorscore_product_idx``) and by nothing
-    else: joined to the frozen factors, the planner cannot know that a factor implies its product,
-    expected 1% of the rows and sorted them on disk to group them. A product's scores from older
-    campaigns come along; the caller asks only for the factors of these campaigns. The few votes
-    that do not count are read once for these campaigns from the partial index
-    ``vote_not_counted_idx`` and hashed (``NOT IN``), instead of a primary-key probe per score.
-    Measured at full scale (bench/scoring.py): 280–630 ms a category before, 50–100 ms after.
-    """
-    not_counted = (
-        Vote.objects.filter(campaign_id__in=[c.pk for c in campaigns])
-        .exclude(verdict=Vote.Verdict.COUNTED)
-        .values("pk")
-    )
-    rows = (
-        FactorScore.objects.filter(product_id__in=[c.product_id for c in campaigns])
-        .exclude(vote_id__in=not_counted)
-        .values("factor_id")
-        .annotate(**{f"s{score}": Count("pk", filter=Q(score=score)) for score in statistics.SCORES})
-        .order_by()
-        .values_list("factor_id", *(f"s{score}" for score in statistics.SCORES))
-    )
-    return {row[0]: list(row[1:]) for row in rows}
+    start: datetime
+    cutoff: datetime
+
+    @classmethod
+    def ending(cls, cutoff: datetime, *, days: int) -> "Window":
+        return cls(start=cutoff - timedelta(days=days), cutoff=cutoff)
 
 
 @dataclass
@@ -111,38 +103,134 @@ class VoteCounts:
     excluded_moderation: int = 0
     last_vote_at: datetime | None = None
 
-
-def _vote_counts(campaign_ids: Sequence[int]) -> dict[int, VoteCounts]:
-    counts: dict[int, VoteCounts] = {pk: VoteCounts() for pk in campaign_ids}
-    rows = (
-        Vote.objects.filter(campaign_id__in=campaign_ids)
-        .values_list("campaign_id", "verdict", "exclusion_reason")
-        .annotate(n=Count("pk"), last=Max("created_at"))
-        .order_by()
-    )
-    for campaign_id, verdict, reason, n, last in rows:
-        into = counts[campaign_id]
-        into.voted += n
+    def add(self, verdict: str, reason: str, submitted_at: datetime) -> None:
+        self.voted += 1
         if verdict == Vote.Verdict.COUNTED:
-            into.counted += n
+            self.counted += 1
         elif verdict == Vote.Verdict.REVIEW:
-            into.under_review += n
+            self.under_review += 1
         elif reason == Vote.ExclusionReason.MODERATION:
-            into.excluded_moderation += n
+            self.excluded_moderation += 1
         else:
-            into.excluded_screening += n
-        into.last_vote_at = max(filter(None, [into.last_vote_at, last]), default=None)
-    return counts
+            self.excluded_screening += 1
+        self.last_vote_at = max(filter(None, [self.last_vote_at, submitted_at]), default=None)
 
 
-def _invited(campaign_ids: Sequence[int]) -> dict[int, int]:
+@dataclass
+class Inputs:
+    """What a product's figures are made of, read as of a window: histograms keyed by factor (the catalog
+    factor, so that votes from earlier campaigns meet the same factor of the latest one) and vote counts."""
+
+    histograms: dict[tuple[int, int], list[int]]
+    votes: dict[int, VoteCounts]
+    invited: dict[int, int]
+    factor_keys: dict[int, int]
+
+    def histogram(self, product_id: int, factor: CampaignFactor) -> list[int]:
+        return self.histograms.get((product_id, self.factor_keys[factor.pk]), [0] * len(statistics.SCORES))
+
+
+def _factor_keys(product_ids: Sequence[int]) -> dict[int, int]:
+    """Campaign factor id → the key its scores add up under: the catalog factor, or (a factor since deleted)
+    the campaign factor itself, negated so the two never meet."""
+    rows = CampaignFactor.objects.filter(campaign__product_id__in=product_ids).values_list("pk", "factor_id")
+    return {pk: factor_id if factor_id is not None else -pk for pk, factor_id in rows}
+
+
+def _read_inputs(product_ids: Sequence[int], window: Window) -> Inputs:
+    """Everything the figures of these products need, as the votes stood at the window's cut-off.
+
+    The bulk is one histogram query over ``FactorScore`` (found by the product each score carries,
+    ``factorscore_product_idx``) that leaves out, with a hashed ``NOT IN``, the few votes that need a
+    closer look: not counted now, submitted before the window, or changed after the cut-off. Those are
+    read back in Python as they stood at the cut-off: the verdict from ``VoteVerdictChange`` (written by
+    triggers on every change), the scores from the current rows or from the ``VoteRevision`` in force.
+    With the cut-off "now" the closer look is the small set of votes that do not count.
+    """
+    cutoff, start = window.cutoff, window.start
+    keys = _factor_keys(product_ids)
+    votes = Vote.objects.filter(product_id__in=product_ids, created_at__lte=cutoff)
+    unusual = Q(submitted_at__lt=start) | Q(updated_at__gt=cutoff) | ~Q(verdict=Vote.Verdict.COUNTED)
+    histograms: dict[tuple[int, int], list[int]] = {}
+
+    def add(product_id: int, campaign_factor_id: int, score: int, n: int = 1) -> None:
+        into = histograms.setdefault((product_id, keys[campaign_factor_id]), [0] * len(statistics.SCORES))
+        into[score - statistics.SCORES[0]] += n
+
     rows = (
-        Invitation.objects.filter(campaign_id__in=campaign_ids)
-        .values_list("campaign_id")
-        .annotate(n=Count("pk"))
+        FactorScore.objects.filter(product_id__in=product_ids)
+        .exclude(
+            vote_id__in=Vote.objects.filter(product_id__in=product_ids)
+            .filter(unusual | Q(created_at__gt=cutoff))
+            .values("pk")
+        )
+        .values("product_id", "factor_id")
+        .annotate(**{f"s{score}": Count("pk", filter=Q(score=score)) for score in statistics.SCORES})
+        .order_by()
+        .values_list("product_id", "factor_id", *(f"s{score}" for score in statistics.SCORES))
+    )
+    for product_id, factor_id, *histogram in rows:
+        for score, n in zip(statistics.SCORES, histogram, strict=True):
+            if n:
+                add(product_id, factor_id, score, n)
+
+    counts: dict[int, VoteCounts] = {pk: VoteCounts() for pk in product_ids}
+    plain = votes.filter(submitted_at__gte=start, updated_at__lte=cutoff, verdict=Vote.Verdict.COUNTED)
+    for product_id, n, last in (
+        plain.values_list("product_id").annotate(n=Count("pk"), last=Max("submitted_at")).order_by()
+    ):
+        into = counts[product_id]
+        into.voted += n
+        into.counted += n
+        into.last_vote_at = max(filter(None, [into.last_vote_at, last]), default=None)
+
+    closer = list(
+        votes.filter(unusual).values_list(
+            "pk", "product_id", "verdict", "exclusion_reason", "submitted_at", "updated_at"
+        )
+    )
+    changed = [row[0] for row in closer if row[5] > cutoff]
+    verdict_then: dict[int, tuple[str, str]] = {}
+    for vote_id, verdict, reason in (
+        VoteVerdictChange.objects.filter(vote_id__in=changed, changed_at__lte=cutoff)
+        .order_by("vote_id", "changed_at", "pk")
+        .values_list("vote_id", "verdict", "exclusion_reason")
+    ):
+        verdict_then[vote_id] = (verdict, reason)  # the last one at or before the cut-off wins
+    revision_then: dict[int, tuple[datetime, dict[str, int]]] = {}
+    for vote_id, submitted, scores in (
+        VoteRevision.objects.filter(vote_id__in=[row[0] for row in closer if row[4] > cutoff], submitted_at__lte=cutoff)
+        .order_by("vote_id", "submitted_at", "pk")
+        .values_list("vote_id", "submitted_at", "scores")
+    ):
+        revision_then[vote_id] = (submitted, scores)
+    current_scores: list[int] = []
+    for vote_id, product_id, verdict, reason, submitted, updated in closer:
+        if updated > cutoff:
+            verdict, reason = verdict_then.get(vote_id, (Vote.Verdict.COUNTED, ""))
+        if submitted > cutoff:
+            if vote_id not in revision_then:
+                continue  # no state of this vote had been submitted by the cut-off
+            submitted, scores = revision_then[vote_id]
+            if submitted >= start and verdict == Vote.Verdict.COUNTED:
+                for factor_id, score in scores.items():
+                    add(product_id, int(factor_id), int(score))
+        elif submitted >= start and verdict == Vote.Verdict.COUNTED:
+            current_scores.append(vote_id)
+        if submitted >= start:
+            counts[product_id].add(verdict, reason, submitted)
+    for product_id, factor_id, score in FactorScore.objects.filter(vote_id__in=current_scores).values_list(
+        "product_id", "factor_id", "score"
+    ):
+        add(product_id, factor_id, score)
+
+    invited = dict(
+        Invitation.objects.filter(campaign__product_id__in=product_ids, created_at__range=(start, cutoff))
+        .values_list("campaign__product_id")
+        .annotate(n=Count("user_id", distinct=True))
         .order_by()
     )
-    return dict(rows)
+    return Inputs(histograms=histograms, votes=counts, invited=invited, factor_keys=keys)
 
 
 # --- Computing ------------------------------------------------------------------------------------
@@ -190,17 +278,16 @@ def _compute(
     campaign: Campaign,
     *,
     factors: Sequence[CampaignFactor],
-    histograms: dict[int, list[int]],
-    votes: VoteCounts,
-    invited: int,
+    inputs: Inputs,
     min_votes: int,
     prior: float,
     prior_strength: int,
     cutoff: datetime,
 ) -> Computed:
+    votes = inputs.votes[campaign.product_id]
     factor_results = []
     for factor in factors:
-        histogram = histograms.get(factor.pk, [0] * len(statistics.SCORES))
+        histogram = inputs.histogram(campaign.product_id, factor)
         figures = statistics.factor_figures(histogram)
         factor_results.append(
             FactorResult(
@@ -229,7 +316,7 @@ def _compute(
         category_id=campaign.category_id,
         method_version=statistics.METHOD_VERSION,
         data_cutoff=cutoff,
-        invited=invited,
+        invited=inputs.invited.get(campaign.product_id, 0),
         voted=votes.voted,
         counted=votes.counted,
         under_review=votes.under_review,
@@ -266,6 +353,49 @@ class CategoryOutcome:
     changed_products: list[int]
 
 
+def _category_computed(
+    *,
+    run: ScoringRun,
+    campaigns: Sequence[Campaign],
+    prior: float | None,
+    min_votes: int,
+    prior_strength: int,
+    window_days: int,
+) -> tuple[list[Computed], float]:
+    """The figures of these campaigns' products as of the run's cut-off, and the prior used (computed
+    from them when ``prior`` is None). Reads only: the scoring run and ``run_verify`` share it."""
+    _jit_off()
+    campaign_ids = [c.pk for c in campaigns]
+    factors_by_campaign: dict[int, list[CampaignFactor]] = {pk: [] for pk in campaign_ids}
+    for factor in CampaignFactor.objects.filter(campaign_id__in=campaign_ids).order_by("position", "id"):
+        factors_by_campaign[factor.campaign_id].append(factor)
+    window = Window.ending(run.data_cutoff, days=window_days)
+    inputs = _read_inputs([c.product_id for c in campaigns], window)
+    if prior is None:
+        # The prior needs each product's comprehensive score, which does not depend on the prior.
+        scored = []
+        for campaign in campaigns:
+            factors = factors_by_campaign[campaign.pk]
+            means = [statistics.histogram_mean(inputs.histogram(campaign.product_id, f)) for f in factors]
+            score = statistics.comprehensive_score(means, [float(f.weight) for f in factors])
+            if score is not None:
+                scored.append((score, inputs.votes[campaign.product_id].counted))
+        prior = statistics.category_prior(scored)
+    computed = [
+        _compute(
+            campaign,
+            factors=factors_by_campaign[campaign.pk],
+            inputs=inputs,
+            min_votes=min_votes,
+            prior=prior,
+            prior_strength=prior_strength,
+            cutoff=window.cutoff,
+        )
+        for campaign in campaigns
+    ]
+    return computed, prior
+
+
 def _score_category(
     *,
     run: ScoringRun,
@@ -279,45 +409,14 @@ def _score_category(
     ``prior`` None means "compute it from these campaigns" (a full run); a re-score passes the prior
     the last full run fixed. Returns the outcome and the prior used. Runs inside the caller's transaction.
     """
-    _jit_off()
-    campaign_ids = [c.pk for c in campaigns]
-    factors_by_campaign: dict[int, list[CampaignFactor]] = {pk: [] for pk in campaign_ids}
-    for factor in CampaignFactor.objects.filter(campaign_id__in=campaign_ids).order_by("position", "id"):
-        factors_by_campaign[factor.campaign_id].append(factor)
-    histograms = _histograms(campaigns) if campaigns else {}
-    votes = _vote_counts(campaign_ids)
-    invited = _invited(campaign_ids)
-    min_votes = category.min_votes_to_publish or rules.min_votes_to_publish
-    cutoff = run.data_cutoff
-
-    def compute(with_prior: float) -> list[Computed]:
-        return [
-            _compute(
-                campaign,
-                factors=factors_by_campaign[campaign.pk],
-                histograms=histograms,
-                votes=votes[campaign.pk],
-                invited=invited.get(campaign.pk, 0),
-                min_votes=min_votes,
-                prior=with_prior,
-                prior_strength=rules.prior_strength,
-                cutoff=cutoff,
-            )
-            for campaign in campaigns
-        ]
-
-    if prior is None:
-        # The prior needs each product's comprehensive score, which does not depend on the prior.
-        scored = []
-        for campaign in campaigns:
-            factors = factors_by_campaign[campaign.pk]
-            means = [statistics.histogram_mean(histograms.get(f.pk, ())) for f in factors]
-            score = statistics.comprehensive_score(means, [float(f.weight) for f in factors])
-            if score is not None:
-                scored.append((score, votes[campaign.pk].counted))
-        prior = statistics.category_prior(scored)
-    computed = compute(prior)
-
+    computed, prior = _category_computed(
+        run=run,
+        campaigns=campaigns,
+        prior=prior,
+        min_votes=category.min_votes_to_publish or rules.min_votes_to_publish,
+        prior_strength=rules.prior_strength,
+        window_days=run.score_window_days or rules.score_window_days,
+    )
     previous = _computed_from_saved(
         ProductResult.objects.filter(product_id__in=[c.product_id for c in campaigns], is_latest=True).prefetch_related(
             "factors"
@@ -434,12 +533,14 @@ def run_start(*, triggered_by: str, now: datetime | None = None) -> tuple[Scorin
     """Record a full run and the categories it will score (those with a campaign), in one transaction:
     a worker dying in between leaves no run without categories, which nothing would ever finish."""
     now = now or timezone.now()
+    campaigns_close_expired(now=now)
     with transaction.atomic():
         run = ScoringRun.objects.create(
             kind=ScoringRun.Kind.FULL,
             triggered_by=triggered_by[:60],
             method_version=statistics.METHOD_VERSION,
             data_cutoff=now,
+            score_window_days=policy_get().score_window_days,
             started_at=now,
         )
         category_ids = sorted(set(Campaign.objects.values_list("category_id", flat=True).distinct()))
@@ -482,6 +583,10 @@ def _run_category(*, run_id: int, category_id: int) -> CategoryOutcome | None:
             run=part.run, category=category, campaigns=_scored_campaigns(category_id), prior=None, rules=policy_get()
         )
         _reliability_record(run=part.run, category=category)
+        # Every vote a closed campaign gathered has now been read by a full run: it is scored.
+        Campaign.objects.filter(
+            category=category, status=Campaign.Status.CLOSED, closes_at__lte=part.run.data_cutoff
+        ).update(status=Campaign.Status.SCORED, updated_at=timezone.now())
         part.prior = prior
         part.products_scored = outcome.scored
         part.products_changed = outcome.changed
@@ -541,9 +646,9 @@ def run_finish(*, run_id: int) -> bool:
     return True
 
 
-def run_all(*, triggered_by: str) -> ScoringRun:
+def run_all(*, triggered_by: str, now: datetime | None = None) -> ScoringRun:
     """A whole full run in this process (the demo seed, tests, the management command)."""
-    run, category_ids = run_start(triggered_by=triggered_by)
+    run, category_ids = run_start(triggered_by=triggered_by, now=now)
     for category_id in category_ids:
         run_category(run_id=run.pk, category_id=category_id)
     run_finish(run_id=run.pk)
@@ -576,7 +681,7 @@ def rescore_request(*, campaign_id: int, now: datetime | None = None) -> bool:
         return True
 
 
-def campaign_rescore(*, campaign_id: int, triggered_by: str = "vote") -> ScoringRun | None:
+def campaign_rescore(*, campaign_id: int, triggered_by: str = "vote", now: datetime | None = None) -> ScoringRun | None:
     """Claim a campaign's re-score flag and score its product, in one transaction.
 
     Harmless to re-run or to run twice at once: the flag is claimed with a conditional UPDATE, so one
@@ -591,12 +696,14 @@ def campaign_rescore(*, campaign_id: int, triggered_by: str = "vote") -> Scoring
             return None
         campaign = Campaign.objects.only("product_id", "category_id").get(pk=campaign_id)
         category = Category.objects.select_for_update().get(pk=campaign.category_id)
-        now = timezone.now()
+        now = now or timezone.now()
+        rules = policy_get()
         run = ScoringRun.objects.create(
             kind=ScoringRun.Kind.PRODUCT,
             triggered_by=triggered_by[:60],
             method_version=statistics.METHOD_VERSION,
             data_cutoff=now,
+            score_window_days=rules.score_window_days,
             started_at=now,
         )
         prior = (
@@ -610,7 +717,7 @@ def campaign_rescore(*, campaign_id: int, triggered_by: str = "vote") -> Scoring
             category=category,
             campaigns=_scored_campaigns(category.pk, [campaign.product_id]),
             prior=statistics.NEUTRAL_PRIOR if prior is None else prior,
-            rules=policy_get(),
+            rules=rules,
         )
         run.products_scored = outcome.scored
         run.products_changed = outcome.changed
@@ -630,3 +737,62 @@ def rescores_due(*, now: datetime | None = None) -> list[int]:
     return list(
         Campaign.objects.filter(rescore_requested_at__lt=since).order_by("pk").values_list("pk", flat=True)[:1000]
     )
+
+
+# --- Verifying a past run -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    product_id: int
+    stored: tuple[Any, ...]
+    recomputed: tuple[Any, ...]
+
+
+def run_verify(*, run_id: int) -> tuple[int, list[Mismatch]]:
+    """Recompute a run's figures from the database as it stood at the run's cut-off, and compare them with
+    what the run left published: each product's latest result as of the run (a run writes only what changed,
+    so an unchanged product's result may come from an earlier run).
+
+    A full run's prior is recomputed from the data too; a one-product run uses the prior it recorded. The
+    publication minimum and prior strength are the ones recorded on the results. Returns how many products
+    were checked and those that differ. Reads only.
+    """
+    run = ScoringRun.objects.get(pk=run_id)
+    full = run.kind == ScoringRun.Kind.FULL
+    groups: list[tuple[int, list[int] | None]] = (
+        [(pk, None) for pk in run.categories.values_list("category_id", flat=True)]
+        if full
+        else [(r.category_id, [r.product_id]) for r in ProductResult.objects.filter(run=run)]
+    )
+    checked, mismatches = 0, []
+    for category_id, product_ids in groups:
+        campaigns = _scored_campaigns(category_id, product_ids, as_of=run.data_cutoff)
+        stored: dict[int, ProductResult] = {
+            r.product_id: r
+            for r in ProductResult.objects.filter(product_id__in=[c.product_id for c in campaigns], run_id__lte=run_id)
+            .order_by("product_id", "run_id")
+            .prefetch_related("factors")
+        }
+        if not stored:
+            continue
+        sample = next(iter(stored.values()))
+        computed, _prior = _category_computed(
+            run=run,
+            campaigns=campaigns,
+            prior=None if full else sample.prior,
+            min_votes=sample.min_votes,
+            prior_strength=sample.prior_strength,
+            window_days=run.score_window_days or policy_get().score_window_days,
+        )
+        for fresh in computed:
+            old = stored.get(fresh.result.product_id)
+            if old is None:
+                continue
+            checked += 1
+            kept = Computed(result=old, factors=list(old.factors.all()))
+            if kept.fingerprint() != fresh.fingerprint():
+                mismatches.append(
+                    Mismatch(product_id=old.product_id, stored=kept.fingerprint(), recomputed=fresh.fingerprint())
+                )
+    return checked, mismatches

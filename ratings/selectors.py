@@ -72,10 +72,11 @@ def user_invitation(*, user: User, pk: int) -> QuerySet[Invitation]:
 
 
 def invitation_vote(invitation: Invitation) -> Vote | None:
-    """The vote cast through an invitation, with its scores in factor order (2 queries), if any."""
+    """The user's one vote on the invitation's product, with its scores in factor order (2 queries), if any.
+    It may come from an earlier campaign (``vote.campaign_id`` differs): the person may confirm or amend it."""
     scores = FactorScore.objects.select_related("factor").order_by("factor__position", "factor_id")
     return (
-        Vote.objects.filter(campaign_id=invitation.campaign_id, user_id=invitation.user_id)
+        Vote.objects.filter(product_id=invitation.campaign.product_id, user_id=invitation.user_id)
         .prefetch_related(Prefetch("scores", queryset=scores))
         .first()
     )

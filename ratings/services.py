@@ -1,8 +1,9 @@
 """Writes of the purchaser's journey: accepting or declining an invitation, and the one vote.
 
-One person, one vote is guaranteed by the database (``vote_one_per_user_and_campaign``); the code
-here checks the same rules first so that people get a clear message, and turns the constraint's
-``IntegrityError`` (two submissions racing) into an "already rated" outcome, never a 500.
+One person, one vote per product, for ever, is guaranteed by the database (``vote_one_per_user_and_product``);
+the code here checks the same rules first so that people get a clear message, and turns the constraint's
+``IntegrityError`` (two submissions racing) into an "already rated" outcome, never a 500. A person invited
+again in a later campaign confirms or amends the vote they have; the earlier state is kept as a revision.
 """
 
 import enum
@@ -11,6 +12,7 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -39,6 +41,8 @@ class RatingError(Exception):
 class VoteStatus(enum.Enum):
     CREATED = "created"
     AMENDED = "amended"
+    #: An earlier campaign's vote confirmed, unchanged, through a later campaign's invitation.
+    CONFIRMED = "confirmed"
     #: Another submission of the same form got there first (a double click, a second tab): nothing stored.
     ALREADY_RATED = "already_rated"
 
@@ -120,6 +124,64 @@ def _checked_scores(factors: list[CampaignFactor], scores: Mapping[int, int]) ->
     return dict(scores)
 
 
+def _usable_invitation(*, invitation: Invitation, user: User, now: datetime) -> Invitation:
+    """The invitation, fresh from the database, if the user may rate through it now; else a RatingError."""
+    fresh = Invitation.objects.select_related("campaign").filter(pk=invitation.pk, user=user).first()
+    if fresh is None:
+        raise RatingError(_("This invitation does not exist."))
+    if fresh.status == Invitation.Status.DECLINED:
+        raise RatingError(_("You declined this invitation."))
+    if fresh.status == Invitation.Status.PENDING:
+        if fresh.is_expired(now):
+            raise RatingError(_("This invitation has expired."))
+        raise RatingError(_("Accept the invitation before rating."))
+    if not fresh.campaign.accepts_votes(now):
+        raise RatingError(_("Rating of this product has closed; votes can no longer be added or changed."))
+    if user.is_banned:
+        raise RatingError(_("Your account cannot rate products."))
+    return fresh
+
+
+def _vote_replace(
+    vote: Vote,
+    *,
+    invitation: Invitation,
+    scores: Mapping[int, int],
+    now: datetime,
+    **fields: Any,
+) -> None:
+    """Keep the vote's current state as a revision, then store ``scores`` (campaign factor ids of the
+    invitation's campaign) and ``fields`` as its new state, submitted now. The vote moves to the
+    invitation's campaign, whose factors the scores now use."""
+    current = list(FactorScore.objects.filter(vote=vote).order_by("factor_id"))
+    VoteRevision.objects.create(
+        vote=vote,
+        campaign_id=vote.campaign_id,
+        scores={str(row.factor_id): row.score for row in current},
+        comment=vote.comment,
+        seconds_to_fill=vote.seconds_to_fill,
+        ip_hash=vote.ip_hash,
+        user_agent_hash=vote.user_agent_hash,
+        submitted_at=vote.submitted_at,
+    )
+    campaign = invitation.campaign
+    FactorScore.objects.filter(vote=vote).delete()
+    FactorScore.objects.bulk_create(
+        FactorScore(vote=vote, factor_id=pk, product_id=campaign.product_id, score=score)
+        for pk, score in scores.items()
+    )
+    for name, value in fields.items():
+        setattr(vote, name, value)
+    vote.campaign = campaign
+    vote.invitation = invitation
+    vote.submitted_at = now
+    vote.revision_count = vote.revision_count + 1
+    vote.save(update_fields=["campaign", "invitation", "submitted_at", "revision_count", "updated_at", *fields])
+    Invitation.objects.filter(pk=invitation.pk, status=Invitation.Status.ACCEPTED).update(
+        status=Invitation.Status.VOTED, updated_at=now
+    )
+
+
 def vote_submit(
     *,
     invitation: Invitation,
@@ -132,17 +194,18 @@ def vote_submit(
     amends_revision: int | None = None,
     now: datetime | None = None,
 ) -> VoteOutcome:
-    """Record the user's one vote on the invitation's campaign, or amend it.
+    """Record the user's one vote on the invitation's product, or amend it.
 
     ``scores`` maps each of the campaign's frozen factors (CampaignFactor ids) to 1–5.
     ``amends_revision`` says which state of the vote the form showed: None for a first vote, else
-    the vote's ``revision_count`` when the form was rendered.
+    the vote's ``revision_count`` when the form was rendered. The vote amended may come from an earlier
+    campaign of the same product (a re-invitation): it then moves to this campaign.
 
-    Concurrency contract: a first vote is a plain INSERT guarded by the unique constraint; a racing
-    second INSERT raises ``IntegrityError``, which becomes ``ALREADY_RATED`` with nothing stored. An
-    amendment locks the vote row (``SELECT … FOR UPDATE``) and applies only if the vote is still at
-    ``amends_revision``; so a double-clicked amendment is stored once, and ``revision_count`` always
-    equals the number of kept revisions. Everything happens in one transaction: a refusal
+    Concurrency contract: a first vote is a plain INSERT guarded by the unique constraint on (product,
+    user); a racing second INSERT raises ``IntegrityError``, which becomes ``ALREADY_RATED`` with nothing
+    stored. An amendment locks the vote row (``SELECT … FOR UPDATE``) and applies only if the vote is
+    still at ``amends_revision``; so a double-clicked amendment is stored once, and ``revision_count``
+    always equals the number of kept revisions. Everything happens in one transaction: a refusal
     (``RatingError``) stores nothing.
     """
     now = now or timezone.now()
@@ -152,22 +215,9 @@ def vote_submit(
     if seconds_to_fill is not None:
         seconds_to_fill = max(0, seconds_to_fill)
     with transaction.atomic():
-        fresh = Invitation.objects.select_related("campaign").filter(pk=invitation.pk, user=user).first()
-        if fresh is None:
-            raise RatingError(_("This invitation does not exist."))
-        if fresh.status == Invitation.Status.DECLINED:
-            raise RatingError(_("You declined this invitation."))
-        if fresh.status == Invitation.Status.PENDING:
-            if fresh.is_expired(now):
-                raise RatingError(_("This invitation has expired."))
-            raise RatingError(_("Accept the invitation before rating."))
+        fresh = _usable_invitation(invitation=invitation, user=user, now=now)
         campaign = fresh.campaign
-        if not campaign.accepts_votes(now):
-            raise RatingError(_("Rating of this product has closed; votes can no longer be added or changed."))
-        if user.is_banned:
-            raise RatingError(_("Your account cannot rate products."))
-        factors = list(CampaignFactor.objects.filter(campaign=campaign))
-        checked = _checked_scores(factors, scores)
+        checked = _checked_scores(list(CampaignFactor.objects.filter(campaign=campaign)), scores)
         ip_hash, user_agent_hash = fingerprint(ip_address), fingerprint(user_agent)
 
         if amends_revision is None:
@@ -181,6 +231,7 @@ def vote_submit(
                 ip_hash=ip_hash,
                 user_agent_hash=user_agent_hash,
                 created_at=now,
+                submitted_at=now,
             )
             try:
                 with transaction.atomic():
@@ -190,7 +241,7 @@ def vote_submit(
                         for pk, score in checked.items()
                     )
             except IntegrityError:
-                existing = Vote.objects.filter(campaign=campaign, user=user).first()
+                existing = Vote.objects.filter(product_id=campaign.product_id, user=user).first()
                 if existing is None:  # pragma: no cover - some other constraint; let it surface
                     raise
                 return VoteOutcome(vote=existing, status=VoteStatus.ALREADY_RATED)
@@ -201,42 +252,59 @@ def vote_submit(
             screen_soon(vote_id=vote.pk)
             return VoteOutcome(vote=vote, status=VoteStatus.CREATED)
 
-        locked = Vote.objects.select_for_update().filter(campaign=campaign, user=user).first()
+        locked = Vote.objects.select_for_update().filter(product_id=campaign.product_id, user=user).first()
         if locked is None:
             raise RatingError(_("There is no vote to amend."))
         if locked.revision_count != amends_revision:
             return VoteOutcome(vote=locked, status=VoteStatus.ALREADY_RATED)
-        current = list(FactorScore.objects.filter(vote=locked).order_by("factor_id"))
-        VoteRevision.objects.create(
-            vote=locked,
-            scores={str(row.factor_id): row.score for row in current},
-            comment=locked.comment,
-            seconds_to_fill=locked.seconds_to_fill,
-            ip_hash=locked.ip_hash,
-            user_agent_hash=locked.user_agent_hash,
-            submitted_at=locked.updated_at,
+        _vote_replace(
+            locked,
+            invitation=fresh,
+            scores=checked,
+            now=now,
+            comment=comment,
+            seconds_to_fill=seconds_to_fill,
+            ip_hash=ip_hash,
+            user_agent_hash=user_agent_hash,
         )
-        by_factor = {row.factor_id: row for row in current}
-        missing = []
-        for pk, score in checked.items():
-            row = by_factor.get(pk)
-            if row is None:  # a vote stored before a factor was frozen in; cannot happen today
-                missing.append(FactorScore(vote=locked, factor_id=pk, product_id=campaign.product_id, score=score))
-            else:
-                row.score = score
-        FactorScore.objects.bulk_update(list(by_factor.values()), ["score"])
-        FactorScore.objects.bulk_create(missing)
-        locked.comment = comment
-        locked.seconds_to_fill = seconds_to_fill
-        locked.ip_hash = ip_hash
-        locked.user_agent_hash = user_agent_hash
-        locked.revision_count = locked.revision_count + 1
-        locked.save(
-            update_fields=["comment", "seconds_to_fill", "ip_hash", "user_agent_hash", "revision_count", "updated_at"]
-        )
-        rescore_soon(campaign_id=campaign.pk)
+        rescore_soon(campaign_id=campaign.pk)  # the product's score, from all its campaigns
         screen_soon(vote_id=locked.pk)
         return VoteOutcome(vote=locked, status=VoteStatus.AMENDED)
+
+
+def vote_confirm(*, invitation: Invitation, user: User, now: datetime | None = None) -> VoteOutcome:
+    """Confirm, unchanged, the user's vote on this product from an earlier campaign, through a later
+    campaign's invitation: the vote moves to this campaign and counts again from now (the score window).
+
+    Each score moves to the same factor of this campaign. If this campaign rates a factor the earlier
+    vote did not score, nothing is stored and the person is asked to amend instead. Confirming a vote
+    already in this campaign changes nothing (``ALREADY_RATED``): a double click confirms once. Locks the
+    vote row, so a confirmation racing an amendment ends in one of the two, in order.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        fresh = _usable_invitation(invitation=invitation, user=user, now=now)
+        campaign = fresh.campaign
+        locked = Vote.objects.select_for_update().filter(product_id=campaign.product_id, user=user).first()
+        if locked is None:
+            raise RatingError(_("You have no earlier vote on this product to confirm. Please rate it."))
+        if locked.campaign_id == campaign.pk:
+            return VoteOutcome(vote=locked, status=VoteStatus.ALREADY_RATED)
+        earlier = dict(
+            FactorScore.objects.filter(vote=locked, factor__factor__isnull=False).values_list(
+                "factor__factor_id", "score"
+            )
+        )
+        factors = list(CampaignFactor.objects.filter(campaign=campaign))
+        if any(factor.factor_id not in earlier for factor in factors):
+            raise RatingError(
+                _("This product is now rated on a factor your earlier vote did not score. Please amend your vote.")
+            )
+        _vote_replace(
+            locked, invitation=fresh, scores={f.pk: earlier[f.factor_id] for f in factors if f.factor_id}, now=now
+        )
+        rescore_soon(campaign_id=campaign.pk)
+        return VoteOutcome(vote=locked, status=VoteStatus.CONFIRMED)
 
 
 def rescore_soon(*, campaign_id: int) -> None:

@@ -36,14 +36,22 @@ def _vote_refusal(invitation: Invitation) -> str | None:
 
 
 def _rating_form(invitation: Invitation, vote: Vote | None, data: Any = None) -> RatingForm:
+    """The form for this invitation's campaign, showing the user's vote if they have one: from an earlier
+    campaign, each score appears under the same factor of this one."""
+    factors = list(invitation.campaign.factors.all())
     initial: dict[str, Any] = {}
     if vote is not None:
-        initial = {f"factor_{row.factor_id}": row.score for row in vote.scores.all()}
+        by_factor = {row.factor.factor_id or -row.factor_id: row.score for row in vote.scores.all()}
+        initial = {
+            f"factor_{factor.pk}": by_factor[key]
+            for factor in factors
+            if (key := factor.factor_id or -factor.pk) in by_factor
+        }
         initial["comment"] = vote.comment
     return RatingForm(
         data,
         initial=initial,
-        factors=list(invitation.campaign.factors.all()),
+        factors=factors,
         invitation_id=invitation.pk,
         amends_revision=vote.revision_count if vote is not None else None,
     )
@@ -70,6 +78,7 @@ def invitation_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "product": invitation.campaign.product,
         "factors": invitation.campaign.factors.all(),
         "vote": vote,
+        "earlier_vote": vote is not None and vote.campaign_id != invitation.campaign_id,
         "form": form,
         "can_amend": vote is not None and refusal is None,
         "expired": invitation.is_expired(),
@@ -134,6 +143,7 @@ def vote(request: HttpRequest, pk: int) -> HttpResponse:
             notice = {
                 services.VoteStatus.CREATED: _("Your vote is recorded. Thank you for rating!"),
                 services.VoteStatus.AMENDED: _("Your vote is amended."),
+                services.VoteStatus.CONFIRMED: _("Your vote is confirmed."),
                 services.VoteStatus.ALREADY_RATED: _(
                     "You have already rated this product; your vote is shown below. You can amend it."
                 ),
@@ -151,6 +161,20 @@ def vote(request: HttpRequest, pk: int) -> HttpResponse:
         "show_badge": True,
     }
     return render(request, "ratings/vote.html", context)
+
+
+@login_required
+@require_POST
+def vote_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    invitation = get_object_or_404(Invitation.objects.filter(user=_user(request)), pk=pk)
+    try:
+        outcome = services.vote_confirm(invitation=invitation, user=_user(request))
+    except services.RatingError as error:
+        messages.error(request, str(error.message))
+    else:
+        if outcome.status == services.VoteStatus.CONFIRMED:
+            messages.success(request, _("Your vote is confirmed. Thank you: it counts for this product again."))
+    return redirect(invitation)
 
 
 @require_GET

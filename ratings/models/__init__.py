@@ -18,6 +18,7 @@ from ratings.models.voting import (
     RatingPolicy,
     Vote,
     VoteRevision,
+    VoteVerdictChange,
 )
 
 __all__ = [
@@ -36,4 +37,5 @@ __all__ = [
     "ScoringRunCategory",
     "Vote",
     "VoteRevision",
+    "VoteVerdictChange",
 ]

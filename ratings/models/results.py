@@ -29,7 +29,18 @@ class ScoringRun(models.Model):
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     triggered_by = models.CharField(_("triggered by"), max_length=60)
     method_version = models.CharField(_("method version"), max_length=20)
-    data_cutoff = models.DateTimeField(_("data cut-off"), help_text=_("Votes changed after this are not included."))
+    data_cutoff = models.DateTimeField(
+        _("data cut-off"),
+        help_text=_(
+            "Votes are read as they stood at this time: later votes, amendments and verdicts are not included."
+        ),
+    )
+    score_window_days = models.PositiveSmallIntegerField(
+        _("score window (days)"),
+        null=True,
+        blank=True,
+        help_text=_("Votes submitted or confirmed within this many days before the cut-off counted."),
+    )
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.RUNNING)
     started_at = models.DateTimeField(_("started at"), default=timezone.now)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
@@ -78,7 +89,8 @@ class ScoringRunCategory(models.Model):
 
 
 class ProductResult(models.Model):
-    """A product's figures as one run computed them, from its latest campaign's counted votes."""
+    """A product's figures as one run computed them: its counted votes within the score window, across its
+    campaigns, on the factors of its latest campaign (``campaign``)."""
 
     run = models.ForeignKey(ScoringRun, verbose_name=_("run"), on_delete=models.PROTECT, related_name="results")
     product = models.ForeignKey(Product, verbose_name=_("product"), on_delete=models.CASCADE, related_name="results")

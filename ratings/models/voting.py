@@ -64,6 +64,24 @@ class RatingPolicy(models.Model):
     list_size = models.PositiveSmallIntegerField(
         _("list places per category"), default=10, help_text=_("At most this many products per category are listed.")
     )
+    score_window_days = models.PositiveSmallIntegerField(
+        _("score window (days)"),
+        default=365,
+        help_text=_(
+            "A product's score comes from the counted votes submitted or confirmed within this window, across all "
+            "its campaigns: a new campaign adds votes, it never wipes the earlier ones."
+        ),
+    )
+    use_days = models.PositiveSmallIntegerField(
+        _("use period (days)"),
+        default=14,
+        help_text=_("Buyers are invited only once this many days have passed since payment, so they have tried it."),
+    )
+    min_account_days = models.PositiveSmallIntegerField(
+        _("experienced user: account age (days)"),
+        default=30,
+        help_text=_("Only accounts at least this old are invited (besides being seen within the activity window)."),
+    )
     rescore_delay_seconds = models.PositiveSmallIntegerField(
         _("re-score delay (seconds)"),
         default=60,
@@ -96,6 +114,7 @@ class RatingPolicy(models.Model):
                     active_days__gte=1,
                     min_votes_to_publish__gte=1,
                     list_size__gte=1,
+                    score_window_days__gte=1,
                 ),
                 name="ratingpolicy_positive_figures",
             ),
@@ -157,12 +176,17 @@ class EligibilityRunCategory(models.Model):
 
 
 class Campaign(models.Model):
-    """A product opened for rating, with the category's factors frozen at opening."""
+    """A product opened for rating, with the category's factors frozen at opening.
+
+    Its life: open (taking votes) → closed (past its closing time, by the eligibility job) → scored (a full
+    scoring run has read every vote it gathered). Its votes keep counting for the product after it closes,
+    within the policy's score window.
+    """
 
     class Status(models.TextChoices):
         OPEN = "open", _("Open")
         CLOSED = "closed", _("Closed")
-        PUBLISHED = "published", _("Published")
+        SCORED = "scored", _("Scored")
         CANCELLED = "cancelled", _("Cancelled")
 
     product = models.ForeignKey(Product, verbose_name=_("product"), on_delete=models.PROTECT, related_name="campaigns")
@@ -290,7 +314,11 @@ class Invitation(models.Model):
 
 
 class Vote(models.Model):
-    """One verified purchaser's rating of one campaign: one person, one vote."""
+    """One verified purchaser's rating of one product: one person, one vote, for ever.
+
+    A re-invitation in a later campaign lets its author confirm or amend it; either way the vote moves to
+    that campaign (whose frozen factors its scores now use) and the earlier state is kept as a revision.
+    """
 
     class Verdict(models.TextChoices):
         COUNTED = "counted", _("Counted")
@@ -301,6 +329,7 @@ class Vote(models.Model):
         SCREENING = "screening", _("Screening")
         MODERATION = "moderation", _("Moderation decision")
 
+    #: The campaign whose factors the current scores use: where it was last submitted or confirmed.
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="votes", db_index=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="votes")
     invitation = models.OneToOneField(Invitation, on_delete=models.CASCADE, related_name="vote")
@@ -314,6 +343,8 @@ class Vote(models.Model):
     # Only counted votes score, each with weight 1; screening and moderation exclude, never down-weight.
     verdict = models.CharField(_("verdict"), max_length=10, choices=Verdict.choices, default=Verdict.COUNTED)
     exclusion_reason = models.CharField(_("excluded by"), max_length=12, choices=ExclusionReason.choices, blank=True)
+    #: When the current scores were submitted or last confirmed: the score window counts from here.
+    submitted_at = models.DateTimeField(_("submitted or confirmed at"), default=timezone.now)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -322,7 +353,8 @@ class Vote(models.Model):
         verbose_name_plural = _("votes")
         ordering = ("-created_at", "-id")
         constraints = [
-            models.UniqueConstraint(fields=["campaign", "user"], name="vote_one_per_user_and_campaign"),
+            models.UniqueConstraint(fields=["product", "user"], name="vote_one_per_user_and_product"),
+            models.CheckConstraint(condition=Q(submitted_at__gte=F("created_at")), name="vote_submitted_after_created"),
             models.CheckConstraint(
                 condition=(Q(verdict="excluded") & ~Q(exclusion_reason=""))
                 | (~Q(verdict="excluded") & Q(exclusion_reason="")),
@@ -331,7 +363,7 @@ class Vote(models.Model):
         ]
         indexes = [
             # The scoring job skips the few votes that do not count with an anti-join on this small index.
-            models.Index(fields=["campaign", "id"], condition=~Q(verdict="counted"), name="vote_not_counted_idx"),
+            models.Index(fields=["product", "id"], condition=~Q(verdict="counted"), name="vote_not_counted_idx"),
             # The screening sweep looks only at the last days' votes.
             models.Index(fields=["created_at"], name="vote_created_idx"),
         ]
@@ -369,9 +401,11 @@ class FactorScore(models.Model):
 
 
 class VoteRevision(models.Model):
-    """A vote as it stood before an amendment; every amendment is kept."""
+    """A vote as it stood before an amendment or a confirmation; every one is kept, so a scoring run can read
+    the vote as it stood at its cut-off (``submitted_at`` is when this state was submitted)."""
 
     vote = models.ForeignKey(Vote, on_delete=models.CASCADE, related_name="revisions")
+    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     scores = models.JSONField(help_text="{campaign factor id: score}")
     comment = models.TextField(blank=True)
     seconds_to_fill = models.PositiveIntegerField(null=True, blank=True)
@@ -384,6 +418,30 @@ class VoteRevision(models.Model):
         verbose_name = _("vote revision")
         verbose_name_plural = _("vote revisions")
         ordering = ("vote_id", "submitted_at")
+        indexes = [models.Index(fields=["vote", "submitted_at"], name="voterevision_vote_time_idx")]
 
     def __str__(self) -> str:
         return f"{self.vote_id} @ {self.submitted_at}"
+
+
+class VoteVerdictChange(models.Model):
+    """Every change of a vote's verdict, with its time, so a scoring run can read verdicts as of its cut-off.
+
+    Written by database triggers (migration ``0004``), not by code: the verdict is changed in bulk by
+    screening, moderation and refunds, and a trigger sees every one of those writes. The time is the vote's
+    ``updated_at`` as the changing statement set it.
+    """
+
+    vote = models.ForeignKey(Vote, on_delete=models.CASCADE, related_name="verdict_changes", db_index=False)
+    verdict = models.CharField(max_length=10, choices=Vote.Verdict.choices)
+    exclusion_reason = models.CharField(max_length=12, blank=True)
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("verdict change")
+        verbose_name_plural = _("verdict changes")
+        ordering = ("vote_id", "changed_at", "id")
+        indexes = [models.Index(fields=["vote", "changed_at"], name="verdictchange_vote_time_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.vote_id}: {self.verdict} @ {self.changed_at}"

@@ -93,6 +93,8 @@ def accepted_invitation(**kwargs: Any) -> Invitation:
 
 def vote_for(invitation: Invitation, *, score: int = 4, comment: str = "", **kwargs: Any) -> Vote:
     """A stored vote with every frozen factor scored `score`; marks the invitation voted."""
+    kwargs.setdefault("created_at", timezone.now())
+    kwargs.setdefault("submitted_at", kwargs["created_at"])
     vote = Vote.objects.create(
         campaign=invitation.campaign,
         user=invitation.user,
@@ -114,6 +116,8 @@ def votes_cast(campaign: Campaign, scores: Sequence[Sequence[int]], **vote_kwarg
     """One voter per row of ``scores`` (a score per frozen factor, in position order), each with a
     genuine purchase and an invitation: what the scoring job reads, written in bulk."""
     factors = list(campaign.factors.order_by("position", "id"))
+    vote_kwargs.setdefault("created_at", timezone.now())
+    vote_kwargs.setdefault("submitted_at", vote_kwargs["created_at"])
     votes = []
     for _ in scores:
         invitation = accepted_invitation(campaign=campaign)
