@@ -28,14 +28,16 @@ Rules (the policy figures are ``RatingPolicy``, edited by staff):
   campaign keeps it (its slot is not handed to the next product), so a second run the same day
   selects the same products and opens nothing.
 - *Invitations.* Every open campaign (the ones just opened and the ones still
-  running, which may have gained buyers since) invites each *active* user (``is_active``, not
-  banned, seen within ``active_days``) with a genuine purchase (paid, neither refunded nor
-  cancelled) of its product within the ``purchase_days`` before the run. Several purchases make
-  one invitation, which remembers the latest recorded one (highest id). A user is never given more
-  than ``max_open_invitations`` pending, unexpired invitations: those held before the run count,
-  and within a run a user's new invitations are numbered by campaign id (older campaigns first:
-  they close sooner). Invitation inserts take a transaction-level advisory lock on PostgreSQL, so
-  the cap holds across concurrent runs.
+  running, which may have gained buyers since) invites each *experienced, active* user (``is_active``,
+  not banned, seen within ``active_days``, an account at least ``min_account_days`` old) with a genuine
+  purchase (paid, neither refunded nor cancelled) of its product within the ``purchase_days`` before
+  the run and at least ``use_days`` ago, so they have genuinely tried it. Someone who rated the product
+  in an earlier campaign is invited again: they confirm or amend their one vote (``vote_confirm``).
+  Several purchases make one invitation, which remembers the latest recorded one (highest id).
+  A user is never given more than ``max_open_invitations`` pending, unexpired invitations:
+  those held before the run count, and within a run a user's new invitations are numbered by
+  campaign id (older campaigns first: they close sooner). Invitation inserts take a
+  transaction-level advisory lock on PostgreSQL, so the cap holds across concurrent runs.
 - *Idempotency.* The database guarantees it: one open campaign per product (partial unique
   constraint) and one invitation per (campaign, user), with ``ON CONFLICT DO NOTHING``; existing
   rows are skipped with an anti-join first, which keeps a re-run cheap. Notifications are unique
@@ -405,11 +407,12 @@ _INVITE_SQL = """
             FROM ratings_campaign c
             JOIN catalog_orderline ol ON ol.product_id = c.product_id
             WHERE c.status = 'open' AND c.closes_at > %(now)s
-                AND ol.status = 'paid' AND ol.paid_at >= %(purchase_since)s AND ol.paid_at <= %(now)s
+                AND ol.status = 'paid' AND ol.paid_at >= %(purchase_since)s AND ol.paid_at <= %(used_since)s
             GROUP BY c.id, ol.buyer_id
         ) b
         JOIN accounts_user u ON u.id = b.user_id
         WHERE u.is_active AND NOT u.is_banned AND u.last_seen_at >= %(active_since)s
+            AND u.date_joined <= %(joined_by)s
             AND NOT EXISTS (
                 SELECT 1 FROM ratings_invitation i WHERE i.campaign_id = b.campaign_id AND i.user_id = b.user_id
             )
@@ -435,6 +438,8 @@ def invitations_create(*, run_id: int, policy: RatingPolicy, now: datetime) -> d
         "now": _dt(now),
         "purchase_since": _dt(now - timedelta(days=policy.purchase_days)),
         "active_since": _dt(now - timedelta(days=policy.active_days)),
+        "used_since": _dt(now - timedelta(days=policy.use_days)),
+        "joined_by": _dt(now - timedelta(days=policy.min_account_days)),
         "cap": policy.max_open_invitations,
     }
     count_sql = """

@@ -41,8 +41,9 @@ class InvitationFactory(factory.django.DjangoModelFactory):
 
 
 def active_buyer(**kwargs: Any) -> User:
-    """A user seen yesterday: active in the policy's sense."""
+    """A user seen yesterday with a year-old account: experienced and active in the policy's sense."""
     kwargs.setdefault("last_seen_at", timezone.now() - timedelta(days=1))
+    kwargs.setdefault("date_joined", timezone.now() - timedelta(days=365))
     user: User = UserFactory(**kwargs)
     return user
 

@@ -76,13 +76,38 @@ def test_several_purchases_make_one_invitation_that_remembers_the_latest_recorde
     _category, [product] = category_with_products()
     user = active_buyer()
     purchase(user, product, days_ago=200)
-    latest = purchase(user, product, days_ago=10)
+    latest = purchase(user, product, days_ago=20)
 
     run_job()
 
     invitation = Invitation.objects.get(user=user)
     assert invitation.purchase_id == latest.pk
     assert invitation.status == Invitation.Status.PENDING
+
+
+def test_buyers_are_invited_only_after_the_use_period_so_they_have_tried_the_product(run_job: Any) -> None:
+    set_policy(use_days=14)
+    _category, [product] = category_with_products()
+    just_bought, tried = active_buyer(), active_buyer()
+    purchase(just_bought, product, days_ago=3)
+    purchase(tried, product, days_ago=15)
+
+    run_job()
+
+    assert set(Invitation.objects.values_list("user_id", flat=True)) == {tried.pk}
+
+
+def test_only_experienced_accounts_are_invited(run_job: Any) -> None:
+    set_policy(min_account_days=30)
+    _category, [product] = category_with_products()
+    newcomer = active_buyer(date_joined=timezone.now() - timedelta(days=12))
+    regular = active_buyer(date_joined=timezone.now() - timedelta(days=31))
+    purchase(newcomer, product, days_ago=20)
+    purchase(regular, product, days_ago=20)
+
+    run_job()
+
+    assert set(Invitation.objects.values_list("user_id", flat=True)) == {regular.pk}
 
 
 def test_inactive_banned_and_long_unseen_users_are_left_out(run_job: Any) -> None:
