@@ -241,14 +241,20 @@ def run_category(*, run_id: int, category_id: int, selected: Sequence[SelectedPr
     try:
         with transaction.atomic():
             row = (
-                EligibilityRunCategory.objects.select_for_update()
+                EligibilityRunCategory.objects.select_for_update(of=("self",))
+                .select_related("run")
                 .filter(run_id=run_id, category_id=category_id, finished_at=None)
                 .first()
             )
             if row is None:
                 return None
+            # A run acts as of its start: campaigns open then, whenever the task happens to run.
             opened = campaigns_open(
-                run_id=run_id, category_id=category_id, selected=list(selected), policy=policy_get(), now=now
+                run_id=run_id,
+                category_id=category_id,
+                selected=list(selected),
+                policy=policy_get(),
+                now=row.run.started_at,
             )
             EligibilityRunCategory.objects.filter(pk=row.pk).update(
                 finished_at=timezone.now(), campaigns_opened=len(opened), error="", updated_at=timezone.now()
@@ -363,7 +369,8 @@ def run_invite(*, run_id: int) -> dict[int, int] | None:
                 # its aggregate (71 s instead of 6 s for a re-run at full scale). Sampling costs < 1 s.
                 with connection.cursor() as cursor:
                     cursor.execute("ANALYZE ratings_campaign, ratings_invitation")
-            per_category = invitations_create(run_id=run_id, policy=policy_get(), now=timezone.now())
+            # As of the run's start, like its campaigns: a redelivered step invites the same people.
+            per_category = invitations_create(run_id=run_id, policy=policy_get(), now=run.started_at)
             rows = EligibilityRunCategory.objects.filter(run_id=run_id)
             for category_id, count in per_category.items():
                 rows.filter(category_id=category_id).update(invitations_created=count, updated_at=timezone.now())

@@ -9,9 +9,9 @@ from django.urls import reverse
 
 from ratings import services
 from ratings.forms import form_token
-from ratings.models import FactorScore, Invitation, Vote, VoteRevision
+from ratings.models import Campaign, FactorScore, Invitation, Vote, VoteRevision
 from tests import concurrency
-from tests.ratings.factories import accepted_invitation
+from tests.ratings.factories import accepted_invitation, campaign_for, vote_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -113,3 +113,31 @@ def test_sixteen_simultaneous_posts_of_the_form_answer_without_errors_and_store_
     assert Vote.objects.count() == 1
     assert FactorScore.objects.count() == len(factors)
     assert not VoteRevision.objects.exists()
+
+
+def test_sixteen_simultaneous_confirmations_and_second_votes_on_a_reinvitation_leave_one_vote() -> None:
+    # given a vote in a closed campaign, and its author invited again in the product's next campaign
+    earlier = accepted_invitation()
+    vote = vote_for(earlier, score=2)
+    Campaign.objects.filter(pk=earlier.campaign_id).update(status=Campaign.Status.CLOSED)
+    again = accepted_invitation(campaign=campaign_for(earlier.campaign.product), user=earlier.user)
+    factors = list(again.campaign.factors.all())
+
+    def act(i: int) -> services.VoteStatus:
+        fresh = Invitation.objects.get(pk=again.pk)
+        if i % 2:
+            return services.vote_confirm(invitation=fresh, user=fresh.user).status
+        scores = {factor.pk: 5 for factor in factors}
+        return services.vote_submit(invitation=fresh, user=fresh.user, scores=scores).status
+
+    # when confirmations and first-vote submissions race
+    statuses, errors = run_at_once(act)
+
+    # then one vote, confirmed once, and no second vote
+    assert errors == []
+    assert statuses.count(services.VoteStatus.CONFIRMED) == 1
+    assert statuses.count(services.VoteStatus.CREATED) == 0
+    assert Vote.objects.filter(user=earlier.user).count() == 1
+    moved = Vote.objects.get(pk=vote.pk)
+    assert moved.campaign_id == again.campaign_id and moved.revision_count == VoteRevision.objects.count() == 1
+    assert set(FactorScore.objects.filter(vote=moved).values_list("score", flat=True)) == {2}

@@ -41,10 +41,10 @@ from moderation.models import (
     TestAttempt,
 )
 from ratings.forms import form_token
-from ratings.models import FactorScore, Invitation, Vote
-from tests.factories import NoteFactory, OrderLineFactory, UserFactory
+from ratings.models import Campaign, FactorScore, Invitation, Vote
+from tests.factories import NoteFactory, OrderLineFactory, ProductFactory, UserFactory, rating_ready_category
 from tests.moderation.factories import RuleFactory, manager, note_case, question_bank
-from tests.ratings.factories import InvitationFactory, accepted_invitation, vote_for, votes_cast
+from tests.ratings.factories import InvitationFactory, accepted_invitation, campaign_for, vote_for, votes_cast
 
 pytestmark = pytest.mark.django_db
 
@@ -63,6 +63,8 @@ class World:
     pending_invitation: Invitation
     #: the "accepted" persona's invitation (a verified purchaser who has not rated yet)
     accepted_invitation: Invitation
+    #: the "accepted" persona's invitation in a later campaign of a product they rated before
+    reinvitation: Invitation
     #: a stranger's note and a stranger's rating comment, both reportable
     note: Note
     rated: Vote
@@ -95,6 +97,9 @@ def build_world() -> World:
         ended_at=now - timedelta(days=1),
         reason="audit accuracy",
     )
+    earlier = campaign_for(ProductFactory(category=rating_ready_category()), status=Campaign.Status.CLOSED)
+    vote_for(accepted_invitation(campaign=earlier, user=accepted.user))
+    reinvitation = accepted_invitation(campaign=campaign_for(earlier.product), user=accepted.user)
     campaign = accepted.campaign
     [rated] = votes_cast(campaign, [[4] * campaign.factors.count()], comment="加我微信买便宜货")
     note = NoteFactory(title="Stranger's note", mentions=[campaign.product])
@@ -116,6 +121,7 @@ def build_world() -> World:
         questions=questions,
         pending_invitation=pending,
         accepted_invitation=accepted,
+        reinvitation=reinvitation,
         note=note,
         rated=rated,
         case=note_case(note=note, rule=rule),
@@ -276,6 +282,13 @@ URLS = [
         ACCEPTED_FORM,
         args=lambda w: [w.accepted_invitation.pk],
         data=vote_form_data,
+        actor="accepted",
+    ),
+    Url(
+        "ratings:vote_confirm",
+        SIGNED_IN_NO_POST,
+        ACCEPTED_FORM,
+        args=lambda w: [w.reinvitation.pk],
         actor="accepted",
     ),
     Url("ratings:heart_list", PUBLIC, NO_POST),
