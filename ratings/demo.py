@@ -10,11 +10,12 @@ from datetime import timedelta
 
 import numpy as np
 from django.db import transaction
+from django.db.models import Count, F
 from django.utils import timezone
 
 from accounts.models import User
 from ratings import eligibility, scoring
-from ratings.models import Campaign, CampaignFactor, FactorScore, Invitation, RatingPolicy, Vote
+from ratings.models import Campaign, CampaignFactor, EligibilityRun, FactorScore, Invitation, RatingPolicy, Vote
 
 #: Share of the invited who accept, and of those who vote.
 ACCEPT_SHARE = 0.75
@@ -58,7 +59,9 @@ def demo_ratings_seed(*, seed: int, buyer_email: str) -> DemoRatings:
     eligibility.run_invite(run_id=plan.run.pk)
     for category_id in plan.selections:
         eligibility.invitations_notify(run_id=plan.run.pk, category_id=category_id)
-    votes = _votes_write(rng=np.random.default_rng(seed), buyer=User.objects.filter(email=buyer_email).first())
+    buyer = User.objects.filter(email=buyer_email).first()
+    votes = _votes_write(rng=np.random.default_rng(seed), buyer=buyer)
+    _roll_over_one(buyer=buyer)
     RatingPolicy.objects.filter(pk=1).update(min_votes_to_publish=DEMO_MIN_VOTES)
     run = scoring.run_all(triggered_by="demo seed")
     return DemoRatings(
@@ -68,6 +71,73 @@ def demo_ratings_seed(*, seed: int, buyer_email: str) -> DemoRatings:
         published=run.products_published,
         listed=run.products_listed,
     )
+
+
+#: How long ago the rolled-over campaign opened: a month and a bit, as a monthly programme's last round.
+ROLLOVER_AGE = timedelta(days=35)
+
+
+def _roll_over_one(*, buyer: User | None) -> Campaign | None:
+    """Age one campaign the buyer voted in by a month: it closed after gathering its votes, and the product's
+    next campaign invites its voters again (the buyer among them) to confirm or amend their one vote. A
+    newcomer then sees a score carried over from a closed campaign, and the buyer a re-invitation."""
+    voted = Vote.objects.filter(user=buyer) if buyer is not None else Vote.objects.all()
+    campaign = (
+        Campaign.objects.filter(pk__in=voted.values("campaign_id"))
+        .annotate(n=Count("votes"))
+        .order_by("-n", "pk")
+        .first()
+    )
+    if campaign is None:
+        return None
+    now = timezone.now()
+    with transaction.atomic():
+        Campaign.objects.filter(pk=campaign.pk).update(
+            status=Campaign.Status.CLOSED, opens_at=F("opens_at") - ROLLOVER_AGE, closes_at=now - timedelta(days=5)
+        )
+        Vote.objects.filter(campaign=campaign).update(
+            created_at=F("created_at") - ROLLOVER_AGE, submitted_at=F("submitted_at") - ROLLOVER_AGE
+        )
+        Invitation.objects.filter(campaign=campaign).update(
+            created_at=F("created_at") - ROLLOVER_AGE,
+            expires_at=F("expires_at") - ROLLOVER_AGE,
+            responded_at=F("responded_at") - ROLLOVER_AGE,
+        )
+        run = EligibilityRun.objects.create(
+            run_date=timezone.localdate(now),
+            triggered_by="demo seed: next month",
+            status=EligibilityRun.Status.FINISHED,
+            started_at=now,
+            finished_at=now,
+        )
+        [opened] = eligibility.campaigns_open(
+            run_id=run.pk,
+            category_id=campaign.category_id,
+            selected=[
+                eligibility.SelectedProduct(
+                    product_id=campaign.product_id,
+                    rank=campaign.selection_rank,
+                    score=campaign.selection_score,
+                    engagement=campaign.engagement_count,
+                    units=campaign.units_sold,
+                )
+            ],
+            policy=eligibility.policy_get(),
+            now=now,
+        )
+        Invitation.objects.bulk_create(
+            Invitation(
+                campaign=opened,
+                user_id=vote.user_id,
+                purchase_id=vote.invitation.purchase_id,
+                expires_at=now + timedelta(days=eligibility.policy_get().invitation_days),
+                run=run,
+                created_at=now,
+            )
+            for vote in Vote.objects.filter(campaign=campaign).select_related("invitation")
+        )
+    eligibility.invitations_notify(run_id=run.pk, category_id=campaign.category_id)
+    return opened
 
 
 def _votes_write(*, rng: np.random.Generator, buyer: User | None) -> int:

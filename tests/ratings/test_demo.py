@@ -34,6 +34,20 @@ def test_demo_seed_leaves_the_buyer_pending_invitations_and_votes_with_every_fac
     assert Product.objects.filter(heart_rank__isnull=False).count() >= 10
 
 
+def test_demo_seed_shows_a_score_carried_over_from_a_closed_campaign_and_a_reinvitation() -> None:
+    call_command("seed", "--scale", "demo", "--as-of", "2026-11-01", verbosity=0)
+
+    closed = Campaign.objects.get(status__in=[Campaign.Status.CLOSED, Campaign.Status.SCORED])
+    latest = ProductResult.objects.get(product_id=closed.product_id, is_latest=True)
+    assert latest.campaign_id != closed.pk, "shown on the product's new campaign"
+    assert latest.published and latest.counted >= 10, "with the closed campaign's votes"
+    assert latest.counted == Vote.objects.filter(product_id=closed.product_id, verdict="counted").count()
+    reinvited = Invitation.objects.get(
+        user__email="buyer@demo.xhs", campaign__product_id=closed.product_id, status=Invitation.Status.PENDING
+    )
+    assert Vote.objects.filter(user=reinvited.user, product_id=closed.product_id).count() == 1
+
+
 def test_demo_seed_gives_the_demo_manager_a_queue_with_reports_and_audits() -> None:
     from moderation.models import Case, Question
     from moderation.selectors import queue

@@ -4,8 +4,10 @@ every run can be recomputed from its cut-off."""
 
 import random
 from datetime import datetime, timedelta
+from io import StringIO
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F
 from django.test import Client
@@ -172,10 +174,14 @@ def test_a_past_run_recomputes_exactly_after_later_amendments_exclusions_and_new
         checked, mismatches = scoring.run_verify(run_id=run.pk)
         assert checked == 1 and mismatches == []
 
+    call_command("scoring_verify", "--all", stdout=StringIO())
+
     # the check can fail: a figure tampered with is found
     ProductResult.objects.filter(run=earlier).update(comprehensive=F("comprehensive") - 0.25)
     _checked, found = scoring.run_verify(run_id=earlier.pk)
     assert [m.product_id for m in found] == [first.product_id]
+    with pytest.raises(CommandError, match="1 products differ"):
+        call_command("scoring_verify", "--run", str(earlier.pk), stdout=StringIO())
 
 
 def test_the_invitation_page_offers_to_confirm_or_amend_an_earlier_vote(client: Client) -> None:
