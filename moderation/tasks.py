@@ -1,4 +1,4 @@
-"""Periodic housekeeping of the manager programme (declared in CELERY_BEAT_SCHEDULE)."""
+"""Periodic housekeeping of the manager programme (scheduled in ratings/migrations/0006_periodic_tasks.py)."""
 
 import logging
 

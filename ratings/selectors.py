@@ -1,18 +1,21 @@
 """Reads of the purchaser's pages. Each runs a fixed number of queries, however many invitations."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from celery.schedules import crontab
 from django.apps import apps
 from django.core.cache import cache
-from django.db.models import Prefetch, QuerySet
+from django.db.models import F, Max, Min, Prefetch, Q, QuerySet
 from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
 
 from accounts.models import User
 from catalog.bilingual import in_language
-from catalog.models import Category, Product
-from ratings import scoring, statistics
+from catalog.models import Category, Factor, Product
+from ratings import scoring, statistics, tasks
 from ratings.eligibility import policy_get
 from ratings.models import CampaignFactor, FactorResult, FactorScore, Invitation, ProductResult, Vote
 
@@ -101,6 +104,20 @@ def is_verified_purchaser(*, user: User, product_id: int) -> bool:
 
 
 @dataclass(frozen=True)
+class FactorWeight:
+    name: str
+    percent: float
+
+
+def _unequal_weights(factors: Sequence[FactorResult | Factor]) -> list[FactorWeight]:
+    """Each factor's share of the weight, or nothing when every factor weighs the same."""
+    percents = statistics.unequal_weight_percents([float(factor.weight) for factor in factors])
+    if not percents:
+        return []
+    return [FactorWeight(factor.name, percent) for factor, percent in zip(factors, percents, strict=True)]
+
+
+@dataclass(frozen=True)
 class ProductRating:
     """What the product page shows of the latest result (cached until the product is re-scored)."""
 
@@ -110,6 +127,11 @@ class ProductRating:
     @property
     def histogram(self) -> list[int]:
         return [sum(f.histogram[i] for f in self.factors) for i in range(5)]
+
+    @property
+    def unequal_weights(self) -> list[FactorWeight]:
+        """The weights the comprehensive score was computed with, when they are not all equal."""
+        return _unequal_weights(self.factors)
 
 
 def product_rating(product_id: int) -> ProductRating:
@@ -169,8 +191,60 @@ def heart_list() -> list[ListedCategory]:
     return listed
 
 
+@dataclass(frozen=True)
+class WeightedCategory:
+    name: str
+    factors: list[FactorWeight]
+
+
+def unequally_weighted_categories() -> list[WeightedCategory]:
+    """Rating-ready categories whose active factors do not all weigh the same, with each factor's share
+    (1 query: the categories are found in SQL, only their factors are read)."""
+    active = Q(factors__active=True)
+    unequal = (
+        Category.objects.filter(rating_ready=True)
+        .annotate(lightest=Min("factors__weight", filter=active), heaviest=Max("factors__weight", filter=active))
+        .filter(lightest__lt=F("heaviest"))
+    )
+    factors = (
+        Factor.objects.filter(active=True, category__in=unequal)
+        .select_related("category")
+        .order_by("category__position", "category_id", "position", "id")
+    )
+    grouped: dict[int, list[Factor]] = {}
+    for factor in factors:
+        grouped.setdefault(factor.category_id, []).append(factor)
+    return [WeightedCategory(group[0].category.name, _unequal_weights(group)) for group in grouped.values()]
+
+
+def next_run(schedule: crontab, *, after: datetime) -> datetime:
+    """The first time ``schedule`` fires after ``after``, as beat computes it (in the schedule's zone)."""
+    start, delta, _now = schedule.remaining_delta(after)
+    return start + delta  # type: ignore[no-any-return]
+
+
+def next_updates(*, now: datetime | None = None) -> dict[str, datetime | None]:
+    """When beat next runs eligibility and full scoring, from the staff-editable schedule (1 query).
+
+    None for a job that no enabled crontab schedules: staff paused it. Several enabled rows of one
+    job (staff may add one) fire at the earliest of their times.
+    """
+    now = now or timezone.now()
+    jobs = {"eligibility": tasks.run_eligibility.name, "scoring": tasks.run_scoring.name}
+    earliest: dict[str, datetime] = {}
+    scheduled = PeriodicTask.objects.filter(task__in=jobs.values(), enabled=True, crontab__isnull=False)
+    for row in scheduled.select_related("crontab"):
+        try:
+            schedule = row.crontab.schedule
+        except ValueError:  # a date that never occurs (30 February): this row never fires
+            continue
+        when = next_run(schedule, after=now)
+        earliest[row.task] = min(earliest.get(row.task, when), when)
+    return {job: earliest.get(task) for job, task in jobs.items()}
+
+
 def methodology_figures() -> dict[str, Any]:
-    """The live parameters the methodology page states (3 queries)."""
+    """The live parameters the methodology page states (5 queries)."""
     rules = policy_get()
     overrides = list(
         Category.objects.filter(min_votes_to_publish__isnull=False)
@@ -185,6 +259,8 @@ def methodology_figures() -> dict[str, Any]:
         "confidence_percent": round(statistics.CONFIDENCE * 100),
         "neutral_prior": statistics.NEUTRAL_PRIOR,
         "overrides": [(in_language(zh, en), n) for zh, en, n in overrides],
+        "unequal_categories": unequally_weighted_categories(),
+        "next_update": next_updates(),
         # Moderation builds on ratings, so its model is reached by name rather than imported.
         "screening_model": apps.get_model("moderation", "ScreeningModel")
         .objects.filter(is_current=True)

@@ -113,6 +113,15 @@ def comprehensive_score(means: Sequence[float | None], weights: Sequence[float])
     return sum(mean * weight for mean, weight in pairs) / total_weight
 
 
+def unequal_weight_percents(weights: Sequence[float]) -> list[float]:
+    """Each weight's share of their sum, in percent; empty when every weight is the same (the default,
+    where each factor counts alike and there is nothing to point out)."""
+    if len(set(weights)) <= 1:
+        return []
+    total = sum(weights)
+    return [100 * weight / total for weight in weights]
+
+
 def ranking_score(comprehensive: float, counted: int, *, prior: float, prior_strength: int) -> float:
     """Shrink toward the category prior as if ``prior_strength`` more votes sat at the prior.
 

@@ -28,7 +28,7 @@ def _same_queue(task: Task[Any, Any]) -> dict[str, Any]:
 
 @shared_task(bind=True, acks_late=True)
 def run_eligibility(self: Task[Any, Any], triggered_by: str = "schedule") -> int:
-    """Weekly (beat) or from the admin button: select, record a run and fan out one task per category.
+    """Monthly by default (beat) or from the admin button: select, record a run and fan out one task per category.
 
     Harmless to re-run, or to run twice at once: every campaign and invitation is unique in the
     database and existing ones are skipped, so a second run only records an empty run.
@@ -115,7 +115,7 @@ def send_invitation_emails(notification_ids: list[int]) -> int:
 
 @shared_task(bind=True, acks_late=True)
 def run_scoring(self: Task[Any, Any], triggered_by: str = "schedule") -> int:
-    """Nightly (beat) or from the admin: record a full run and fan out one task per category.
+    """Nightly by default (beat) or from the admin: record a full run and fan out one task per category.
 
     Harmless to re-run: results change only where figures changed, so a second run writes no result.
     """

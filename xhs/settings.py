@@ -8,7 +8,6 @@ import warnings
 from pathlib import Path
 
 import dj_database_url
-from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -37,6 +36,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "allauth",
     "allauth.account",
+    "django_celery_beat",
     "accounts",
     "catalog",
     "ratings",
@@ -128,45 +128,11 @@ if not CELERY_TASK_SOFT_TIME_LIMIT < CELERY_TASK_TIME_LIMIT < CELERY_BROKER_TRAN
         "the visibility timeout is delivered again while it still runs."
     )
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Every periodic job is declared here and nowhere else.
-CELERY_BEAT_SCHEDULE = {
-    "open-rating-campaigns": {
-        "task": "ratings.tasks.run_eligibility",
-        "schedule": crontab(minute=0, hour=4, day_of_week="monday"),
-    },
-    "retrain-screener": {
-        "task": "moderation.tasks.retrain_screener",
-        "schedule": crontab(minute=30, hour=1),
-    },
-    "screen-all-votes": {
-        "task": "moderation.tasks.screen_all_votes",
-        "schedule": crontab(minute=0, hour=2),
-    },
-    "score-products": {
-        "task": "ratings.tasks.run_scoring",
-        "schedule": crontab(minute=30, hour=2),
-    },
-    "repair-lost-rescores": {
-        "task": "ratings.tasks.sweep_rescores",
-        "schedule": crontab(minute="*/5"),
-    },
-    "repair-lost-screenings": {
-        "task": "moderation.tasks.sweep_unscreened",
-        "schedule": crontab(minute="*/5"),
-    },
-    "escalate-stale-cases": {
-        "task": "moderation.tasks.escalate_stale_cases",
-        "schedule": crontab(minute=5),
-    },
-    "expire-manager-terms": {
-        "task": "moderation.tasks.expire_manager_terms",
-        "schedule": crontab(minute=10, hour=0),
-    },
-    "recount-note-engagement": {
-        "task": "catalog.tasks.recount_note_engagement",
-        "schedule": crontab(minute=15, hour=3),
-    },
-}
+# Beat reads its schedule from the database, where staff edit it in the admin without a deploy; the
+# initial schedule is declared once, in ratings/migrations/0006_periodic_tasks.py.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# There is no result backend, so nothing to clean up (beat would otherwise add a cleanup job of its own).
+CELERY_RESULT_EXPIRES = None
 
 # --- Accounts ----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -1,5 +1,6 @@
 """The shopper's rating pages: what they show, in both languages, at a constant number of queries."""
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -232,3 +233,67 @@ def test_the_category_page_runs_the_same_queries_however_many_rated_products(
         response = client.get(category.get_absolute_url())
 
     assert response.context["page"].paginator.count == 7
+
+
+def _weigh(category: Any, weights: list[str]) -> None:
+    for factor, weight in zip(category.factors.order_by("position", "id"), weights, strict=True):
+        factor.weight = Decimal(weight)
+        factor.save(update_fields=["weight"])
+
+
+def test_a_category_weighing_its_factors_unequally_says_so_next_to_the_score(client: Client) -> None:
+    # given: the first factor weighs twice the others
+    _publish_at(1)
+    category = rating_ready_category(factors=5)
+    _weigh(category, ["2", "1", "1", "1", "1"])
+    campaign = _rated(votes=2, category=category)
+    scoring.run_all(triggered_by="test")
+    first, second = category.factors.order_by("position", "id")[:2]
+
+    # when
+    english = client.get(campaign.product.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    chinese = client.get(campaign.product.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+
+    # then
+    assert "The factors of this category do not weigh equally:" in english
+    assert f"{first.name_en} 33.3%, {second.name_en} 16.7%" in english
+    assert "这一类的因素权重不相等：" in chinese
+    assert f"{first.name_zh} 33.3%、{second.name_zh} 16.7%" in chinese
+
+
+def test_equal_weights_need_no_notice(client: Client) -> None:
+    _publish_at(1)
+    campaign = _rated(votes=2)
+    scoring.run_all(triggered_by="test")
+
+    product_page = client.get(campaign.product.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    methodology = client.get(reverse("ratings:methodology"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert "Rated by 2 verified purchasers." in product_page
+    assert "do not weigh equally" not in product_page
+    assert "Every category weighs its factors equally." in methodology
+
+
+def test_the_methodology_lists_the_categories_weighing_their_factors_unequally(client: Client) -> None:
+    # given: one unequal category, one equal, one whose only different weight is on an inactive factor
+    unequal = rating_ready_category(factors=5)
+    _weigh(unequal, ["3", "1", "1", "1", "4"])
+    rating_ready_category(factors=5)
+    retired = rating_ready_category(factors=6)
+    retired_factor = retired.factors.order_by("position", "id").last()
+    assert retired_factor is not None
+    retired_factor.weight, retired_factor.active = Decimal("5"), False
+    retired_factor.save(update_fields=["weight", "active"])
+    first = unequal.factors.order_by("position", "id").first()
+    assert first is not None
+
+    # when
+    english = client.get(reverse("ratings:methodology"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    chinese = client.get(reverse("ratings:methodology"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+
+    # then
+    assert "These categories do not weigh their factors equally:" in english
+    listed = english.split('<ul class="weight-list">')[1].split("</ul>")[0]
+    assert listed.count("<li>") == 1
+    assert f"<strong>{unequal.name_en}</strong>: {first.name_en} 30%, " in listed
+    assert f"<strong>{unequal.name_zh}</strong>：{first.name_zh} 30%、" in chinese
