@@ -26,6 +26,7 @@ from ratings.models import (
     RatingPolicy,
     Vote,
     VoteRevision,
+    VoteVerdictChange,
 )
 from ratings.tasks import run_eligibility
 
@@ -50,12 +51,23 @@ class RatingPolicyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         ),
         (
             _("Campaigns and invitations"),
-            {"fields": ("campaign_days", "purchase_days", "invitation_days", "max_open_invitations", "active_days")},
+            {
+                "fields": (
+                    "campaign_days",
+                    "purchase_days",
+                    "use_days",
+                    "invitation_days",
+                    "max_open_invitations",
+                    "active_days",
+                    "min_account_days",
+                )
+            },
         ),
         (
             _("Scores and the Little Red Heart list"),
             {
                 "fields": (
+                    "score_window_days",
                     "min_votes_to_publish",
                     "prior_strength",
                     "list_threshold",
@@ -179,15 +191,36 @@ class InvitationAdmin(BigTableAdmin):
     sortable_by = ("id",)
 
 
+class VerdictChangeInline(ReadOnlyMixin, admin.TabularInline):  # type: ignore[type-arg]
+    """The vote's verdicts over time, as the triggers logged them (what a past run read)."""
+
+    model = VoteVerdictChange
+    fields = ("changed_at", "verdict", "exclusion_reason")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+
 @admin.register(Vote)
 class VoteAdmin(BigTableAdmin):
-    list_display = ("id", "user", "campaign", "product", "verdict", "exclusion_reason", "revision_count", "created_at")
+    list_display = (
+        "id",
+        "user",
+        "campaign",
+        "product",
+        "verdict",
+        "exclusion_reason",
+        "revision_count",
+        "submitted_at",
+        "created_at",
+    )
     list_filter = ("verdict",)
     list_select_related = ("user", "campaign__product", "product")
     raw_id_fields = ("campaign", "user", "invitation", "product")
     search_fields = ("=user__email",)
     search_help_text = _("A user's exact email.")
     sortable_by = ("id",)
+    inlines = (VerdictChangeInline,)
 
 
 @admin.register(FactorScore)
@@ -200,6 +233,6 @@ class FactorScoreAdmin(BigTableAdmin):
 
 @admin.register(VoteRevision)
 class VoteRevisionAdmin(BigTableAdmin):
-    list_display = ("id", "vote", "submitted_at")
-    raw_id_fields = ("vote",)
+    list_display = ("id", "vote", "campaign", "submitted_at")
+    raw_id_fields = ("vote", "campaign")
     sortable_by = ("id",)
