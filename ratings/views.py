@@ -97,7 +97,13 @@ def invitation_accept(request: HttpRequest, pk: int) -> HttpResponse:
     except services.RatingError as error:
         messages.error(request, str(error.message))
     else:
-        messages.success(request, _("Thank you! You are now a verified purchaser of this product. Rate it below."))
+        rated_before = selectors.invitation_vote(invitation) is not None
+        messages.success(
+            request,
+            _("Thank you! You rated this product before: confirm or amend your vote below.")
+            if rated_before
+            else _("Thank you! You are now a verified purchaser of this product. Rate it below."),
+        )
     return redirect(invitation)
 
 
