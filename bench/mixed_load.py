@@ -798,13 +798,15 @@ def verify_moderation(state: State, outcome: Outcome) -> tuple[int, list[str]]:
 
 def verify_scores() -> tuple[int, list[str]]:
     """(b) every product with a campaign: its stored result against a recomputation from FactorScores."""
+    from datetime import timedelta
+
     from django.db.models import Count
     from django.utils import timezone
 
     from catalog.models import Category, Product
     from ratings import scoring, statistics
     from ratings.eligibility import policy_get
-    from ratings.models import CampaignFactor, FactorScore, ProductResult, ScoringRunCategory, Vote
+    from ratings.models import CampaignFactor, FactorScore, Invitation, ProductResult, ScoringRunCategory, Vote
 
     rules = policy_get()
     problems: list[str] = []
@@ -815,18 +817,35 @@ def verify_scores() -> tuple[int, list[str]]:
     for category in Category.objects.filter(campaigns__isnull=False).distinct().order_by("pk"):
         campaigns = scoring._scored_campaigns(category.pk)
         ids = [c.pk for c in campaigns]
+        product_ids = [c.product_id for c in campaigns]
         factors: dict[int, list[Any]] = defaultdict(list)
         for factor in CampaignFactor.objects.filter(campaign_id__in=ids).order_by("position", "id"):
             factors[factor.campaign_id].append(factor)
-        histograms: dict[int, list[int]] = defaultdict(lambda: [0] * len(statistics.SCORES))
-        for factor_id, score, n in (
-            FactorScore.objects.filter(vote__campaign_id__in=ids, vote__verdict=Vote.Verdict.COUNTED)
-            .values_list("factor_id", "score")
+        # Independently of the job's read path: every counted vote of the product within the window, by the
+        # catalog factor its score was given for, whichever campaign it came from.
+        since = now - timedelta(days=rules.score_window_days)
+        in_window = Vote.objects.filter(product_id__in=product_ids, submitted_at__gte=since)
+        histograms: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0] * len(statistics.SCORES))
+        for product_id, factor_id, score, n in (
+            FactorScore.objects.filter(vote__in=in_window.filter(verdict=Vote.Verdict.COUNTED))
+            .values_list("product_id", "factor__factor_id", "score")
             .annotate(n=Count("pk"))
             .order_by()
         ):
-            histograms[factor_id][statistics.SCORES.index(score)] = n
-        votes, invited = scoring._vote_counts(ids), scoring._invited(ids)
+            histograms[(product_id, factor_id)][statistics.SCORES.index(score)] = n
+        votes = {pk: scoring.VoteCounts() for pk in product_ids}
+        for product_id, verdict, reason, submitted in in_window.values_list(
+            "product_id", "verdict", "exclusion_reason", "submitted_at"
+        ):
+            votes[product_id].add(verdict, reason, submitted)
+        invited = dict(
+            Invitation.objects.filter(campaign__product_id__in=product_ids, created_at__gte=since)
+            .values_list("campaign__product_id")
+            .annotate(n=Count("user_id", distinct=True))
+            .order_by()
+        )
+        keys = {f.pk: f.factor_id for fs in factors.values() for f in fs}
+        inputs = scoring.Inputs(histograms=dict(histograms), votes=votes, invited=invited, factor_keys=keys)
         prior = (
             ScoringRunCategory.objects.filter(category=category, finished_at__isnull=False, prior__isnull=False)
             .order_by("-finished_at", "-id")
@@ -845,9 +864,7 @@ def verify_scores() -> tuple[int, list[str]]:
             expected = scoring._compute(
                 campaign,
                 factors=factors[campaign.pk],
-                histograms=dict(histograms),
-                votes=votes[campaign.pk],
-                invited=invited.get(campaign.pk, 0),
+                inputs=inputs,
                 min_votes=category.min_votes_to_publish or rules.min_votes_to_publish,
                 prior=statistics.NEUTRAL_PRIOR if prior is None else prior,
                 prior_strength=rules.prior_strength,
