@@ -109,6 +109,7 @@ class VoteCounts:
     under_review: int = 0
     excluded_screening: int = 0
     excluded_moderation: int = 0
+    excluded_refund: int = 0
     last_vote_at: datetime | None = None
 
 
@@ -129,6 +130,8 @@ def _vote_counts(campaign_ids: Sequence[int]) -> dict[int, VoteCounts]:
             into.under_review += n
         elif reason == Vote.ExclusionReason.MODERATION:
             into.excluded_moderation += n
+        elif reason == Vote.ExclusionReason.REFUND:
+            into.excluded_refund += n
         else:
             into.excluded_screening += n
         into.last_vote_at = max(filter(None, [into.last_vote_at, last]), default=None)
@@ -167,6 +170,7 @@ class Computed:
             r.under_review,
             r.excluded_screening,
             r.excluded_moderation,
+            r.excluded_refund,
             r.last_vote_at,
             r.min_votes,
             r.published,
@@ -235,6 +239,7 @@ def _compute(
         under_review=votes.under_review,
         excluded_screening=votes.excluded_screening,
         excluded_moderation=votes.excluded_moderation,
+        excluded_refund=votes.excluded_refund,
         last_vote_at=votes.last_vote_at,
         min_votes=min_votes,
         published=published,
