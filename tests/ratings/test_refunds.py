@@ -4,6 +4,7 @@ import csv
 import io
 from typing import Any
 
+import numpy as np
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -284,6 +285,24 @@ def test_screening_never_counts_a_refunded_vote_again() -> None:
 
     vote.refresh_from_db()
     assert (vote.verdict, vote.exclusion_reason) == (Vote.Verdict.EXCLUDED, Vote.ExclusionReason.REFUND)
+
+
+def test_screening_opens_no_case_for_managers_about_a_refunded_vote() -> None:
+    campaign = campaign_for(ProductFactory(category=rating_ready_category()))
+    votes_cast(campaign, [[4, 3, 4, 5, 4], [3, 4, 4, 4, 5], [5, 4, 3, 4, 4]])
+    vote = vote_for(accepted_invitation(campaign=campaign))
+    purchases_withdrawn(order_line_ids=[_refunded(vote.invitation.purchase)])
+
+    outcome = screening._verdicts_apply(
+        model=screening.screener_train(),
+        vote_id=np.array([vote.pk]),
+        score=np.array([0.6]),
+        verdict=np.array(["review"]),
+        reasons=[[]],
+    )
+
+    assert outcome.review == 0
+    assert not Case.objects.exists()
 
 
 # --- staff in the admin -----------------------------------------------------------------------------------
