@@ -6,7 +6,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
@@ -113,6 +115,22 @@ def test_my_invitations_lists_a_revoked_invitation_as_closed_not_waiting() -> No
 
     assert 'id="pending"' not in response.text
     assert 'id="closed"' in response.text and "Purchase refunded" in response.text
+
+
+def test_importing_refunds_takes_back_their_invitations_in_the_same_few_queries_however_many(
+    django_assert_max_num_queries: Any,
+) -> None:
+    few = [InvitationFactory() for _ in range(2)]
+    many = [InvitationFactory() for _ in range(12)]
+    exports = [refund_file(*(invitation.purchase for invitation in group)) for group in (few, many)]
+    with CaptureQueriesContext(connection) as baseline:
+        import_purchases(stream=io.StringIO(exports[0]))
+
+    with django_assert_max_num_queries(len(baseline)):
+        report = import_purchases(stream=io.StringIO(exports[1]))
+
+    assert report.updated == 12
+    assert Invitation.objects.filter(status=Invitation.Status.REVOKED).count() == 14
 
 
 # --- a vote -----------------------------------------------------------------------------------------------
