@@ -67,6 +67,7 @@ class Notification(models.Model):
     class Kind(models.TextChoices):
         INVITATION = "invitation", _("Invitation to rate")
         DECISION = "decision", _("Moderation decision about your content")
+        REFUND = "refund", _("Purchase refunded: invitation withdrawn")
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)

@@ -11,8 +11,12 @@ from ratings.models import Invitation
 @dataclass(frozen=True)
 class InboxItem:
     notification: Notification
-    #: The invitation an invitation message is about (None if it is gone, or for other kinds).
+    #: The invitation an invitation or refund message is about (None if it is gone, or for other kinds).
     invitation: Invitation | None
+
+
+#: Kinds of message whose subject is an invitation.
+ABOUT_INVITATIONS = (Notification.Kind.INVITATION, Notification.Kind.REFUND)
 
 
 def user_notifications(*, user: User) -> QuerySet[Notification]:
@@ -22,7 +26,7 @@ def user_notifications(*, user: User) -> QuerySet[Notification]:
 def inbox_items(notifications: list[Notification]) -> list[InboxItem]:
     """Pair each message with what it is about, in one query: the text is rendered from live rows in
     the reader's language rather than from what was stored when it was sent."""
-    invitation_ids = [n.subject_id for n in notifications if n.kind == Notification.Kind.INVITATION]
+    invitation_ids = [n.subject_id for n in notifications if n.kind in ABOUT_INVITATIONS]
     invitations = (
         Invitation.objects.select_related("campaign__product__brand")
         .filter(user_id=notifications[0].user_id)
@@ -33,7 +37,7 @@ def inbox_items(notifications: list[Notification]) -> list[InboxItem]:
     return [
         InboxItem(
             notification=n,
-            invitation=invitations.get(n.subject_id) if n.kind == Notification.Kind.INVITATION else None,
+            invitation=invitations.get(n.subject_id) if n.kind in ABOUT_INVITATIONS else None,
         )
         for n in notifications
     ]

@@ -379,8 +379,9 @@ BOUND_CAMPAIGNS = f"""
         SELECT campaign_id, COUNT(*) AS voted,
                COUNT(*) FILTER (WHERE verdict = 'counted') AS counted,
                COUNT(*) FILTER (WHERE verdict = 'review') AS under_review,
-               COUNT(*) FILTER (WHERE verdict = 'excluded' AND exclusion_reason <> 'moderation') AS excluded_screening,
+               COUNT(*) FILTER (WHERE verdict = 'excluded' AND exclusion_reason = 'screening') AS excluded_screening,
                COUNT(*) FILTER (WHERE verdict = 'excluded' AND exclusion_reason = 'moderation') AS excluded_moderation,
+               COUNT(*) FILTER (WHERE verdict = 'excluded' AND exclusion_reason = 'refund') AS excluded_refund,
                MAX(created_at) AS last_vote_at
           FROM ratings_vote
          WHERE campaign_id IN (SELECT id FROM latest)
@@ -394,7 +395,8 @@ BOUND_CAMPAIGNS = f"""
     SELECT l.id AS campaign_id, l.product_id, l.category_id, COALESCE(i.invited, 0) AS invited,
            COALESCE(v.voted, 0) AS voted, COALESCE(v.counted, 0) AS counted,
            COALESCE(v.under_review, 0) AS under_review, COALESCE(v.excluded_screening, 0) AS excluded_screening,
-           COALESCE(v.excluded_moderation, 0) AS excluded_moderation, v.last_vote_at
+           COALESCE(v.excluded_moderation, 0) AS excluded_moderation,
+           COALESCE(v.excluded_refund, 0) AS excluded_refund, v.last_vote_at
       FROM latest l LEFT JOIN votes v ON v.campaign_id = l.id LEFT JOIN invited i ON i.campaign_id = l.id
 """
 
@@ -412,9 +414,10 @@ BOUND_CHECK_CAMPAIGNS = """
     SELECT COUNT(*) FROM bench_campaign_bound b
       FULL JOIN (SELECT * FROM ratings_productresult WHERE is_latest) j ON j.campaign_id = b.campaign_id
      WHERE b.campaign_id IS NULL OR j.id IS NULL
-        OR (b.invited, b.voted, b.counted, b.under_review, b.excluded_screening, b.excluded_moderation, b.last_vote_at)
+        OR (b.invited, b.voted, b.counted, b.under_review, b.excluded_screening, b.excluded_moderation,
+            b.excluded_refund, b.last_vote_at)
            IS DISTINCT FROM (j.invited, j.voted, j.counted, j.under_review, j.excluded_screening,
-                             j.excluded_moderation, j.last_vote_at)
+                             j.excluded_moderation, j.excluded_refund, j.last_vote_at)
 """
 
 

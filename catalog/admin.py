@@ -51,6 +51,7 @@ from catalog.models import (
     Product,
     Store,
 )
+from ratings.purchases import purchases_withdrawn
 
 logger = logging.getLogger(__name__)
 
@@ -394,6 +395,15 @@ class OrderLineAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     @admin.display(description=_("buyer"))
     def buyer_email(self, line: OrderLine) -> str:
         return line.buyer.email
+
+    def save_model(self, request: HttpRequest, obj: OrderLine, form: forms.ModelForm[OrderLine], change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if obj.status != OrderLine.Status.PAID:
+            # In the form's transaction: the refund and what it takes back are saved together.
+            withdrawal = purchases_withdrawn(order_line_ids=[obj.pk])
+            if withdrawal.revoked or withdrawal.excluded:
+                message = _("Purchase withdrawn: %(revoked)d invitation(s) revoked, %(excluded)d vote(s) excluded.")
+                self.message_user(request, message % {"revoked": withdrawal.revoked, "excluded": withdrawal.excluded})
 
 
 class NoteProductInline(admin.TabularInline):  # type: ignore[type-arg]

@@ -9,10 +9,13 @@ a temporary table. Each chunk costs a fixed number of statements and commits in 
 Idempotency contract: the unique constraint on (order_ref, line_no) is the guarantee that a line is
 never stored twice. Re-running a file, or the rest of a file after a crash, inserts only the lines
 that are missing; a line that exists already is left alone, except that it takes a refund or a
-cancellation the file reports for it (stores export refunds later than the sale). A refunded or
-cancelled line never goes back to paid. See docs/importing-purchases.md.
+cancellation the file reports for it (stores export refunds later than the sale), which also withdraws
+what the purchase earned (``ratings.purchases.purchases_withdrawn``, in the same transaction). A
+refunded or cancelled line never goes back to paid, and a row naming another buyer, product or store
+than the stored line is refused as a conflict. See docs/importing-purchases.md.
 """
 
+import codecs
 import contextlib
 import csv
 import io
@@ -22,7 +25,8 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
-from typing import NamedTuple, TypeVar
+from pathlib import Path
+from typing import NamedTuple, TextIO, TypeVar
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
@@ -32,6 +36,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from catalog.models import OrderLine, Product, Store
+from ratings.purchases import purchases_withdrawn
 
 REQUIRED_COLUMNS = ("order_ref", "line_no", "buyer_email", "product_slug", "quantity", "unit_price", "paid_at")
 OPTIONAL_COLUMNS = ("store_slug", "status", "status_changed_at")
@@ -54,6 +59,9 @@ _PRICE_FORMAT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 _EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 #: Clocks of the store and of this server may disagree a little; a day ahead is surely a mistake.
 _FUTURE_SLACK = timedelta(days=1)
+#: Invisible characters that exports and copy-paste slip into values: byte order marks, zero-width spaces
+#: and joiners, bidirectional controls. Removed from every value, so "T1\u200b" is the order line "T1".
+_INVISIBLE = re.compile("[\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
 _STATUS_ALIASES = {"": OrderLine.Status.PAID.value, "canceled": OrderLine.Status.CANCELLED.value}
 _STATUSES = frozenset(OrderLine.Status.values)
 _PAID = OrderLine.Status.PAID.value
@@ -114,11 +122,12 @@ def import_purchases(
     if not 1 <= chunk_size <= MAX_CHUNK_SIZE:
         raise ValueError(f"chunk_size must be between 1 and {MAX_CHUNK_SIZE}, got {chunk_size}")
     report = ImportReport()
-    reader = csv.reader(stream)
-    columns = _read_header(reader)
+    lines = _Lines(stream)
+    reader = csv.reader(lines)
+    columns = _read_header(reader, lines)
     with _SeenKeys() as seen:
         importer = _ChunkImporter(columns=columns, seen=seen)
-        for chunk in _chunks(_records(reader), chunk_size):
+        for chunk in _chunks(_records(reader, lines), chunk_size):
             outcome = importer.import_chunk(chunk)
             report.read += len(chunk)
             report.imported += outcome.imported
@@ -136,6 +145,18 @@ def import_purchases(
                 # DEBUG keeps the last 9,000 statements, and ours carry thousands of values each.
                 connection.queries_log.clear()
     return report
+
+
+def open_purchase_file(path: Path) -> TextIO:
+    """Open a store's export for ``import_purchases``: UTF-8 with or without a BOM, or UTF-16 with its BOM.
+
+    Bytes that are not valid in that encoding (a GBK export) become U+FFFD, so that each row holding
+    them is rejected on its own line instead of the file failing as a whole. Raises ``OSError``.
+    """
+    with path.open("rb") as raw:
+        start = raw.read(2)
+    utf16 = start in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+    return path.open(encoding="utf-16" if utf16 else "utf-8-sig", errors="replace", newline="")
 
 
 # --- Reading ----------------------------------------------------------------------------------
@@ -157,16 +178,64 @@ class _Columns(NamedTuple):
     width: int
 
 
-def _read_header(reader: Iterator[list[str]]) -> _Columns:
+class _Lines:
+    """The file's lines, handed to the csv reader and counted here, one record at a time.
+
+    No value of this format holds a line break, so a record that takes more than one line has a quote
+    left open on its first line: ``end_record`` says so and gives back the lines the record swallowed,
+    to be read again as rows of their own. Nothing after an unclosed quote is lost, and line numbers stay
+    those of the file (the csv reader's own count would include lines read twice).
+    """
+
+    def __init__(self, stream: Iterable[str]) -> None:
+        self._stream = iter(stream)
+        self._again: list[str] = []  # lines to read again, the next one last
+        self._taken: list[str] = []
+        #: The line the last record started on (the header is line 1).
+        self.line = 0
+
+    def __iter__(self) -> "_Lines":
+        return self
+
+    def __next__(self) -> str:
+        line = self._again.pop() if self._again else next(self._stream)
+        self._taken.append(line)
+        return line
+
+    def end_record(self) -> bool:
+        """Close the record just read; False when it ran past its first line."""
+        taken, self._taken = self._taken, []
+        if taken:
+            self.line += 1
+        if len(taken) <= 1:
+            return True
+        self._again.extend(reversed(taken[1:]))
+        return False
+
+
+def _unclosed_quote(one_line: bool, values: list[str]) -> bool:
+    # A quote left open on the last line of the file keeps that line's end as the last value's.
+    return not one_line or bool(values and values[-1].endswith(("\n", "\r")))
+
+
+def _read_header(reader: Iterator[list[str]], lines: _Lines) -> _Columns:
     try:
         header = next(reader)
     except StopIteration:
         raise PurchaseFileError(_empty_file_message()) from None
     except csv.Error as exc:
         raise PurchaseFileError(_("The header row cannot be read as CSV: %(error)s") % {"error": exc}) from exc
-    if header:
-        header[0] = header[0].removeprefix("\ufeff")
-    names = [name.strip().lower() for name in header]
+    if _unclosed_quote(lines.end_record(), header):
+        raise PurchaseFileError(_("The header row has a quote that is not closed on its line."))
+    joined = "".join(header)
+    if "\x00" in joined or "\ufffd" in joined:
+        raise PurchaseFileError(
+            _(
+                "The header row holds bytes that are not UTF-8 (a file saved as UTF-16 without a byte order "
+                "mark, or as GBK); save the file as UTF-8."
+            )
+        )
+    names = [_INVISIBLE.sub("", name).strip().lower() for name in header]
     while names and not names[-1]:  # spreadsheets like to add empty trailing columns
         names.pop()
     if not names:
@@ -210,22 +279,25 @@ class _Record(NamedTuple):
     unreadable: str | None = None
 
 
-def _records(reader: Iterator[list[str]]) -> Iterator[_Record]:
+def _records(reader: Iterator[list[str]], lines: _Lines) -> Iterator[_Record]:
     """The data records with the line each starts on; blank lines are skipped."""
-    line_num = getattr(reader, "line_num", 1)
     while True:
-        start = line_num + 1
+        unreadable = None
         try:
             values = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
-            line_num = getattr(reader, "line_num", start)
-            yield _Record(start, [], _("This row cannot be read as CSV: %(error)s") % {"error": exc})
-            continue
-        line_num = getattr(reader, "line_num", start)
-        if values:
-            yield _Record(start, values)
+            values = []
+            unreadable = _("This row cannot be read as CSV: %(error)s") % {"error": exc}
+        if _unclosed_quote(lines.end_record(), values):
+            values = []
+            unreadable = _(
+                "A quote opened on this line is not closed on it (a value cannot hold a line break); "
+                "the next line is read as a row of its own."
+            )
+        if values or unreadable:
+            yield _Record(lines.line, values, unreadable)
 
 
 def _chunks(records: Iterator[_Record], size: int) -> Iterator[list[_Record]]:
@@ -272,6 +344,8 @@ def _parse(
         message = _("Expected %(expected)d values, found %(found)d.")
         return None, None, [message % {"expected": columns.width, "found": len(values)}]
     joined = "".join(values)
+    if _INVISIBLE.search(joined):
+        values = [_INVISIBLE.sub("", value).strip() for value in values]
     if "\ufffd" in joined:
         return None, None, [_("The row holds bytes that are not valid UTF-8; save the file as UTF-8.")]
     if "\x00" in joined:
@@ -456,6 +530,7 @@ class _ChunkImporter:
 
         new: list[_Line] = []
         changed: list[_Line] = []
+        withdrawn: list[int] = []
         unchanged = 0
         for row in rows:
             buyer_id = buyers.get(row.buyer_email) or buyers.get(row.buyer_email.lower())
@@ -472,13 +547,29 @@ class _ChunkImporter:
                 errors.append(RowError(row.line, " ".join(problems)))
                 continue
             current = existing.get((row.order_ref, row.line_no))
-            if current is not None and (
-                current == (row.status, row.status_changed_at)
-                # An older export still says paid; the refund or cancellation recorded since stands.
-                or row.status == _PAID
-            ):
-                unchanged += 1
-                continue
+            if current is not None:
+                # An order line is one sale: a row about it that names someone or something else is a
+                # mistake somewhere, and applying its refund would withdraw another buyer's purchase.
+                # A row without a store is not compared: the product may have moved store since.
+                others = [
+                    column
+                    for column, stored, named in (
+                        ("buyer_email", current.buyer_id, buyer_id),
+                        ("product_slug", current.product_id, product[0]),
+                        ("store_slug", current.store_id, store_id if row.store_slug else current.store_id),
+                    )
+                    if stored != named
+                ]
+                if others:
+                    errors.append(RowError(row.line, _conflict_message(row, others)))
+                    continue
+                if (current.status, current.status_changed_at) == (row.status, row.status_changed_at) or (
+                    # An older export still says paid; the refund or cancellation recorded since stands.
+                    row.status == _PAID
+                ):
+                    unchanged += 1
+                    continue
+                withdrawn.append(current.id)
             line = _Line(
                 row.order_ref, row.line_no, buyer_id, product[0], store_id, row.quantity, row.unit_price, row.paid_at,
                 row.status, row.status_changed_at,
@@ -490,6 +581,8 @@ class _ChunkImporter:
             _insert_lines(new, now=now)
         if changed:
             _update_states(changed, now=now)
+            # Only stored lines can have earned an invitation; new ones, refunded or not, have not yet.
+            purchases_withdrawn(order_line_ids=withdrawn, now=now)
         errors.sort(key=lambda error: error.line)
         return _ChunkOutcome(imported=len(new), updated=len(changed), unchanged=unchanged, errors=errors)
 
@@ -549,25 +642,40 @@ def _join_keys(alias: str, keys: Collection[_Key]) -> tuple[str, list[list[str] 
     return sql, [[ref for ref, _no in keys], [no for _ref, no in keys]]
 
 
-def _stored_states(keys: set[_Key]) -> dict[_Key, tuple[str, datetime | None]]:
-    """The status and status time of those of these order lines that are stored already."""
+class _Stored(NamedTuple):
+    """What a row is compared with in a stored order line."""
+
+    id: int
+    buyer_id: int
+    product_id: int
+    store_id: int
+    status: str
+    status_changed_at: datetime | None
+
+
+_STORED_COLUMNS = ("order_ref", "line_no", *_Stored._fields)
+
+
+def _stored_states(keys: set[_Key]) -> dict[_Key, _Stored]:
+    """Those of these order lines that are stored already."""
     if not keys:
         return {}
     if connection.vendor == "postgresql":
         join, params = _join_keys("o", keys)
+        column_of = {field.attname: field.column for field in OrderLine._meta.concrete_fields if field.column}
+        selected = ", ".join(f"o.{connection.ops.quote_name(column_of[name])}" for name in _STORED_COLUMNS)
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT o.order_ref, o.line_no, o.status, o.status_changed_at "  # noqa: S608 - no input in it  # nosec B608
+                f"SELECT {selected} "  # noqa: S608 - no input in it  # nosec B608
                 f"FROM {connection.ops.quote_name(OrderLine._meta.db_table)} o {join}",
                 params,
             )
-            return {(ref, no): (status, changed_at) for ref, no, status, changed_at in cursor.fetchall()}
-    states: dict[_Key, tuple[str, datetime | None]] = {}
+            return {(ref, no): _Stored(*stored) for ref, no, *stored in cursor.fetchall()}
+    states: dict[_Key, _Stored] = {}
     for batch in _batches(list({ref for ref, _no in keys})):
-        stored = OrderLine.objects.filter(order_ref__in=batch).order_by()
-        for ref, no, status, changed_at in stored.values_list("order_ref", "line_no", "status", "status_changed_at"):
+        for ref, no, *stored in OrderLine.objects.filter(order_ref__in=batch).order_by().values_list(*_STORED_COLUMNS):
             if (ref, no) in keys:
-                states[(ref, no)] = (status, changed_at)
+                states[(ref, no)] = _Stored(*stored)
     return states
 
 
@@ -630,6 +738,13 @@ def _copy_in(table: str, columns: Sequence[str], rows: Iterable[Sequence[object]
     sql = f"COPY {quote(table)} ({', '.join(map(quote, columns))}) FROM STDIN WITH (FORMAT csv)"
     with connection.cursor() as cursor, connection.wrap_database_errors:
         cursor.cursor.copy_expert(sql, buffer)
+
+
+def _conflict_message(row: _Row, columns: list[str]) -> str:
+    return _(
+        "Conflict: order line %(order_ref)s/%(line_no)d is stored with another %(columns)s; the row is not "
+        "applied (correct the stored line in the admin if it really changed)."
+    ) % {"order_ref": row.order_ref, "line_no": row.line_no, "columns": ", ".join(columns)}
 
 
 def _duplicate_message(first_line: int) -> str:

@@ -485,6 +485,8 @@ def _verdicts_apply(
         to_review: list[tuple[Vote, dict[str, Any], int]] = []
         for pk, vote in votes.items():
             s, v, r = by_vote[pk]
+            if vote.exclusion_reason == Vote.ExclusionReason.REFUND:
+                continue  # its purchase was refunded: nothing left for screening or managers to judge
             if v == VoteScreening.Verdict.EXCLUDED and vote.verdict != Vote.Verdict.EXCLUDED:
                 to_exclude.append(pk)
                 campaigns.add(vote.campaign_id)

@@ -36,6 +36,7 @@ from moderation.models import (
     TestAttempt,
 )
 from ratings.models import Invitation, Vote
+from ratings.purchases import vote_reinstate
 from ratings.services import rescore_soon
 
 
@@ -392,11 +393,7 @@ def decision_apply(
                     )
                 )
             else:
-                changed = (
-                    Vote.objects.filter(pk=vote.pk)
-                    .exclude(verdict=Vote.Verdict.COUNTED)
-                    .update(verdict=Vote.Verdict.COUNTED, exclusion_reason="", updated_at=now)
-                )
+                changed = vote_reinstate(vote_id=vote.pk, now=now)
             if changed:
                 rescore_soon(campaign_id=vote.campaign_id)
         if violates:

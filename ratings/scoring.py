@@ -101,6 +101,7 @@ class VoteCounts:
     under_review: int = 0
     excluded_screening: int = 0
     excluded_moderation: int = 0
+    excluded_refund: int = 0
     last_vote_at: datetime | None = None
 
     def add(self, verdict: str, reason: str, submitted_at: datetime) -> None:
@@ -111,6 +112,8 @@ class VoteCounts:
             self.under_review += 1
         elif reason == Vote.ExclusionReason.MODERATION:
             self.excluded_moderation += 1
+        elif reason == Vote.ExclusionReason.REFUND:
+            self.excluded_refund += 1
         else:
             self.excluded_screening += 1
         self.last_vote_at = max(filter(None, [self.last_vote_at, submitted_at]), default=None)
@@ -255,6 +258,7 @@ class Computed:
             r.under_review,
             r.excluded_screening,
             r.excluded_moderation,
+            r.excluded_refund,
             r.last_vote_at,
             r.min_votes,
             r.published,
@@ -322,6 +326,7 @@ def _compute(
         under_review=votes.under_review,
         excluded_screening=votes.excluded_screening,
         excluded_moderation=votes.excluded_moderation,
+        excluded_refund=votes.excluded_refund,
         last_vote_at=votes.last_vote_at,
         min_votes=min_votes,
         published=published,

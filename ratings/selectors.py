@@ -43,8 +43,8 @@ def _with_product(invitations: QuerySet[Invitation]) -> QuerySet[Invitation]:
 def user_invitations(*, user: User, now: datetime | None = None) -> InvitationSections:
     """The user's invitations in the sections of "My invitations" (one query).
 
-    Pending ones past their expiry, declined ones and accepted ones whose campaign closed before a
-    vote are "closed": they can no longer be used.
+    Pending ones past their expiry, declined ones, revoked ones (the purchase was refunded) and accepted
+    ones whose campaign closed before a vote are "closed": they can no longer be used.
     """
     now = now or timezone.now()
     sections = InvitationSections()
@@ -53,7 +53,7 @@ def user_invitations(*, user: User, now: datetime | None = None) -> InvitationSe
         if status == Invitation.Status.VOTED:
             sections.voted.append(invitation)
         elif (
-            status == Invitation.Status.DECLINED
+            status in (Invitation.Status.DECLINED, Invitation.Status.REVOKED)
             or invitation.is_expired(now)
             or not invitation.campaign.accepts_votes(now)
         ):

@@ -28,6 +28,7 @@ from ratings.models import CampaignFactor, FactorScore, Invitation, Vote, VoteRe
 MIN_SCORE = 1
 MAX_SCORE = 5
 COMMENT_MAX_LENGTH = 1000
+REVOKED_MESSAGE = _("This invitation was withdrawn because the purchase was refunded or cancelled.")
 
 
 class RatingError(Exception):
@@ -83,6 +84,8 @@ def invitation_accept(*, invitation: Invitation, user: User, now: datetime | Non
         fresh = _own_invitation_for_update(invitation_id=invitation.pk, user=user)
         if fresh.status in (Invitation.Status.ACCEPTED, Invitation.Status.VOTED):
             return fresh
+        if fresh.status == Invitation.Status.REVOKED:
+            raise RatingError(REVOKED_MESSAGE)
         if fresh.status == Invitation.Status.DECLINED:
             raise RatingError(_("You declined this invitation, so it can no longer be accepted."))
         if fresh.is_expired(now):
@@ -104,6 +107,8 @@ def invitation_decline(*, invitation: Invitation, user: User, now: datetime | No
         fresh = _own_invitation_for_update(invitation_id=invitation.pk, user=user)
         if fresh.status == Invitation.Status.DECLINED:
             return fresh
+        if fresh.status == Invitation.Status.REVOKED:
+            raise RatingError(REVOKED_MESSAGE)
         if fresh.status != Invitation.Status.PENDING:
             raise RatingError(_("You have already accepted this invitation."))
         if fresh.is_expired(now):
@@ -125,12 +130,15 @@ def _checked_scores(factors: list[CampaignFactor], scores: Mapping[int, int]) ->
 
 
 def _usable_invitation(*, invitation: Invitation, user: User, now: datetime) -> Invitation:
-    """The invitation, fresh from the database, if the user may rate through it now; else a RatingError."""
-    fresh = Invitation.objects.select_related("campaign").filter(pk=invitation.pk, user=user).first()
-    if fresh is None:
-        raise RatingError(_("This invitation does not exist."))
+    """The invitation, fresh from the database, if the user may rate through it now; else a RatingError.
+
+    Locked until the caller's transaction ends, so that a refund revoking the invitation waits for this vote,
+    or this vote for it."""
+    fresh = _own_invitation_for_update(invitation_id=invitation.pk, user=user)
     if fresh.status == Invitation.Status.DECLINED:
         raise RatingError(_("You declined this invitation."))
+    if fresh.status == Invitation.Status.REVOKED:
+        raise RatingError(REVOKED_MESSAGE)
     if fresh.status == Invitation.Status.PENDING:
         if fresh.is_expired(now):
             raise RatingError(_("This invitation has expired."))

@@ -26,6 +26,8 @@ def _vote_refusal(invitation: Invitation) -> str | None:
     now = timezone.now()
     if invitation.status == Invitation.Status.DECLINED:
         return _("You declined this invitation.")
+    if invitation.status == Invitation.Status.REVOKED:
+        return str(services.REVOKED_MESSAGE)
     if invitation.status == Invitation.Status.PENDING:
         if invitation.is_expired(now):
             return _("This invitation has expired.")

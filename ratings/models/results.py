@@ -106,6 +106,7 @@ class ProductResult(models.Model):
     under_review = models.PositiveIntegerField(_("held for review"))
     excluded_screening = models.PositiveIntegerField(_("excluded by screening"))
     excluded_moderation = models.PositiveIntegerField(_("excluded by moderation"))
+    excluded_refund = models.PositiveIntegerField(_("excluded: purchase refunded"), default=0)
     last_vote_at = models.DateTimeField(_("last vote"), null=True, blank=True)
     # The score.
     min_votes = models.PositiveSmallIntegerField(_("votes needed to publish"))
@@ -125,7 +126,11 @@ class ProductResult(models.Model):
             models.UniqueConstraint(fields=["run", "product"], name="productresult_once_per_run"),
             models.CheckConstraint(
                 condition=Q(
-                    voted=F("counted") + F("under_review") + F("excluded_screening") + F("excluded_moderation")
+                    voted=F("counted")
+                    + F("under_review")
+                    + F("excluded_screening")
+                    + F("excluded_moderation")
+                    + F("excluded_refund")
                 ),
                 name="productresult_votes_add_up",
             ),

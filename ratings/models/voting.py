@@ -274,6 +274,7 @@ class Invitation(models.Model):
         ACCEPTED = "accepted", _("Accepted")
         DECLINED = "declined", _("Declined")
         VOTED = "voted", _("Voted")
+        REVOKED = "revoked", _("Revoked: purchase refunded")
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="invitations", db_index=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="invitations")
@@ -328,6 +329,7 @@ class Vote(models.Model):
     class ExclusionReason(models.TextChoices):
         SCREENING = "screening", _("Screening")
         MODERATION = "moderation", _("Moderation decision")
+        REFUND = "refund", _("Purchase refunded")
 
     #: The campaign whose factors the current scores use: where it was last submitted or confirmed.
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="votes", db_index=False)

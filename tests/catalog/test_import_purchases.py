@@ -449,6 +449,170 @@ def test_a_chunk_that_lost_a_race_for_an_order_line_is_done_again(
     assert OrderLine.objects.count() == 2
 
 
+# --- conflicts, malformed files and invisible characters ---------------------------------------------
+
+
+@pytest.fixture
+def bob() -> Any:
+    return UserFactory(email="bob@example.com")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"buyer_email": "bob@example.com"}, "buyer_email"),
+        ({"product_slug": "conditioner"}, "product_slug"),
+        ({"store_slug": "outlet"}, "store_slug"),
+        ({"buyer_email": "bob@example.com", "product_slug": "conditioner"}, "buyer_email, product_slug"),
+    ],
+)
+def test_a_refund_for_another_buyer_product_or_store_is_refused_as_a_conflict_and_not_applied(
+    alice: Any, bob: Any, shampoo: Any, overrides: dict[str, Any], named: str
+) -> None:
+    # given alice's stored purchase of the shampoo
+    ProductFactory(slug="conditioner")
+    StoreFactory(slug="outlet")
+    run(csv_text([good(1), good(2)]))
+    stored = list(OrderLine.objects.order_by("id").values())
+
+    # when a later file refunds the same order line, naming someone or something else
+    refund = good(1, status="refunded", status_changed_at="2025-03-25 12:00:00", **overrides)
+    report = run(csv_text([refund, good(2), good(3)]))
+
+    # then the row is reported on its line, nothing of the stored line changes, and the rest goes on
+    assert (report.imported, report.updated, report.unchanged, report.rejected) == (1, 0, 1, 1)
+    assert report.errors == [
+        RowError(
+            2,
+            f"Conflict: order line T000001/1 is stored with another {named}; the row is not applied "
+            "(correct the stored line in the admin if it really changed).",
+        )
+    ]
+    assert list(OrderLine.objects.filter(order_ref__in=["T000001", "T000002"]).order_by("id").values()) == stored
+
+
+def test_another_buyers_line_that_reuses_a_stored_order_line_is_reported_not_counted_unchanged(
+    alice: Any, bob: Any, shampoo: Any
+) -> None:
+    run(csv_text([good(1)]))
+
+    report = run(csv_text([good(1, buyer_email="bob@example.com")]))
+
+    assert (report.unchanged, report.rejected) == (0, 1)
+    assert report.errors[0].reason.startswith("Conflict: order line T000001/1 is stored with another buyer_email")
+    assert list(OrderLine.objects.values_list("buyer__email", flat=True)) == ["alice@example.com"]
+
+
+def test_a_row_without_a_store_does_not_conflict_with_the_store_the_line_was_stored_with(
+    alice: Any, shampoo: Any
+) -> None:
+    # the line was sold by another store than the product's own; the later export leaves the store out
+    StoreFactory(slug="outlet")
+    run(csv_text([good(1, store_slug="outlet")]))
+
+    report = run(csv_text([good(1, status="refunded", status_changed_at="2025-03-25 12:00:00")]))
+
+    assert (report.updated, report.rejected) == (1, 0)
+
+
+def test_an_unclosed_quote_is_reported_on_its_line_and_the_rows_after_it_are_still_read(
+    alice: Any, shampoo: Any
+) -> None:
+    # given twelve rows, the ninth of which (line 10) opens a quote it never closes
+    lines = csv_text([good(n) for n in range(1, 13)]).splitlines(keepends=True)
+    lines[9] = lines[9].replace("alice@example.com", '"alice@example.com', 1)
+
+    report = run("".join(lines))
+
+    assert (report.read, report.imported, report.rejected) == (12, 11, 1)
+    assert report.errors == [
+        RowError(
+            10,
+            "A quote opened on this line is not closed on it (a value cannot hold a line break); "
+            "the next line is read as a row of its own.",
+        )
+    ]
+    assert not OrderLine.objects.filter(order_ref="T000009").exists()
+
+
+def test_an_unclosed_quote_that_a_later_line_closes_loses_none_of_the_lines_between(alice: Any, shampoo: Any) -> None:
+    lines = csv_text([good(n) for n in range(1, 6)]).splitlines(keepends=True)
+    lines[2] = lines[2].replace("shampoo", '"shampoo', 1)  # line 3 opens a quote ...
+    lines[4] = lines[4].replace("shampoo", 'sham"poo', 1)  # ... that line 5 seems to close
+
+    report = run("".join(lines))
+
+    assert [error.line for error in report.errors] == [3, 5]
+    assert sorted(OrderLine.objects.values_list("order_ref", flat=True)) == ["T000001", "T000003", "T000005"]
+    assert report.read == 5
+
+
+def test_a_header_with_an_unclosed_quote_makes_the_file_unusable() -> None:
+    with pytest.raises(PurchaseFileError, match="header row has a quote that is not closed"):
+        run('order_ref,"line_no,buyer_email\nT1,1,a@example.com\n')
+
+
+def test_an_order_ref_loses_a_byte_order_mark_and_zero_width_or_bidi_characters(alice: Any, shampoo: Any) -> None:
+    # given a stored line, and a later file whose refs carry invisible characters (a pasted BOM,
+    # a zero-width space, a right-to-left mark)
+    run(csv_text([good(1), good(2)]))
+    later = [
+        good(1, order_ref="\ufeffT000001", status="refunded", status_changed_at="2025-03-25 12:00:00"),
+        good(2, order_ref="T000\u200b002"),
+        good(3, order_ref="\u200fT000003\u200e"),
+    ]
+
+    report = run(csv_text(later))
+
+    # then they are the same order lines as the visible refs, and a new line is stored without them
+    assert (report.imported, report.updated, report.unchanged, report.rejected) == (1, 1, 1, 0)
+    assert sorted(OrderLine.objects.values_list("order_ref", flat=True)) == ["T000001", "T000002", "T000003"]
+    assert OrderLine.objects.get(order_ref="T000001").status == OrderLine.Status.REFUNDED
+
+
+def test_an_order_ref_of_invisible_characters_only_is_empty(alice: Any, shampoo: Any) -> None:
+    report = run(csv_text([good(1, order_ref="\u200b\u200b")]))
+
+    assert report.errors == [RowError(2, "order_ref is empty.")]
+
+
+def test_the_command_reads_a_utf16_file_as_written(alice: Any, shampoo: Any, tmp_path: Path) -> None:
+    source = tmp_path / "purchases.csv"
+    source.write_bytes(csv_text([good(1), good(2, order_ref="订单2")]).encode("utf-16"))  # with its BOM
+    out = io.StringIO()
+
+    call_command("import_purchases", str(source), stdout=out)
+
+    assert "imported             2" in out.getvalue()
+    assert sorted(OrderLine.objects.values_list("order_ref", flat=True)) == ["T000001", "订单2"]
+
+
+def test_the_command_refuses_a_utf16_file_without_byte_order_mark_with_a_clear_reason(tmp_path: Path) -> None:
+    source = tmp_path / "purchases.csv"
+    source.write_bytes(csv_text([good(1)]).encode("utf-16-le"))
+
+    with pytest.raises(CommandError, match="not UTF-8"):
+        call_command("import_purchases", str(source))
+    assert not OrderLine.objects.exists()
+
+
+def test_the_command_reports_each_row_of_a_gbk_file_that_is_not_ascii_and_imports_the_rest(
+    alice: Any, shampoo: Any, tmp_path: Path
+) -> None:
+    source = tmp_path / "purchases.csv"
+    rows = [good(1), good(2, order_ref="订单2"), good(3), good(4, order_ref="订单4"), good(5)]
+    source.write_bytes(csv_text(rows).encode("gbk"))
+    out = io.StringIO()
+
+    call_command("import_purchases", str(source), stdout=out)
+
+    printed = out.getvalue()
+    assert "read                 5" in printed
+    assert "line 3: The row holds bytes that are not valid UTF-8" in printed
+    assert "line 5: The row holds bytes that are not valid UTF-8" in printed
+    assert sorted(OrderLine.objects.values_list("order_ref", flat=True)) == ["T000001", "T000003", "T000005"]
+
+
 # --- the command ----------------------------------------------------------------------------------
 
 

@@ -15,13 +15,14 @@ from catalog.purchase_import import (
     PurchaseFileError,
     RowError,
     import_purchases,
+    open_purchase_file,
 )
 
 
 class Command(BaseCommand):
     help = (
-        "Import purchase records from a CSV file (UTF-8, header row). Good rows are imported, bad rows are "
-        "reported with their line and reason; re-running a file adds nothing twice. "
+        "Import purchase records from a CSV file (UTF-8, or UTF-16 with its BOM; header row). Good rows are "
+        "imported, bad rows are reported with their line and reason; re-running a file adds nothing twice. "
         "Exits with 0 when the file was read to the end, with 1 when the file itself is unusable."
     )
 
@@ -49,8 +50,7 @@ class Command(BaseCommand):
         started = time.monotonic()
         with ExitStack() as stack:
             try:
-                # utf-8-sig drops a BOM; undecodable bytes become U+FFFD and their row is rejected, not the file.
-                source = stack.enter_context(path.open(encoding="utf-8-sig", errors="replace", newline=""))
+                source = stack.enter_context(open_purchase_file(path))
             except OSError as exc:
                 raise CommandError(f"Cannot read {path}: {exc.strerror or exc}") from exc
             on_error = None
