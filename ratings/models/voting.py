@@ -366,6 +366,16 @@ class Vote(models.Model):
         indexes = [
             # The scoring job skips the few votes that do not count with an anti-join on this small index.
             models.Index(fields=["product", "id"], condition=~Q(verdict="counted"), name="vote_not_counted_idx"),
+            # Scoring reads a product's votes by window: counts come from this index alone (its INCLUDE
+            # columns), and the few votes it must look at closely (submitted before the window, changed
+            # after the cut-off, not counted) from three small range scans OR-ed together. Measured at full
+            # scale (bench/scoring.py): the job's database time 55.6 s without them, 36.3 s with them.
+            models.Index(
+                fields=["product", "submitted_at"],
+                include=["verdict", "updated_at", "created_at"],
+                name="vote_product_window_idx",
+            ),
+            models.Index(fields=["product", "updated_at"], name="vote_product_updated_idx"),
             # The screening sweep looks only at the last days' votes.
             models.Index(fields=["created_at"], name="vote_created_idx"),
         ]
