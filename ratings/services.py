@@ -21,6 +21,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from catalog.models import OrderLine
 from ratings import scoring, tasks
 from ratings.eligibility import policy_get
 from ratings.models import CampaignFactor, FactorScore, Invitation, Vote, VoteRevision
@@ -188,6 +189,13 @@ def _vote_replace(
     Invitation.objects.filter(pk=invitation.pk, status=Invitation.Status.ACCEPTED).update(
         status=Invitation.Status.VOTED, updated_at=now
     )
+    # A vote excluded because its purchase was refunded stands again on this invitation's kept purchase.
+    Vote.objects.filter(
+        pk=vote.pk,
+        verdict=Vote.Verdict.EXCLUDED,
+        exclusion_reason=Vote.ExclusionReason.REFUND,
+        invitation__purchase__status=OrderLine.Status.PAID,
+    ).update(verdict=Vote.Verdict.COUNTED, exclusion_reason="", updated_at=now)
 
 
 def vote_submit(
@@ -312,6 +320,7 @@ def vote_confirm(*, invitation: Invitation, user: User, now: datetime | None = N
             locked, invitation=fresh, scores={f.pk: earlier[f.factor_id] for f in factors if f.factor_id}, now=now
         )
         rescore_soon(campaign_id=campaign.pk)
+        screen_soon(vote_id=locked.pk)  # it may count again (a refund exclusion lifted), so it is judged again
         return VoteOutcome(vote=locked, status=VoteStatus.CONFIRMED)
 
 

@@ -14,9 +14,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from catalog.models import Product
+from catalog.models import OrderLine, Product
 from ratings import eligibility, scoring, services
 from ratings.models import Campaign, FactorScore, Invitation, ProductResult, Vote, VoteRevision
+from ratings.purchases import purchases_withdrawn
 from tests.factories import FactorFactory, ProductFactory, rating_ready_category
 from tests.ratings.eligibility_factories import active_buyer, category_with_products, purchase, set_policy
 from tests.ratings.factories import accepted_invitation, campaign_for, votes_cast
@@ -202,8 +203,8 @@ def test_the_invitation_page_offers_to_confirm_or_amend_an_earlier_vote(client: 
 
 
 def test_a_simulated_year_of_monthly_runs_never_gives_two_votes_or_drops_a_published_score() -> None:
-    """12 monthly eligibility runs with purchases arriving, votes, amendments, confirmations and second
-    attempts; a full scoring run after each."""
+    """12 monthly eligibility runs with purchases arriving, votes, amendments, confirmations, second
+    attempts and refunds; a full scoring run after each."""
     rng = random.Random(7)
     set_policy(
         min_votes_to_publish=3,
@@ -235,6 +236,16 @@ def test_a_simulated_year_of_monthly_runs_never_gives_two_votes_or_drops_a_publi
             when = now + timedelta(days=1, hours=rng.randint(0, 48))
             services.invitation_accept(invitation=invitation, user=invitation.user, now=when)
             _rate(invitation, when=when, rng=rng)
+        refunded = (
+            Vote.objects.filter(invitation__purchase__status=OrderLine.Status.PAID)
+            .order_by("pk")
+            .values_list("invitation__purchase_id", flat=True)
+        )
+        if refunded and rng.random() < 0.6:  # a refund arrives from the store
+            line = rng.choice(list(refunded))
+            when = now + timedelta(days=5)
+            OrderLine.objects.filter(pk=line).update(status=OrderLine.Status.REFUNDED, status_changed_at=when)
+            purchases_withdrawn(order_line_ids=[line], now=when)
         runs.append(scoring.run_all(triggered_by="test", now=now + timedelta(days=20)))
         published = set(
             ProductResult.objects.filter(is_latest=True, published=True, product__category=category).values_list(
@@ -245,10 +256,14 @@ def test_a_simulated_year_of_monthly_runs_never_gives_two_votes_or_drops_a_publi
         published_before = published
         twice = Vote.objects.values("product_id", "user_id").annotate(n=Count("pk")).filter(n__gt=1)
         assert not twice.exists()
+        assert not Vote.objects.filter(
+            verdict=Vote.Verdict.COUNTED, invitation__purchase__status=OrderLine.Status.REFUNDED
+        ).exists(), "a vote counts on a refunded purchase"
 
     assert len(published_before) >= 2, "the year published scores"
     assert Campaign.objects.filter(status=Campaign.Status.SCORED).count() >= 10
     assert VoteRevision.objects.exists(), "re-invited voters confirmed or amended"
+    assert Vote.objects.filter(exclusion_reason=Vote.ExclusionReason.REFUND).exists(), "refunds took votes back"
     for run in runs:
         checked, mismatches = scoring.run_verify(run_id=run.pk)
         assert mismatches == [], f"run {run.pk} does not recompute"
@@ -284,3 +299,20 @@ def _rate(invitation: Invitation, *, when: datetime, rng: random.Random) -> None
 
 def _factor_ids(campaign: Campaign) -> list[int]:
     return list(campaign.factors.order_by("position", "id").values_list("factor_id", flat=True))
+
+
+def test_a_vote_excluded_for_a_refund_counts_again_when_confirmed_on_a_kept_purchase() -> None:
+    first = campaign_for(_product())
+    [vote] = votes_cast(first, [[4] * 5])
+    line = vote.invitation.purchase
+    OrderLine.objects.filter(pk=line.pk).update(status=OrderLine.Status.REFUNDED, status_changed_at=timezone.now())
+    purchases_withdrawn(order_line_ids=[line.pk])
+    assert Vote.objects.get(pk=vote.pk).exclusion_reason == Vote.ExclusionReason.REFUND
+
+    # bought again, and invited again on the new purchase
+    again = _reinvite(vote, _roll_over(first))
+    assert again.purchase_id != line.pk
+    services.vote_confirm(invitation=again, user=vote.user)
+
+    vote.refresh_from_db()
+    assert vote.verdict == Vote.Verdict.COUNTED and vote.exclusion_reason == ""
