@@ -3,6 +3,7 @@
 import pytest
 from django.core.management import call_command
 from django.db.models import Count
+from django.utils import timezone
 
 from accounts.models import Notification, User
 from catalog.models import Product
@@ -46,6 +47,7 @@ def test_demo_seed_shows_a_score_carried_over_from_a_closed_campaign_and_a_reinv
         user__email="buyer@demo.xhs", campaign__product_id=closed.product_id, status=Invitation.Status.PENDING
     )
     assert Vote.objects.filter(user=reinvited.user, product_id=closed.product_id).count() == 1
+    assert not Vote.objects.filter(created_at__gt=timezone.now()).exists(), "no vote comes from the future"
 
 
 def test_demo_seed_gives_the_demo_manager_a_queue_with_reports_and_audits() -> None:
