@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from catalog.models import OrderLine, Product
 from ratings import eligibility, scoring, services
@@ -102,7 +102,7 @@ def test_a_confirmation_is_refused_when_the_new_campaign_rates_a_factor_the_vote
     second = _roll_over(first)
     invitation = _reinvite(vote, second)
 
-    with pytest.raises(services.RatingError, match="amend"):
+    with translation.override("en"), pytest.raises(services.RatingError, match="amend"):
         services.vote_confirm(invitation=invitation, user=vote.user)
 
     vote.refresh_from_db()
@@ -191,11 +191,13 @@ def test_the_invitation_page_offers_to_confirm_or_amend_an_earlier_vote(client: 
     invitation = _reinvite(vote, _roll_over(first))
     client.force_login(vote.user)
 
-    page = client.get(invitation.get_absolute_url())
+    page = client.get(invitation.get_absolute_url(), headers={"accept-language": "en"})
     assert "You have rated this product before" in page.content.decode()
     assert reverse("ratings:vote_confirm", args=[invitation.pk]) in page.content.decode()
 
-    confirmed = client.post(reverse("ratings:vote_confirm", args=[invitation.pk]), follow=True)
+    confirmed = client.post(
+        reverse("ratings:vote_confirm", args=[invitation.pk]), follow=True, headers={"accept-language": "en"}
+    )
     assert "Your vote is confirmed" in confirmed.content.decode()
     amend_form = client.get(reverse("ratings:vote", args=[invitation.pk]))
     assert amend_form.status_code == 200
