@@ -310,7 +310,7 @@ def test_a_ratings_csv_with_text_and_label_columns_loads_as_documented(tmp_path:
         "user_id,product_id,rating,timestamp,text,label\n"
         'alice,p-1,5,2025-03-01T10:00:00Z,"Lovely, really",0\n'
         "bob,p-1,1,1740823200,,1\n"
-        "alice,p-2,3,1740823200000,meh,\n",
+        "alice,p-2,3,1740823200,meh,\n",
         encoding="utf-8",
     )
 
@@ -368,11 +368,15 @@ def test_a_dataset_with_one_overall_rating_still_screens(background: RatingTable
 def test_fraud_eval_on_generated_data_catches_a_ring() -> None:
     out = io.StringIO()
 
-    call_command("fraud_eval", "--inject", "ring", "--users", "1500", "--products", "60", "--seed", "3", stdout=out)
+    call_command(
+        "fraud_eval",
+        *("--inject", "ring", "--users", "1500", "--products", "60", "--seed", "3", "--seeds", "1"),
+        stdout=out,
+    )
 
     rows = [line.split() for line in out.getvalue().splitlines() if line.startswith("ring ")]
-    assert len(rows) == 1
-    auc, precision, recall = (float(rows[0][i]) for i in (5, 6, 7))
+    assert len(rows) == 2  # detection, then shifts
+    auc, precision, recall = (float(rows[0][i].split("±")[0]) for i in (4, 5, 6))
     assert recall >= 0.9
     assert precision >= 0.8
     assert auc >= 0.9
