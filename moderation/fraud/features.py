@@ -39,6 +39,12 @@ class FeatureParams:
     min_history_days: float = 28.0
     #: The normal rate of a product: this quantile of its vote counts per window over its history.
     normal_rate_quantile: float = 0.5
+    #: A push vote's window is a burst when its p-value survives a Bonferroni correction at this
+    #: family-wise error over every push vote's window, with at least ``burst_min_votes`` pushes and
+    #: ``burst_min_ratio`` times as many as the window's other traffic predicts.
+    burst_fwer: float = 0.01
+    burst_min_votes: int = 5
+    burst_min_ratio: float = 3.0
     #: Votes in windows this many times busier than normal are left out of the product's consensus.
     baseline_burst_ratio: float = 3.0
     #: A vote this many standard deviations above (below) the consensus pushes the product up (down).
@@ -52,8 +58,12 @@ class FeatureParams:
     #: Time windows of the co-rating signal, and how many votes of a rater it looks at.
     corate_bucket_days: float = 7.0
     corate_max_votes: int = 30
-    #: A co-rating group counts when it is this many times bigger than expected.
-    corate_lift: float = 5.0
+    #: A co-rating group counts when it is this many times bigger than expected (the minimum effect),
+    #: has at least ``corate_min_accounts`` other raters, and survives a Benjamini-Hochberg
+    #: correction at the false discovery rate ``corate_fdr`` over every (pair, window) cell tested.
+    corate_lift: float = 3.0
+    corate_min_accounts: int = 5
+    corate_fdr: float = 0.001
     #: Near-duplicate comments: character shingles, minimum normalised length, MinHash bands x rows.
     shingle: int = 3
     min_comment_chars: int = 50
@@ -86,6 +96,7 @@ NAMES: tuple[str, ...] = (
     "burst_normal_per_day",
     "push_votes",
     "push_ratio",
+    "push_bursts",
     "brand_burst_ratio",
     # its device / network group
     "device_accounts_window",
@@ -179,10 +190,13 @@ def rater_features(table: RatingTable, params: FeatureParams | None = None) -> F
     baseline = ~np.isnan(vote) & (c("burst_ratio") < p.baseline_burst_ratio)
     deviation = c("consensus_dev")
     deviation[:] = _consensus_deviation(product, vote, baseline, p)
-    push_votes, push_ratio = _push_burst(product, t, deviation, c("burst_votes"), baseline, half=half, p=p)
+    push_votes, push_ratio, in_burst = _push_burst(
+        product, t, deviation, c("burst_votes"), baseline, span, half=half, p=p
+    )
     c("push_votes")[:] = push_votes
     c("push_ratio")[:] = push_ratio
-    del push_votes, push_ratio, baseline
+    c("push_bursts")[:] = in_burst
+    del push_votes, push_ratio, in_burst, baseline
     if np.any(table.brand_id >= 0):
         brand, _ = dense_codes(table.brand_id)
         _, brand_ratio, _ = _burst(
@@ -357,35 +371,69 @@ def _push_burst(
     deviation: F64,
     in_window: F64,
     baseline: npt.NDArray[np.bool_],
+    span: F64,
     *,
     half: float,
     p: FeatureParams,
-) -> tuple[F64, F64]:
+) -> tuple[F64, F64, F64]:
     """For a vote that pushes (``push_sd`` above the consensus, or below it): the votes pushing the same
-    way in the window around it, and how many times more of them there were than the window's other
-    traffic predicts from the product's usual share of such votes. Other votes get (0, 0).
+    way in the window around it, how many times more of them there were than the window's other
+    traffic predicts, and how many significant bursts its window overlaps. Other votes get (0, 0, 0).
 
-    Composition, not volume: a product that turns popular or goes viral brings more votes of every
-    kind, while a campaign brings one kind. The share is the product's among its ordinary votes,
-    shrunk towards the overall share with ``prior_votes`` pseudo-votes.
+    Each push vote's window is one test against the product's own baseline (its ordinary votes;
+    the share of pushes among them shrunk towards the overall share with ``prior_votes``
+    pseudo-votes): the pushes expected in the window are the larger of the product's usual pushes
+    per window over its history and what the window's other votes
+    predict at its usual share (so a product that turns popular or goes viral, bringing more votes
+    of every kind, is not a burst), and the window's p-value is the Poisson tail of its pushes. A
+    window is a burst when that survives Bonferroni at ``burst_fwer`` over every push vote's
+    window, with at least ``burst_min_votes`` pushes and ``burst_min_ratio`` times the expected.
+    The tail scales with the product: nine pushes in two weeks on a product with three votes a week
+    are a burst, forty on one with four hundred are not. Every push vote inside a burst window is in
+    the burst.
     """
+    from scipy.stats import poisson  # lazily: web processes stay light
+
     votes = np.zeros(len(t))
     ratio = np.zeros(len(t))
+    p_value = np.ones(len(t))
     size = int(group.max()) + 1
     base_n = np.bincount(group[baseline], minlength=size).astype(np.float64)
-    for side in (deviation >= p.push_sd, deviation <= -p.push_sd):
+    period = 2 * half
+    group_span = np.zeros(size)
+    group_span[group] = span
+    periods = np.maximum(group_span / period, 1.0)
+    sides = (deviation >= p.push_sd, deviation <= -p.push_sd)
+    for side in sides:
         if not np.any(side):
             continue
-        side_votes = _window_counts(group, t, half, side)
+        same = _window_counts(group, t, half, side)
         base_side = np.bincount(group[baseline & side], minlength=size).astype(np.float64)
         overall = float(np.count_nonzero(baseline & side)) / max(float(np.count_nonzero(baseline)), 1.0)
         share = (base_side + p.prior_votes * overall) / (base_n + p.prior_votes)
         odds = share / np.maximum(1.0 - share, 0.05)
-        others = np.maximum(in_window - side_votes, 0.0)
-        expected = others * odds[group]
-        votes[side] = side_votes[side]
-        ratio[side] = (side_votes / (expected + 1.0))[side]
-    return votes, ratio
+        others = np.maximum(in_window - same, 0.0)
+        votes[side] = same[side]
+        ratio[side] = (same / (others * odds[group] + 1.0))[side]
+        rows = np.flatnonzero(side)
+        g = group[rows]
+        # the usual pushes per window (one pseudo-push, so a spotless product still has a rate; a
+        # product younger than a window counts as one), or what the window's other traffic predicts
+        # at the product's usual share, if that is more
+        usual = (base_side[g] + 1.0) / periods[g]
+        expected = np.maximum(usual, others[rows] * odds[g])
+        p_value[rows] = poisson.sf(same[rows] - 1, expected)
+    pushes = np.flatnonzero(sides[0] | sides[1])
+    if len(pushes) == 0:
+        return votes, ratio, np.zeros(len(t))
+    # Bonferroni, not Benjamini-Hochberg: BH loosens as a real campaign's windows are found, and then
+    # lets through the ordinary ups and downs of honest products (seen on MovieLens)
+    significant = (p_value * len(pushes) <= p.burst_fwer) & (votes >= p.burst_min_votes) & (ratio >= p.burst_min_ratio)
+    overlaps = np.zeros(len(t))
+    for side in sides:
+        if np.any(significant & side):
+            overlaps[side] = _window_counts(group, t, half, significant & side)[side]
+    return votes, ratio, overlaps
 
 
 def _consensus_deviation(group: I64, value: F64, baseline: npt.NDArray[np.bool_], p: FeatureParams) -> F64:
@@ -609,14 +657,25 @@ def _distinct_per_group(group: I64, member: I64) -> F64:
 
 def corating(user: I64, product: I64, t: F64, p: FeatureParams) -> tuple[F64, F64]:
     """Per rater: the biggest group of OTHER raters who rated the same two products in the same window,
-    among groups at least ``corate_lift`` times bigger than expected, and the lift of its biggest group.
+    among groups that chance cannot explain, and the lift of its biggest group (0 for a rater in none).
 
-    Expected = the larger of (a) chance: the other raters of product A that window x those of B /
-    raters active that window, and (b) the pair's own habit: its co-ratings in other windows spread
-    evenly (things bought together are rated together every week; a ring does it once). Each rater
-    contributes pairs of at most ``corate_max_votes`` votes per window (its most crowded cells),
-    so memory stays linear.
+    The null model: in a window of N raters (weighted by activity, see below), ``K_a`` rated product
+    A and ``K_b`` product B (full cell sizes, the group itself included); the raters of both are a
+    hypergeometric draw, so P(together >= k) is its upper tail. Every (pair, window) cell that a
+    rater's votes make is one test. A cell counts when its p-value survives Benjamini-Hochberg at
+    ``corate_fdr`` over all the cells tested, its group has at least ``corate_min_accounts`` other
+    raters, AND it is ``corate_lift`` times bigger than the larger of chance (K_a * K_b / N) and the
+    pair's habit (the share of the rarer product's raters in other windows who rated both, times
+    its raters in this one: who rates one film of a series rates the next, every week; a ring does
+    it once). Popular pairs that real people rate in one session are big but expected; a planted
+    group on two quiet products is not. A group can only stand out among many more raters than
+    itself: 25 accounts in a week of 60 raters are most of the week, whatever they rate.
+
+    Each rater contributes pairs of at most ``corate_max_votes`` votes per window (its most crowded
+    cells), so memory stays linear.
     """
+    from scipy.stats import false_discovery_control, hypergeom  # lazily: web processes stay light
+
     n_users = int(user.max()) + 1
     corate = np.zeros(n_users)
     lift_out = np.zeros(n_users)
@@ -628,12 +687,18 @@ def corating(user: I64, product: I64, t: F64, p: FeatureParams) -> tuple[F64, F6
     active, _ = dense_codes(user * n_buckets + bucket)
     first_bucket = np.zeros(int(active.max()) + 1, dtype=np.int64)
     first_bucket[active] = bucket
-    active_users = np.bincount(first_bucket, minlength=n_buckets).astype(np.float64)
+    # A rater with forty votes in a window is forty times likelier to be among a product's raters than
+    # one with a single vote: the window counts as D**2 / sum(d**2) raters of equal activity (d: each
+    # rater's votes in it, D: their sum), not as its head count, or a crowd of one-vote visitors would
+    # make every pair of a heavy raters' session look surprising.
+    activity = np.bincount(active).astype(np.float64)
+    window_votes = np.bincount(first_bucket, weights=activity, minlength=n_buckets)
+    window_square = np.bincount(first_bucket, weights=activity * activity, minlength=n_buckets)
+    active_users = window_votes**2 / np.maximum(window_square, 1.0)
 
     # rows grouped by (rater, window), the most crowded cells first
-    group, _ = dense_codes(user * n_buckets + bucket)
-    order = np.lexsort((-cell_size[cell], group))
-    g_sorted = group[order]
+    order = np.lexsort((-cell_size[cell], active))
+    g_sorted = active[order]
     sizes = np.bincount(g_sorted)
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     rank = np.arange(len(order)) - starts[g_sorted]
@@ -656,17 +721,33 @@ def corating(user: I64, product: I64, t: F64, p: FeatureParams) -> tuple[F64, F6
     product_pair = pa * n_products + pb
     _, pair_inverse, pair_counts = np.unique(product_pair, return_inverse=True, return_counts=True)
     cell_pair = product_pair * n_buckets + bucket[a]
-    _, cell_inverse, cell_counts = np.unique(cell_pair, return_inverse=True, return_counts=True)
-    together = cell_counts[cell_inverse].astype(np.float64)
-    habit = (pair_counts[pair_inverse] - together) / max(n_buckets - 1, 1)
-    # chance from the cells' OTHER raters: a big ring must not make its own co-rating look expected
-    others_a = np.maximum(cell_size[cell[a]] - together, 0.0)
-    others_b = np.maximum(cell_size[cell[b]] - together, 0.0)
-    chance = (others_a + 1.0) * (others_b + 1.0) / np.maximum(active_users[bucket[a]], 1.0)
-    lift = together / (np.maximum(habit, chance) + 1.0)
-    others = together - 1.0
-    qualified = np.where(lift >= p.corate_lift, others, 0.0)
+    _, first, cell_inverse, cell_counts = np.unique(
+        cell_pair, return_index=True, return_inverse=True, return_counts=True
+    )
+    cell_inverse = cell_inverse.reshape(-1)
+    # per (pair, window) cell
+    together = cell_counts.astype(np.float64)
+    size_a = cell_size[cell[a[first]]]
+    size_b = cell_size[cell[b[first]]]
+    raters = active_users[bucket[a[first]]]
+    chance = size_a * size_b / np.maximum(raters, 1.0)
+    # the pair's habit: of the rarer product's raters in OTHER windows, the share who rated both
+    product_votes = np.bincount(product, minlength=n_products).astype(np.float64)
+    elsewhere = np.minimum(product_votes[product[a[first]]] - size_a, product_votes[product[b[first]]] - size_b)
+    elsewhere_together = pair_counts[pair_inverse.reshape(-1)[first]] - together
+    habit = np.minimum(size_a, size_b) * elsewhere_together / np.maximum(elsewhere, 1.0)
+    lift = together / np.maximum(np.maximum(habit, chance), 1e-9)
+    # Only a cell big and surprising enough to count needs its p-value; the others keep p = 1,
+    # which leaves them in the correction's count of tests (it only gets stricter).
+    p_value = np.ones(len(together))
+    worth = (together - 1 >= p.corate_min_accounts) & (lift >= p.corate_lift)
+    if np.any(worth):
+        population = np.maximum(np.round(raters[worth]), np.maximum(size_a[worth], size_b[worth]))
+        p_value[worth] = hypergeom.sf(together[worth] - 1, population, size_a[worth], size_b[worth])
+    counts = worth & (false_discovery_control(p_value, method="bh") <= p.corate_fdr)
+    qualified = np.where(counts, together - 1.0, 0.0)
+    # both rows of a pair are the same rater's: the cell's verdict goes to that rater
     rater = user[a]
-    np.maximum.at(corate, rater, qualified)
-    np.maximum.at(lift_out, rater, np.where(others >= 2, lift, 0.0))
+    np.maximum.at(corate, rater, qualified[cell_inverse])
+    np.maximum.at(lift_out, rater, np.where(together - 1 >= 2, lift, 0.0)[cell_inverse])
     return corate, lift_out

@@ -92,10 +92,6 @@ class Thresholds:
     near_duplicate_copies: int = 5
     #: Other accounts in an unexpectedly big co-rating group (review).
     ring_accounts: int = 10
-    #: A push vote (away from the consensus) when same-direction votes on the product ran at
-    #: ``burst_ratio`` times their normal rate, at least ``burst_votes`` of them in the window.
-    burst_votes: int = 15
-    burst_ratio: float = 5.0
     brand_burst_ratio: float = 5.0
     #: Standard deviations from the product's consensus.
     off_consensus_sd: float = 2.5
@@ -273,7 +269,7 @@ def apply_rules(
         products=np.full(n, 2, dtype=np.int64),
         days=np.full(n, int(round(fp.corate_bucket_days)), dtype=np.int64),
     )
-    push = (col("push_votes") >= th.burst_votes) & (col("push_ratio") >= th.burst_ratio)
+    push = col("push_bursts") >= 1
     window_hours = int(round(fp.burst_window_days * 24))
     reasons.add(
         "burst",
