@@ -164,15 +164,30 @@ def synthetic_dataset(
     *,
     votes_per_user: float = 8.0,
     days: float = 180.0,
+    session_share: float = 0.3,
+    same_second_share: float = 0.6,
+    companion_share: float = 0.25,
+    launch_rush_share: float = 0.4,
     rng: np.random.Generator,
 ) -> RatingTable:
-    """Honest votes of ``n_users`` raters on ``n_products`` products over ``days`` days (vectorised)."""
+    """Honest votes of ``n_users`` raters on ``n_products`` products over ``days`` days (vectorised).
+
+    Raters vote in sessions as real ones do (MovieLens: three votes in four share a second with
+    another vote of the same rater): a rater with n votes sits 1 + Binomial(n - 1, ``session_share``)
+    times, and within a sitting the next vote comes in the same second with probability
+    ``same_second_share``, else tens of seconds later. ``companion_share`` of the votes
+    bring a vote on the product's companion in the same session (popular pairs rated together);
+    ``launch_rush_share`` of the sessions with a product launched during the period fall in its
+    first days. These are the honest patterns that rules on bursts and co-rating must not mistake
+    for attacks.
+    """
     end = START + days * DAY
 
     # products: a category (5-10 factors), a quality, factor offsets, a popularity, a brand, a launch
     n_categories = max(1, n_products // 25)
     category_factors = rng.integers(5, MAX_FACTORS + 1, size=n_categories)
-    factors = category_factors[rng.integers(0, n_categories, size=n_products)]
+    category = rng.integers(0, n_categories, size=n_products)
+    factors = category_factors[category]
     quality = np.clip(rng.normal(3.7, 0.45, size=n_products), 2.0, 4.7)
     offsets = rng.normal(0.0, 0.35, size=(n_products, MAX_FACTORS))
     popularity = rng.lognormal(0.0, 1.1, size=n_products)
@@ -183,7 +198,7 @@ def synthetic_dataset(
     viral_share = rng.uniform(0.05, 0.2, size=n_products)
 
     # raters: activity, leniency, account, history
-    mean_extra = max(votes_per_user - 1.0, 0.01)
+    mean_extra = max(votes_per_user / (1.0 + companion_share) - 1.0, 0.01)  # companions come on top
     activity = 1 + rng.negative_binomial(1.2, 1.2 / (1.2 + mean_extra), size=n_users)
     activity = np.minimum(activity, n_products)
     leniency = rng.normal(0.0, 0.35, size=n_users)
@@ -215,17 +230,46 @@ def synthetic_dataset(
     network_user[carrier] = carriers[rng.integers(0, len(carriers), size=int(carrier.sum()))]
     second_device = np.where(rng.random(n_users) < 0.05, _codes(rng, n_users), -1)
 
-    # votes: distinct products per rater, popular ones more often
+    # votes: distinct products per rater, popular ones more often; a product's companion (the next most
+    # popular of its category: shampoo and conditioner) is often rated with it, in the same session
     user, product = _distinct_choices(activity, popularity / popularity.sum(), rng)
+    companion = _companions(category, popularity)
+    partner = np.flatnonzero((rng.random(len(user)) < companion_share) & (companion[product] >= 0))
+    key = user * n_products + product
+    extra_key = user[partner] * n_products + companion[product[partner]]
+    extra_key, first = np.unique(extra_key, return_index=True)
+    fresh = ~np.isin(extra_key, key)
+    partner = partner[first[fresh]]
+
+    # sessions: a rater's votes come in a few sittings, seconds apart; a sitting starts weeks into the
+    # rater's activity, or in a launch's first days, or in a product's viral week
+    per_user = np.bincount(user, minlength=n_users)
+    sessions_of_user = 1 + rng.binomial(np.maximum(per_user - 1, 0), session_share)
+    first_session = np.cumsum(sessions_of_user) - sessions_of_user
+    session = first_session[user] + np.floor(rng.random(len(user)) * sessions_of_user[user]).astype(np.int64)
+    user = np.r_[user, user[partner]]
+    session = np.r_[session, session[partner]]
+    product = np.r_[product, companion[product[partner]]]
     n = len(user)
+    n_sessions = int(sessions_of_user.sum())
+    lead = np.zeros(n_sessions, dtype=np.int64)
+    lead[session] = product  # the product that brought the rater in
+    owner = np.zeros(n_sessions, dtype=np.int64)
+    owner[session] = user
+    start = active_from[owner] + rng.exponential(40.0 * DAY, size=n_sessions)
+    newest = np.full(n_sessions, START)
+    np.maximum.at(newest, session, launch[product])
+    rush = (newest > START) & (rng.random(n_sessions) < launch_rush_share)
+    start[rush] = newest[rush] + rng.exponential(2.0 * DAY, size=int(rush.sum()))
+    moved = viral[lead] & (rng.random(n_sessions) < viral_share[lead])
+    start[moved] = viral_start[lead[moved]] + rng.random(int(moved.sum())) * 7.0 * DAY
+    # a launch brings raters in before they would otherwise start (but never before their account)
+    lower = np.maximum(np.where(rush, created[owner], active_from[owner]), np.maximum(newest, START))
+    late = (start > end - HOUR) | (start < lower)
+    start[late] = lower[late] + rng.random(int(late.sum())) * np.maximum(end - HOUR - lower[late], 0.0)
+    step = np.where(rng.random(n) < same_second_share, 0.0, rng.lognormal(np.log(25.0), 1.0, size=n))
+    t = np.floor(np.minimum(start[session] + _elapsed(session, step, rng), end))
     k = factors[product]
-    t = active_from[user] + rng.exponential(40.0 * DAY, size=n)
-    lower = np.maximum(np.maximum(active_from[user], launch[product]), START)
-    bad = (t > end) | (t < lower)
-    t[bad] = lower[bad] + rng.random(int(bad.sum())) * np.maximum(end - lower[bad], HOUR)
-    moved = viral[product] & (rng.random(n) < viral_share[product])
-    t[moved] = viral_start[product[moved]] + rng.random(int(moved.sum())) * 7.0 * DAY
-    t = np.floor(np.minimum(t, end))
 
     # scores: quality + factor offset + leniency + this vote's mood + noise; some straight-liners
     mood = rng.normal(0.0, 0.4, size=n)
@@ -245,8 +289,8 @@ def synthetic_dataset(
     device[use_second] = second_device[user][use_second]
 
     table = RatingTable(
-        vote_id=_fresh_ids(rng, n, taken=np.empty(0, dtype=np.int64), space=4 * n),
-        user_id=_fresh_ids(rng, n_users, taken=np.empty(0, dtype=np.int64), space=10 * n_users)[user],
+        vote_id=np.zeros(n, dtype=np.int64),
+        user_id=(rng.permutation(n_users) + 1)[user],
         product_id=(np.arange(n_products, dtype=np.int64) + 1)[product],
         brand_id=(brand + 1)[product],
         timestamp=t,
@@ -258,7 +302,9 @@ def synthetic_dataset(
         purchases=purchases_user[user].astype(np.float64),
         comment=genuine_comments(n, rng),
     )
-    return table.take(np.argsort(t, kind="stable"))
+    in_time = table.take(np.argsort(t, kind="stable"))
+    in_time.vote_id = np.arange(1, n + 1, dtype=np.int64)  # as the database numbers them
+    return in_time
 
 
 def genuine_comments(n: int, rng: np.random.Generator, share: float = 0.35) -> list[str]:
@@ -549,6 +595,19 @@ def _elapsed(group: I64, step: F64, rng: np.random.Generator) -> F64:
     return out
 
 
+def _companions(category: I64, popularity: F64) -> I64:
+    """Each product's companion: the products of a category in order of popularity, paired off
+    (first with second, third with fourth...); -1 for the odd one out."""
+    order = np.lexsort((-popularity, category))
+    ranked = category[order]
+    rank = np.arange(len(order)) - np.searchsorted(ranked, ranked)
+    mate = np.where(rank % 2 == 0, np.arange(len(order)) + 1, np.arange(len(order)) - 1)
+    valid = (mate < len(order)) & (ranked[np.minimum(mate, len(order) - 1)] == ranked)
+    out = np.full(len(order), -1, dtype=np.int64)
+    out[order[valid]] = order[mate[valid]]
+    return out
+
+
 def _draw_stamps(stamps: F64, start: F64, stop: F64, rng: np.random.Generator) -> F64:
     """For each row, one of the dataset's timestamps between its start and stop, jittered by up to an hour."""
     lo = np.searchsorted(stamps, start, side="left")
@@ -623,14 +682,3 @@ def _codes(rng: np.random.Generator, count: int, avoid: I64 | None = None) -> I6
         clash = np.isin(codes, avoid)
         codes[clash] = rng.integers(1, 2**62, size=int(clash.sum()), dtype=np.int64)
     return codes
-
-
-def _fresh_ids(rng: np.random.Generator, count: int, *, taken: I64, space: int) -> I64:
-    """``count`` distinct ids from 1..space that are not ``taken``: the way ids of a busy table look."""
-    out = np.empty(0, dtype=np.int64)
-    taken_sorted = np.unique(taken)
-    while len(out) < count:
-        draw = rng.integers(1, space + 1, size=2 * (count - len(out)) + 16, dtype=np.int64)
-        draw = draw[~np.isin(draw, taken_sorted)]
-        out = np.unique(np.concatenate([out, draw]))
-    return rng.permutation(out)[:count]

@@ -1,6 +1,6 @@
 """fraud_eval measures honestly: injected rows look like the base in everything but the attack itself,
-a bad ratings file is refused with the line, and the benchmark names what a setting misses. Pure
-numpy/scikit-learn: no database."""
+the generated honest data behaves like real raters (sessions), a bad ratings file is refused with the
+line, and the benchmark names what a setting misses. Pure numpy/scikit-learn: no database."""
 
 import importlib.util
 import io
@@ -12,7 +12,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from sklearn.metrics import roc_auc_score
 
-from moderation.fraud.attacks import inject, interleaved_ids, pick_targets, synthetic_dataset
+from moderation.fraud.attacks import inject, interleaved_ids, pick_targets, rater_gaps, synthetic_dataset
 from moderation.fraud.data import RatingTable
 from moderation.fraud.evaluation import (
     AttackRun,
@@ -23,6 +23,7 @@ from moderation.fraud.evaluation import (
     score_shift,
     shortfalls,
 )
+from moderation.fraud.features import DAY
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +36,19 @@ def separation(truth: np.ndarray, values: np.ndarray) -> float:
     """How well ``values`` alone tell the two classes apart: ROC-AUC folded to 0.5-1."""
     auc = float(roc_auc_score(truth, values))
     return max(auc, 1.0 - auc)
+
+
+def sharing_a_second(table: RatingTable) -> np.ndarray:
+    """Per vote: does another vote of the same rater carry the same second?"""
+    order = np.lexsort((table.timestamp, table.user_id))
+    user, t = table.user_id[order], table.timestamp[order]
+    same = (user[1:] == user[:-1]) & (t[1:] == t[:-1])
+    shared = np.zeros(len(table), dtype=bool)
+    shared[1:] |= same
+    shared[:-1] |= same
+    out = np.empty(len(table), dtype=bool)
+    out[order] = shared
+    return out
 
 
 def gap_before(table: RatingTable) -> np.ndarray:
@@ -69,6 +83,8 @@ def test_an_injected_attack_cannot_be_told_apart_by_its_ids_or_its_timing(
     assert separation(injected, attacked.vote_id) <= 0.6
     assert separation(injected[first_row], raters) <= 0.6
     assert separation(injected[timed], gap[timed]) <= 0.6
+    # and attackers rate in sessions as the honest raters do (independent draws: no shared second at all)
+    assert np.mean(sharing_a_second(attacked)[injected]) >= 0.4
 
 
 def test_injected_ids_are_interleaved_with_the_existing_ones_and_the_existing_keep_their_order() -> None:
@@ -94,6 +110,44 @@ def test_attackers_of_data_without_timestamps_get_none_either(base: RatingTable)
 
     assert np.count_nonzero(injected) > 100
     assert np.isnan(attacked.timestamp).all()
+
+
+# --- generated honest data behaves like real raters ----------------------------------------------------------
+
+
+def test_generated_honest_raters_vote_in_sessions_over_weeks(base: RatingTable) -> None:
+    shared = sharing_a_second(base)
+    order = np.lexsort((base.timestamp, base.user_id))
+    _, first, counts = np.unique(base.user_id[order], return_index=True, return_counts=True)
+    t = base.timestamp[order]
+    span_days = (t[first + counts - 1] - t[first]) / DAY
+
+    # MovieLens 100K: 76% of the votes share a second with another vote of the same rater
+    assert np.mean(shared) >= 0.5
+    # yet a rater's votes spread over weeks, not one sitting
+    assert 7 <= np.median(span_days[counts > 1]) <= 60
+    assert np.quantile(rater_gaps(base), 0.99) > 7 * DAY
+
+
+def test_generated_honest_data_has_popular_pairs_rated_together_and_launch_rushes(base: RatingTable) -> None:
+    products, counts = np.unique(base.product_id, return_counts=True)
+    top = products[np.argsort(-counts)[:20]]
+    # popular pairs: for the most co-rated pair, raters of one rate the other far beyond chance
+    raters = {int(p): set(base.user_id[base.product_id == p].tolist()) for p in top}
+    n_raters = len(np.unique(base.user_id))
+    lifts = [
+        len(raters[a] & raters[b]) * n_raters / (len(raters[a]) * len(raters[b]))
+        for i, a in enumerate(raters)
+        for b in list(raters)[i + 1 :]
+    ]
+    assert max(lifts) > 2.0
+    # launch rushes: a product that first appears two months in (launched then: the others have votes by
+    # then) gets a good share of its votes in its first week
+    first_vote = np.array([base.timestamp[base.product_id == p].min() for p in products])
+    late = products[first_vote > base.timestamp.min() + 60 * DAY]
+    assert len(late) >= 3
+    first_week = [np.mean(base.timestamp[base.product_id == p] < first_vote[products == p][0] + 7 * DAY) for p in late]
+    assert np.median(first_week) >= 0.2
 
 
 # --- measuring -------------------------------------------------------------------------------------------------
