@@ -48,6 +48,10 @@ TARGET_SHIFT_CUT = 0.8
 TARGET_GENUINE_FLAGGED = 0.02
 TARGET_GENUINE_EXCLUDED = 0.005
 
+#: A shift counts as made worse by screening only when it grew by more than this (points of the scale):
+#: leaving out flagged honest votes moves a kNN prediction by a hair even when no attacker was caught.
+WORSE_BY = 0.01
+
 NEIGHBOURS = 20
 SIGNIFICANCE = 50.0
 
@@ -330,10 +334,10 @@ def shortfalls(runs: Sequence[AttackRun]) -> list[str]:
     precision, recall = mean(lambda r: r.detection.precision), mean(lambda r: r.detection.recall)
     full = runs[0].attack_size >= FULL_ATTACK - 1e-9
     if full and precision < TARGET_PRECISION:
-        missed.append(f"precision {precision:.2f} < {TARGET_PRECISION}")
+        missed.append(f"precision {precision:.3f} < {TARGET_PRECISION}")
     wanted = TARGET_RECALL if full else TARGET_SMALL_RECALL
     if recall < wanted:
-        missed.append(f"recall {recall:.2f} < {wanted}")
+        missed.append(f"recall {recall:.3f} < {wanted}")
     flagged = mean(lambda r: r.detection.genuine_flagged)
     if flagged > TARGET_GENUINE_FLAGGED:
         missed.append(f"genuine flagged {flagged:.2%} > {TARGET_GENUINE_FLAGGED:.0%}")
@@ -344,9 +348,9 @@ def shortfalls(runs: Sequence[AttackRun]) -> list[str]:
         cut = mean_and_spread([shift.reduction for shift in shifts])[0]
         if full and cut < TARGET_SHIFT_CUT:
             missed.append(f"{name} shift cut {cut:.0%} < {TARGET_SHIFT_CUT:.0%}")
-        worse = sum(1 for shift in shifts if shift.reduction < 0)
+        worse = sum(1 for shift in shifts if abs(shift.screened) > abs(shift.raw) + WORSE_BY)
         if worse:
-            missed.append(f"screening worsened the {name} shift in {worse} of {len(runs)} runs")
+            missed.append(f"screening worsened the {name} shift (by > {WORSE_BY}) in {worse} of {len(runs)} runs")
     return missed
 
 

@@ -22,6 +22,7 @@ from moderation.fraud.evaluation import (
     TARGET_RECALL,
     TARGET_SHIFT_CUT,
     TARGET_SMALL_RECALL,
+    WORSE_BY,
     AttackRun,
     Detection,
     Shift,
@@ -154,7 +155,8 @@ class Command(BaseCommand):
             f"{TARGET_PRECISION}, recall >= {TARGET_RECALL}, score and prediction shift cut >= {TARGET_SHIFT_CUT:.0%}; "
             f"smaller attacks: recall >= {TARGET_SMALL_RECALL}; always: genuine flagged <= "
             f"{TARGET_GENUINE_FLAGGED:.0%}, genuine excluded <= {TARGET_GENUINE_EXCLUDED:.1%}, screening never "
-            f"worsens a target's shift): {sum(not m for _, m in missed)} of {len(missed)} settings meet it"
+            f"worsens a target's shift by more than {WORSE_BY} in any run): "
+            f"{sum(not m for _, m in missed)} of {len(missed)} settings meet it"
         )
         for run, reasons in missed:
             if reasons:
