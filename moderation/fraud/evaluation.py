@@ -333,11 +333,12 @@ def shortfalls(runs: Sequence[AttackRun]) -> list[str]:
     missed = []
     precision, recall = mean(lambda r: r.detection.precision), mean(lambda r: r.detection.recall)
     full = runs[0].attack_size >= FULL_ATTACK - 1e-9
+    # truncated, not rounded: a mean precision of 0.9496 reads "0.949 < 0.95", not "0.950 < 0.95"
     if full and precision < TARGET_PRECISION:
-        missed.append(f"precision {precision:.3f} < {TARGET_PRECISION}")
+        missed.append(f"precision {np.floor(precision * 1000) / 1000:.3f} < {TARGET_PRECISION}")
     wanted = TARGET_RECALL if full else TARGET_SMALL_RECALL
     if recall < wanted:
-        missed.append(f"recall {recall:.3f} < {wanted}")
+        missed.append(f"recall {np.floor(recall * 1000) / 1000:.3f} < {wanted}")
     flagged = mean(lambda r: r.detection.genuine_flagged)
     if flagged > TARGET_GENUINE_FLAGGED:
         missed.append(f"genuine flagged {flagged:.2%} > {TARGET_GENUINE_FLAGGED:.0%}")
