@@ -509,27 +509,46 @@ def _one_thread() -> Any:
 
 
 def comment_model(random_state: int = 7) -> Any:
-    """TF-IDF over character 2-4-grams (works for Chinese and English alike) + logistic regression."""
+    """A linear model over the comment's words and characters: TF-IDF over word 1-2-grams (what a
+    deceptive review says: "my husband", "will definitely") beside character 2-4-grams (spelling,
+    punctuation, and Chinese, which has no spaces between words), + logistic regression."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
+    from sklearn.pipeline import make_pipeline, make_union
 
     return make_pipeline(
-        TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), min_df=2, sublinear_tf=True, max_features=200_000),
+        make_union(
+            TfidfVectorizer(analyzer="word", ngram_range=(1, 2), min_df=2, sublinear_tf=True, max_features=100_000),
+            TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), min_df=2, sublinear_tf=True, max_features=200_000),
+        ),
         LogisticRegression(C=4.0, class_weight="balanced", max_iter=2000, random_state=random_state),
     )
 
 
-def _calibrated(estimator: Any, n: int, random_state: int) -> Any:
+def _calibrated(estimator: Any, y: npt.NDArray[np.int64], groups: npt.NDArray[np.int64], random_state: int) -> Any:
+    """``estimator`` calibrated on out-of-fold predictions, the folds grouped by rater: calibrated on
+    folds that share raters, the probabilities came out overconfident (one account's votes look
+    alike, so a held-out vote had its twin in training)."""
     from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.model_selection import StratifiedKFold
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
-    method = "isotonic" if n >= 1000 else "sigmoid"
+    method = "isotonic" if len(y) >= 1000 else "sigmoid"
+    minority = int(min(np.sum(y == 1), np.sum(y == 0)))
+    if len(np.unique(groups)) >= 3 and minority >= 3:
+        splitter = StratifiedGroupKFold(3, shuffle=True, random_state=random_state)
+        folds = [
+            (train, test)
+            for train, test in splitter.split(np.zeros(len(y)), y, groups)
+            if len(np.unique(y[train])) == 2
+        ]
+    else:
+        folds = []
     # ensemble=False: one classifier fitted on all the data, calibrated on out-of-fold predictions, so
     # scoring millions of votes runs one model rather than one per fold
-    return CalibratedClassifierCV(
-        estimator, method=method, cv=StratifiedKFold(3, shuffle=True, random_state=random_state), ensemble=False
+    cv: Any = (
+        folds if len(folds) >= 2 else StratifiedKFold(max(2, min(3, minority)), shuffle=True, random_state=random_state)
     )
+    return CalibratedClassifierCV(estimator, method=method, cv=cv, ensemble=False)
 
 
 def _supervised_matrix(features: Features, rules: RuleResult, anomaly: F64, rows: npt.NDArray[np.intp] | slice) -> F64:
@@ -561,10 +580,11 @@ def _fit_supervised(
     folds = max(2, min(3, minority))
     splitter = StratifiedGroupKFold(folds, shuffle=True, random_state=random_state)
 
-    def boosted() -> Any:
+    def boosted(part: npt.NDArray[np.intp]) -> Any:
         return _calibrated(
             HistGradientBoostingClassifier(max_iter=200, learning_rate=0.1, random_state=random_state),
-            len(rows),
+            y[part],
+            groups[part],
             random_state,
         )
 
@@ -578,12 +598,12 @@ def _fit_supervised(
         if len(np.unique(y[train])) < 2:
             oof_features[test] = float(np.mean(y[train]))
             continue
-        oof_features[test] = boosted().fit(X[train], y[train]).predict_proba(X[test])[:, 1]
+        oof_features[test] = boosted(train).fit(X[train], y[train]).predict_proba(X[test])[:, 1]
         if use_text:
             text_train = train[has_text[train]]
             text_test = test[has_text[test]]
             if len(text_test) and len(np.unique(y[text_train])) == 2 and np.min(np.bincount(y[text_train])) >= 3:
-                model = _calibrated(comment_model(random_state), len(text_train), random_state)
+                model = _calibrated(comment_model(random_state), y[text_train], groups[text_train], random_state)
                 model.fit([comments[i] for i in text_train.tolist()], y[text_train])
                 oof_text[text_test] = model.predict_proba([comments[i] for i in text_test.tolist()])[:, 1]
 
@@ -608,7 +628,7 @@ def _fit_supervised(
                 best, weight = value, candidate
         metrics["cv_auc_text"] = auc(np.nan_to_num(oof_text), with_text)
         text_rows = np.flatnonzero(has_text)
-        text_model = _calibrated(comment_model(random_state), len(text_rows), random_state)
+        text_model = _calibrated(comment_model(random_state), y[text_rows], groups[text_rows], random_state)
         text_model.fit([comments[i] for i in text_rows.tolist()], y[text_rows])
     blended = np.where(with_text, weight * oof_features + (1 - weight) * np.nan_to_num(oof_text), oof_features)
     metrics["cv_auc_blend"] = auc(blended)
@@ -617,7 +637,7 @@ def _fit_supervised(
     tp = int(np.sum(predicted & (y == 1)))
     metrics["cv_precision_at_0_5"] = round(tp / max(int(np.sum(predicted)), 1), 4)
     metrics["cv_recall_at_0_5"] = round(tp / max(int(np.sum(y == 1)), 1), 4)
-    features_model = boosted().fit(X, y)
+    features_model = boosted(np.arange(len(rows))).fit(X, y)
     return _Supervised(features_model=features_model, text_model=text_model, blend_weight=weight), metrics
 
 
