@@ -42,7 +42,9 @@ class FeatureParams:
     #: A push vote's window is a burst when its p-value survives a Bonferroni correction at this
     #: family-wise error over every push vote's window, with at least ``burst_min_votes`` pushes and
     #: ``burst_min_ratio`` times as many as the window's other traffic predicts.
-    burst_fwer: float = 0.01
+    burst_fwer: float = 0.02
+    #: Wider windows tested besides the burst window, as multiples of it.
+    burst_scales: tuple[float, ...] = (2.0, 4.0)
     burst_min_votes: int = 5
     burst_min_ratio: float = 3.0
     #: Votes in windows this many times busier than normal are left out of the product's consensus.
@@ -390,62 +392,85 @@ def _push_burst(
 ) -> tuple[F64, F64, F64]:
     """For a vote that pushes (``push_sd`` above the consensus, or below it): the votes pushing the same
     way in the window around it, how many times more of them there were than the window's other
-    traffic predicts, and how many significant bursts its window overlaps. Other votes get (0, 0, 0).
+    traffic predicts, and how many significant bursts cover it. Other votes get (0, 0, 0).
 
     Each push vote's window is one test against the product's own baseline (its ordinary votes;
     the share of pushes among them shrunk towards the overall share with ``prior_votes``
     pseudo-votes): the pushes expected in the window are the larger of the product's usual pushes
-    per window over its history and what the window's other votes
-    predict at its usual share (so a product that turns popular or goes viral, bringing more votes
-    of every kind, is not a burst), and the window's p-value is the Poisson tail of its pushes. A
-    window is a burst when that survives Bonferroni at ``burst_fwer`` over every push vote's
-    window, with at least ``burst_min_votes`` pushes and ``burst_min_ratio`` times the expected.
-    The tail scales with the product: nine pushes in two weeks on a product with three votes a week
-    are a burst, forty on one with four hundred are not. Every push vote inside a burst window is in
+    per window over its history and what the window's other votes predict at its usual share (so
+    a product that turns popular or goes viral, bringing more votes of every kind, is not a burst),
+    and the window's p-value is the Poisson tail of its pushes. Windows of one and of
+    ``burst_scales`` times the burst window are tested (a campaign spread over two weeks shows in
+    the wider one). A window is a burst when its p-value survives Bonferroni at ``burst_fwer`` over
+    every push vote's windows, with at least ``burst_min_votes`` pushes and ``burst_min_ratio``
+    times the expected; in the wider windows, votes a narrower one found count only near by. The
+    tail scales with the product: nine pushes in two weeks on a product with three votes a week are
+    a burst, forty on one with four hundred are not. Every push vote inside a burst window is in
     the burst.
     """
     from scipy.stats import poisson  # lazily: web processes stay light
 
     votes = np.zeros(len(t))
     ratio = np.zeros(len(t))
-    p_value = np.ones(len(t))
     size = int(group.max()) + 1
     base_n = np.bincount(group[baseline], minlength=size).astype(np.float64)
-    period = 2 * half
     group_span = np.zeros(size)
     group_span[group] = span
-    periods = np.maximum(group_span / period, 1.0)
     sides = (deviation >= p.push_sd, deviation <= -p.push_sd)
-    for side in sides:
-        if not np.any(side):
-            continue
-        same = _window_counts(group, t, half, side)
-        base_side = np.bincount(group[baseline & side], minlength=size).astype(np.float64)
-        overall = float(np.count_nonzero(baseline & side)) / max(float(np.count_nonzero(baseline)), 1.0)
-        share = (base_side + p.prior_votes * overall) / (base_n + p.prior_votes)
-        odds = share / np.maximum(1.0 - share, 0.05)
-        others = np.maximum(in_window - same, 0.0)
-        votes[side] = same[side]
-        ratio[side] = (same / (others * odds[group] + 1.0))[side]
-        rows = np.flatnonzero(side)
-        g = group[rows]
-        # the usual pushes per window (one pseudo-push, so a spotless product still has a rate; a
-        # product younger than a window counts as one), or what the window's other traffic predicts
-        # at the product's usual share, if that is more
-        usual = (base_side[g] + 1.0) / periods[g]
-        expected = np.maximum(usual, others[rows] * odds[g])
-        p_value[rows] = poisson.sf(same[rows] - 1, expected)
-    pushes = np.flatnonzero(sides[0] | sides[1])
-    if len(pushes) == 0:
-        return votes, ratio, np.zeros(len(t))
-    # Bonferroni, not Benjamini-Hochberg: BH loosens as a real campaign's windows are found, and then
-    # lets through the ordinary ups and downs of honest products (seen on MovieLens)
-    significant = (p_value * len(pushes) <= p.burst_fwer) & (votes >= p.burst_min_votes) & (ratio >= p.burst_min_ratio)
+    pushes = int(np.count_nonzero(sides[0] | sides[1]))
     overlaps = np.zeros(len(t))
-    for side in sides:
-        if np.any(significant & side):
-            overlaps[side] = _window_counts(group, t, half, significant & side)[side]
+    if pushes == 0:
+        return votes, ratio, overlaps
+    scales = (1.0, *p.burst_scales)
+    tests = pushes * len(scales)
+    for scale in scales:
+        width = half * scale
+        # votes already in a narrower burst count in a wider window only when they are near (within
+        # the burst window): an honest week of pushes a fortnight from a campaign must not become
+        # significant for the campaign's sake, while the campaign's own stragglers still add up
+        free = overlaps == 0
+        window = in_window if scale == 1.0 else _counts_near(group, t, np.ones(len(t), dtype=bool), free, width, half)
+        periods = np.maximum(group_span / (2 * width), 1.0)
+        for side in sides:
+            if not np.any(side & free):
+                continue
+            same = _counts_near(group, t, side, free, width, half)
+            base_side = np.bincount(group[baseline & side], minlength=size).astype(np.float64)
+            overall = float(np.count_nonzero(baseline & side)) / max(float(np.count_nonzero(baseline)), 1.0)
+            share = (base_side + p.prior_votes * overall) / (base_n + p.prior_votes)
+            odds = share / np.maximum(1.0 - share, 0.05)
+            others = np.maximum(window - same, 0.0)
+            rows = np.flatnonzero(side & free)
+            g = group[rows]
+            scale_ratio = same[rows] / (others[rows] * odds[g] + 1.0)
+            if scale == 1.0:
+                votes[rows] = same[rows]
+                ratio[rows] = scale_ratio
+            # the usual pushes per window (one pseudo-push, so a spotless product still has a rate; a
+            # product younger than a window counts as one), or what the window's other traffic
+            # predicts at the product's usual share, if that is more
+            usual = (base_side[g] + 1.0) / periods[g]
+            expected = np.maximum(usual, others[rows] * odds[g])
+            p_value = poisson.sf(same[rows] - 1, expected)
+            significant = np.zeros(len(t), dtype=bool)
+            significant[rows] = (
+                (p_value * tests <= p.burst_fwer)
+                & (same[rows] >= p.burst_min_votes)
+                & (scale_ratio >= p.burst_min_ratio)
+            )
+            if np.any(significant):
+                overlaps[side] += _window_counts(group, t, width, significant)[side]
     return votes, ratio, overlaps
+
+
+def _counts_near(
+    group: I64, t: F64, mask: npt.NDArray[np.bool_], free: npt.NDArray[np.bool_], width: float, half: float
+) -> F64:
+    """Per row, the rows of ``mask`` in its group within ``width`` seconds, those outside ``free``
+    counted only within ``half`` seconds."""
+    if width == half or np.all(free):
+        return _window_counts(group, t, width, mask)
+    return _window_counts(group, t, width, mask & free) + _window_counts(group, t, half, mask & ~free)
 
 
 def _consensus_deviation(group: I64, value: F64, baseline: npt.NDArray[np.bool_], p: FeatureParams) -> F64:
