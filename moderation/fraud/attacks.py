@@ -8,13 +8,18 @@ by hundreds, comments mostly empty or short and varied.
 ``inject`` adds shilling profiles (the recommender-systems literature's random, average and bandwagon
 attacks, plus paid-template writers and multi-account rings). Every attacker pushes the target
 products to the top score; each also rates a share of other products (*filler*) to look ordinary.
-Injected rows carry nothing a real attacker would not: timestamps are bootstrap draws of the
-dataset's own timestamps (jittered by up to an hour, whole seconds), ids and fingerprint codes come
-from the same spaces, and a share of attackers is *careful* (aged accounts, normal fill times, a
-purchase history, no straight-lining), so only the campaign itself gives them away.
+Injected rows carry nothing a real attacker would not: account and vote ids are interleaved with the
+dataset's own (both renumbered in one order, so an id alone says nothing); each attacker rates in
+sessions like the dataset's raters (the gaps between its votes are drawn from the gaps between the
+dataset's raters' votes, its first push at one of the dataset's timestamps in the campaign window);
+fingerprint codes come from the same spaces; a share of attackers is *careful* (aged accounts,
+normal fill times, a purchase history, no straight-lining), so only the campaign itself gives them
+away. A dataset without timestamps gets attackers without them.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 import numpy.typing as npt
@@ -159,15 +164,30 @@ def synthetic_dataset(
     *,
     votes_per_user: float = 8.0,
     days: float = 180.0,
+    session_share: float = 0.3,
+    same_second_share: float = 0.6,
+    companion_share: float = 0.25,
+    launch_rush_share: float = 0.4,
     rng: np.random.Generator,
 ) -> RatingTable:
-    """Honest votes of ``n_users`` raters on ``n_products`` products over ``days`` days (vectorised)."""
+    """Honest votes of ``n_users`` raters on ``n_products`` products over ``days`` days (vectorised).
+
+    Raters vote in sessions as real ones do (MovieLens: three votes in four share a second with
+    another vote of the same rater): a rater with n votes sits 1 + Binomial(n - 1, ``session_share``)
+    times, and within a sitting the next vote comes in the same second with probability
+    ``same_second_share``, else tens of seconds later. ``companion_share`` of the votes
+    bring a vote on the product's companion in the same session (popular pairs rated together);
+    ``launch_rush_share`` of the sessions with a product launched during the period fall in its
+    first days. These are the honest patterns that rules on bursts and co-rating must not mistake
+    for attacks.
+    """
     end = START + days * DAY
 
     # products: a category (5-10 factors), a quality, factor offsets, a popularity, a brand, a launch
     n_categories = max(1, n_products // 25)
     category_factors = rng.integers(5, MAX_FACTORS + 1, size=n_categories)
-    factors = category_factors[rng.integers(0, n_categories, size=n_products)]
+    category = rng.integers(0, n_categories, size=n_products)
+    factors = category_factors[category]
     quality = np.clip(rng.normal(3.7, 0.45, size=n_products), 2.0, 4.7)
     offsets = rng.normal(0.0, 0.35, size=(n_products, MAX_FACTORS))
     popularity = rng.lognormal(0.0, 1.1, size=n_products)
@@ -178,7 +198,7 @@ def synthetic_dataset(
     viral_share = rng.uniform(0.05, 0.2, size=n_products)
 
     # raters: activity, leniency, account, history
-    mean_extra = max(votes_per_user - 1.0, 0.01)
+    mean_extra = max(votes_per_user / (1.0 + companion_share) - 1.0, 0.01)  # companions come on top
     activity = 1 + rng.negative_binomial(1.2, 1.2 / (1.2 + mean_extra), size=n_users)
     activity = np.minimum(activity, n_products)
     leniency = rng.normal(0.0, 0.35, size=n_users)
@@ -210,17 +230,46 @@ def synthetic_dataset(
     network_user[carrier] = carriers[rng.integers(0, len(carriers), size=int(carrier.sum()))]
     second_device = np.where(rng.random(n_users) < 0.05, _codes(rng, n_users), -1)
 
-    # votes: distinct products per rater, popular ones more often
+    # votes: distinct products per rater, popular ones more often; a product's companion (the next most
+    # popular of its category: shampoo and conditioner) is often rated with it, in the same session
     user, product = _distinct_choices(activity, popularity / popularity.sum(), rng)
+    companion = _companions(category, popularity)
+    partner = np.flatnonzero((rng.random(len(user)) < companion_share) & (companion[product] >= 0))
+    key = user * n_products + product
+    extra_key = user[partner] * n_products + companion[product[partner]]
+    extra_key, first = np.unique(extra_key, return_index=True)
+    fresh = ~np.isin(extra_key, key)
+    partner = partner[first[fresh]]
+
+    # sessions: a rater's votes come in a few sittings, seconds apart; a sitting starts weeks into the
+    # rater's activity, or in a launch's first days, or in a product's viral week
+    per_user = np.bincount(user, minlength=n_users)
+    sessions_of_user = 1 + rng.binomial(np.maximum(per_user - 1, 0), session_share)
+    first_session = np.cumsum(sessions_of_user) - sessions_of_user
+    session = first_session[user] + np.floor(rng.random(len(user)) * sessions_of_user[user]).astype(np.int64)
+    user = np.r_[user, user[partner]]
+    session = np.r_[session, session[partner]]
+    product = np.r_[product, companion[product[partner]]]
     n = len(user)
+    n_sessions = int(sessions_of_user.sum())
+    lead = np.zeros(n_sessions, dtype=np.int64)
+    lead[session] = product  # the product that brought the rater in
+    owner = np.zeros(n_sessions, dtype=np.int64)
+    owner[session] = user
+    start = active_from[owner] + rng.exponential(40.0 * DAY, size=n_sessions)
+    newest = np.full(n_sessions, START)
+    np.maximum.at(newest, session, launch[product])
+    rush = (newest > START) & (rng.random(n_sessions) < launch_rush_share)
+    start[rush] = newest[rush] + rng.exponential(2.0 * DAY, size=int(rush.sum()))
+    moved = viral[lead] & (rng.random(n_sessions) < viral_share[lead])
+    start[moved] = viral_start[lead[moved]] + rng.random(int(moved.sum())) * 7.0 * DAY
+    # a launch brings raters in before they would otherwise start (but never before their account)
+    lower = np.maximum(np.where(rush, created[owner], active_from[owner]), np.maximum(newest, START))
+    late = (start > end - HOUR) | (start < lower)
+    start[late] = lower[late] + rng.random(int(late.sum())) * np.maximum(end - HOUR - lower[late], 0.0)
+    step = np.where(rng.random(n) < same_second_share, 0.0, rng.lognormal(np.log(25.0), 1.0, size=n))
+    t = np.floor(np.minimum(start[session] + _elapsed(session, step, rng), end))
     k = factors[product]
-    t = active_from[user] + rng.exponential(40.0 * DAY, size=n)
-    lower = np.maximum(np.maximum(active_from[user], launch[product]), START)
-    bad = (t > end) | (t < lower)
-    t[bad] = lower[bad] + rng.random(int(bad.sum())) * np.maximum(end - lower[bad], HOUR)
-    moved = viral[product] & (rng.random(n) < viral_share[product])
-    t[moved] = viral_start[product[moved]] + rng.random(int(moved.sum())) * 7.0 * DAY
-    t = np.floor(np.minimum(t, end))
 
     # scores: quality + factor offset + leniency + this vote's mood + noise; some straight-liners
     mood = rng.normal(0.0, 0.4, size=n)
@@ -240,8 +289,8 @@ def synthetic_dataset(
     device[use_second] = second_device[user][use_second]
 
     table = RatingTable(
-        vote_id=_fresh_ids(rng, n, taken=np.empty(0, dtype=np.int64), space=4 * n),
-        user_id=_fresh_ids(rng, n_users, taken=np.empty(0, dtype=np.int64), space=10 * n_users)[user],
+        vote_id=np.zeros(n, dtype=np.int64),
+        user_id=(rng.permutation(n_users) + 1)[user],
         product_id=(np.arange(n_products, dtype=np.int64) + 1)[product],
         brand_id=(brand + 1)[product],
         timestamp=t,
@@ -253,7 +302,9 @@ def synthetic_dataset(
         purchases=purchases_user[user].astype(np.float64),
         comment=genuine_comments(n, rng),
     )
-    return table.take(np.argsort(t, kind="stable"))
+    in_time = table.take(np.argsort(t, kind="stable"))
+    in_time.vote_id = np.arange(1, n + 1, dtype=np.int64)  # as the database numbers them
+    return in_time
 
 
 def genuine_comments(n: int, rng: np.random.Generator, share: float = 0.35) -> list[str]:
@@ -350,9 +401,14 @@ def inject(
     product_brand = np.full(n_products, -1, dtype=np.int64)
     product_brand[product_index] = table.brand_id
 
-    # the campaign: a window starting at one of the dataset's own timestamps
-    stamps = np.sort(table.timestamp)
-    t0 = float(rng.choice(stamps[int(0.2 * len(stamps)) : max(int(0.8 * len(stamps)), int(0.2 * len(stamps)) + 1)]))
+    # the campaign: a window starting at one of the dataset's own timestamps (none when it has none)
+    stamps = np.sort(table.timestamp[~np.isnan(table.timestamp)])
+    timed = len(stamps) > 0
+    if timed:
+        middle = stamps[int(0.2 * len(stamps)) : max(int(0.8 * len(stamps)), int(0.2 * len(stamps)) + 1)]
+        t0 = float(rng.choice(middle))
+    else:
+        t0 = np.nan
     window_end = t0 + campaign_days * DAY
 
     # rows: pushes on every target, then fillers (bandwagon: the most popular products at the top score)
@@ -362,8 +418,8 @@ def inject(
     rows_role = [np.zeros(n_attackers * len(target_ids), dtype=np.int64)]  # 0 push, 1 filler, 2 popular
     # an attacker can only rate what is on sale: products with votes before the campaign
     first_seen = np.full(n_products, np.inf)
-    np.minimum.at(first_seen, product_index, table.timestamp)
-    weights = (first_seen < t0 - 7 * DAY).astype(np.float64)
+    np.fmin.at(first_seen, product_index, table.timestamp)
+    weights = (first_seen < t0 - 7 * DAY).astype(np.float64) if timed else np.ones(n_products)
     weights[target_pos] = 0.0
     if kind == "bandwagon":
         n_popular = max(1, int(round(0.1 * n_filler)))
@@ -400,10 +456,9 @@ def inject(
     scores = np.clip(np.round(raw) if integral else raw, lo, hi)
     scores[np.arange(width)[None, :] >= k[:, None]] = np.nan
 
-    # timestamps: bootstrap draws of the dataset's own timestamps, in the campaign (fillers a bit around it)
-    start = np.where(top, t0, np.where(sly, t0 - 90 * DAY, t0 - 7 * DAY))
-    start = np.maximum(start, first_seen[product] + HOUR)
-    t = _draw_stamps(stamps, start, np.full(m, window_end), rng)
+    # timestamps: each attacker rates in sessions like the dataset's raters, its push in the campaign
+    t = _session_stamps(table, stamps, attacker, first_push=role != 1, start=t0, stop=window_end, rng=rng)
+    t = np.maximum(t, first_seen[product] + HOUR)
     ring_device = np.full(n_attackers, -1, dtype=np.int64)
     if kind == "ring":
         # a few phones behind many accounts; each phone pushes each target in one session of 90 minutes
@@ -412,8 +467,10 @@ def inject(
         slot = np.where(careful, -1, rng.integers(0, n_devices, size=n_attackers))
         ring_device = np.where(slot >= 0, ring_codes[np.maximum(slot, 0)], -1)
         n_targets = len(target_pos)
-        sessions = _draw_stamps(
-            stamps, np.full(n_devices * n_targets, t0), np.full(n_devices * n_targets, window_end), rng
+        sessions = (
+            _draw_stamps(stamps, np.full(n_devices * n_targets, t0), np.full(n_devices * n_targets, window_end), rng)
+            if timed
+            else np.full(n_devices * n_targets, np.nan)
         )
         on_ring = (role == 0) & (slot[attacker] >= 0)
         which_target = np.searchsorted(target_pos, product[on_ring])
@@ -422,7 +479,7 @@ def inject(
 
     # accounts: age, history, fill times, fingerprints, comments
     first_vote = np.full(n_attackers, np.inf)
-    np.minimum.at(first_vote, attacker, t)
+    np.fmin.at(first_vote, attacker, t)
     if kind == "template":
         lead = np.where(careful, rng.lognormal(np.log(200.0), 0.8, n_attackers), rng.uniform(5, 60, n_attackers))
     else:
@@ -462,9 +519,11 @@ def inject(
         "purchases": np.any(~np.isnan(table.purchases)),
         "comment": any(table.comment) or kind == "template",
     }
-    user_ids = _fresh_ids(rng, n_attackers, taken=table.user_id, space=_space(table.user_id, n_attackers))
+    genuine_users, user_ids = interleaved_ids(table.user_id, n_attackers, rng)
+    genuine_votes, vote_ids = interleaved_ids(table.vote_id, m, rng)
+    table = replace(table, user_id=genuine_users, vote_id=genuine_votes)
     attack = RatingTable(
-        vote_id=_fresh_ids(rng, m, taken=table.vote_id, space=_space(table.vote_id, m)),
+        vote_id=vote_ids,
         user_id=user_ids[attacker],
         product_id=products[product],
         brand_id=product_brand[product],
@@ -521,6 +580,34 @@ def _distinct_choices(counts: I64, p: F64, rng: np.random.Generator) -> tuple[I6
     return owner_all[order], item_all[order]
 
 
+def _elapsed(group: I64, step: F64, rng: np.random.Generator) -> F64:
+    """Per row, the time since the first row of its group when each group's rows come in a random
+    order, each ``step`` seconds after the one before (the first row's step is ignored)."""
+    order = np.lexsort((rng.random(len(group)), group))
+    owner = group[order]
+    gap = step[order].copy()
+    first = np.r_[True, owner[1:] != owner[:-1]] if len(owner) else np.zeros(0, dtype=bool)
+    gap[first] = 0.0
+    total = np.cumsum(gap)
+    total -= np.maximum.accumulate(np.where(first, total, 0.0))
+    out = np.empty(len(group))
+    out[order] = total
+    return out
+
+
+def _companions(category: I64, popularity: F64) -> I64:
+    """Each product's companion: the products of a category in order of popularity, paired off
+    (first with second, third with fourth...); -1 for the odd one out."""
+    order = np.lexsort((-popularity, category))
+    ranked = category[order]
+    rank = np.arange(len(order)) - np.searchsorted(ranked, ranked)
+    mate = np.where(rank % 2 == 0, np.arange(len(order)) + 1, np.arange(len(order)) - 1)
+    valid = (mate < len(order)) & (ranked[np.minimum(mate, len(order) - 1)] == ranked)
+    out = np.full(len(order), -1, dtype=np.int64)
+    out[order[valid]] = order[mate[valid]]
+    return out
+
+
 def _draw_stamps(stamps: F64, start: F64, stop: F64, rng: np.random.Generator) -> F64:
     """For each row, one of the dataset's timestamps between its start and stop, jittered by up to an hour."""
     lo = np.searchsorted(stamps, start, side="left")
@@ -530,6 +617,64 @@ def _draw_stamps(stamps: F64, start: F64, stop: F64, rng: np.random.Generator) -
     return np.floor(stamps[pick] + rng.uniform(-HOUR, HOUR, size=len(start)))
 
 
+def rater_gaps(table: RatingTable) -> F64:
+    """Seconds between each vote and the rater's previous one (in time order), over every rater with
+    two or more timed votes: how the dataset's raters space their votes, sessions included."""
+    timed = ~np.isnan(table.timestamp)
+    user, t = table.user_id[timed], table.timestamp[timed]
+    order = np.lexsort((t, user))
+    user, t = user[order], t[order]
+    same = user[1:] == user[:-1]
+    return np.asarray(np.diff(t)[same], dtype=np.float64)
+
+
+def _session_stamps(
+    table: RatingTable,
+    stamps: F64,
+    attacker: I64,
+    *,
+    first_push: Bools,
+    start: float,
+    stop: float,
+    rng: np.random.Generator,
+) -> F64:
+    """Timestamps for the attackers' rows: each attacker's votes, in a random order, are spaced by gaps
+    drawn from the dataset's own raters' gaps (so they share seconds and sessions as honest raters
+    do); the whole run is placed so that the attacker's first push (``first_push``) falls in
+    [start, stop] at one of the dataset's timestamps and, where it fits, everything stays within the
+    dataset's time span. All NaN when the dataset has no timestamps."""
+    m = len(attacker)
+    if len(stamps) == 0:
+        return np.full(m, np.nan)
+    gaps = rater_gaps(table)
+    if len(gaps) == 0:
+        gaps = np.zeros(1)
+    offset = _elapsed(attacker, gaps[rng.integers(0, len(gaps), size=m)], rng)
+    n_attackers = int(attacker.max()) + 1
+    length = np.zeros(n_attackers)
+    np.maximum.at(length, attacker, offset)
+    push_offset = np.full(n_attackers, np.inf)
+    np.minimum.at(push_offset, attacker[first_push], offset[first_push])
+    push_offset[np.isinf(push_offset)] = 0.0
+    lo = np.maximum(start - push_offset, stamps[0])
+    hi = np.minimum(stop - push_offset, stamps[-1] - length)
+    hi = np.where(hi < lo, lo, hi)
+    first = _draw_stamps(stamps, lo, hi, rng)
+    return np.floor(first[attacker] + offset)
+
+
+def interleaved_ids(existing: I64, count: int, rng: np.random.Generator) -> tuple[I64, I64]:
+    """Ids for ``count`` new rows among ``existing`` (one per row, repeats allowed), such that nothing in
+    an id tells them apart: every id is renumbered 1..N in one order, the existing ids keeping theirs
+    and the new ones inserted at uniformly random places. Returns (existing renumbered, new ids)."""
+    uniques, inverse = np.unique(existing, return_inverse=True)
+    total = len(uniques) + count
+    fresh = np.zeros(total, dtype=bool)
+    fresh[rng.choice(total, size=count, replace=False)] = True
+    ids = np.arange(1, total + 1, dtype=np.int64)
+    return ids[~fresh][inverse.reshape(-1)], rng.permutation(ids[fresh])
+
+
 def _codes(rng: np.random.Generator, count: int, avoid: I64 | None = None) -> I64:
     """Random 62-bit fingerprint codes, like hashes: distinct and not among ``avoid``."""
     codes = rng.integers(1, 2**62, size=count, dtype=np.int64)
@@ -537,18 +682,3 @@ def _codes(rng: np.random.Generator, count: int, avoid: I64 | None = None) -> I6
         clash = np.isin(codes, avoid)
         codes[clash] = rng.integers(1, 2**62, size=int(clash.sum()), dtype=np.int64)
     return codes
-
-
-def _space(existing: I64, extra: int) -> int:
-    return max(int(existing.max()) if len(existing) else 0, 2 * (len(existing) + extra))
-
-
-def _fresh_ids(rng: np.random.Generator, count: int, *, taken: I64, space: int) -> I64:
-    """``count`` distinct ids from 1..space that are not ``taken``: the way ids of a busy table look."""
-    out = np.empty(0, dtype=np.int64)
-    taken_sorted = np.unique(taken)
-    while len(out) < count:
-        draw = rng.integers(1, space + 1, size=2 * (count - len(out)) + 16, dtype=np.int64)
-        draw = draw[~np.isin(draw, taken_sorted)]
-        out = np.unique(np.concatenate([out, draw]))
-    return rng.permutation(out)[:count]

@@ -23,6 +23,10 @@ Index = npt.NDArray[np.bool_] | npt.NDArray[np.int64] | npt.NDArray[np.intp]
 _FLOAT_COLUMNS = ("timestamp", "seconds_to_fill", "account_age_days", "purchases")
 _CODE_COLUMNS = ("vote_id", "user_id", "product_id", "brand_id", "device", "network")
 _TRUE = {"1", "1.0", "true", "yes", "y", "fraud", "spam", "fake", "shill", "excluded", "violates"}
+#: Timestamps are accepted from 1970 to 2100; a number from 1e11 up is milliseconds (as seconds it would
+#: be after the year 5000).
+_EARLIEST, _LATEST = 0.0, 4_102_444_800.0
+_MILLISECONDS_FROM = 1e11
 _FALSE = {"0", "0.0", "false", "no", "n", "genuine", "ham", "real", "counted", "complies"}
 
 
@@ -201,15 +205,22 @@ class RatingTable:
     ) -> tuple[RatingTable, npt.NDArray[np.float64] | None]:
         """Read a ratings file (and optionally a per-rater labels file) in the documented format.
 
-        Columns: ``user_id,product_id,rating,timestamp`` (or ``score_1..score_k`` instead of
-        ``rating``), optional ``text``, ``label`` and any of ``vote_id, brand_id, seconds_to_fill,
-        device, network, account_age_days, purchases``. Labels come back per vote: 1 suspicious,
-        0 genuine, NaN unknown; None when the data has no labels at all.
+        Columns: ``user_id,product_id,rating`` (or ``score_1..score_k`` instead of ``rating``),
+        optional ``timestamp`` (without it every timestamp is unknown and the signals of time stay
+        silent), ``text``, ``label`` and any of ``vote_id, brand_id, seconds_to_fill, device, network,
+        account_age_days, purchases``. Labels come back per vote: 1 suspicious, 0 genuine, NaN
+        unknown; None when the data has no labels at all.
         """
         header, rows = _read_csv(Path(path))
         n = len(rows)
-        column = {name: position for position, name in enumerate(header)}
-        for required in ("user_id", "product_id", "timestamp"):
+        column: dict[str, int] = {}
+        for position, name in enumerate(header):
+            if name and name in column:
+                raise RatingFileError(
+                    f"{path}: the header names '{name}' twice (columns {column[name] + 1} and {position + 1})"
+                )
+            column[name] = position
+        for required in ("user_id", "product_id"):
             if required not in column:
                 raise RatingFileError(f"{path}: the header has no '{required}' column")
         score_columns = sorted(
@@ -234,7 +245,7 @@ class RatingTable:
             user_id=_codes(raw_users.tolist(), dense=False),
             product_id=_codes(values("product_id"), dense=False),
             brand_id=_codes(values("brand_id"), dense=False) if "brand_id" in column else np.full(n, -1, np.int64),
-            timestamp=_timestamps(values("timestamp"), path=path),
+            timestamp=_timestamps(values("timestamp"), path=path) if "timestamp" in column else np.full(n, np.nan),
             scores=scores,
             seconds_to_fill=_optional_floats(values, column, "seconds_to_fill", n, path),
             device=_codes(values("device"), dense=True) if "device" in column else np.full(n, -1, np.int64),
@@ -281,14 +292,22 @@ def _read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
 
 
 def _floats(values: list[str], *, name: str, path: str | Path) -> npt.NDArray[np.float64]:
+    """Numbers, empty cells unknown (NaN); a cell that is not a finite number is refused."""
     out = np.full(len(values), np.nan)
     for i, value in enumerate(values):
         if value:
-            try:
-                out[i] = float(value)
-            except ValueError:
-                raise RatingFileError(f"{path}: line {i + 2}: {name} {value!r} is not a number") from None
+            out[i] = _finite(value, name=name, line=i + 2, path=path)
     return out
+
+
+def _finite(value: str, *, name: str, line: int, path: str | Path) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise RatingFileError(f"{path}: line {line}: {name} {value!r} is not a number") from None
+    if not math.isfinite(number):
+        raise RatingFileError(f"{path}: line {line}: {name} {value!r} is not a finite number")
+    return number
 
 
 def _optional_floats(
@@ -317,27 +336,51 @@ def _codes(values: list[str], *, dense: bool) -> npt.NDArray[np.int64]:
 
 
 def _timestamps(values: list[str], *, path: str | Path) -> npt.NDArray[np.float64]:
-    """Seconds since the epoch from numbers (seconds, or milliseconds when they look like them) or ISO 8601."""
+    """Seconds since the epoch from numbers (seconds, or milliseconds when they look like them) or ISO 8601.
+
+    Every number must be in one unit: a file mixing seconds and milliseconds is refused rather than
+    guessed line by line, and so is a moment outside 1970-2100 (a unit or a column mixed up).
+    """
     out = np.full(len(values), np.nan)
+    unit_line: dict[str, int] = {}
     for i, value in enumerate(values):
+        line = i + 2
         if not value:
-            raise RatingFileError(f"{path}: line {i + 2}: the timestamp is empty")
-        try:
-            out[i] = float(value)
-            continue
-        except ValueError:
-            pass
-        try:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
             raise RatingFileError(
-                f"{path}: line {i + 2}: timestamp {value!r} is neither a number nor ISO 8601"
-            ) from None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        out[i] = moment.timestamp()
-    if len(out) and np.nanmedian(out) > 1e11:  # milliseconds since the epoch
-        out = out / 1000.0
+                f"{path}: line {line}: the timestamp is empty (leave the column out if the times are unknown)"
+            )
+        try:
+            number = float(value)
+        except ValueError:
+            number = None
+        if number is None:
+            try:
+                moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                raise RatingFileError(
+                    f"{path}: line {line}: timestamp {value!r} is neither a number nor ISO 8601"
+                ) from None
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+            seconds = moment.timestamp()
+        else:
+            if not math.isfinite(number):
+                raise RatingFileError(f"{path}: line {line}: timestamp {value!r} is not a finite number")
+            unit = "milliseconds" if abs(number) >= _MILLISECONDS_FROM else "seconds"
+            seconds = number / 1000.0 if unit == "milliseconds" else number
+        if not _EARLIEST <= seconds < _LATEST:
+            raise RatingFileError(
+                f"{path}: line {line}: timestamp {value!r} is out of range (before 1970 or after 2100)"
+            )
+        if number is not None:
+            unit_line.setdefault(unit, line)
+            if len(unit_line) > 1:
+                other = "seconds" if unit == "milliseconds" else "milliseconds"
+                raise RatingFileError(
+                    f"{path}: line {line}: timestamp {value!r} is in {unit} since the epoch but line "
+                    f"{unit_line[other]}'s is in {other}; give every timestamp in one unit"
+                )
+        out[i] = seconds
     return out
 
 

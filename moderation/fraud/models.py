@@ -16,7 +16,9 @@ Verdict policy (screening never weighs a vote down; a vote counts fully or not a
   other flagged votes);
 * *counted* otherwise.
 
-The unsupervised anomaly score alone can never reach ``review_at``: it needs a rule to agree.
+The anomaly model alone sends to review only its most unusual votes, within a false-positive
+budget (``anomaly_review_share`` of the votes, a quantile of the honest-looking ones chosen when
+fitting); below that it needs a rule to agree. Unsupervised evidence never excludes.
 """
 
 from __future__ import annotations
@@ -145,6 +147,13 @@ class Screener:
     #: The anomaly model adds at most this much to the score, from the ``anomaly_from`` quantile up.
     anomaly_weight: float = 0.45
     anomaly_from: float = 0.98
+    #: The false-positive budget: at most this share of votes flagged (review or excluded) without
+    #: managers' labels, and at most this share sent to review by the anomaly model alone (its
+    #: most unusual votes, chosen as a quantile of the honest-looking votes when fitting; it never
+    #: excludes). Measured on MovieLens 100K honest raters: 0.18% flagged, 0% excluded
+    #: (``python bench/screening_null.py /tmp/ml100k.csv``).
+    max_flagged_share: float = 0.02
+    anomaly_review_share: float = 0.001
     n_estimators: int = 100
     #: Set by ``fit``: the model's name, and what it learnt from and how well it did (JSON-ready).
     version: str = field(default="", init=False)
@@ -154,6 +163,8 @@ class Screener:
     _kept: npt.NDArray[np.intp] | None = field(default=None, init=False, repr=False)
     _quantiles: F64 | None = field(default=None, init=False, repr=False)
     _supervised: _Supervised | None = field(default=None, init=False, repr=False)
+    #: Set by ``fit``: the anomaly quantile above which the anomaly model alone sends a vote to review.
+    _anomaly_review_at: float = field(default=1.0, init=False, repr=False)
 
     # --- training ------------------------------------------------------------------------------------
 
@@ -252,7 +263,14 @@ class Screener:
             {
                 "thresholds": asdict(self.thresholds),
                 "params": asdict(self.params),
-                "operating": [self.review_at, self.exclude_at, self.anomaly_weight, self.anomaly_from],
+                "operating": [
+                    self.review_at,
+                    self.exclude_at,
+                    self.anomaly_weight,
+                    self.anomaly_from,
+                    self.max_flagged_share,
+                    self.anomaly_review_share,
+                ],
                 "votes": joined.rows_read,
                 "labelled": n_labelled,
                 "cutoff": cutoff.isoformat(),
@@ -269,6 +287,13 @@ class Screener:
         part_features = Features(names=features.names, X=features.X[sample])
         part_rules = RuleResult(rules.score[sample], rules.strong[sample], rules.reasons.take(sample))
         probability = self._model_probability(part, part_features, part_rules, anomaly[sample])
+        self._anomaly_review_at = 1.0
+        verdict = self._combine(part, part_rules, anomaly[sample], probability)[1]
+        self._anomaly_review_at = _budgeted_cut(
+            anomaly[sample],
+            verdict == COUNTED,
+            min(self.anomaly_review_share, self.max_flagged_share - np.mean(verdict != COUNTED)),
+        )
         verdict = self._combine(part, part_rules, anomaly[sample], probability)[1]
         self.metrics = {
             "version": self.version,
@@ -345,6 +370,9 @@ class Screener:
         model = np.where(has_model, probability, 0.0)
         score = np.maximum(unsupervised, model)
         excluded = rules.strong | (has_model & (model >= self.exclude_at))
+        # the most unusual votes (within the budget) go to review on the anomaly model's word alone
+        alone = anomaly > self._anomaly_review_at
+        score = np.where(alone, np.maximum(score, self.review_at), score)
         review = ~excluded & (score >= self.review_at)
         verdict = np.full(n, COUNTED, dtype="<U8")
         verdict[review] = REVIEW
@@ -378,6 +406,19 @@ class Screener:
         if not isinstance(screener, cls):
             raise ValueError("the stored object is not a Screener")
         return screener
+
+
+def _budgeted_cut(anomaly: F64, counted: Bools, share: float) -> float:
+    """The anomaly quantile above which at most ``share`` of all the votes, taken from the counted
+    (honest-looking) ones, would go to review; 1.0 (none) when the budget is spent."""
+    room = int(np.floor(max(share, 0.0) * len(anomaly)))
+    if room == 0 or not np.any(counted):
+        return 1.0
+    values = np.sort(anomaly[counted])[::-1]
+    if room >= len(values):
+        return float(values[-1]) - 1e-9
+    # ties: the cut sits at a value with at most ``room`` votes strictly above it
+    return float(values[room])
 
 
 # --- training rows ------------------------------------------------------------------------------------------
@@ -470,27 +511,46 @@ def _one_thread() -> Any:
 
 
 def comment_model(random_state: int = 7) -> Any:
-    """TF-IDF over character 2-4-grams (works for Chinese and English alike) + logistic regression."""
+    """A linear model over the comment's words and characters: TF-IDF over word 1-2-grams (what a
+    deceptive review says: "my husband", "will definitely") beside character 2-4-grams (spelling,
+    punctuation, and Chinese, which has no spaces between words), + logistic regression."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
+    from sklearn.pipeline import make_pipeline, make_union
 
     return make_pipeline(
-        TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), min_df=2, sublinear_tf=True, max_features=200_000),
+        make_union(
+            TfidfVectorizer(analyzer="word", ngram_range=(1, 2), min_df=2, sublinear_tf=True, max_features=100_000),
+            TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), min_df=2, sublinear_tf=True, max_features=200_000),
+        ),
         LogisticRegression(C=4.0, class_weight="balanced", max_iter=2000, random_state=random_state),
     )
 
 
-def _calibrated(estimator: Any, n: int, random_state: int) -> Any:
+def _calibrated(estimator: Any, y: npt.NDArray[np.int64], groups: npt.NDArray[np.int64], random_state: int) -> Any:
+    """``estimator`` calibrated on out-of-fold predictions, the folds grouped by rater: calibrated on
+    folds that share raters, the probabilities came out overconfident (one account's votes look
+    alike, so a held-out vote had its twin in training)."""
     from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.model_selection import StratifiedKFold
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
-    method = "isotonic" if n >= 1000 else "sigmoid"
+    method = "isotonic" if len(y) >= 1000 else "sigmoid"
+    minority = int(min(np.sum(y == 1), np.sum(y == 0)))
+    if len(np.unique(groups)) >= 3 and minority >= 3:
+        splitter = StratifiedGroupKFold(3, shuffle=True, random_state=random_state)
+        folds = [
+            (train, test)
+            for train, test in splitter.split(np.zeros(len(y)), y, groups)
+            if len(np.unique(y[train])) == 2
+        ]
+    else:
+        folds = []
     # ensemble=False: one classifier fitted on all the data, calibrated on out-of-fold predictions, so
     # scoring millions of votes runs one model rather than one per fold
-    return CalibratedClassifierCV(
-        estimator, method=method, cv=StratifiedKFold(3, shuffle=True, random_state=random_state), ensemble=False
+    cv: Any = (
+        folds if len(folds) >= 2 else StratifiedKFold(max(2, min(3, minority)), shuffle=True, random_state=random_state)
     )
+    return CalibratedClassifierCV(estimator, method=method, cv=cv, ensemble=False)
 
 
 def _supervised_matrix(features: Features, rules: RuleResult, anomaly: F64, rows: npt.NDArray[np.intp] | slice) -> F64:
@@ -522,10 +582,11 @@ def _fit_supervised(
     folds = max(2, min(3, minority))
     splitter = StratifiedGroupKFold(folds, shuffle=True, random_state=random_state)
 
-    def boosted() -> Any:
+    def boosted(part: npt.NDArray[np.intp]) -> Any:
         return _calibrated(
             HistGradientBoostingClassifier(max_iter=200, learning_rate=0.1, random_state=random_state),
-            len(rows),
+            y[part],
+            groups[part],
             random_state,
         )
 
@@ -539,12 +600,12 @@ def _fit_supervised(
         if len(np.unique(y[train])) < 2:
             oof_features[test] = float(np.mean(y[train]))
             continue
-        oof_features[test] = boosted().fit(X[train], y[train]).predict_proba(X[test])[:, 1]
+        oof_features[test] = boosted(train).fit(X[train], y[train]).predict_proba(X[test])[:, 1]
         if use_text:
             text_train = train[has_text[train]]
             text_test = test[has_text[test]]
             if len(text_test) and len(np.unique(y[text_train])) == 2 and np.min(np.bincount(y[text_train])) >= 3:
-                model = _calibrated(comment_model(random_state), len(text_train), random_state)
+                model = _calibrated(comment_model(random_state), y[text_train], groups[text_train], random_state)
                 model.fit([comments[i] for i in text_train.tolist()], y[text_train])
                 oof_text[text_test] = model.predict_proba([comments[i] for i in text_test.tolist()])[:, 1]
 
@@ -569,7 +630,7 @@ def _fit_supervised(
                 best, weight = value, candidate
         metrics["cv_auc_text"] = auc(np.nan_to_num(oof_text), with_text)
         text_rows = np.flatnonzero(has_text)
-        text_model = _calibrated(comment_model(random_state), len(text_rows), random_state)
+        text_model = _calibrated(comment_model(random_state), y[text_rows], groups[text_rows], random_state)
         text_model.fit([comments[i] for i in text_rows.tolist()], y[text_rows])
     blended = np.where(with_text, weight * oof_features + (1 - weight) * np.nan_to_num(oof_text), oof_features)
     metrics["cv_auc_blend"] = auc(blended)
@@ -578,7 +639,7 @@ def _fit_supervised(
     tp = int(np.sum(predicted & (y == 1)))
     metrics["cv_precision_at_0_5"] = round(tp / max(int(np.sum(predicted)), 1), 4)
     metrics["cv_recall_at_0_5"] = round(tp / max(int(np.sum(y == 1)), 1), 4)
-    features_model = boosted().fit(X, y)
+    features_model = boosted(np.arange(len(rows))).fit(X, y)
     return _Supervised(features_model=features_model, text_model=text_model, blend_weight=weight), metrics
 
 

@@ -5,6 +5,20 @@ a weight; a vote's rule score is ``1 - prod(1 - weight)`` over its reasons (a no
 weak reasons add up to a review). Codes in ``STRONG`` are evidence enough to exclude on their own.
 
 ``REASON_TEXT_EN`` holds the English sentence of each code; the site translates the same codes.
+
+False positives of each rule on real honest raters: the share of MovieLens 100K's votes (943 raters,
+100,000 votes, sessions and popular films rated together) it applies to, and flags, as printed by
+``python bench/screening_null.py /tmp/ml100k.csv`` (no attack injected; fitted without labels):
+
+* ``ring`` (hypergeometric null, Benjamini-Hochberg, lift >= 3): 0% (it was 48% with cell sizes less
+  the group itself);
+* ``burst`` (Poisson tail against the product's own rate and share, Bonferroni): 0%;
+* ``account_flagged``: 0% (it only follows other flagged votes);
+* ``off_consensus``: on 1.5% of votes, never flagging alone (weight 0.2);
+* ``shared_device``, ``shared_network``, ``near_duplicate``, ``fast_fill``, ``new_account``,
+  ``no_history``, ``straight_line``, ``brand_burst``: silent there for want of devices, comments,
+  fill times, accounts and brands; on generated honest data (``tests/moderation/test_fraud.py``,
+  ``test_fraud_rules_null.py``) none excludes a genuine vote.
 """
 
 from __future__ import annotations
@@ -92,10 +106,6 @@ class Thresholds:
     near_duplicate_copies: int = 5
     #: Other accounts in an unexpectedly big co-rating group (review).
     ring_accounts: int = 10
-    #: A push vote (away from the consensus) when same-direction votes on the product ran at
-    #: ``burst_ratio`` times their normal rate, at least ``burst_votes`` of them in the window.
-    burst_votes: int = 15
-    burst_ratio: float = 5.0
     brand_burst_ratio: float = 5.0
     #: Standard deviations from the product's consensus.
     off_consensus_sd: float = 2.5
@@ -108,6 +118,11 @@ class Thresholds:
     #: other vote a strong rule caught) has its remaining votes reviewed too.
     account_flag_score: float = 0.5
     account_flag_votes: int = 1
+    #: ... if those votes are at least ``account_flag_share`` of its votes, or its filler profile
+    #: (``rater_profile``, 0-1) is at least ``account_profile`` attacker-like. Attack profiles
+    #: injected into MovieLens 100K score 0.79 and up; the raters of 20% of honest votes do too.
+    account_flag_share: float = 0.25
+    account_profile: float = 0.8
 
 
 @dataclass
@@ -273,7 +288,7 @@ def apply_rules(
         products=np.full(n, 2, dtype=np.int64),
         days=np.full(n, int(round(fp.corate_bucket_days)), dtype=np.int64),
     )
-    push = (col("push_votes") >= th.burst_votes) & (col("push_ratio") >= th.burst_ratio)
+    push = col("push_bursts") >= 1
     window_hours = int(round(fp.burst_window_days * 24))
     reasons.add(
         "burst",
@@ -313,7 +328,14 @@ def apply_rules(
     user, n_users = dense_codes(table.user_id)
     others = np.bincount(user[suspicious], minlength=n_users)[user] - suspicious.astype(np.int64)
     strong_others = np.bincount(user[strong_own], minlength=n_users)[user] - strong_own.astype(np.int64)
-    flagged = ((others >= th.account_flag_votes) | (strong_others >= 1)) & ~suspicious
+    # one suspicious vote does not condemn a long honest history: the rest follow it only when they
+    # are few beside it, or the rater's profile looks like filler (or a strong rule caught one)
+    profile = np.nan_to_num(col("rater_profile"), nan=1.0)
+    share = np.bincount(user[suspicious], minlength=n_users)[user] / np.maximum(col("rater_votes"), 1.0)
+    attacker_like = (others >= th.account_flag_votes) & (
+        (profile >= th.account_profile) | (share >= th.account_flag_share)
+    )
+    flagged = (attacker_like | (strong_others >= 1)) & ~suspicious
     reasons.add("account_flagged", flagged, votes=others)
 
     score = noisy_or(reasons)

@@ -189,14 +189,17 @@ def test_a_new_account_with_a_three_second_fill_gets_both_reasons_and_a_review(b
     assert result.score[-1] >= 0.5
 
 
-def test_a_co_rating_group_gets_a_ring_reason_and_review_but_not_exclusion(background: RatingTable) -> None:
-    # given 25 accounts that each rate the same two products on the same day (in a catalogue of 15
-    # products where honest raters often rate both within a week too)
+def test_a_co_rating_group_gets_a_ring_reason_and_review_but_not_exclusion() -> None:
+    # given 25 accounts that each rate the same two quiet products on the same day, on a platform
+    # with a couple of hundred raters a week (with fewer, or on two popular products, 25 raters of
+    # both in one week is what chance and habit predict: the group is most of the week's raters)
+    background = synthetic_dataset(2000, 60, rng=np.random.default_rng(3))
     rng = np.random.default_rng(8)
     start = float(np.quantile(background.timestamp, 0.3))
-    products = np.unique(background.product_id)
-    first = scenario(25, product=int(products[5]), times=start + rng.uniform(0, DAY, 25), scores=[4, 4, 5, 4, 4])
-    second = scenario(25, product=int(products[6]), times=start + rng.uniform(0, DAY, 25), scores=[5, 4, 4, 4, 5])
+    products, votes = np.unique(background.product_id, return_counts=True)
+    quiet = products[np.argsort(votes)[:2]]
+    first = scenario(25, product=int(quiet[0]), times=start + rng.uniform(0, DAY, 25), scores=[4, 4, 5, 4, 4])
+    second = scenario(25, product=int(quiet[1]), times=start + rng.uniform(0, DAY, 25), scores=[5, 4, 4, 4, 5])
     second.vote_id += 1000
     table = background.concat(first).concat(second)
 
@@ -310,7 +313,7 @@ def test_a_ratings_csv_with_text_and_label_columns_loads_as_documented(tmp_path:
         "user_id,product_id,rating,timestamp,text,label\n"
         'alice,p-1,5,2025-03-01T10:00:00Z,"Lovely, really",0\n'
         "bob,p-1,1,1740823200,,1\n"
-        "alice,p-2,3,1740823200000,meh,\n",
+        "alice,p-2,3,1740823200,meh,\n",
         encoding="utf-8",
     )
 
@@ -368,11 +371,15 @@ def test_a_dataset_with_one_overall_rating_still_screens(background: RatingTable
 def test_fraud_eval_on_generated_data_catches_a_ring() -> None:
     out = io.StringIO()
 
-    call_command("fraud_eval", "--inject", "ring", "--users", "1500", "--products", "60", "--seed", "3", stdout=out)
+    call_command(
+        "fraud_eval",
+        *("--inject", "ring", "--users", "1500", "--products", "60", "--seed", "3", "--seeds", "1"),
+        stdout=out,
+    )
 
     rows = [line.split() for line in out.getvalue().splitlines() if line.startswith("ring ")]
-    assert len(rows) == 1
-    auc, precision, recall = (float(rows[0][i]) for i in (5, 6, 7))
+    assert len(rows) == 2  # detection, then shifts
+    auc, precision, recall = (float(rows[0][i].split("±")[0]) for i in (4, 5, 6))
     assert recall >= 0.9
     assert precision >= 0.8
     assert auc >= 0.9

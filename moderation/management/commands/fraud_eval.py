@@ -4,7 +4,6 @@ Runs in memory on arrays; it never reads or writes the database.
 """
 
 import csv
-import math
 import resource
 import time
 from pathlib import Path
@@ -16,21 +15,26 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from moderation.fraud.attacks import KINDS, synthetic_dataset
 from moderation.fraud.data import RatingFileError, RatingTable
 from moderation.fraud.evaluation import (
+    FULL_ATTACK,
+    TARGET_GENUINE_EXCLUDED,
+    TARGET_GENUINE_FLAGGED,
+    TARGET_PRECISION,
+    TARGET_RECALL,
+    TARGET_SHIFT_CUT,
+    TARGET_SMALL_RECALL,
+    WORSE_BY,
     AttackRun,
     Detection,
+    Shift,
     cross_fitted,
     cross_validate_text,
     detection,
-    run_attack,
+    mean_and_spread,
+    run_setting,
+    shortfalls,
 )
 from moderation.fraud.features import rater_features
 from moderation.fraud.models import COUNTED, EXCLUDED, REVIEW, Screener
-
-#: The benchmark the generated-data runs are held to.
-TARGET_PRECISION = 0.9
-TARGET_RECALL = 0.9
-TARGET_SHIFT_CUT = 0.8
-TARGET_GENUINE_EXCLUDED = 0.01
 
 
 def _fractions(value: str) -> list[float]:
@@ -41,6 +45,16 @@ def _fractions(value: str) -> list[float]:
     if not out or any(not 0 < x < 1 for x in out):
         raise CommandError(f"{value!r}: every value must be between 0 and 1 (e.g. 0.05)")
     return out
+
+
+def _spread(values: list[float], *, percent: bool = False, signed: bool = False) -> str:
+    """``mean±sd`` of the values, compact enough for a table cell."""
+    mean, sd = mean_and_spread(values)
+    if np.isnan(mean):
+        return "n/a"
+    if percent:
+        return f"{mean:.1%}±{sd:.1%}"
+    return f"{mean:+.3f}±{sd:.3f}" if signed else f"{mean:.3f}±{sd:.3f}"
 
 
 class Command(BaseCommand):
@@ -62,7 +76,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--filler-size", default="0.03", help="share of products each attacker also rates (list allowed)"
         )
-        parser.add_argument("--targets", type=int, default=1, help="products each attack pushes (default 1)")
+        parser.add_argument(
+            "--targets", type=int, default=1, help="target products per seed, each attacked in its own run (default 1)"
+        )
+        parser.add_argument(
+            "--seeds", type=int, default=3, help="seeds per setting, each with its own targets (default 3)"
+        )
         parser.add_argument("--campaign-days", type=float, default=14.0, help="length of an attack (default 14)")
         parser.add_argument("--users", type=int, default=20_000, help="raters of the generated dataset")
         parser.add_argument("--products", type=int, default=400, help="products of the generated dataset")
@@ -91,8 +110,8 @@ class Command(BaseCommand):
         unknown = sorted(set(kinds) - set(KINDS))
         if unknown:
             raise CommandError(f"unknown attack kind(s) {', '.join(unknown)}; choose from {', '.join(KINDS)}")
-        if options["targets"] < 1:
-            raise CommandError("--targets must be at least 1")
+        if options["targets"] < 1 or options["seeds"] < 1:
+            raise CommandError("--targets and --seeds must be at least 1")
         seed = options["seed"]
         clock = time.monotonic()
         if options["ratings"] is not None:
@@ -104,63 +123,105 @@ class Command(BaseCommand):
             base = synthetic_dataset(options["users"], options["products"], rng=np.random.default_rng(seed))
             source = f"generated: {options['users']:,} raters x {options['products']:,} products"
         raters = len(np.unique(base.user_id))
+        seeds = list(range(seed, seed + options["seeds"]))
         self.stdout.write(
             f"{source}; {len(base):,} votes by {raters:,} raters ({time.monotonic() - clock:.1f} s)\n"
-            f"attacks: {options['targets']} target product(s) each, campaign {options['campaign_days']:g} days; "
-            "screener fitted on the attacked data without the attack labels (rules + anomaly model)\n"
+            f"each setting: seeds {seeds[0]}..{seeds[-1]} x {options['targets']} target product(s), each target "
+            f"attacked in its own run, campaign {options['campaign_days']:g} days; the screener is fitted on the "
+            "attacked data without the attack labels (rules + anomaly model); figures are mean±sd over the runs\n"
         )
-        runs: list[AttackRun] = []
-        self._header()
+        settings: list[list[AttackRun]] = []
         for attack_size in _fractions(options["attack_size"]):
             for filler_size in _fractions(options["filler_size"]):
                 for kind in kinds:
-                    run = run_attack(
+                    runs = run_setting(
                         base,
                         kind,
                         attack_size=attack_size,
                         filler_size=filler_size,
+                        seeds=seeds,
                         targets=options["targets"],
-                        seed=seed,
                         campaign_days=options["campaign_days"],
                     )
-                    runs.append(run)
-                    self._row(run)
-        met = [self._meets(run) for run in runs]
+                    settings.append(runs)
+                    if options["verbosity"] >= 2:
+                        for run in runs:
+                            self._run_line(run)
+        self._detection_table(settings)
+        self._shift_table(settings)
+        missed = [(runs[0], shortfalls(runs)) for runs in settings]
         self.stdout.write(
-            f"\nbenchmark (recall >= {TARGET_RECALL} at precision >= {TARGET_PRECISION}, shift cut >= "
-            f"{TARGET_SHIFT_CUT:.0%}, genuine excluded <= {TARGET_GENUINE_EXCLUDED:.0%}): "
-            f"{sum(met)} of {len(met)} runs meet it"
+            f"\nbenchmark (means over the runs; attacks of {FULL_ATTACK:.0%} of raters or more: precision >= "
+            f"{TARGET_PRECISION}, recall >= {TARGET_RECALL}, score and prediction shift cut >= {TARGET_SHIFT_CUT:.0%}; "
+            f"smaller attacks: recall >= {TARGET_SMALL_RECALL}; always: genuine flagged <= "
+            f"{TARGET_GENUINE_FLAGGED:.0%}, genuine excluded <= {TARGET_GENUINE_EXCLUDED:.1%}, screening never "
+            f"worsens a target's shift by more than {WORSE_BY} in any run): "
+            f"{sum(not m for _, m in missed)} of {len(missed)} settings meet it"
         )
-        for run, ok in zip(runs, met, strict=True):
-            if not ok:
-                self.stdout.write(f"  not met: {run.kind} at filler {run.filler_size:g}")
-
-    def _header(self) -> None:
-        self.stdout.write(
-            f"{'attack':<10} {'size':>5} {'filler':>6} {'votes':>8} {'injected':>8} {'ROC-AUC':>7} "
-            f"{'prec':>6} {'recall':>6} {'F1':>6} {'gen.excl':>8} {'gen.flag':>8} "
-            f"{'shift':>7} {'screened':>8} {'cut':>6} {'secs':>6}"
-        )
-
-    def _row(self, run: AttackRun) -> None:
-        d = run.detection
-        self.stdout.write(
-            f"{run.kind:<10} {run.attack_size:>5.2f} {run.filler_size:>6.2f} {d.votes:>8,} {run.injected:>8,} "
-            f"{d.roc_auc:>7.3f} {d.precision:>6.3f} {d.recall:>6.3f} {d.f1:>6.3f} "
-            f"{d.genuine_excluded:>8.2%} {d.genuine_flagged:>8.2%} {run.shift.raw:>+7.3f} "
-            f"{run.shift.screened:>+8.3f} {run.shift.reduction:>6.1%} {run.seconds:>6.1f}"
-        )
+        for run, reasons in missed:
+            if reasons:
+                self.stdout.write(f"  not met: {self._setting(run)}: {'; '.join(reasons)}")
+        seconds = sum(run.seconds for runs in settings for run in runs)
+        self.stdout.write(f"{sum(len(runs) for runs in settings)} runs, {seconds:.1f} s")
 
     @staticmethod
-    def _meets(run: AttackRun) -> bool:
-        d = run.detection
-        cut = run.shift.reduction
-        return (
-            d.precision >= TARGET_PRECISION
-            and d.recall >= TARGET_RECALL
-            and (math.isnan(cut) or cut >= TARGET_SHIFT_CUT)
-            and d.genuine_excluded <= TARGET_GENUINE_EXCLUDED
+    def _setting(run: AttackRun) -> str:
+        return f"{run.kind} at size {run.attack_size:.0%}, filler {run.filler_size:.0%}"
+
+    def _run_line(self, run: AttackRun) -> None:
+        d, r = run.detection, run.raters
+        self.stdout.write(
+            f"  run {self._setting(run)}, seed {run.seed}, target {run.targets.tolist()}: "
+            f"{run.injected:,} injected votes, AUC {d.roc_auc:.3f}, precision {d.precision:.3f}, recall "
+            f"{d.recall:.3f}, genuine flagged {d.genuine_flagged:.2%}; raters: recall {r.recall:.3f}, genuine "
+            f"flagged {r.genuine_flagged:.2%}; score shift {run.shift.raw:+.3f} -> {run.shift.screened:+.3f}, "
+            f"prediction shift {run.prediction.raw:+.3f} -> {run.prediction.screened:+.3f} ({run.seconds:.1f} s)"
         )
+
+    def _detection_table(self, settings: list[list[AttackRun]]) -> None:
+        def cells(found: list[Detection]) -> str:
+            return " ".join(
+                [
+                    f"{_spread([d.roc_auc for d in found]):>13}",
+                    f"{_spread([d.precision for d in found]):>13}",
+                    f"{_spread([d.recall for d in found]):>13}",
+                    f"{_spread([d.genuine_flagged for d in found], percent=True):>13}",
+                ]
+            )
+
+        self.stdout.write(
+            f"{'':<27} {'per vote':<69} per rater\n"
+            f"{'attack':<10} {'size':>4} {'filler':>6} {'runs':>4} {'ROC-AUC':>13} {'prec':>13} {'recall':>13} "
+            f"{'gen.flag':>13} {'gen.excl':>13}   {'ROC-AUC':>13} {'prec':>13} {'recall':>13} {'gen.flag':>13}"
+        )
+        for runs in settings:
+            votes = [run.detection for run in runs]
+            excluded = _spread([d.genuine_excluded for d in votes], percent=True)
+            self.stdout.write(
+                f"{self._key(runs)} {cells(votes)} {excluded:>13}   {cells([run.raters for run in runs])}"
+            )
+
+    def _shift_table(self, settings: list[list[AttackRun]]) -> None:
+        def cells(shifts: list[Shift]) -> str:
+            return (
+                f"{_spread([s.raw for s in shifts], signed=True):>13} "
+                f"{_spread([s.screened for s in shifts], signed=True):>13} "
+                f"{_spread([s.reduction for s in shifts], percent=True):>13}"
+            )
+
+        self.stdout.write(
+            f"\n{'':<27} {'score shift (comprehensive score)':<41}   prediction shift (kNN, Mobasher et al. 2007)\n"
+            f"{'attack':<10} {'size':>4} {'filler':>6} {'runs':>4} {'raw':>13} {'screened':>13} {'cut':>13}   "
+            f"{'raw':>13} {'screened':>13} {'cut':>13}"
+        )
+        for runs in settings:
+            shifts = cells([run.shift for run in runs])
+            self.stdout.write(f"{self._key(runs)} {shifts}   {cells([run.prediction for run in runs])}")
+
+    @staticmethod
+    def _key(runs: list[AttackRun]) -> str:
+        first = runs[0]
+        return f"{first.kind:<10} {first.attack_size:>4.0%} {first.filler_size:>6.0%} {len(runs):>4}"
 
     # --- an external dataset --------------------------------------------------------------------------
 
