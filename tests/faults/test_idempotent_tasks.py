@@ -145,7 +145,8 @@ def screen_all_votes() -> Job:
 def sweep_unscreened() -> Job:
     votes = screenable_votes()
     # The ring's votes came in an hour ago and their own screening was lost.
-    Vote.objects.filter(pk__in=[vote.pk for vote in votes[-6:]]).update(created_at=timezone.now() - timedelta(hours=1))
+    recent = timezone.now() - timedelta(hours=1)
+    Vote.objects.filter(pk__in=[vote.pk for vote in votes[-6:]]).update(created_at=recent, submitted_at=recent)
     return _call(moderation.tasks.sweep_unscreened)
 
 
