@@ -309,3 +309,25 @@ def test_bench_movielens_converts_the_wheels_parquet_into_a_ratings_file_in_time
     assert target.read_text(encoding="utf-8").splitlines()[0] == "user_id,product_id,rating,timestamp"
     assert table.user_id.tolist() == [2, 1, 3] and table.product_id.tolist() == [7, 50, 50]
     assert table.scores[:, 0].tolist() == [1.0, 5.0, 4.0] and labels is None
+
+
+def test_fraud_eval_screens_a_ratings_file_without_timestamps_with_its_time_rules_silent(
+    tmp_path: Path, base: RatingTable
+) -> None:
+    # given an honest ratings file with no time column (some public rating sets have none)
+    overall = np.nanmean(base.scores, axis=1)
+    rows = "".join(f"{u},{p},{int(round(r))}\n" for u, p, r in zip(base.user_id, base.product_id, overall, strict=True))
+    path = write(tmp_path / "ratings.csv", "user_id,product_id,rating\n" + rows)
+    out = io.StringIO()
+
+    # when an attack is injected and screened
+    call_command(
+        "fraud_eval",
+        *("--ratings", str(path), "--inject", "average", "--attack-size", "0.05", "--filler-size", "0.03"),
+        *("--seeds", "1", "--targets", "1"),
+        stdout=out,
+    )
+
+    # then it is measured and reported (no traceback), the benchmark line included
+    report = out.getvalue()
+    assert "benchmark" in report and "of 1 settings meet it" in report
