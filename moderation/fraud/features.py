@@ -251,8 +251,8 @@ def rater_features(table: RatingTable, params: FeatureParams | None = None) -> F
     c("rater_votes")[:] = np.bincount(user, minlength=n_users)[user]
     first_t = np.full(n_users, np.inf)
     last_t = np.full(n_users, -np.inf)
-    np.minimum.at(first_t, user, t)
-    np.maximum.at(last_t, user, t)
+    np.fmin.at(first_t, user, t)  # fmin/fmax: unknown times (NaN) leave the span alone
+    np.fmax.at(last_t, user, t)
     c("rater_span_days")[:] = ((last_t - first_t) / DAY)[user]
     c("rater_mean_dev")[:] = _group_mean(user, deviation, n_users)[user]
     c("rater_mean_absdev")[:] = _group_mean(user, np.abs(deviation), n_users)[user]
@@ -266,7 +266,13 @@ def rater_features(table: RatingTable, params: FeatureParams | None = None) -> F
     device_window = np.nan_to_num(c("device_accounts_window"), nan=0.0)
     c("rater_max_device_window")[:] = _group_max(user, device_window, n_users)[user]
     del device_window
-    corate, lift = corating(user, product, t, p)
+    # Only votes with a known time can share a window; without times (a ratings file may have none) the
+    # co-rating evidence stays silent, as device evidence does without devices.
+    timed = np.isfinite(t)
+    corate, lift = np.zeros(n_users), np.zeros(n_users)
+    if timed.any():
+        found, found_lift = corating(user[timed], product[timed], t[timed], p)
+        corate[: len(found)], lift[: len(found_lift)] = found, found_lift
     c("rater_corate_accounts")[:] = corate[user]
     c("rater_corate_lift")[:] = lift[user]
     for name, values in filler_profiles(user, product, vote, p).items():
@@ -325,8 +331,8 @@ def _group_span(group: I64, t: F64) -> F64:
     size = int(group.max()) + 1
     first = np.full(size, np.inf)
     last = np.full(size, -np.inf)
-    np.minimum.at(first, group[known], t[known])
-    np.maximum.at(last, group[known], t[known])
+    np.fmin.at(first, group[known], t[known])
+    np.fmax.at(last, group[known], t[known])
     return np.where(known, (last - first)[np.maximum(group, 0)], 0.0)
 
 

@@ -258,7 +258,8 @@ class Screener:
                 self._supervised, metrics = _fit_supervised(
                     joined.table, features, rules, anomaly, labelled, y.astype(np.int64), random_state=random_state
                 )
-        cutoff = datetime.fromtimestamp(joined.latest, tz=UTC)
+        # A table without times (a ratings file may have none) has no latest vote: the cut-off is the epoch.
+        cutoff = datetime.fromtimestamp(joined.latest if np.isfinite(joined.latest) else 0.0, tz=UTC)
         fingerprint = json.dumps(
             {
                 "thresholds": asdict(self.thresholds),
