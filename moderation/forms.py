@@ -2,6 +2,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from moderation.models import Question, Rule
 from moderation.selectors import active_rules
@@ -21,7 +22,14 @@ class ReportForm(forms.Form):
 
 
 class AttemptForm(forms.Form):
-    """One radio group per drawn question; the correct choices never reach the page."""
+    """One radio group per drawn question, each required, and a confirmation before grading: an
+    attempt is graded once, so a half-answered page is sent back with the answers kept, never graded.
+    The correct choices never reach the page."""
+
+    confirm = forms.BooleanField(
+        label=_("I have answered every question and want my answers graded now."),
+        error_messages={"required": _("Tick the box to confirm: an attempt is graded only once.")},
+    )
 
     def __init__(self, *args: Any, questions: list[Question], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -32,15 +40,29 @@ class AttemptForm(forms.Form):
                 choices=[(choice.pk, choice.text) for choice in question.choices.all()],
                 coerce=int,
                 widget=forms.RadioSelect,
-                required=False,
+                error_messages={"required": _("Choose an answer to this question.")},
             )
+        self.order_fields([f"q{question.pk}" for question in questions] + ["confirm"])
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        missing = sum(1 for question in self.questions if f"q{question.pk}" in self.errors)
+        if missing:
+            raise forms.ValidationError(
+                ngettext(
+                    "%(count)d question has no answer yet; nothing was graded.",
+                    "%(count)d questions have no answer yet; nothing was graded.",
+                    missing,
+                )
+                % {"count": missing}
+            )
+        return cleaned
+
+    def question_fields(self) -> list[forms.BoundField]:
+        return [self[f"q{question.pk}"] for question in self.questions]
 
     def answers(self) -> dict[int, int]:
-        return {
-            question.pk: self.cleaned_data[f"q{question.pk}"]
-            for question in self.questions
-            if self.cleaned_data.get(f"q{question.pk}") not in (None, "")
-        }
+        return {question.pk: self.cleaned_data[f"q{question.pk}"] for question in self.questions}
 
 
 class ReasonForm(forms.Form):

@@ -1,5 +1,7 @@
 """Reads of the manager's pages. Each runs a fixed number of queries, however many cases are open."""
 
+from dataclasses import dataclass
+
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from accounts.models import User
@@ -54,6 +56,30 @@ def attempt_questions(attempt: TestAttempt) -> list[Question]:
         Prefetch("choices", queryset=Choice.objects.order_by("position", "id"))
     ).in_bulk(ids)
     return [by_id[pk] for pk in ids if pk in by_id]
+
+
+@dataclass(frozen=True)
+class Missed:
+    """A question the person got wrong, with the rule that answers it (never the right choice)."""
+
+    number: int
+    question: Question
+    chosen: Choice | None
+
+
+def attempt_missed(attempt: TestAttempt) -> list[Missed]:
+    """The graded attempt's wrong or unanswered questions, in the order shown, with their rules
+    (3 queries). Only these questions: the rest of the bank stays unseen."""
+    questions = attempt_questions(attempt)
+    rules = Rule.objects.in_bulk({question.rule_id for question in questions})
+    missed = []
+    for number, question in enumerate(questions, start=1):
+        question.rule = rules[question.rule_id]
+        chosen_id = attempt.answers.get(str(question.pk))
+        chosen = next((choice for choice in question.choices.all() if choice.pk == chosen_id), None)
+        if chosen is None or not chosen.is_correct:
+            missed.append(Missed(number=number, question=question, chosen=chosen))
+    return missed
 
 
 def active_rules() -> QuerySet[Rule]:

@@ -54,6 +54,7 @@ def test_home(request: HttpRequest) -> HttpResponse:
         "open_attempt": TestAttempt.objects.filter(user=user, submitted_at__isnull=True).first(),
         "last_attempt": TestAttempt.objects.filter(user=user, submitted_at__isnull=False).first(),
         "policy": services.policy_get(),
+        "rules": selectors.active_rules(),
     }
     return render(request, "moderation/test_home.html", context)
 
@@ -74,7 +75,8 @@ def test_start(request: HttpRequest) -> HttpResponse:
 def test_attempt(request: HttpRequest, pk: int) -> HttpResponse:
     attempt = get_object_or_404(TestAttempt, pk=pk, user=_user(request))
     if attempt.submitted_at is not None:
-        return render(request, "moderation/test_result.html", {"attempt": attempt, "policy": services.policy_get()})
+        context = {"attempt": attempt, "policy": services.policy_get(), "missed": selectors.attempt_missed(attempt)}
+        return render(request, "moderation/test_result.html", context)
     form = AttemptForm(request.POST or None, questions=selectors.attempt_questions(attempt))
     if request.method == "POST" and form.is_valid():
         services.test_submit(user=_user(request), attempt_id=attempt.pk, answers=form.answers())

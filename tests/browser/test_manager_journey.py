@@ -79,6 +79,7 @@ def test_a_veteran_passes_the_rules_test_and_decides_a_case_with_the_keyboard(
     assert page.locator("fieldset.quiz-question input[type=radio]:checked").count() == QUESTIONS
     page.evaluate("window.scrollTo(0, 0)")  # the sticky header would be drawn mid-page otherwise
     screenshot(page, "02-test-questions")
+    page.locator("form.quiz input[name=confirm]").check()
     page.locator("form.quiz button[type=submit]").click()
     page.wait_for_selector(".big-result")
 

@@ -108,7 +108,7 @@ def test_passing_through_the_pages_makes_a_manager_with_a_badge(client: Client) 
     client.force_login(user)
     attempt_url = client.post(reverse("moderation:test_start"))["Location"]
     attempt = TestAttempt.objects.get(user=user)
-    data = {f"q{q}": c for q, c in _answers(attempt, right=15).items()}
+    data = {f"q{q}": c for q, c in _answers(attempt, right=15).items()} | {"confirm": "on"}
 
     result = client.post(attempt_url, data, follow=True)
 

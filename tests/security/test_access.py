@@ -247,7 +247,7 @@ def vote_form_data(world: World) -> dict[str, Any]:
 
 def right_answers(world: World) -> dict[str, Any]:
     correct = Choice.objects.filter(question__in=world.questions, is_correct=True)
-    return {f"q{choice.question_id}": choice.pk for choice in correct}
+    return {f"q{choice.question_id}": choice.pk for choice in correct} | {"confirm": "on"}
 
 
 URLS = [
@@ -661,15 +661,17 @@ def test_answers_to_questions_not_drawn_for_the_attempt_are_not_counted() -> Non
     undrawn = question_bank(15, rule=world.rule)
     correct = Choice.objects.filter(question__in=undrawn, is_correct=True)
 
-    # when they post the right answers to the undrawn questions
+    # when they post the right answers to the undrawn questions, confirmed
     response = client_for(world, "suspended").post(
-        reverse("moderation:attempt", args=[world.attempt.pk]), {f"q{c.question_id}": c.pk for c in correct}
+        reverse("moderation:attempt", args=[world.attempt.pk]),
+        {f"q{c.question_id}": c.pk for c in correct} | {"confirm": "on"},
     )
 
-    # then the attempt is scored on its own questions only: none answered
+    # then the attempt's own questions are unanswered: it is sent back, not graded
     world.attempt.refresh_from_db()
-    assert response.status_code == 302
-    assert (world.attempt.correct, world.attempt.passed) == (0, False)
+    assert response.status_code == 200
+    assert len(response.context["form"].errors) == len(world.questions) + 1  # each question, and the summary
+    assert world.attempt.submitted_at is None
     assert not ManagerTerm.objects.filter(user=world.attempt.user, status=ManagerTerm.Status.ACTIVE).exists()
 
 

@@ -415,21 +415,30 @@ def test_the_rules_test_scores_only_the_chosen_answer_of_each_drawn_question(exa
     # given: any mix of unanswered, right, wrong and repeated answers, and an answer to an undrawn question
     form: dict[str, Any] = {}
     expected = 0
+    complete = True
     for question in exam.drawn:
         values = data.draw(valid_answer(question), label=f"q{question[0]}")
         if values:
             form[f"q{question[0]}"] = values
             expected += values[-1] == str(question[1])  # a radio group has one value: the last one sent
+        complete = complete and bool(values) and values[-1] != ""
     if data.draw(st.booleans(), label="answers an undrawn question"):
         form[f"q{exam.undrawn[0]}"] = str(exam.undrawn[1])
+    confirmed = data.draw(st.booleans(), label="confirms")
+    if confirmed:
+        form["confirm"] = "on"
 
     with rolled_back():
         # when
         response = post_form(exam.client, exam.url, form)
 
-        # then
-        assert response.status_code == 302, response.status_code
+        # then: graded only when every question has an answer and the person confirmed, else sent back
         attempt = TestAttempt.objects.get(pk=exam.attempt.pk)
+        if not (complete and confirmed):
+            assert response.status_code == 200, response.status_code
+            assert attempt.submitted_at is None and not ManagerTerm.objects.filter(user=attempt.user).exists()
+            return
+        assert response.status_code == 302, response.status_code
         assert attempt.submitted_at is not None
         assert attempt.correct == expected
         assert attempt.passed == (expected >= moderation_services.policy_get().pass_mark)
