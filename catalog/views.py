@@ -11,6 +11,7 @@ from django.views.i18n import set_language
 from catalog import page_cache, selectors
 from catalog.placeholder import product_placeholder_svg
 from ratings import selectors as rating_selectors
+from ratings.forms import ReviewFilterForm
 
 PAGE_SIZE = 24
 COMMENTS_PER_PAGE = 10
@@ -51,11 +52,20 @@ def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 def _product_detail(request: HttpRequest, slug: str) -> HttpResponse:
     product = get_object_or_404(selectors.product_page(slug))
-    comments = Paginator(rating_selectors.rating_comments(product.pk), COMMENTS_PER_PAGE)
+    review_filter = ReviewFilterForm(request.GET, factors=list(product.category.factors.all()))
+    review_query = review_filter.query()
+    comments = Paginator(rating_selectors.rating_comments(product.pk, **review_query), COMMENTS_PER_PAGE)
+    page = comments.get_page(request.GET.get("page"))
     context = {
         "product": product,
         "rating": rating_selectors.product_rating(product.pk),
-        "comments": comments.get_page(request.GET.get("page")),
+        "comments": page,
+        "review_filter": review_filter,
+        "reviews_filtered": review_query["factor_id"] is not None,
+        "helpful_marked": rating_selectors.helpful_marked(
+            user=request.user,  # type: ignore[arg-type]
+            vote_ids=[vote.pk for vote in page.object_list],
+        ),
         "units_sold": selectors.product_units_sold(product),
         "notes": selectors.product_notes(product),
     }

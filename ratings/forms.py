@@ -2,15 +2,19 @@
 field names come from the campaign, scores must be one of "1".."5", and the time the form was
 shown travels in a signed token."""
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.core import signing
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from catalog.models import Factor
 from ratings.models import CampaignFactor
+from ratings.selectors import ReviewSort
 from ratings.services import COMMENT_MAX_LENGTH
 
 SCORE_CHOICES = [
@@ -118,3 +122,40 @@ class RatingForm(forms.Form):
         if self._started_at is None:
             return None
         return max(0, int((now or timezone.now()).timestamp()) - self._started_at)
+
+
+class ReviewFilterForm(forms.Form):
+    """The reader's order and filter of a product's reviews, from the query string. Anything invalid is
+    ignored (the default order, no filter), never an error page: a shared link may be stale."""
+
+    sort = forms.ChoiceField(label=_("Sort by"), choices=ReviewSort.choices, required=False)
+    factor = forms.TypedChoiceField(label=_("Factor"), coerce=int, required=False, empty_value=None)
+    score = forms.TypedChoiceField(
+        label=_("Score"), choices=[("", _("Any score")), *SCORE_CHOICES], coerce=int, required=False, empty_value=None
+    )
+
+    def __init__(self, *args: Any, factors: Sequence[Factor], **kwargs: Any) -> None:
+        """``factors``: the catalogue factors of the product's category (already loaded with the product)."""
+        super().__init__(*args, **kwargs)
+        field = self.fields["factor"]
+        assert isinstance(field, forms.TypedChoiceField)  # noqa: S101 - declared just above
+        field.choices = [("", _("Any factor")), *((factor.pk, factor.name) for factor in factors)]
+
+    def params(self) -> str:
+        """The valid choices as a query string, for the pages' links (empty for the defaults)."""
+        query = self.query()
+        kept = {"sort": query["sort"]} if query["sort"] != ReviewSort.NEWEST else {}
+        if query["factor_id"] is not None:
+            kept |= {"factor": query["factor_id"], "score": query["score"]}
+        return urlencode(kept)
+
+    def query(self) -> dict[str, Any]:
+        """Keyword arguments for ``selectors.rating_comments``."""
+        self.is_valid()  # fields that do not validate are left out of cleaned_data: ignored
+        data = self.cleaned_data
+        factor, score = data.get("factor"), data.get("score")
+        return {
+            "sort": data.get("sort") or ReviewSort.NEWEST,
+            "factor_id": factor if score is not None else None,
+            "score": score if factor is not None else None,
+        }

@@ -21,10 +21,11 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from catalog import page_cache
 from catalog.models import OrderLine
 from ratings import scoring, tasks
 from ratings.eligibility import policy_get
-from ratings.models import CampaignFactor, FactorScore, Invitation, Vote, VoteRevision
+from ratings.models import CampaignFactor, FactorScore, Invitation, ReviewHelpful, Vote, VoteRevision
 
 MIN_SCORE = 1
 MAX_SCORE = 5
@@ -282,6 +283,7 @@ def vote_submit(
             seconds_to_fill=seconds_to_fill,
             ip_hash=ip_hash,
             user_agent_hash=user_agent_hash,
+            amended_at=now,
         )
         rescore_soon(campaign_id=campaign.pk)  # the product's score, from all its campaigns
         screen_soon(vote_id=locked.pk)
@@ -347,3 +349,25 @@ def screen_soon(*, vote_id: int) -> None:
 
     task = current_app.tasks[SCREEN_VOTE_TASK]
     transaction.on_commit(lambda: task.apply_async((vote_id,)), robust=True)
+
+
+def review_helpful_toggle(*, user: User, vote_id: int) -> bool:
+    """Mark a review (a counted vote with a comment) as helpful to ``user``, or take the mark back;
+    returns whether it is marked now. Never one's own review; one mark per reader and review (a unique
+    constraint: a double click marks once, the racing second insert is the same outcome). The product's
+    cached pages are dropped so anonymous visitors see the new count."""
+    vote = Vote.objects.filter(pk=vote_id, verdict=Vote.Verdict.COUNTED).exclude(comment="").first()
+    if vote is None:
+        raise RatingError(_("This review is not shown any more."))
+    if vote.user_id == user.pk:
+        raise RatingError(_("You cannot mark your own review as helpful."))
+    with transaction.atomic():
+        removed, _kinds = ReviewHelpful.objects.filter(vote=vote, user=user).delete()
+        if not removed:
+            try:
+                with transaction.atomic():
+                    ReviewHelpful.objects.create(vote=vote, user=user, author_id=vote.user_id)
+            except IntegrityError:
+                pass  # the same reader's other click got there first: marked either way
+    page_cache.forget([vote.product_id])
+    return not removed

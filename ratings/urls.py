@@ -11,6 +11,7 @@ urlpatterns = [
     path("invitations/<int:pk>/decline/", views.invitation_decline, name="invitation_decline"),
     path("invitations/<int:pk>/vote/", views.vote, name="vote"),
     path("invitations/<int:pk>/confirm/", views.vote_confirm, name="vote_confirm"),
+    path("reviews/<int:pk>/helpful/", views.review_helpful, name="review_helpful"),
     path("little-red-heart/", views.heart_list, name="heart_list"),
     path("methodology/", views.methodology, name="methodology"),
 ]

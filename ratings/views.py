@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -196,3 +197,20 @@ def heart_list(request: HttpRequest) -> HttpResponse:
 def methodology(request: HttpRequest) -> HttpResponse:
     """How selection, invitation, screening and scoring work, with the live parameters."""
     return render(request, "ratings/methodology.html", selectors.methodology_figures())
+
+
+@login_required
+@require_POST
+def review_helpful(request: HttpRequest, pk: int) -> HttpResponse:
+    """Mark or unmark a review as helpful, then back to where the reader was (their order and filter)."""
+    vote = get_object_or_404(Vote.objects.select_related("product"), pk=pk)
+    try:
+        marked = services.review_helpful_toggle(user=_user(request), vote_id=vote.pk)
+    except services.RatingError as error:
+        messages.error(request, str(error.message))
+    else:
+        messages.success(request, _("Marked as helpful.") if marked else _("Mark taken back."))
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        back = f"{vote.product.get_absolute_url()}#review-{vote.pk}"
+    return redirect(back)

@@ -24,6 +24,7 @@ from ratings.models import (
     FactorScore,
     Invitation,
     RatingPolicy,
+    ReviewHelpful,
     Vote,
     VoteRevision,
     VoteVerdictChange,
@@ -212,6 +213,7 @@ class VoteAdmin(BigTableAdmin):
         "exclusion_reason",
         "revision_count",
         "submitted_at",
+        "amended_at",
         "created_at",
     )
     list_filter = ("verdict",)
@@ -228,6 +230,13 @@ class FactorScoreAdmin(BigTableAdmin):
     list_display = ("id", "vote", "factor", "product", "score")
     list_select_related = ("factor", "product")
     raw_id_fields = ("vote", "factor", "product")
+    sortable_by = ("id",)
+
+
+@admin.register(ReviewHelpful)
+class ReviewHelpfulAdmin(BigTableAdmin):
+    list_display = ("id", "vote", "user", "created_at")
+    raw_id_fields = ("vote", "user", "author")
     sortable_by = ("id",)
 
 

@@ -347,6 +347,8 @@ class Vote(models.Model):
     exclusion_reason = models.CharField(_("excluded by"), max_length=12, choices=ExclusionReason.choices, blank=True)
     #: When the current scores were submitted or last confirmed: the score window counts from here.
     submitted_at = models.DateTimeField(_("submitted or confirmed at"), default=timezone.now)
+    #: When its author last amended it (a confirmation, unchanged, is not an amendment): shown on the review.
+    amended_at = models.DateTimeField(_("last amended at"), null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -410,6 +412,28 @@ class FactorScore(models.Model):
 
     def __str__(self) -> str:
         return f"{self.factor_id}: {self.score}"
+
+
+class ReviewHelpful(models.Model):
+    """A reader's mark that a review (a counted vote's comment) helped them: one per reader and review,
+    never on their own. ``author`` copies the vote's author so the database itself can refuse a self-mark."""
+
+    vote = models.ForeignKey(Vote, on_delete=models.CASCADE, related_name="helpful_marks")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("helpful mark")
+        verbose_name_plural = _("helpful marks")
+        ordering = ("-created_at", "-id")
+        constraints = [
+            models.UniqueConstraint(fields=["vote", "user"], name="reviewhelpful_once_per_reader"),
+            models.CheckConstraint(condition=~Q(user=F("author")), name="reviewhelpful_not_own_review"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} found {self.vote_id} helpful"
 
 
 class VoteRevision(models.Model):

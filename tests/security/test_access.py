@@ -291,6 +291,7 @@ URLS = [
         args=lambda w: [w.reinvitation.pk],
         actor="accepted",
     ),
+    Url("ratings:review_helpful", SIGNED_IN_NO_POST, SIGNED_IN_REDIRECT, args=lambda w: [w.rated.pk]),
     Url("ratings:heart_list", PUBLIC, NO_POST),
     Url("ratings:methodology", PUBLIC, NO_POST),
     Url("accounts:inbox", SIGNED_IN, SIGNED_IN_NO_POST),
