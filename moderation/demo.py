@@ -318,11 +318,15 @@ def demo_moderation_seed(*, seed: int, manager_email: str) -> DemoModeration:
     for vote, text in zip(votes[:2], AD_COMMENTS, strict=True):
         Vote.objects.filter(pk=vote.pk).update(comment=text)
         vote.comment = text
-        cases.append(_reported(vote=vote, rule=rules["no-advertising"], reporters=rng.sample(reporters, 3)))
+        cases.append(
+            _reported(vote=vote, rule=rules["no-advertising"], reporters=_others(rng, reporters, vote.user_id, 3))
+        )
     for vote in votes[2:6]:
         Vote.objects.filter(pk=vote.pk).update(comment=TEMPLATE_COMMENT)
         vote.comment = TEMPLATE_COMMENT
-    cases.append(_reported(vote=votes[2], rule=rules["no-paid-reviews"], reporters=rng.sample(reporters, 2)))
+    cases.append(
+        _reported(vote=votes[2], rule=rules["no-paid-reviews"], reporters=_others(rng, reporters, votes[2].user_id, 2))
+    )
     # Notes reported for various rules, one or more times.
     notes = list(Note.objects.filter(visibility=Note.Visibility.VISIBLE).exclude(author=persona).order_by("pk")[:12])
     for note, code in zip(
@@ -330,7 +334,8 @@ def demo_moderation_seed(*, seed: int, manager_email: str) -> DemoModeration:
         ["no-false-claims", "be-respectful", "own-experience", "no-advertising", "no-false-claims", "own-experience"],
         strict=False,
     ):
-        cases.append(_reported(note=note, rule=rules[code], reporters=rng.sample(reporters, rng.randint(1, 4))))
+        reporters_of_note = _others(rng, reporters, note.author_id, rng.randint(1, 4))
+        cases.append(_reported(note=note, rule=rules[code], reporters=reporters_of_note))
     # Two cases the other managers decided already, one of each outcome.
     for case, choice in ((cases[0], "violates"), (cases[-1], "complies")):
         for judge in managers[:5]:
@@ -383,6 +388,11 @@ def _fraud_ring(*, rng: random.Random, spare: list[Vote]) -> None:
         FactorScore.objects.filter(vote=vote).update(score=5)
     for vote in spare[RING_SIZE : RING_SIZE + 6]:
         Vote.objects.filter(pk=vote.pk).update(comment=TEMPLATE_COMMENT, seconds_to_fill=rng.randint(6, 15))
+
+
+def _others(rng: random.Random, people: list[User], author_id: int, count: int) -> list[User]:
+    """``count`` people drawn from ``people``, never the author: nobody may report their own content."""
+    return rng.sample([person for person in people if person.pk != author_id], count)
 
 
 def _reported(*, rule: Rule, reporters: list[User], note: Note | None = None, vote: Vote | None = None) -> Case:

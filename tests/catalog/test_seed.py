@@ -38,9 +38,12 @@ def demo_output(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
     """The output of ``seed --scale demo``, run once for the module against the test database."""
     with django_db_blocker.unblock():
         out = StringIO()
-        call_command("seed", "--scale=demo", stdout=out)
-        yield out.getvalue()
-        flush_seeded_data()
+        try:
+            call_command("seed", "--scale=demo", stdout=out)
+            yield out.getvalue()
+        finally:
+            # Also after a seed that failed half-way: its rows would otherwise fail every later test.
+            flush_seeded_data()
 
 
 def _order_line_digest() -> str:

@@ -70,9 +70,12 @@ def test_a_fresh_database_schedules_every_periodic_job_by_its_registered_task_na
     assert all(row.enabled and str(row.crontab.timezone) == "Asia/Shanghai" for row in scheduled.values())
 
 
-def test_beat_reads_its_schedule_from_the_database_and_nowhere_else() -> None:
-    # given: staff paused scoring
+def test_beat_reads_its_schedule_from_the_database_and_nowhere_else(monkeypatch: pytest.MonkeyPatch) -> None:
+    # given: staff paused scoring; and it is 03:30 in Beijing, for beat loads only the crontabs due within
+    # two hours of now (the monthly run at 04:00 is one of them, the nightly scoring at 02:30 would be too)
     PeriodicTask.objects.filter(task="ratings.tasks.run_scoring").update(enabled=False)
+    at = datetime(2027, 1, 1, 3, 30, tzinfo=BEIJING)
+    monkeypatch.setattr("django_celery_beat.schedulers.aware_now", lambda: at.astimezone(UTC))
 
     # when beat loads its schedule
     entries = DatabaseScheduler(app=celery_app, lazy=True).all_as_schedule()

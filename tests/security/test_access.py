@@ -41,7 +41,7 @@ from moderation.models import (
     TestAttempt,
 )
 from ratings.forms import form_token
-from ratings.models import Campaign, FactorScore, Invitation, Vote
+from ratings.models import Campaign, FactorScore, Invitation, ReviewHelpful, Vote
 from tests.factories import NoteFactory, OrderLineFactory, ProductFactory, UserFactory, rating_ready_category
 from tests.moderation.factories import RuleFactory, manager, note_case, question_bank
 from tests.ratings.factories import InvitationFactory, accepted_invitation, campaign_for, vote_for, votes_cast
@@ -148,6 +148,7 @@ def snapshot(client: Client | None = None) -> dict[str, Any]:
         "terms": list(ManagerTerm.objects.order_by("pk").values_list("pk", "status")),
         "notifications": list(Notification.objects.order_by("pk").values_list("pk", "read_at")),
         "notes": list(Note.objects.order_by("pk").values_list("pk", "visibility")),
+        "helpful marks": list(ReviewHelpful.objects.order_by("pk").values_list("pk", "vote_id", "user_id")),
         "users": list(User.objects.order_by("pk").values_list("pk", "is_active", "is_banned", "is_staff")),
     }
     if client is not None:
@@ -291,7 +292,13 @@ URLS = [
         args=lambda w: [w.reinvitation.pk],
         actor="accepted",
     ),
-    Url("ratings:review_helpful", SIGNED_IN_NO_POST, SIGNED_IN_REDIRECT, args=lambda w: [w.rated.pk]),
+    Url(
+        "ratings:review_helpful",
+        SIGNED_IN_NO_POST,
+        SIGNED_IN_REDIRECT,
+        args=lambda w: [w.rated.pk],
+        actor="shopper",
+    ),
     Url("ratings:heart_list", PUBLIC, NO_POST),
     Url("ratings:methodology", PUBLIC, NO_POST),
     Url("accounts:inbox", SIGNED_IN, SIGNED_IN_NO_POST),
