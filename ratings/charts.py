@@ -195,13 +195,16 @@ def factor_bars_svg(
     scale_max: float = 5.0,
     no_votes_label: str = "—",
 ) -> SafeString:
-    """One row per factor: a bar from ``scale_min`` to the mean, and a whisker for its 95% interval."""
+    """One row per factor: its name and mean on a line, then a bar from ``scale_min`` to the mean with a
+    whisker for its 95% interval, across the whole width.
+
+    Stacked rather than label-beside-bar so the view box stays narrow (320 units): drawn in a phone's
+    270-pixel column its 15-unit text is still 12.6 px, and no label has to be cut short.
+    """
     if scale_max <= scale_min:
         raise ValueError(f"scale_max must be above scale_min, got {scale_min}..{scale_max}")
-    width, size, row, bar_height, top, axis = 420.0, 13.0, 30.0, 14.0, 6.0, 22.0
-    labels = [_truncate(bar.label) for bar in bars]
-    x0 = max([4.0, *(_em(label) * size for label in labels)]) + 14
-    x1 = width - 40
+    width, size, row, bar_height, top, axis = 320.0, 15.0, 44.0, 12.0, 4.0, 22.0
+    x0, x1 = 2.0, width - 2.0
 
     def x_at(value: float) -> float:
         return x0 + (x1 - x0) * (_clamp(value, scale_min, scale_max) - scale_min) / (scale_max - scale_min)
@@ -209,23 +212,26 @@ def factor_bars_svg(
     bottom = top + row * len(bars)
     body: list[str] = []
     for tick in _ticks(scale_min, scale_max):
-        body.append(f'<line class="grid" x1="{_c(x_at(tick))}" y1="{_c(top)}" x2="{_c(x_at(tick))}" ')
+        body.append(f'<line class="grid" x1="{_c(x_at(tick))}" y1="{_c(top + size + 4)}" x2="{_c(x_at(tick))}" ')
         body[-1] += f'y2="{_c(bottom)}" stroke="{LINES}"/>'
-        body.append(_text(x_at(tick), bottom + 15, f"{tick:g}", size=11, anchor="middle", extra=f' fill="{MUTED}"'))
+        anchor = "start" if tick == scale_min else "end" if tick == scale_max else "middle"
+        body.append(_text(x_at(tick), bottom + 16, f"{tick:g}", size=14, anchor=anchor, extra=f' fill="{MUTED}"'))
 
     descriptions = []
-    for i, (bar, label) in enumerate(zip(bars, labels, strict=True)):
-        middle = top + row * i + row / 2
-        body.append(_text(0, middle + size * 0.35, label, size=size))
+    for i, bar in enumerate(bars):
+        baseline = top + row * i + size
+        middle = baseline + 6 + bar_height
+        label = _truncate(bar.label, (width - 60) / size)
+        body.append(_text(x0, baseline, label, size=size))
         if bar.mean is None:
-            body.append(_text(x0 + 4, middle + size * 0.35, no_votes_label, size=size, extra=f' fill="{MUTED}"'))
+            body.append(_text(x1, baseline, no_votes_label, size=size, anchor="end", extra=f' fill="{MUTED}"'))
             descriptions.append(f"{bar.label}: {no_votes_label}")
             continue
+        body.append(_text(x1, baseline, _n(bar.mean), size=size, anchor="end", extra=' font-weight="600"'))
         body.append(
             f'<rect class="bar" x="{_c(x0)}" y="{_c(middle - bar_height / 2)}" width="{_c(x_at(bar.mean) - x0)}" '
             f'height="{_c(bar_height)}" rx="3" fill="{BRAND}"/>'
         )
-        body.append(_text(x1 + 8, middle + size * 0.35, _n(bar.mean), size=size, extra=' font-weight="600"'))
         votes = ngettext("%(count)d vote", "%(count)d votes", bar.votes) % {"count": bar.votes}
         if bar.low is None or bar.high is None:
             descriptions.append(f"{bar.label}: {_n(bar.mean)} ({votes})")
@@ -281,17 +287,17 @@ def histogram_svg(
             f'height="{_c(height)}" rx="3" fill="{BRAND}"/>'
         )
         body.append(
-            _text(centre, baseline - height - 5, f"{percent}%", size=12, anchor="middle", extra=' class="percent"')
+            _text(centre, baseline - height - 5, f"{percent}%", size=15, anchor="middle", extra=' class="percent"')
         )
         body.append(
-            _text(centre, baseline + 17, _truncate(label, 4), size=13, anchor="middle", extra=f' fill="{MUTED}"')
+            _text(centre, baseline + 19, _truncate(label, 4), size=15, anchor="middle", extra=f' fill="{MUTED}"')
         )
     body.append(f'<line x1="0" y1="{_c(baseline)}" x2="{_c(slot * 5)}" y2="{_c(baseline)}" stroke="{LINES}"/>')
     desc = "; ".join(
         ngettext("%(label)s: %(count)d vote", "%(label)s: %(count)d votes", count) % {"label": label, "count": count}
         for label, count in zip(labels, counts, strict=True)
     )
-    view_box = (0.0, 0.0, slot * 5, baseline + 24)
+    view_box = (0.0, 0.0, slot * 5, baseline + 26)
     return _svg(body, kind="histogram", id_prefix=id_prefix, title=title, desc=desc, view_box=view_box)
 
 

@@ -120,6 +120,16 @@ def _unequal_weights(factors: Sequence[FactorResult | Factor]) -> list[FactorWei
     return [FactorWeight(factor.name, percent) for factor, percent in zip(factors, percents, strict=True)]
 
 
+#: From the comprehensive score to everyday words, highest floor first.
+_VERDICTS = (
+    (4.5, _("Buyers love it")),
+    (4.0, _("Buyers rate it highly")),
+    (3.5, _("Most buyers are satisfied")),
+    (3.0, _("Buyers are divided")),
+    (1.0, _("Most buyers are disappointed")),
+)
+
+
 @dataclass(frozen=True)
 class ProductRating:
     """What the product page shows of the latest result (cached until the product is re-scored)."""
@@ -128,8 +138,24 @@ class ProductRating:
     factors: list[FactorResult]
 
     @property
-    def histogram(self) -> list[int]:
-        return [sum(f.histogram[i] for f in self.factors) for i in range(5)]
+    def verdict(self) -> str:
+        """One line a shopper reads first: how buyers rate it overall, and its best and weakest factor
+        when they differ enough to matter (at least 0.3 of a heart)."""
+        if self.result is None or not self.result.published or self.result.comprehensive is None:
+            return ""
+        score = float(self.result.comprehensive)
+        overall = next(words for floor, words in _VERDICTS if score >= floor)
+        rated = [factor for factor in self.factors if factor.mean is not None]
+        if len(rated) < 2:
+            return str(overall)
+        best = max(rated, key=lambda factor: factor.mean or 0)
+        weakest = min(rated, key=lambda factor: factor.mean or 0)
+        if (best.mean or 0) - (weakest.mean or 0) < 0.3:
+            return str(_("%(overall)s, evenly across every factor.") % {"overall": overall})
+        return str(
+            _("%(overall)s: best for %(best)s, weakest for %(weakest)s.")
+            % {"overall": overall, "best": best.name, "weakest": weakest.name}
+        )
 
     @property
     def unequal_weights(self) -> list[FactorWeight]:

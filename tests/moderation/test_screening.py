@@ -221,7 +221,7 @@ def test_the_methodology_page_names_the_screening_model_in_use(client: Client, s
 
     assert "Automatic screening is not switched on yet" in before
     assert "Automatic screening is not switched on yet" not in after
-    assert f"The screening model now in use is {model.version}" in after
+    assert f"The screening now in use (version {model.version})" in after
     assert f"from {model.training_votes} votes" in after
 
 
