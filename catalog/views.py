@@ -87,12 +87,6 @@ def search(request: HttpRequest) -> HttpResponse:
     return render(request, "catalog/search.html", {"query": query, "page": page})
 
 
-@require_GET
-def healthz(request: HttpRequest) -> HttpResponse:
-    """Liveness for load balancers and the compose health check: the process answers, nothing more."""
-    return HttpResponse("ok", content_type="text/plain")
-
-
 @csrf_exempt
 @require_POST
 def language_set(request: HttpRequest) -> HttpResponse:
