@@ -11,6 +11,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from xhs.cache_url import cache_redis_url
 from xhs.env import env_bool, env_int, env_list, env_optional, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -100,13 +101,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and Celery: Redis from REDIS_URL, in-process otherwise -----------------------------
 REDIS_URL = env_optional("REDIS_URL")
-if REDIS_URL:
+# The cache never shares a database with the broker: it may be evicted, queued tasks may not (xhs/cache_url.py).
+CACHE_REDIS_URL = cache_redis_url(REDIS_URL, env_optional("CACHE_REDIS_URL"))
+if CACHE_REDIS_URL:
     # Shared by every web process, so allauth's rate limits hold across processes. Fail-soft: with Redis
     # down, reads miss and pages come from the database (xhs/cache.py); short timeouts bound the wait.
     CACHES = {
         "default": {
             "BACKEND": "xhs.cache.FailSoftRedisCache",
-            "LOCATION": REDIS_URL,
+            "LOCATION": CACHE_REDIS_URL,
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
