@@ -55,6 +55,9 @@ def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
 def _product_detail(request: HttpRequest, slug: str) -> tuple[HttpResponse, int]:
     """The rendered page, and the number of the comment page it shows."""
     product = get_object_or_404(selectors.product_page(slug))
+    if not product.is_active:
+        # Gone for good, and said so: links from old notes and searches land somewhere that explains.
+        return render(request, "catalog/product_delisted.html", {"product": product}, status=410), 1
     review_filter = ReviewFilterForm(request.GET, factors=list(product.category.factors.all()))
     review_query = review_filter.query()
     comments = Paginator(rating_selectors.rating_comments(product.pk, **review_query), COMMENTS_PER_PAGE)
