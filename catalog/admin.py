@@ -15,7 +15,7 @@ from typing import Any, cast
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.db.models import (
     BigIntegerField,
     Case,
@@ -36,7 +36,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.models import User
-from catalog import services
+from catalog import page_cache, services
 from catalog.admin_pagination import EstimatedCountPaginator
 from catalog.models import (
     RATING_READY_MAX_FACTORS,
@@ -346,6 +346,12 @@ class ProductAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         if db_field.name == "category":
             return _tree_formfield(db_field, kwargs)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request: HttpRequest, obj: Product, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        # The cached page shows name, price and whether it is still sold: the next visit rebuilds it.
+        product_id = obj.pk
+        transaction.on_commit(lambda: page_cache.forget([product_id]))
 
 
 # --- Purchase records and community: tables of millions of rows ------------------------------------

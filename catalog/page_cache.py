@@ -20,6 +20,8 @@ from catalog.models import Product
 PAGE_SECONDS = 10 * 60
 #: Cookies that do not change what an anonymous page shows.
 NEUTRAL_COOKIES = frozenset({"django_language", "csrftoken"})
+#: Comment pages past 999,999 are rendered, never cached (and int() never sees a huge string).
+MAX_PAGE_DIGITS = 6
 
 
 def _generation_key(slug: str) -> str:
@@ -36,9 +38,28 @@ def cacheable(request: HttpRequest) -> bool:
     )
 
 
-def page_key(request: HttpRequest, slug: str) -> str:
+def requested_page(request: HttpRequest) -> int | None:
+    """The comment page a cacheable request asks for, or None when its page must not be cached.
+
+    Keys are built from validated values only, so that no query string adds a key: the page is absent
+    (page 1) or one canonical number ("2", never "02", "٢" or "2&page=3"); the view then stores it
+    only if that page exists (a number past the last page shows the last page, and is not stored).
+    """
+    if not cacheable(request):
+        return None
+    pages = request.GET.getlist("page")
+    if not pages:
+        return 1
+    if len(pages) != 1:
+        return None
+    raw = pages[0]
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= MAX_PAGE_DIGITS and raw == str(int(raw))):
+        return None
+    return int(raw) or None
+
+
+def page_key(slug: str, page: int) -> str:
     generation = cache.get(_generation_key(slug), 0)
-    page = request.GET.get("page", "1")[:6]
     return f"catalog:product-page:{slug}:{generation}:{get_language()}:{page}"
 
 

@@ -11,5 +11,4 @@ urlpatterns = [
     path("products/<slug:slug>/", views.product_detail, name="product"),
     path("products/<slug:slug>/image.svg", views.product_image, name="product_image"),
     path("search/", views.search, name="search"),
-    path("healthz/", views.healthz, name="healthz"),
 ]

@@ -41,17 +41,23 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """The product and its rating; anonymous visitors get a cached copy until it changes (page_cache)."""
-    key = page_cache.page_key(request, slug) if page_cache.cacheable(request) else None
+    page_number = page_cache.requested_page(request)
+    key = page_cache.page_key(slug, page_number) if page_number is not None else None
     if key is not None and (cached := cache.get(key)) is not None:
         return HttpResponse(cached)
-    response = _product_detail(request, slug)
-    if key is not None and response.status_code == 200:
+    response, shown = _product_detail(request, slug)
+    # Only a page that exists is stored: a number past the last page shows the last one, uncached.
+    if key is not None and response.status_code == 200 and shown == page_number:
         cache.set(key, response.content, page_cache.PAGE_SECONDS)
     return response
 
 
-def _product_detail(request: HttpRequest, slug: str) -> HttpResponse:
+def _product_detail(request: HttpRequest, slug: str) -> tuple[HttpResponse, int]:
+    """The rendered page, and the number of the comment page it shows."""
     product = get_object_or_404(selectors.product_page(slug))
+    if not product.is_active:
+        # Gone for good, and said so: links from old notes and searches land somewhere that explains.
+        return render(request, "catalog/product_delisted.html", {"product": product}, status=410), 1
     review_filter = ReviewFilterForm(request.GET, factors=list(product.category.factors.all()))
     review_query = review_filter.query()
     comments = Paginator(rating_selectors.rating_comments(product.pk, **review_query), COMMENTS_PER_PAGE)
@@ -69,7 +75,7 @@ def _product_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "units_sold": selectors.product_units_sold(product),
         "notes": selectors.product_notes(product),
     }
-    return render(request, "catalog/product_detail.html", context)
+    return render(request, "catalog/product_detail.html", context), page.number
 
 
 @require_GET
@@ -85,12 +91,6 @@ def search(request: HttpRequest) -> HttpResponse:
     products = selectors.product_search(query) if query else selectors.products_for_listing().none()
     page = Paginator(products, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "catalog/search.html", {"query": query, "page": page})
-
-
-@require_GET
-def healthz(request: HttpRequest) -> HttpResponse:
-    """Liveness for load balancers and the compose health check: the process answers, nothing more."""
-    return HttpResponse("ok", content_type="text/plain")
 
 
 @csrf_exempt

@@ -11,6 +11,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from xhs.cache_url import cache_redis_url
 from xhs.env import env_bool, env_int, env_list, env_optional, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -49,6 +50,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "xhs.query_hygiene.QueryHygieneMiddleware",  # 400 for control characters in query strings
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -100,9 +102,18 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and Celery: Redis from REDIS_URL, in-process otherwise -----------------------------
 REDIS_URL = env_optional("REDIS_URL")
-if REDIS_URL:
-    # Shared by every web process, so allauth's rate limits hold across processes.
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+# The cache never shares a database with the broker: it may be evicted, queued tasks may not (xhs/cache_url.py).
+CACHE_REDIS_URL = cache_redis_url(REDIS_URL, env_optional("CACHE_REDIS_URL"))
+if CACHE_REDIS_URL:
+    # Shared by every web process, so allauth's rate limits hold across processes. Fail-soft: with Redis
+    # down, reads miss and pages come from the database (xhs/cache.py); short timeouts bound the wait.
+    CACHES = {
+        "default": {
+            "BACKEND": "xhs.cache.FailSoftRedisCache",
+            "LOCATION": CACHE_REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -204,6 +215,8 @@ SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Probes (xhs/health.py) may ask over plain HTTP from inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/$", r"^readyz/$"]
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 CONTENT_SECURITY_POLICY = "; ".join(

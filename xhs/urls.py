@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from catalog import views as catalog_views
+from xhs import health
 
 admin.site.site_header = "Little Red Heart · 小红心"
 admin.site.site_title = "Little Red Heart"
@@ -12,6 +13,8 @@ admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-a
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("healthz/", health.liveness, name="healthz"),
+    path("readyz/", health.readiness, name="readyz"),
     path("i18n/setlang/", catalog_views.language_set, name="set_language"),
     path("", include("catalog.urls")),
     path("", include("ratings.urls")),

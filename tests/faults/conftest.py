@@ -564,8 +564,9 @@ class WebServer:
     """gunicorn serving the project with its production settings module (persistent database
     connections, the Redis cache and broker) against the test database."""
 
-    def __init__(self, log: Path) -> None:
+    def __init__(self, log: Path, env: dict[str, str] | None = None) -> None:
         self.log = log
+        self.env = env or {}
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -580,6 +581,7 @@ class WebServer:
             "DJANGO_SETTINGS_MODULE": "xhs.settings",
             "CONN_MAX_AGE": "60",
             "LOG_LEVEL": "INFO",
+            **self.env,
         }
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(  # noqa: S603 - fixed argv, our own interpreter

@@ -258,7 +258,8 @@ URLS = [
     Url("catalog:product", PUBLIC, NO_POST, args=lambda w: [w.product.slug]),
     Url("catalog:product_image", PUBLIC, NO_POST, args=lambda w: [w.product.slug]),
     Url("catalog:search", PUBLIC, NO_POST, data=lambda w: {"q": "Product"}),
-    Url("catalog:healthz", PUBLIC, NO_POST),
+    Url("healthz", PUBLIC, NO_POST),
+    Url("readyz", PUBLIC, NO_POST),
     # Anonymous visitors switch too: the choice is a display preference kept in their own browser.
     Url("set_language", NO_POST, ANYONE_REDIRECT, data=lambda w: {"language": "en"}, actor="shopper"),
     Url("ratings:invitations", SIGNED_IN, SIGNED_IN_NO_POST),

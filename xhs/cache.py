@@ -1,0 +1,151 @@
+"""A Redis cache that fails soft: while Redis is unreachable every read is a miss and every write a no-op.
+
+Nothing we cache is the truth: pages, figures and lists are rebuilt from PostgreSQL on a miss. So an
+outage of the cache's Redis should cost speed, never pages: Django's RedisCache raises on ``get``,
+which turned every public page into a 500 while Redis was down (see docs and RELIABILITY.md).
+
+While Redis is unreachable:
+
+* ``get``/``get_many``/``has_key`` miss, ``set``/``set_many``/``delete`` store nothing, ``incr`` raises
+  ``ValueError`` as for a missing key;
+* ``add`` answers True ("the key was absent, as far as we know"). allauth takes its rate-limit lock
+  with ``add`` and refuses the request when it cannot: answering False would lock everybody out of
+  sign-in during an outage. Rate limits (and any other ``add`` lock) therefore fail OPEN, logged;
+* after a failure the backend stops asking Redis for ``RETRY_AFTER`` seconds (each page would
+  otherwise wait for a timeout per cache call when Redis hangs rather than refuses), and it logs one
+  warning per ``WARN_EVERY`` seconds, with the number of operations served without Redis since.
+
+``ping`` raises instead: the readiness probe (xhs/health.py) must see the outage.
+"""
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.cache.backends.redis import RedisCache
+from redis import exceptions as redis_errors
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: What an unreachable, restarting, read-only (failed-over) or full Redis raises; not programming errors.
+OUTAGE_ERRORS: tuple[type[Exception], ...] = (
+    redis_errors.ConnectionError,  # includes BusyLoadingError, MaxConnectionsError
+    redis_errors.TimeoutError,
+    redis_errors.ReadOnlyError,
+    redis_errors.OutOfMemoryError,
+    OSError,
+)
+
+
+class FailSoftRedisCache(RedisCache):
+    """Django's RedisCache, with Redis errors turned into misses (see the module docstring)."""
+
+    #: Seconds without asking Redis after a failure.
+    RETRY_AFTER = 2.0
+    #: Seconds between two warnings about the same outage.
+    WARN_EVERY = 60.0
+
+    def __init__(self, server: str, params: dict[str, Any]) -> None:
+        super().__init__(server, params)
+        self._lock = threading.Lock()
+        self._skip_until = 0.0
+        self._last_warning = 0.0
+        self._down_since: float | None = None
+        self._missed = 0
+
+    # --- the outage bookkeeping ------------------------------------------------------------------
+
+    def _attempt(self, operation: str, call: Callable[[], T], fallback: T) -> T:
+        if self._down_since is not None and time.monotonic() < self._skip_until:
+            self._count_miss()
+            return fallback
+        try:
+            result = call()
+        except OUTAGE_ERRORS as exc:
+            self._failed(operation, exc)
+            return fallback
+        if self._down_since is not None:
+            self._recovered()
+        return result
+
+    def _count_miss(self) -> None:
+        with self._lock:
+            self._missed += 1
+
+    def _failed(self, operation: str, exc: Exception) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._missed += 1
+            if self._down_since is None:
+                self._down_since = now
+            self._skip_until = now + self.RETRY_AFTER
+            warn = now - self._last_warning >= self.WARN_EVERY
+            if warn:
+                self._last_warning = now
+                missed, self._missed = self._missed, 0
+        if warn:
+            logger.warning(
+                "Cache unavailable (%s on %s: %s): serving without it, rate limits fail open;"
+                " %d cache operations served without Redis since the last warning",
+                type(exc).__name__,
+                operation,
+                exc,
+                missed,
+            )
+
+    def _recovered(self) -> None:
+        with self._lock:
+            if self._down_since is None:
+                return
+            seconds, missed = time.monotonic() - self._down_since, self._missed
+            self._down_since, self._missed, self._last_warning = None, 0, 0.0
+        logger.warning("Cache reachable again after %.0f s (%d operations served without it)", seconds, missed)
+
+    # --- the cache API ---------------------------------------------------------------------------
+
+    def ping(self) -> None:
+        """Ask Redis directly; raises when it does not answer (for the readiness probe)."""
+        self._cache.get_client(write=True).ping()
+
+    def add(self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> bool:
+        return self._attempt("add", lambda: RedisCache.add(self, key, value, timeout, version), True)
+
+    def get(self, key: Any, default: Any = None, version: int | None = None) -> Any:
+        return self._attempt("get", lambda: RedisCache.get(self, key, default, version), default)
+
+    def set(self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> None:
+        self._attempt("set", lambda: RedisCache.set(self, key, value, timeout, version), None)
+
+    def touch(self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> bool:
+        return self._attempt("touch", lambda: RedisCache.touch(self, key, timeout, version), False)
+
+    def delete(self, key: Any, version: int | None = None) -> bool:
+        return self._attempt("delete", lambda: RedisCache.delete(self, key, version), False)
+
+    def get_many(self, keys: Iterable[Any], version: int | None = None) -> dict[Any, Any]:
+        return self._attempt("get_many", lambda: RedisCache.get_many(self, keys, version), {})
+
+    def has_key(self, key: Any, version: int | None = None) -> bool:
+        return self._attempt("has_key", lambda: RedisCache.has_key(self, key, version), False)
+
+    def incr(self, key: Any, delta: int = 1, version: int | None = None) -> int:
+        missing = object()
+        value = self._attempt("incr", lambda: RedisCache.incr(self, key, delta, version), missing)
+        if value is missing:
+            raise ValueError(f"Key '{key}' not found (the cache is unavailable).")
+        assert isinstance(value, int)  # noqa: S101 - Redis INCR answers an integer
+        return value
+
+    def set_many(self, data: dict[Any, Any], timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> list[Any]:
+        return self._attempt("set_many", lambda: RedisCache.set_many(self, data, timeout, version), list(data))
+
+    def delete_many(self, keys: Iterable[Any], version: int | None = None) -> None:
+        self._attempt("delete_many", lambda: RedisCache.delete_many(self, keys, version), None)
+
+    def clear(self) -> None:
+        self._attempt("clear", lambda: RedisCache.clear(self), None)
