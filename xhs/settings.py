@@ -11,6 +11,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from xhs.client_address import trusted_networks
 from xhs.env import env_bool, env_int, env_list, env_optional, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -25,6 +26,10 @@ if not DEBUG and SECRET_KEY == _DEV_SECRET_KEY:
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env_str("SITE_URL", default="http://127.0.0.1:8000")
+# The reverse proxies in front of the app (addresses or CIDR networks). X-Forwarded-For is believed only
+# as far as these wrote it; empty, the peer's own address is the client's (xhs/client_address.py).
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", default=[])
+trusted_networks(TRUSTED_PROXIES)  # a malformed entry stops the start
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -44,6 +49,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "xhs.access_log.AccessLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "xhs.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
