@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from xhs.client_address import trusted_networks
 from xhs.env import env_bool, env_int, env_list, env_optional, env_str
+from xhs.production_checks import refuse_unsafe_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -20,10 +21,9 @@ DEBUG = env_bool("DEBUG", default=True)
 
 _DEV_SECRET_KEY = "dev-only-insecure-key-never-use-in-production-0123456789abcdefghijkl"  # noqa: S105
 SECRET_KEY = env_str("SECRET_KEY", default=_DEV_SECRET_KEY if DEBUG else None)
-if not DEBUG and SECRET_KEY == _DEV_SECRET_KEY:
-    raise ImproperlyConfigured("SECRET_KEY must be set to a secret value when DEBUG is off.")
-
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
+# Placeholder, short or low-entropy keys, '*' hosts, DEBUG on a public host: refused at start.
+refuse_unsafe_settings(debug=DEBUG, secret_key=SECRET_KEY, allowed_hosts=ALLOWED_HOSTS)
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env_str("SITE_URL", default="http://127.0.0.1:8000")
 # The reverse proxies in front of the app (addresses or CIDR networks). X-Forwarded-For is believed only
