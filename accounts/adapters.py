@@ -1,7 +1,10 @@
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
+
+from xhs.client_address import client_address
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -22,3 +25,11 @@ class AccountAdapter(DefaultAccountAdapter):
         """
         login = str(credentials.get("email", credentials.get("username", ""))).lower()
         return f"login:{login}"
+
+    def get_client_ip(self, request: HttpRequest) -> str:
+        """The visitor's address as our trusted proxies report it (``TRUSTED_PROXIES``), so the per-address
+        limits count each visitor apart instead of everyone behind the proxy together."""
+        address = client_address(request)
+        if not address:
+            raise PermissionDenied("Unable to determine client IP address")
+        return address

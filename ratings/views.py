@@ -14,6 +14,7 @@ from accounts.services import notifications_mark_read
 from ratings import selectors, services
 from ratings.forms import RatingForm
 from ratings.models import Invitation, Vote
+from xhs.client_address import client_address
 
 USER_AGENT_MAX = 512
 
@@ -142,7 +143,7 @@ def vote(request: HttpRequest, pk: int) -> HttpResponse:
                 scores=form.scores(),
                 comment=form.cleaned_data["comment"],
                 seconds_to_fill=form.seconds_to_fill(),
-                ip_address=request.META.get("REMOTE_ADDR", ""),
+                ip_address=client_address(request),
                 user_agent=request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_MAX],
                 amends_revision=form.submitted_revision,
             )

@@ -12,7 +12,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from xhs.cache_url import cache_redis_url
+from xhs.client_address import trusted_networks
 from xhs.env import env_bool, env_int, env_list, env_optional, env_str
+from xhs.production_checks import refuse_unsafe_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -20,12 +22,15 @@ DEBUG = env_bool("DEBUG", default=True)
 
 _DEV_SECRET_KEY = "dev-only-insecure-key-never-use-in-production-0123456789abcdefghijkl"  # noqa: S105
 SECRET_KEY = env_str("SECRET_KEY", default=_DEV_SECRET_KEY if DEBUG else None)
-if not DEBUG and SECRET_KEY == _DEV_SECRET_KEY:
-    raise ImproperlyConfigured("SECRET_KEY must be set to a secret value when DEBUG is off.")
-
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
+# Placeholder, short or low-entropy keys, '*' hosts, DEBUG on a public host: refused at start.
+refuse_unsafe_settings(debug=DEBUG, secret_key=SECRET_KEY, allowed_hosts=ALLOWED_HOSTS)
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env_str("SITE_URL", default="http://127.0.0.1:8000")
+# The reverse proxies in front of the app (addresses or CIDR networks). X-Forwarded-For is believed only
+# as far as these wrote it; empty, the peer's own address is the client's (xhs/client_address.py).
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", default=[])
+trusted_networks(TRUSTED_PROXIES)  # a malformed entry stops the start
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -45,8 +50,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "xhs.access_log.AccessLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "xhs.csp.ContentSecurityPolicyMiddleware",
+    "xhs.permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -208,8 +215,16 @@ STORAGES = {
 }
 
 # --- Security: production passes `manage.py check --deploy` with no warnings -----------------------
+# Every cookie: HTTPS only in production, and not sent on cross-site subrequests or posts (SameSite=Lax,
+# Django's default, said here so no one loosens it unawares). The session and the messages (which follow
+# the session's flags) are HttpOnly; the CSRF and language cookies stay readable by the pages' scripts.
 SESSION_COOKIE_SECURE = not DEBUG
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_SECURE = not DEBUG
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
@@ -230,6 +245,21 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "form-action 'self'",
         "frame-ancestors 'none'",
     ]
+)
+
+# Features the site never uses, denied to every page and anything it embeds.
+PERMISSIONS_POLICY = ", ".join(
+    f"{feature}=()"
+    for feature in (
+        "accelerometer",
+        "camera",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "payment",
+        "usb",
+    )
 )
 
 LOGGING = {

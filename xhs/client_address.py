@@ -1,0 +1,86 @@
+"""The address of the person at the other end of a request, seen through the reverse proxies we run.
+
+Behind a proxy every request comes from the proxy's address (``REMOTE_ADDR``), and the visitor's own
+address travels in ``X-Forwarded-For``, a header anyone can write. Each proxy *appends* the address
+of the peer it saw, so the header's right end was written by our proxies and its left end by whoever
+sent the request. We walk it from the right, skipping the proxies named in ``TRUSTED_PROXIES``; the
+first address that is not one of them is the client. A header that reaches us from a peer we do not
+trust is ignored altogether: that peer could have written any address into it.
+
+Every use of the client address goes through here: allauth's rate limits (``accounts/adapters.py``),
+the vote's network fingerprint (``ratings/views.py``) and the access log (``xhs/access_log.py``).
+"""
+
+import functools
+import ipaddress
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def trusted_networks(values: Iterable[str]) -> tuple[Network, ...]:
+    """Parse ``TRUSTED_PROXIES`` (addresses or CIDR networks); a malformed entry stops the start."""
+    networks = []
+    for value in values:
+        try:
+            networks.append(ipaddress.ip_network(value.strip(), strict=False))
+        except ValueError as exc:
+            raise ImproperlyConfigured(
+                f"TRUSTED_PROXIES must list IP addresses or networks (like 10.0.0.0/8), not {value!r}."
+            ) from exc
+    return tuple(networks)
+
+
+@functools.lru_cache(maxsize=8)
+def _networks(values: tuple[str, ...]) -> tuple[Network, ...]:
+    return trusted_networks(values)
+
+
+def _parse(value: str) -> Address | None:
+    """An address as proxies write it: ``1.2.3.4``, ``1.2.3.4:5678``, ``::1`` or ``[::1]:80``."""
+    text = value.strip()
+    if text.startswith("["):
+        text = text[1 : text.find("]")] if "]" in text else ""
+    elif text.count(":") == 1:
+        text = text.split(":", 1)[0]
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def _trusted(address: Address, networks: tuple[Network, ...]) -> bool:
+    return any(address in network for network in networks)
+
+
+def client_address(request: HttpRequest) -> str:
+    """The client's IP address, normalised; ``""`` when the connection has none (a Unix socket).
+
+    With no trusted proxies configured (the default) this is ``REMOTE_ADDR`` and forwarded headers
+    count for nothing. When every hop is a trusted proxy, or a trusted proxy forwarded something that
+    is not an address, the leftmost trusted proxy stands for the client: a broken chain then groups
+    its requests together rather than letting the sender pick an address.
+    """
+    peer = _parse(request.META.get("REMOTE_ADDR", ""))
+    if peer is None:
+        return ""
+    networks = _networks(tuple(settings.TRUSTED_PROXIES))
+    if not networks or not _trusted(peer, networks):
+        return str(peer)
+    client = peer
+    for hop in reversed(request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")):
+        address = _parse(hop)
+        if address is None:
+            break
+        client = address
+        if not _trusted(address, networks):
+            break
+    return str(client)
