@@ -150,7 +150,7 @@ def _rate_limits_forgotten() -> Iterator[None]:
     """No test inherits another's counts, and none are left in Redis afterwards."""
     import redis
 
-    client = redis.Redis.from_url(os.environ["REDIS_URL"], socket_timeout=5)
+    client = redis.Redis.from_url(settings.CACHE_REDIS_URL, socket_timeout=5)  # the web processes' cache
 
     def forget() -> None:
         for key in client.scan_iter(match=RATE_LIMIT_KEYS, count=500):

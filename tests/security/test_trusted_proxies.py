@@ -282,7 +282,7 @@ def proxy(gunicorn: Gunicorn) -> Iterator[int]:
 def _rate_limits_forgotten() -> Iterator[None]:
     import redis
 
-    client = redis.Redis.from_url(os.environ["REDIS_URL"], socket_timeout=5)
+    client = redis.Redis.from_url(settings.CACHE_REDIS_URL, socket_timeout=5)  # the web processes' cache
 
     def forget() -> None:
         for key in client.scan_iter(match="*allauth:rl:*", count=500):
