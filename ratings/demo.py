@@ -24,16 +24,48 @@ VOTE_SHARE = 0.8
 BUYER_PENDING = 3
 BUYER_VOTES = 2
 
-_COMMENTS = [
-    "用了一个月，效果稳定，会回购。",
-    "味道很好闻，但是价格有点高。",
-    "包装很精致，送人也合适。",
-    "和宣传的差不多，性价比不错。",
-    "Works as described; I would buy it again.",
-    "Good value, though the scent fades quickly.",
-    "",
-    "",
-]
+#: Review sentences by stance, in each language; ``{best}``/``{worst}`` are the rater's own best and worst
+#: factor, so a comment agrees with the scores beside it.
+_COMMENTS = {
+    "zh": {
+        "positive": [
+            "{best}真的很出色，用了一个月，会回购。",
+            "整体很满意，尤其是{best}。",
+            "{best}超出预期，{worst}也还可以。",
+            "朋友推荐买的，{best}没让我失望。",
+            "第二次买了，{best}一如既往地好。",
+        ],
+        "mixed": [
+            "{best}不错，但{worst}一般。",
+            "中规中矩：{best}还行，{worst}有待改进。",
+            "{worst}比预期差一些，{best}倒是可以。",
+            "价格合适的话还会考虑，{worst}希望能改进。",
+        ],
+        "critical": [
+            "{worst}很让人失望，不会再买了。",
+            "和宣传差距很大，{worst}尤其差。",
+            "除了{best}还凑合，其他都一般，{worst}最差。",
+        ],
+    },
+    "en": {
+        "positive": [
+            "Great {best}; I have used it for a month and will buy it again.",
+            "Very happy with it, especially the {best}.",
+            "The {best} is better than I expected, and the {worst} is fine too.",
+        ],
+        "mixed": [
+            "Good {best}, but the {worst} is only average.",
+            "Decent overall; the {worst} could be better.",
+        ],
+        "critical": [
+            "The {worst} is disappointing; I will not buy it again.",
+            "Not as advertised, the {worst} especially.",
+        ],
+    },
+}
+#: Shares of comments written in English, and of votes left without a comment.
+ENGLISH_SHARE = 0.15
+NO_COMMENT_SHARE = 0.25
 
 
 #: The demo has 2,000 users, so its campaigns gather about a dozen votes each: it publishes at 10 (the
@@ -146,8 +178,15 @@ def _votes_write(*, rng: np.random.Generator, buyer: User | None) -> int:
         Invitation.objects.filter(status=Invitation.Status.PENDING).select_related("campaign").order_by("pk")
     )
     factors: dict[int, list[int]] = {}
-    for campaign_id, factor_id in CampaignFactor.objects.order_by("position", "pk").values_list("campaign_id", "pk"):
+    names: dict[int, dict[str, str]] = {}
+    for campaign_id, factor_id, name_zh, name_en in CampaignFactor.objects.order_by("position", "pk").values_list(
+        "campaign_id", "pk", "name_zh", "name_en"
+    ):
         factors.setdefault(campaign_id, []).append(factor_id)
+        names[factor_id] = {
+            "zh": name_zh,
+            "en": name_en if name_en[:2].isupper() else name_en[:1].lower() + name_en[1:],
+        }
     # Each product has its own quality, each factor its own offset: scores differ in a believable way.
     quality = {campaign_id: rng.normal(3.9, 0.45) for campaign_id in factors}
     offset = {factor_id: rng.normal(0, 0.35) for ids in factors.values() for factor_id in ids}
@@ -156,7 +195,9 @@ def _votes_write(*, rng: np.random.Generator, buyer: User | None) -> int:
     buyer_votes = {inv.pk for inv in buyer_invitations[BUYER_PENDING : BUYER_PENDING + BUYER_VOTES]}
     buyer_pending = {inv.pk for inv in buyer_invitations[:BUYER_PENDING]}
 
-    accepted, new_votes, vote_factors = [], [], []
+    accepted: list[Invitation] = []
+    new_votes: list[Vote] = []
+    vote_scores: list[dict[int, int]] = []
     for invitation in invitations:
         if invitation.pk in buyer_pending:
             continue
@@ -173,31 +214,45 @@ def _votes_write(*, rng: np.random.Generator, buyer: User | None) -> int:
         accepted.append(invitation)
         if not votes_now:
             continue
+        scores = {
+            factor_id: int(np.clip(round(quality[campaign.pk] + offset[factor_id] + rng.normal(0, 0.7)), 1, 5))
+            for factor_id in factors.get(campaign.pk, [])
+        }
         new_votes.append(
             Vote(
                 campaign_id=campaign.pk,
                 user_id=invitation.user_id,
                 invitation=invitation,
                 product_id=campaign.product_id,
-                comment=str(rng.choice(_COMMENTS)),
+                comment=review_comment(scores=scores, names=names, rng=rng),
                 seconds_to_fill=int(rng.lognormal(4.3, 0.5)),
                 created_at=voted_at,
                 submitted_at=voted_at,
             )
         )
-        vote_factors.append(factors.get(campaign.pk, []))
+        vote_scores.append(scores)
     with transaction.atomic():
         Invitation.objects.bulk_update(accepted, ["status", "responded_at"], batch_size=1000)
         Vote.objects.bulk_create(new_votes, batch_size=1000)
-        scores = [
-            FactorScore(
-                vote=vote,
-                factor_id=factor_id,
-                product_id=vote.product_id,
-                score=int(np.clip(round(quality[vote.campaign_id] + offset[factor_id] + rng.normal(0, 0.7)), 1, 5)),
-            )
-            for vote, ids in zip(new_votes, vote_factors, strict=True)
-            for factor_id in ids
-        ]
-        FactorScore.objects.bulk_create(scores, batch_size=2000)
+        FactorScore.objects.bulk_create(
+            (
+                FactorScore(vote=vote, factor_id=factor_id, product_id=vote.product_id, score=score)
+                for vote, scores in zip(new_votes, vote_scores, strict=True)
+                for factor_id, score in scores.items()
+            ),
+            batch_size=2000,
+        )
     return len(new_votes)
+
+
+def review_comment(*, scores: dict[int, int], names: dict[int, dict[str, str]], rng: np.random.Generator) -> str:
+    """A comment that agrees with the vote's own scores: its stance from their mean, naming the rater's best
+    and worst factor, mostly in Chinese; a quarter of raters write nothing."""
+    if not scores or rng.random() < NO_COMMENT_SHARE:
+        return ""
+    language = "en" if rng.random() < ENGLISH_SHARE else "zh"
+    mean = sum(scores.values()) / len(scores)
+    stance = "positive" if mean >= 4.2 else "critical" if mean < 2.8 else "mixed"
+    ranked = sorted(scores, key=lambda factor_id: (scores[factor_id], rng.random()))
+    template = str(rng.choice(_COMMENTS[language][stance]))
+    return template.format(best=names[ranked[-1]][language], worst=names[ranked[0]][language])

@@ -1,5 +1,6 @@
 """The demo data gives the purchaser's journey something to show."""
 
+import numpy as np
 import pytest
 from django.core.management import call_command
 from django.db.models import Count
@@ -7,6 +8,7 @@ from django.utils import timezone
 
 from accounts.models import Notification, User
 from catalog.models import Product
+from ratings import demo
 from ratings.models import Campaign, Invitation, ProductResult, Vote
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -26,6 +28,16 @@ def test_demo_seed_leaves_the_buyer_pending_invitations_and_votes_with_every_fac
     )
     assert votes.count() >= 500
     assert all(vote.scored == vote.frozen for vote in votes[:200])
+    # Comments agree with their own scores: they name one of the vote's factors (the moderation demo rewrites a
+    # few into adverts and paid templates), and several wordings and both languages show.
+    commented = list(Vote.objects.exclude(comment="").prefetch_related("campaign__factors")[:300])
+    naming = [
+        v
+        for v in commented
+        if any(f.name_zh in v.comment or f.name_en.lower() in v.comment.lower() for f in v.campaign.factors.all())
+    ]
+    assert len(naming) >= 0.9 * len(commented)
+    assert len({vote.comment for vote in commented}) >= 50
     # Every vote came from an invitation its voter accepted.
     assert not Vote.objects.exclude(invitation__status=Invitation.Status.VOTED).exists()
     # The demo shows published scores, products still gathering votes, and a list.
@@ -67,3 +79,24 @@ def test_demo_seed_gives_the_demo_manager_a_queue_with_reports_and_audits() -> N
     assert Case.objects.filter(source=Case.Source.SCREENING).exists()  # the fraud ring and templates
     assert Case.objects.filter(status=Case.Status.DECIDED).count() == 2
     assert Question.objects.filter(active=True).count() >= 15
+
+
+@pytest.mark.parametrize(("score", "stance"), [(5, "positive"), (3, "mixed"), (1, "critical")])
+def test_a_demo_comment_takes_its_stance_from_the_votes_own_scores(score: int, stance: str) -> None:
+    names = {1: {"zh": "清洁力", "en": "cleaning"}, 2: {"zh": "香味", "en": "aroma"}}
+    rng = np.random.default_rng(7)
+
+    comments = [demo.review_comment(scores={1: score, 2: score}, names=names, rng=rng) for _ in range(200)]
+
+    # then about a quarter say nothing, and every other one is a sentence of the vote's stance
+    written = [comment for comment in comments if comment]
+    assert 0.6 * len(comments) <= len(written) < len(comments)
+    of_the_stance = {
+        template.format(best=names[best][language], worst=names[worst][language])
+        for language, stances in demo._COMMENTS.items()
+        for template in stances[stance]
+        for best, worst in ((1, 2), (2, 1))
+    }
+    assert set(written) <= of_the_stance
+    assert any("香味" in comment or "清洁力" in comment for comment in written)
+    assert any("aroma" in comment or "cleaning" in comment for comment in written)
