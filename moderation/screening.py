@@ -9,8 +9,10 @@ model and records each verdict, and applies it:
 * *review* — a moderation case opens with the evidence and the vote is held until managers decide;
 * *counted* — a vote screening had excluded counts again.
 
-A moderation decision wins over any model: a vote with a decided or open case keeps the verdict
-managers gave it. Every change of what counts re-scores its product (debounced).
+A moderation decision wins over any model: a vote with a decided case keeps the verdict managers gave
+it. A vote with an open case is still screened (a report must not shield it): screening may exclude it,
+never count it while the case is open (it is held), and its evidence joins the case. Every change of
+what counts re-scores its product (debounced).
 """
 
 import logging
@@ -468,26 +470,46 @@ def _verdicts_apply(
         )
         del fresh, changed
 
-        # Managers have the last word: leave alone votes with a case that is open or decided.
-        judged = {
-            pk
-            for part in _chunks(ids)
-            for pk in Case.objects.filter(vote_id__in=part, is_audit=False).values_list("vote_id", flat=True)
-        }
+        # Managers have the last word: leave alone votes whose case is decided. A vote with an open case (a
+        # report opened it) is still screened, for a report must not shield it from screening, and it stays
+        # held until its case is decided; its case gains screening's evidence.
+        decided: set[int] = set()
+        open_cases: dict[int, tuple[int, dict[str, Any]]] = {}
+        for part in _chunks(ids):
+            for case_id, pk, status, evidence in Case.objects.filter(vote_id__in=part, is_audit=False).values_list(
+                "pk", "vote_id", "status", "evidence"
+            ):
+                if status == Case.Status.DECIDED:
+                    decided.add(pk)
+                else:
+                    open_cases[pk] = (case_id, evidence)
         votes = {
             vote.pk: vote
-            for part in _chunks([pk for pk in ids if pk not in judged])
+            for part in _chunks([pk for pk in ids if pk not in decided])
             for vote in Vote.objects.filter(pk__in=part).only("pk", "campaign_id", "verdict", "exclusion_reason")
         }
         campaigns: set[int] = set()
         to_exclude: list[int] = []
         to_count: list[int] = []
+        to_hold: list[int] = []
         to_review: list[tuple[Vote, dict[str, Any], int]] = []
         for pk, vote in votes.items():
             s, v, r = by_vote[pk]
             if vote.exclusion_reason == Vote.ExclusionReason.REFUND:
                 continue  # its purchase was refunded: nothing left for screening or managers to judge
-            if v == VoteScreening.Verdict.EXCLUDED and vote.verdict != Vote.Verdict.EXCLUDED:
+            if pk in open_cases:
+                case_id, evidence = open_cases[pk]
+                if v != VoteScreening.Verdict.COUNTED and "reasons" not in evidence:
+                    Case.objects.filter(pk=case_id).update(evidence={**evidence, "score": round(s, 3), "reasons": r})
+                if v == VoteScreening.Verdict.EXCLUDED and vote.verdict != Vote.Verdict.EXCLUDED:
+                    to_exclude.append(pk)
+                    campaigns.add(vote.campaign_id)
+                elif v != VoteScreening.Verdict.EXCLUDED and (
+                    vote.verdict == Vote.Verdict.COUNTED or vote.exclusion_reason == Vote.ExclusionReason.SCREENING
+                ):
+                    to_hold.append(pk)  # counted (or cleared by screening) but its case is open: held
+                    campaigns.add(vote.campaign_id)
+            elif v == VoteScreening.Verdict.EXCLUDED and vote.verdict != Vote.Verdict.EXCLUDED:
                 to_exclude.append(pk)
                 campaigns.add(vote.campaign_id)
             elif v == VoteScreening.Verdict.REVIEW:
@@ -500,6 +522,11 @@ def _verdicts_apply(
             Vote.objects.filter(pk__in=part).exclude(verdict=Vote.Verdict.EXCLUDED).update(
                 verdict=Vote.Verdict.EXCLUDED, exclusion_reason=Vote.ExclusionReason.SCREENING, updated_at=now
             )
+        for part in _chunks(to_hold):
+            Vote.objects.filter(pk__in=part).filter(
+                Q(verdict=Vote.Verdict.COUNTED)
+                | Q(verdict=Vote.Verdict.EXCLUDED, exclusion_reason=Vote.ExclusionReason.SCREENING)
+            ).update(verdict=Vote.Verdict.REVIEW, exclusion_reason="", updated_at=now)
         for part in _chunks(to_count):
             Vote.objects.filter(pk__in=part).filter(
                 Q(verdict=Vote.Verdict.EXCLUDED, exclusion_reason=Vote.ExclusionReason.SCREENING)
@@ -507,7 +534,7 @@ def _verdicts_apply(
             ).update(verdict=Vote.Verdict.COUNTED, exclusion_reason="", updated_at=now)
         if to_review:
             cases_open_for_review(rule=screening_rule(), held=to_review)
-        excluded, review, counted_again = len(to_exclude), len(to_review), len(to_count)
+        excluded, review, counted_again = len(to_exclude), len(to_review) + len(to_hold), len(to_count)
         for campaign_id in sorted(campaigns):
             rescore_soon(campaign_id=campaign_id)
     return ScreeningOutcome(screened=len(ids), excluded=excluded, review=review, counted_again=counted_again)

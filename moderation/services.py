@@ -228,10 +228,39 @@ def _open_case(
     raise ModerationError(_("Please try again."))  # pragma: no cover - three races in a row
 
 
+def _decided_case(*, note: Note | None, vote: Vote | None) -> Case | None:
+    """The latest decision about this content as it stands: a vote amended since its decision is new content."""
+    decided = Case.objects.filter(status=Case.Status.DECIDED, is_audit=False)
+    if note is not None:
+        decided = decided.filter(note=note)
+    else:
+        assert vote is not None  # noqa: S101 - the caller checked one of the two
+        decided = decided.filter(vote=vote)
+        if vote.amended_at is not None:
+            decided = decided.filter(decided_at__gte=vote.amended_at)
+    return decided.order_by("-decided_at", "-pk").first()
+
+
+def _vote_hold(*, vote_id: int, now: datetime | None = None) -> None:
+    """Stop counting a vote while a case about it is open (an excluded vote stays excluded)."""
+    held = Vote.objects.filter(pk=vote_id, verdict=Vote.Verdict.COUNTED).update(
+        verdict=Vote.Verdict.REVIEW, updated_at=now or timezone.now()
+    )
+    if held:
+        campaign_id = Vote.objects.filter(pk=vote_id).values_list("campaign_id", flat=True).get()
+        rescore_soon(campaign_id=campaign_id)
+
+
 def report_submit(
     *, reporter: User, rule: Rule, note: Note | None = None, vote: Vote | None = None, comment: str = ""
 ) -> Case:
-    """Report a note or a rating comment. Repeat reports join the open case and raise its priority."""
+    """Report a note or a rating comment. Repeat reports join the open case and raise its priority.
+
+    One road per decision: content already decided is not judged again on a report. The report joins the
+    decided case's record (staff see it) and opens nothing; the returned case is then ``DECIDED``, and the
+    only way back is the author's appeal to staff. A reported vote is held (not counted) while its case
+    is open. The open case is locked while the report joins it, so a deciding vote cannot cross it.
+    """
     if (note is None) == (vote is None):
         raise ModerationError(_("Report one note or one rating."))
     author_id = note.author_id if note is not None else vote.user_id  # type: ignore[union-attr]
@@ -240,14 +269,31 @@ def report_submit(
     if not rule.active:
         raise ModerationError(_("Choose one of the current rules."))
     comment = comment.strip()[:500]
+    target = {"note": note} if note is not None else {"vote": vote}
     with transaction.atomic():
-        case, _created = _open_case(note=note, vote=vote, rule=rule, source=Case.Source.REPORT)
+        case = (
+            Case.objects.select_for_update()
+            .filter(status__in=[Case.Status.OPEN, Case.Status.ESCALATED], is_audit=False, **target)
+            .first()
+        )
+        decided = _decided_case(note=note, vote=vote) if case is None else None
+        if decided is None:
+            case, _created = _open_case(note=note, vote=vote, rule=rule, source=Case.Source.REPORT)
+        else:
+            case = decided
         try:
             with transaction.atomic():
                 Report.objects.create(case=case, reporter=reporter, rule=rule, comment=comment)
         except IntegrityError:
+            if decided is not None:
+                raise ModerationError(_("You have reported this already; it was decided.")) from None
             raise ModerationError(_("You have reported this already; managers will look at it.")) from None
-        Case.objects.filter(pk=case.pk).update(reports_count=F("reports_count") + 1, priority=F("priority") + 1)
+        if decided is not None:  # on the record, for staff; it raises no priority and reopens nothing
+            Case.objects.filter(pk=case.pk).update(reports_count=F("reports_count") + 1)
+        else:
+            Case.objects.filter(pk=case.pk).update(reports_count=F("reports_count") + 1, priority=F("priority") + 1)
+            if vote is not None:
+                _vote_hold(vote_id=vote.pk)
     case.refresh_from_db()
     return case
 

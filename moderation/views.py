@@ -14,7 +14,7 @@ from accounts.models import User
 from catalog.models import Note
 from moderation import selectors, services
 from moderation.forms import AttemptForm, ReasonForm, ReportForm
-from moderation.models import ManagerTerm, ManagerVote, TestAttempt
+from moderation.models import Case, ManagerTerm, ManagerVote, TestAttempt
 from ratings.models import Vote
 
 View = Callable[..., HttpResponse]
@@ -165,7 +165,7 @@ def report(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     form = ReportForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.report_submit(
+            case = services.report_submit(
                 reporter=_user(request),
                 rule=form.cleaned_data["rule"],
                 note=note,
@@ -175,7 +175,16 @@ def report(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
         except services.ModerationError as error:
             form.add_error(None, str(error.message))
         else:
-            messages.success(request, _("Thank you. Ecosystem managers will look at it."))
+            if case.status == Case.Status.DECIDED:
+                messages.info(
+                    request,
+                    _(
+                        "Thank you. This content was already decided; your report is added to its record. "
+                        "A decision is not judged again on a report: only its author can appeal, to staff."
+                    ),
+                )
+            else:
+                messages.success(request, _("Thank you. Ecosystem managers will look at it."))
             product = vote.product if vote is not None else note.products.first()  # type: ignore[union-attr]
             return redirect(product.get_absolute_url() if product else "catalog:home")
     return render(request, "moderation/report.html", {"form": form, "note": note, "vote": vote})
