@@ -9,10 +9,12 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from moderation import services
+from moderation import selectors, services
 from moderation.models import (
     Appeal,
     AuditDispute,
@@ -125,7 +127,7 @@ class ReportInline(ReadOnlyMixin, admin.TabularInline):  # type: ignore[type-arg
 
 class ManagerVoteInline(ReadOnlyMixin, admin.TabularInline):  # type: ignore[type-arg]
     model = ManagerVote
-    fields = ("manager", "choice", "audit_correct", "created_at")
+    fields = ("manager", "choice", "audit_correct", "ip_hash", "user_agent_hash", "created_at")
     readonly_fields = fields
     extra = 0
 
@@ -146,10 +148,28 @@ class CaseAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "escalated_at",
         "decided_by_staff",
         "evidence",
+        "excluded_judges",
     )
     inlines = (ReportInline, ManagerVoteInline)
     actions = ("decide_violates", "decide_complies")
     show_facets = admin.ShowFacets.NEVER
+
+    @admin.display(description=_("managers kept from this case"))
+    def excluded_judges(self, obj: Case) -> str:
+        """Every current manager with a stake in the case, and why: none of them sees or judges it."""
+        if obj.pk is None:
+            return "-"
+        kept = selectors.case_conflicts(obj)
+        if not kept:
+            return str(_("None"))
+        return format_html_join(
+            mark_safe("<br>"),  # noqa: S308 - a constant
+            "{} ({}): {}",
+            (
+                (user.public_name, user.pk, "; ".join(str(conflict.label) for conflict in reasons))
+                for user, reasons in kept.items()
+            ),
+        )
 
     def save_model(self, request: HttpRequest, obj: Case, form: Any, change: bool) -> None:
         if not change:

@@ -320,6 +320,9 @@ class ManagerVote(models.Model):
     choice = models.CharField(_("choice"), max_length=10, choices=Choice.choices)
     # For audit cases: whether the choice matched the known answer (skips are not scored).
     audit_correct = models.BooleanField(_("audit correct"), null=True, blank=True)
+    # The judge's own fingerprints, hashed as a vote's are: a judge never judges an account they share with.
+    ip_hash = models.CharField(_("network fingerprint"), max_length=64, blank=True)
+    user_agent_hash = models.CharField(_("device fingerprint"), max_length=64, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

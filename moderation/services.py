@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Notification, User
 from catalog import page_cache
 from catalog.models import Note, NoteProduct
+from moderation import selectors
 from moderation.models import (
     Appeal,
     AuditDispute,
@@ -37,7 +38,7 @@ from moderation.models import (
 )
 from ratings.models import Invitation, Vote
 from ratings.purchases import vote_reinstate
-from ratings.services import rescore_soon
+from ratings.services import fingerprint, rescore_soon
 
 
 class ModerationError(Exception):
@@ -351,12 +352,22 @@ def _check_audits(*, manager: User, term: ManagerTerm) -> None:
         )
 
 
-def vote_cast(*, manager: User, case_id: int, choice: str, now: datetime | None = None) -> ManagerVote:
+def vote_cast(
+    *,
+    manager: User,
+    case_id: int,
+    choice: str,
+    ip_address: str = "",
+    user_agent: str = "",
+    now: datetime | None = None,
+) -> ManagerVote:
     """Record a manager's vote on a case, and decide or escalate the case when the votes say so.
 
     Locks the case row: concurrent deciding votes serialise, and exactly one of them decides. A
-    second vote by the same manager is refused (database constraint). Audit cases are never decided
-    by votes; each vote is scored against the known answer and can suspend the manager.
+    second vote by the same manager is refused (database constraint). A manager with a stake in the
+    case (``selectors.conflicts_q``, the filter their queue uses) is refused with the reason. The vote
+    records the manager's fingerprints, hashed as a rater's are. Audit cases are never decided by
+    votes; each vote is scored against the known answer and can suspend the manager.
     """
     now = now or timezone.now()
     if choice not in ManagerVote.Choice.values:
@@ -374,15 +385,27 @@ def vote_cast(*, manager: User, case_id: int, choice: str, now: datetime | None 
         case = Case.objects.select_for_update(of=("self",)).select_related("note", "vote").filter(pk=case_id).first()
         if case is None or case.status != Case.Status.OPEN:
             raise ModerationError(_("This case is no longer open."))
-        if case.author_id == manager.pk:
-            raise ModerationError(_("You cannot judge your own content."))
+        if Case.objects.filter(pk=case.pk).filter(selectors.conflicts_q(manager)).exists():
+            conflicts = selectors.conflicts_of(manager=manager, case_id=case.pk)
+            if selectors.Conflict.OWN in conflicts:
+                raise ModerationError(_("You cannot judge your own content."))
+            raise ModerationError(
+                _("You cannot judge this case because you have a stake in it: %(reasons)s.")
+                % {"reasons": "; ".join(str(conflict.label) for conflict in conflicts)}
+            )
         audit_correct = None
         if case.is_audit and choice != ManagerVote.Choice.SKIP:
             audit_correct = choice == case.audit_answer
         try:
             with transaction.atomic():
                 vote = ManagerVote.objects.create(
-                    case=case, manager=manager, choice=choice, audit_correct=audit_correct, created_at=now
+                    case=case,
+                    manager=manager,
+                    choice=choice,
+                    audit_correct=audit_correct,
+                    ip_hash=fingerprint(ip_address),
+                    user_agent_hash=fingerprint(user_agent),
+                    created_at=now,
                 )
         except IntegrityError:
             raise ModerationError(_("You have voted on this case already.")) from None

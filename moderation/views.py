@@ -16,6 +16,7 @@ from moderation import selectors, services
 from moderation.forms import AttemptForm, ReasonForm, ReportForm
 from moderation.models import Case, ManagerTerm, ManagerVote, TestAttempt
 from ratings.models import Vote
+from xhs.client import client_address, client_user_agent
 
 View = Callable[..., HttpResponse]
 
@@ -102,7 +103,13 @@ def case_vote(request: HttpRequest, pk: int) -> HttpResponse:
     wants_json = request.headers.get("Accept", "").startswith("application/json")
     choice = request.POST.get("choice", "")
     try:
-        services.vote_cast(manager=_user(request), case_id=pk, choice=choice)
+        services.vote_cast(
+            manager=_user(request),
+            case_id=pk,
+            choice=choice,
+            ip_address=client_address(request),
+            user_agent=client_user_agent(request),
+        )
     except services.ModerationError as error:
         if wants_json:
             return JsonResponse({"ok": False, "message": str(error.message)}, status=409)

@@ -14,8 +14,7 @@ from accounts.services import notifications_mark_read
 from ratings import selectors, services
 from ratings.forms import RatingForm
 from ratings.models import Invitation, Vote
-
-USER_AGENT_MAX = 512
+from xhs.client import client_address, client_user_agent
 
 
 def _user(request: HttpRequest) -> User:
@@ -142,8 +141,8 @@ def vote(request: HttpRequest, pk: int) -> HttpResponse:
                 scores=form.scores(),
                 comment=form.cleaned_data["comment"],
                 seconds_to_fill=form.seconds_to_fill(),
-                ip_address=request.META.get("REMOTE_ADDR", ""),
-                user_agent=request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_MAX],
+                ip_address=client_address(request),
+                user_agent=client_user_agent(request),
                 amends_revision=form.submitted_revision,
             )
         except services.RatingError as error:
