@@ -53,6 +53,7 @@ class ModerationPolicyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         ),
         (_("Deciding cases"), {"fields": ("quorum", "majority", "stale_hours", "daily_cap")}),
         (_("Audits"), {"fields": ("audit_window", "audit_min_accuracy")}),
+        (_("Reports"), {"fields": ("reports_per_day",)}),
     )
 
     def has_add_permission(self, request: HttpRequest) -> bool:

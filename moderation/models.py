@@ -37,6 +37,9 @@ class ModerationPolicy(models.Model):
     audit_window = models.PositiveSmallIntegerField(_("audit votes looked at"), default=20)
     audit_min_accuracy = models.DecimalField(_("audit accuracy needed"), max_digits=3, decimal_places=2, default=0.80)
     daily_cap = models.PositiveSmallIntegerField(_("votes per manager per day"), default=60)
+    reports_per_day = models.PositiveSmallIntegerField(
+        _("reports per account per day"), default=20, help_text=_("In any 24 hours.")
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -58,7 +61,13 @@ class ModerationPolicy(models.Model):
                 name="moderationpolicy_accuracy_share",
             ),
             models.CheckConstraint(
-                condition=Q(quorum__gte=1, questions_per_attempt__gte=1, audit_window__gte=1, daily_cap__gte=1),
+                condition=Q(
+                    quorum__gte=1,
+                    questions_per_attempt__gte=1,
+                    audit_window__gte=1,
+                    daily_cap__gte=1,
+                    reports_per_day__gte=1,
+                ),
                 name="moderationpolicy_positive_figures",
             ),
         ]

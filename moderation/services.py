@@ -252,6 +252,12 @@ def _vote_hold(*, vote_id: int, now: datetime | None = None) -> None:
         rescore_soon(campaign_id=campaign_id)
 
 
+#: How much a report raises its case's priority: accounts younger than the entry bar (``min_account_days``)
+#: count for less, so a batch of fresh accounts cannot push content to the top of every queue.
+REPORT_WEIGHT = 2
+YOUNG_REPORT_WEIGHT = 1
+
+
 def report_submit(
     *, reporter: User, rule: Rule, note: Note | None = None, vote: Vote | None = None, comment: str = ""
 ) -> Case:
@@ -261,6 +267,10 @@ def report_submit(
     decided case's record (staff see it) and opens nothing; the returned case is then ``DECIDED``, and the
     only way back is the author's appeal to staff. A reported vote is held (not counted) while its case
     is open. The open case is locked while the report joins it, so a deciding vote cannot cross it.
+
+    An account sends at most ``reports_per_day`` reports in any 24 hours, counted with its user row
+    locked (parallel reports cannot pass the limit); a report from an account younger than the entry bar
+    raises priority by ``YOUNG_REPORT_WEIGHT``, others by ``REPORT_WEIGHT``.
     """
     if (note is None) == (vote is None):
         raise ModerationError(_("Report one note or one rating."))
@@ -271,7 +281,18 @@ def report_submit(
         raise ModerationError(_("Choose one of the current rules."))
     comment = comment.strip()[:500]
     target = {"note": note} if note is not None else {"vote": vote}
+    now = timezone.now()
+    rules = policy_get()
     with transaction.atomic():
+        # The reporter's row is the lock of their daily count: parallel reports from one account take turns.
+        User.objects.select_for_update().filter(pk=reporter.pk).first()
+        if Report.objects.filter(reporter=reporter, created_at__gt=now - timedelta(days=1)).count() >= (
+            rules.reports_per_day
+        ):
+            raise ModerationError(
+                _("You have sent %(cap)d reports in the last 24 hours, the most one account may. Thank you!")
+                % {"cap": rules.reports_per_day}
+            )
         case = (
             Case.objects.select_for_update()
             .filter(status__in=[Case.Status.OPEN, Case.Status.ESCALATED], is_audit=False, **target)
@@ -292,7 +313,11 @@ def report_submit(
         if decided is not None:  # on the record, for staff; it raises no priority and reopens nothing
             Case.objects.filter(pk=case.pk).update(reports_count=F("reports_count") + 1)
         else:
-            Case.objects.filter(pk=case.pk).update(reports_count=F("reports_count") + 1, priority=F("priority") + 1)
+            young = (now - reporter.date_joined).days < rules.min_account_days
+            weight = YOUNG_REPORT_WEIGHT if young else REPORT_WEIGHT
+            Case.objects.filter(pk=case.pk).update(
+                reports_count=F("reports_count") + 1, priority=F("priority") + weight
+            )
             if vote is not None:
                 _vote_hold(vote_id=vote.pk)
     case.refresh_from_db()
@@ -363,10 +388,11 @@ def vote_cast(
 ) -> ManagerVote:
     """Record a manager's vote on a case, and decide or escalate the case when the votes say so.
 
-    Locks the case row: concurrent deciding votes serialise, and exactly one of them decides. A
-    second vote by the same manager is refused (database constraint). A manager with a stake in the
-    case (``selectors.conflicts_q``, the filter their queue uses) is refused with the reason. The vote
-    records the manager's fingerprints, hashed as a rater's are. Audit cases are never decided by
+    Locks the manager's term row, then the case row: the daily cap is counted under the first lock, so
+    parallel votes cannot pass it; concurrent deciding votes serialise on the second, and exactly one of
+    them decides. A second vote by the same manager is refused (database constraint). A manager with a
+    stake in the case (``selectors.conflicts_q``, the filter their queue uses) is refused with the
+    reason. The vote records the manager's fingerprints, hashed as a rater's are. Audit cases are never decided by
     votes; each vote is scored against the known answer and can suspend the manager.
     """
     now = now or timezone.now()
@@ -377,11 +403,14 @@ def vote_cast(
         raise ModerationError(_("Only ecosystem managers can judge cases."))
     rules = policy_get()
     today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
-    if ManagerVote.objects.filter(manager=manager, created_at__gte=today).count() >= rules.daily_cap:
-        raise ModerationError(
-            _("You have reached today's limit of %(cap)d votes. Thank you!") % {"cap": rules.daily_cap}
-        )
     with transaction.atomic():
+        # The term row is the lock of the day's count: a manager's parallel votes (tabs, scripts) take
+        # turns, so none passes the cap. Always locked before the case, so two votes cannot deadlock.
+        ManagerTerm.objects.select_for_update().filter(pk=term.pk).first()
+        if ManagerVote.objects.filter(manager=manager, created_at__gte=today).count() >= rules.daily_cap:
+            raise ModerationError(
+                _("You have reached today's limit of %(cap)d votes. Thank you!") % {"cap": rules.daily_cap}
+            )
         case = Case.objects.select_for_update(of=("self",)).select_related("note", "vote").filter(pk=case_id).first()
         if case is None or case.status != Case.Status.OPEN:
             raise ModerationError(_("This case is no longer open."))

@@ -164,7 +164,8 @@ def report(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     if kind == "note":
         note = get_object_or_404(Note.objects.select_related("author"), pk=pk, visibility=Note.Visibility.VISIBLE)
     elif kind == "rating":
-        vote = get_object_or_404(Vote.objects.select_related("user", "product"), pk=pk)
+        # a held or excluded rating is nobody's to read here: not its words, author or product
+        vote = get_object_or_404(Vote.objects.select_related("user", "product"), pk=pk, verdict=Vote.Verdict.COUNTED)
         if not vote.comment:
             raise Http404("only ratings with a comment can be reported")
     else:
