@@ -51,7 +51,10 @@ class ModerationPolicyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 )
             },
         ),
-        (_("Deciding cases"), {"fields": ("quorum", "majority", "stale_hours", "daily_cap")}),
+        (
+            _("Deciding cases"),
+            {"fields": ("quorum", "majority_numerator", "majority_denominator", "stale_hours", "daily_cap")},
+        ),
         (_("Audits"), {"fields": ("audit_window", "audit_min_accuracy")}),
         (_("Reports"), {"fields": ("reports_per_day",)}),
     )
@@ -137,8 +140,19 @@ class ManagerVoteInline(ReadOnlyMixin, admin.TabularInline):  # type: ignore[typ
 class CaseAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """Escalated cases are decided here; staff open cases of their own and mark known-answer audits."""
 
-    list_display = ("id", "rule", "source", "status", "priority", "reports_count", "is_audit", "outcome", "created_at")
-    list_filter = ("status", "source", "is_audit", "rule")
+    list_display = (
+        "id",
+        "rule",
+        "source",
+        "status",
+        "priority",
+        "reports_count",
+        "is_audit",
+        "outcome",
+        "decided_by",
+        "created_at",
+    )
+    list_filter = ("status", "source", "decided_by", "is_audit", "rule")
     list_select_related = ("rule",)
     raw_id_fields = ("note", "vote", "decided_by_staff")
     readonly_fields = (
@@ -146,6 +160,7 @@ class CaseAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "outcome",
         "reports_count",
         "decided_at",
+        "decided_by",
         "escalated_at",
         "decided_by_staff",
         "evidence",

@@ -10,6 +10,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.lookups import GreaterThan
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -30,8 +31,12 @@ class ModerationPolicy(models.Model):
     cooldown_hours = models.PositiveSmallIntegerField(_("wait after a failed attempt (hours)"), default=24)
     term_days = models.PositiveSmallIntegerField(_("manager term (days)"), default=365)
     quorum = models.PositiveSmallIntegerField(_("votes that decide a case"), default=5)
-    majority = models.DecimalField(
-        _("majority needed"), max_digits=3, decimal_places=2, default=0.67, help_text=_("Share of the non-skip votes.")
+    # The majority as an exact fraction of the non-skip votes (2/3, not 0.67: 0.67 of 3 votes is not 2).
+    majority_numerator = models.PositiveSmallIntegerField(
+        _("majority needed: numerator"), default=2, help_text=_("Share of the non-skip votes: numerator.")
+    )
+    majority_denominator = models.PositiveSmallIntegerField(
+        _("majority needed: denominator"), default=3, help_text=_("Share of the non-skip votes: denominator.")
     )
     stale_hours = models.PositiveSmallIntegerField(_("escalate an undecided case after (hours)"), default=72)
     audit_window = models.PositiveSmallIntegerField(_("audit votes looked at"), default=20)
@@ -54,7 +59,9 @@ class ModerationPolicy(models.Model):
                 name="moderationpolicy_pass_mark_possible",
             ),
             models.CheckConstraint(
-                condition=Q(majority__gt=0.5, majority__lte=1), name="moderationpolicy_majority_is_a_majority"
+                condition=Q(GreaterThan(F("majority_numerator") * 2, F("majority_denominator")))
+                & Q(majority_numerator__lte=F("majority_denominator")),
+                name="moderationpolicy_majority_is_a_majority",
             ),
             models.CheckConstraint(
                 condition=Q(audit_min_accuracy__gte=0, audit_min_accuracy__lte=1),
@@ -229,6 +236,11 @@ class Case(models.Model):
         VIOLATES = "violates", _("Violates the rule")
         COMPLIES = "complies", _("Does not violate")
 
+    class DecidedBy(models.TextChoices):
+        MANAGERS = "managers", _("Ecosystem managers")
+        STAFF = "staff", _("Staff")
+        SCREENING = "screening", _("Automatic screening")
+
     note = models.ForeignKey(Note, verbose_name=_("note"), null=True, blank=True, on_delete=models.CASCADE)
     vote = models.ForeignKey(Vote, verbose_name=_("rating"), null=True, blank=True, on_delete=models.CASCADE)
     rule = models.ForeignKey(Rule, verbose_name=_("rule"), on_delete=models.PROTECT, related_name="cases")
@@ -245,6 +257,9 @@ class Case(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    #: Who took the decision as it stands (staff who overturn one take it over); screening's own are
+    #: never training labels, and never shield a vote from the next screening.
+    decided_by = models.CharField(_("decided by"), max_length=10, choices=DecidedBy.choices, blank=True)
     escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
@@ -272,6 +287,11 @@ class Case(models.Model):
                 condition=Q(status="decided", outcome__in=["violates", "complies"], decided_at__isnull=False)
                 | (~Q(status="decided") & Q(outcome="", decided_at__isnull=True)),
                 name="case_decided_has_outcome",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="decided", decided_by__in=["managers", "staff", "screening"])
+                | (~Q(status="decided") & Q(decided_by="")),
+                name="case_decided_says_by_whom",
             ),
             models.CheckConstraint(
                 condition=Q(is_audit=False, audit_answer="")

@@ -5,14 +5,15 @@ The fraud package is pure numpy/scikit-learn; this module is its only door to th
 ``screener_train`` fits and stores a versioned model, ``votes_screen`` scores votes with the current
 model and records each verdict, and applies it:
 
-* *excluded* — the vote stops counting (``Vote.verdict`` excluded, reason screening);
+* *excluded* — the vote stops counting (``Vote.verdict`` excluded, reason screening), and its author
+  is told why in the inbox, with one appeal to staff (a case decided by screening);
 * *review* — a moderation case opens with the evidence and the vote is held until managers decide;
-* *counted* — a vote screening had excluded counts again.
+* *counted* — a vote screening had excluded counts again (its screening decision says so).
 
-A moderation decision wins over any model: a vote with a decided case keeps the verdict managers gave
-it. A vote with an open case is still screened (a report must not shield it): screening may exclude it,
-never count it while the case is open (it is held), and its evidence joins the case. Every change of
-what counts re-scores its product (debounced).
+A moderation decision wins over any model: a vote with a case decided by managers or staff keeps the
+verdict they gave it. A vote with an open case is still screened (a report must not shield it):
+screening may exclude it, never count it while the case is open (it is held), and its evidence joins
+the case. Every change of what counts re-scores its product (debounced).
 """
 
 import logging
@@ -30,7 +31,7 @@ from django.utils import timezone
 from catalog.models import OrderLine
 from moderation.fraud.data import RatingTable
 from moderation.models import Case, Rule, ScreeningModel, VoteScreening
-from moderation.services import cases_open_for_review
+from moderation.services import cases_open_for_review, screening_exclusions_clear, screening_exclusions_record
 from ratings.models import FactorScore, Vote
 from ratings.services import rescore_soon
 
@@ -260,9 +261,15 @@ def decision_labels(vote_id: npt.NDArray[np.int64], decided: _Decisions | None =
 
 
 def _decisions() -> _Decisions:
-    """Every decided (non-audit) case about a vote: vote ids ascending, and 1.0 violates / 0.0 complies."""
+    """Every case about a vote decided by people (managers or staff, no audit): vote ids ascending, and 1.0
+    violates / 0.0 complies. Screening's own decisions are not labels: it would learn from itself."""
     rows = list(
-        Case.objects.filter(status=Case.Status.DECIDED, is_audit=False, vote__isnull=False)
+        Case.objects.filter(
+            status=Case.Status.DECIDED,
+            is_audit=False,
+            vote__isnull=False,
+            decided_by__in=[Case.DecidedBy.MANAGERS, Case.DecidedBy.STAFF],  # never screening's own verdicts
+        )
         .order_by("vote_id", "pk")
         .values_list("vote_id", "outcome")
     )
@@ -476,17 +483,19 @@ def _verdicts_apply(
         decided: set[int] = set()
         open_cases: dict[int, tuple[int, dict[str, Any]]] = {}
         for part in _chunks(ids):
-            for case_id, pk, status, evidence in Case.objects.filter(vote_id__in=part, is_audit=False).values_list(
-                "pk", "vote_id", "status", "evidence"
-            ):
-                if status == Case.Status.DECIDED:
-                    decided.add(pk)
-                else:
+            for case_id, pk, status, decided_by, evidence in Case.objects.filter(
+                vote_id__in=part, is_audit=False
+            ).values_list("pk", "vote_id", "status", "decided_by", "evidence"):
+                if status != Case.Status.DECIDED:
                     open_cases[pk] = (case_id, evidence)
+                elif decided_by != Case.DecidedBy.SCREENING:
+                    decided.add(pk)  # screening's own decisions it may revise
         votes = {
             vote.pk: vote
             for part in _chunks([pk for pk in ids if pk not in decided])
-            for vote in Vote.objects.filter(pk__in=part).only("pk", "campaign_id", "verdict", "exclusion_reason")
+            for vote in Vote.objects.filter(pk__in=part).only(
+                "pk", "campaign_id", "user_id", "verdict", "exclusion_reason"
+            )
         }
         campaigns: set[int] = set()
         to_exclude: list[int] = []
@@ -532,6 +541,17 @@ def _verdicts_apply(
                 Q(verdict=Vote.Verdict.EXCLUDED, exclusion_reason=Vote.ExclusionReason.SCREENING)
                 | Q(verdict=Vote.Verdict.REVIEW)
             ).update(verdict=Vote.Verdict.COUNTED, exclusion_reason="", updated_at=now)
+        if to_exclude:  # every author told why, with one appeal to staff
+            screening_exclusions_record(
+                rule=screening_rule(),
+                excluded=[
+                    (pk, votes[pk].user_id, {"score": round(by_vote[pk][0], 3), "reasons": by_vote[pk][2]})
+                    for pk in to_exclude
+                ],
+                now=now,
+            )
+        if to_count or to_hold:
+            screening_exclusions_clear(vote_ids=to_count + to_hold, now=now)
         if to_review:
             cases_open_for_review(rule=screening_rule(), held=to_review)
         excluded, review, counted_again = len(to_exclude), len(to_review) + len(to_hold), len(to_count)

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -231,7 +232,10 @@ def _open_case(
 
 def _decided_case(*, note: Note | None, vote: Vote | None) -> Case | None:
     """The latest decision about this content as it stands: a vote amended since its decision is new content."""
-    decided = Case.objects.filter(status=Case.Status.DECIDED, is_audit=False)
+    # screening clearing a vote it had excluded is no judgement of its words: a report may still open a case
+    decided = Case.objects.filter(status=Case.Status.DECIDED, is_audit=False).exclude(
+        decided_by=Case.DecidedBy.SCREENING, outcome=Case.Outcome.COMPLIES
+    )
     if note is not None:
         decided = decided.filter(note=note)
     else:
@@ -450,7 +454,7 @@ def vote_cast(
         cast = sum(counts.values())
         if cast >= rules.quorum:
             leader, top = counts.most_common(1)[0]
-            if Decimal(top) / cast >= rules.majority:
+            if top * rules.majority_denominator >= rules.majority_numerator * cast:  # exactly, in integers
                 decision_apply(case=case, outcome=Case.Outcome(leader), now=now)
             else:
                 Case.objects.filter(pk=case.pk).update(status=Case.Status.ESCALATED, escalated_at=now)
@@ -462,14 +466,18 @@ def decision_apply(
 ) -> Case:
     """Decide a case and make it take effect at once; overturning an earlier decision undoes its effect.
 
+    The case records who decided: staff when ``staff`` is given (they take over a decision they
+    overturn), else the managers' votes.
+
     Violating content is hidden (a note) or excluded from scoring (a vote, then re-scored); content
     found compliant is shown and counted again if moderation had taken it away. The author is told.
     Runs inside the caller's transaction or its own.
     """
     now = now or timezone.now()
+    decided_by = Case.DecidedBy.STAFF if staff is not None else Case.DecidedBy.MANAGERS
     with transaction.atomic():
         Case.objects.filter(pk=case.pk).update(
-            status=Case.Status.DECIDED, outcome=outcome, decided_at=now, decided_by_staff=staff
+            status=Case.Status.DECIDED, outcome=outcome, decided_at=now, decided_by_staff=staff, decided_by=decided_by
         )
         violates = outcome == Case.Outcome.VIOLATES
         if case.note_id is not None:
@@ -499,10 +507,77 @@ def decision_apply(
                 user_id=author_id,
                 kind=Notification.Kind.DECISION,
                 subject_id=case.pk,
-                defaults={"url": f"/moderation/decisions/{case.pk}/", "context": {"rule": case.rule_id}},
+                defaults={"url": _decision_url(case.pk), "context": {"rule": case.rule_id, "by": decided_by}},
             )
     case.refresh_from_db()
     return case
+
+
+def _decision_url(case_id: int) -> str:
+    return reverse("moderation:decision", kwargs={"pk": case_id})
+
+
+def screening_exclusions_record(
+    *, rule: Rule, excluded: Sequence[tuple[int, int, dict[str, Any]]], now: datetime | None = None
+) -> int:
+    """Screening's exclusions as decisions an author can read and appeal, like managers' decisions.
+
+    ``excluded``: (vote id, author id, evidence with the reasons) of votes screening has just excluded.
+    Each gets a decided case (``decided_by`` screening, never a training label) and a message in its
+    author's inbox that links to it. In bulk (two statements per thousand votes); a vote whose current
+    screening decision already excludes it gets nothing new, so a re-run tells nobody twice.
+    """
+    now = now or timezone.now()
+    recorded = 0
+    with transaction.atomic():
+        for start in range(0, len(excluded), 1000):
+            part = excluded[start : start + 1000]
+            known = set(
+                Case.objects.filter(
+                    vote_id__in=[vote_id for vote_id, _, _ in part],
+                    decided_by=Case.DecidedBy.SCREENING,
+                    outcome=Case.Outcome.VIOLATES,
+                ).values_list("vote_id", flat=True)
+            )
+            fresh = [(vote_id, user_id, evidence) for vote_id, user_id, evidence in part if vote_id not in known]
+            cases = Case.objects.bulk_create(
+                Case(
+                    vote_id=vote_id,
+                    rule=rule,
+                    source=Case.Source.SCREENING,
+                    status=Case.Status.DECIDED,
+                    outcome=Case.Outcome.VIOLATES,
+                    decided_by=Case.DecidedBy.SCREENING,
+                    decided_at=now,
+                    evidence=evidence,
+                    created_at=now,
+                )
+                for vote_id, _user_id, evidence in fresh
+            )
+            Notification.objects.bulk_create(
+                [
+                    Notification(
+                        user_id=user_id,
+                        kind=Notification.Kind.DECISION,
+                        subject_id=case.pk,
+                        url=_decision_url(case.pk),
+                        context={"rule": rule.pk, "by": Case.DecidedBy.SCREENING.value},
+                    )
+                    for case, (_vote_id, user_id, _evidence) in zip(cases, fresh, strict=True)
+                ],
+                ignore_conflicts=True,
+            )
+            recorded += len(cases)
+    return recorded
+
+
+def screening_exclusions_clear(*, vote_ids: Sequence[int], now: datetime | None = None) -> int:
+    """Screening counts these votes again: its decisions that excluded them now say so (the author's
+    decision page reads that the rating is back). Harmless to repeat."""
+    now = now or timezone.now()
+    return Case.objects.filter(
+        vote_id__in=list(vote_ids), decided_by=Case.DecidedBy.SCREENING, outcome=Case.Outcome.VIOLATES
+    ).update(outcome=Case.Outcome.COMPLIES, decided_at=now, updated_at=now)
 
 
 def cases_escalate_stale(*, now: datetime | None = None) -> int:
@@ -533,7 +608,8 @@ def appeal_submit(*, author: User, case_id: int, reason: str) -> Appeal:
 
 
 def appeal_resolve(*, appeal: Appeal, staff: User, overturn: bool) -> Appeal:
-    """Staff uphold or overturn; overturning restores the content (and re-scores a vote)."""
+    """Staff uphold or overturn; overturning restores the content (and re-scores a vote). The author is
+    told the answer in their inbox."""
     with transaction.atomic():
         if not Appeal.objects.filter(pk=appeal.pk, status=Appeal.Status.OPEN).update(
             status=Appeal.Status.OVERTURNED if overturn else Appeal.Status.UPHELD,
@@ -543,7 +619,13 @@ def appeal_resolve(*, appeal: Appeal, staff: User, overturn: bool) -> Appeal:
             raise ModerationError(_("This appeal has been resolved already."))
         if overturn:
             decision_apply(case=appeal.case, outcome=Case.Outcome.COMPLIES, staff=staff)
-    appeal.refresh_from_db()
+        appeal.refresh_from_db()
+        Notification.objects.get_or_create(
+            user_id=appeal.author_id,
+            kind=Notification.Kind.APPEAL,
+            subject_id=appeal.pk,
+            defaults={"url": _decision_url(appeal.case_id), "context": {"status": appeal.status}},
+        )
     return appeal
 
 

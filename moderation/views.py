@@ -15,6 +15,7 @@ from catalog.models import Note
 from moderation import selectors, services
 from moderation.forms import AttemptForm, ReasonForm, ReportForm
 from moderation.models import Case, ManagerTerm, ManagerVote, TestAttempt
+from moderation.reasons import reasons_text
 from ratings.models import Vote
 from xhs.client import client_address, client_user_agent
 
@@ -213,5 +214,10 @@ def decision(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Your appeal is with staff. You will be told their answer."))
             return redirect("moderation:decision", pk=case.pk)
-    appeal = getattr(case, "appeal", None)
-    return render(request, "moderation/decision.html", {"case": case, "form": form, "appeal": appeal})
+    context = {
+        "case": case,
+        "form": form,
+        "appeal": getattr(case, "appeal", None),
+        "reasons": reasons_text(case.evidence.get("reasons", [])) if isinstance(case.evidence, dict) else [],
+    }
+    return render(request, "moderation/decision.html", context)
