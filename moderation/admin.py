@@ -47,6 +47,7 @@ class ModerationPolicyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                     "questions_per_attempt",
                     "pass_mark",
                     "cooldown_hours",
+                    "reentry_wait_days",
                     "term_days",
                 )
             },

@@ -29,6 +29,11 @@ class ModerationPolicy(models.Model):
     questions_per_attempt = models.PositiveSmallIntegerField(_("questions per attempt"), default=15)
     pass_mark = models.PositiveSmallIntegerField(_("correct answers to pass"), default=9)
     cooldown_hours = models.PositiveSmallIntegerField(_("wait after a failed attempt (hours)"), default=24)
+    reentry_wait_days = models.PositiveSmallIntegerField(
+        _("wait after a revoked or suspended term (days)"),
+        default=90,
+        help_text=_("Before the person may take the test again."),
+    )
     term_days = models.PositiveSmallIntegerField(_("manager term (days)"), default=365)
     quorum = models.PositiveSmallIntegerField(_("votes that decide a case"), default=5)
     # The majority as an exact fraction of the non-skip votes (2/3, not 0.67: 0.67 of 3 votes is not 2).

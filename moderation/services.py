@@ -99,25 +99,40 @@ def current_term(*, user: User, now: datetime | None = None) -> ManagerTerm | No
     return term if term is not None and term.is_current(now) else None
 
 
-def retake_at(*, user: User) -> datetime | None:
-    """When a user who failed may try again, if that is still in the future."""
-    last = (
+def retake_at(*, user: User, now: datetime | None = None) -> datetime | None:
+    """When the user may take the test again, if that is still in the future: the cool-down after a
+    failed attempt, and the re-entry wait after a term staff revoked or audits suspended."""
+    now = now or timezone.now()
+    rules = policy_get()
+    waits = []
+    failed = (
         TestAttempt.objects.filter(user=user, passed=False)
         .order_by("-submitted_at")
         .values_list("submitted_at", flat=True)
         .first()
     )
-    if last is None:
-        return None
-    ready = last + timedelta(hours=policy_get().cooldown_hours)
-    return ready if ready > timezone.now() else None
+    if failed is not None:
+        waits.append(failed + timedelta(hours=rules.cooldown_hours))
+    ended = (
+        ManagerTerm.objects.filter(
+            user=user, status__in=[ManagerTerm.Status.REVOKED, ManagerTerm.Status.SUSPENDED], ended_at__isnull=False
+        )
+        .order_by("-ended_at")
+        .values_list("ended_at", flat=True)
+        .first()
+    )
+    if ended is not None:
+        waits.append(ended + timedelta(days=rules.reentry_wait_days))
+    ready = max(waits, default=None)
+    return ready if ready is not None and ready > now else None
 
 
 def test_start(*, user: User, rng: random.Random | None = None) -> TestAttempt:
     """Draw a fresh set of questions for the user, or return their unfinished attempt.
 
-    Refused to people below the entry bar, to current managers and during the cool-down after a
-    failed attempt. At most one unfinished attempt per user (a partial unique index).
+    Refused to people below the entry bar, to current managers, during the cool-down after a failed
+    attempt and during the re-entry wait after a revoked or suspended term. At most one unfinished
+    attempt per user (a partial unique index).
     """
     open_attempt = TestAttempt.objects.filter(user=user, submitted_at__isnull=True).first()
     if open_attempt is not None:
@@ -370,15 +385,47 @@ def _audit_accuracy(*, manager: User, window: int) -> tuple[int, int]:
     return sum(1 for correct in recent if correct), len(recent)
 
 
-def _check_audits(*, manager: User, term: ManagerTerm) -> None:
+def _audits_below_bar(*, manager: User) -> bool:
+    """Whether the manager's last ``audit_window`` scored audits fall below the accuracy needed (a window
+    not yet full never does)."""
     rules = policy_get()
     correct, scored = _audit_accuracy(manager=manager, window=rules.audit_window)
-    if scored >= rules.audit_window and Decimal(correct) / scored < rules.audit_min_accuracy:
+    return scored >= rules.audit_window and Decimal(correct) / scored < rules.audit_min_accuracy
+
+
+def _check_audits(*, manager: User, term: ManagerTerm) -> None:
+    rules = policy_get()
+    if _audits_below_bar(manager=manager):
+        correct, scored = _audit_accuracy(manager=manager, window=rules.audit_window)
         term_end(
             term=term,
             status=ManagerTerm.Status.SUSPENDED,
             reason=f"audit accuracy {correct}/{scored} below {rules.audit_min_accuracy}",
         )
+
+
+def suspension_review(*, manager: User, now: datetime | None = None) -> ManagerTerm | None:
+    """Lift the manager's audit suspension if their audits, as they now stand, no longer justify it.
+
+    Only a suspension (never a staff revocation) of a term that has not run out, and only while the person
+    holds no other active term. The term row is locked, so two accepted disputes lift it once. Returns
+    the term when it is active again.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        term = (
+            ManagerTerm.objects.select_for_update()
+            .filter(user=manager, status=ManagerTerm.Status.SUSPENDED, ends_at__gt=now)
+            .order_by("-ended_at", "-pk")
+            .first()
+        )
+        if term is None or _audits_below_bar(manager=manager):
+            return None
+        if ManagerTerm.objects.filter(user=manager, status=ManagerTerm.Status.ACTIVE).exists():
+            return None
+        ManagerTerm.objects.filter(pk=term.pk).update(status=ManagerTerm.Status.ACTIVE, ended_at=None, reason="")
+    term.refresh_from_db()
+    return term
 
 
 def vote_cast(
@@ -645,7 +692,8 @@ def dispute_submit(*, manager: User, vote_id: int, reason: str) -> AuditDispute:
 
 
 def dispute_resolve(*, dispute: AuditDispute, accept: bool) -> AuditDispute:
-    """Staff accept (the vote counts as correct) or reject a dispute."""
+    """Staff accept (the vote counts as correct) or reject a dispute. An accepted one recomputes the
+    manager's audit accuracy and lifts a suspension it no longer justifies."""
     with transaction.atomic():
         if not AuditDispute.objects.filter(pk=dispute.pk, status=AuditDispute.Status.OPEN).update(
             status=AuditDispute.Status.ACCEPTED if accept else AuditDispute.Status.REJECTED, resolved_at=timezone.now()
@@ -653,5 +701,9 @@ def dispute_resolve(*, dispute: AuditDispute, accept: bool) -> AuditDispute:
             raise ModerationError(_("This dispute has been resolved already."))
         if accept:
             ManagerVote.objects.filter(pk=dispute.vote_id).update(audit_correct=True)
+            manager = User.objects.get(
+                pk=ManagerVote.objects.values_list("manager_id", flat=True).get(pk=dispute.vote_id)
+            )
+            suspension_review(manager=manager)
     dispute.refresh_from_db()
     return dispute

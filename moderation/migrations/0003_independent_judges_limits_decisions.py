@@ -69,6 +69,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name='moderationpolicy',
+            name='reentry_wait_days',
+            field=models.PositiveSmallIntegerField(default=90, help_text='Before the person may take the test again.', verbose_name='wait after a revoked or suspended term (days)'),
+        ),
+        migrations.AddField(
+            model_name='moderationpolicy',
             name='reports_per_day',
             field=models.PositiveSmallIntegerField(default=20, help_text='In any 24 hours.', verbose_name='reports per account per day'),
         ),
