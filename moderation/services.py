@@ -547,6 +547,7 @@ def decision_apply(
                 )
             else:
                 changed = vote_reinstate(vote_id=vote.pk, now=now)
+                screening_exclusions_clear(vote_ids=[vote.pk], now=now)  # its author's page says it is back
             if changed:
                 rescore_soon(campaign_id=vote.campaign_id)
         if violates:

@@ -12,9 +12,10 @@ from accounts.models import Notification
 from moderation import screening, services
 from moderation.models import Appeal, Case, ModerationPolicy
 from ratings.models import Vote
-from tests.factories import NoteFactory
-from tests.moderation.factories import manager, note_case
+from tests.factories import NoteFactory, ProductFactory, rating_ready_category
+from tests.moderation.factories import manager, note_case, vote_case
 from tests.moderation.test_screening import shampoo_with_a_ring  # noqa: F401 - a fixture
+from tests.ratings.factories import campaign_for, votes_cast
 
 pytestmark = pytest.mark.django_db
 
@@ -141,3 +142,23 @@ def test_a_majority_that_is_no_majority_is_refused_by_the_database() -> None:
         policy.majority_numerator, policy.majority_denominator = numerator, denominator
         with pytest.raises(IntegrityError), transaction.atomic():
             policy.save()
+
+
+def test_managers_clearing_a_rating_screening_excluded_clear_screenings_decision_too(client: Client) -> None:
+    campaign = campaign_for(ProductFactory(category=rating_ready_category()))
+    [vote] = votes_cast(campaign, [[5] * 5], comment="honest words")
+    Vote.objects.filter(pk=vote.pk).update(verdict="excluded", exclusion_reason="screening")
+    services.screening_exclusions_record(
+        rule=screening.screening_rule(), excluded=[(vote.pk, vote.user_id, {"reasons": []})]
+    )
+    by_screening = Case.objects.get(vote=vote, decided_by=Case.DecidedBy.SCREENING)
+    before_managers = vote_case(vote, source=Case.Source.STAFF)  # staff put it before managers
+
+    for _ in range(5):
+        services.vote_cast(manager=manager(), case_id=before_managers.pk, choice="complies")
+
+    by_screening.refresh_from_db()
+    assert Vote.objects.get(pk=vote.pk).verdict == Vote.Verdict.COUNTED
+    assert by_screening.outcome == Case.Outcome.COMPLIES
+    client.force_login(vote.user)
+    assert "counts again" in _english(client, reverse("moderation:decision", args=[by_screening.pk]))

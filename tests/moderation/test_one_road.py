@@ -140,3 +140,16 @@ def test_screening_never_counts_a_vote_whose_case_is_still_open(shampoo_with_a_r
     assert Vote.objects.get(pk=genuine[1].pk).verdict == Vote.Verdict.REVIEW
     _decide(case, "complies")
     assert Vote.objects.get(pk=genuine[1].pk).verdict == Vote.Verdict.COUNTED
+
+
+def test_a_report_of_a_rating_screening_excluded_joins_that_decision_for_its_author_to_appeal() -> None:
+    vote = _rating()
+    Vote.objects.filter(pk=vote.pk).update(verdict="excluded", exclusion_reason="screening")
+    services.screening_exclusions_record(
+        rule=screening.screening_rule(), excluded=[(vote.pk, vote.user_id, {"reasons": []})]
+    )
+
+    joined = services.report_submit(reporter=UserFactory(), rule=RuleFactory(), vote=vote)
+
+    assert joined.decided_by == Case.DecidedBy.SCREENING and joined.status == Case.Status.DECIDED
+    assert not Case.objects.filter(vote=vote, status=Case.Status.OPEN).exists()
