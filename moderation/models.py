@@ -264,7 +264,9 @@ class Case(models.Model):
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     #: Who took the decision as it stands (staff who overturn one take it over); screening's own are
     #: never training labels, and never shield a vote from the next screening.
-    decided_by = models.CharField(_("decided by"), max_length=10, choices=DecidedBy.choices, blank=True)
+    decided_by = models.CharField(
+        _("decided by"), max_length=10, choices=DecidedBy.choices, blank=True, default="", db_default=""
+    )
     escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
@@ -355,8 +357,9 @@ class ManagerVote(models.Model):
     # For audit cases: whether the choice matched the known answer (skips are not scored).
     audit_correct = models.BooleanField(_("audit correct"), null=True, blank=True)
     # The judge's own fingerprints, hashed as a vote's are: a judge never judges an account they share with.
-    ip_hash = models.CharField(_("network fingerprint"), max_length=64, blank=True)
-    user_agent_hash = models.CharField(_("device fingerprint"), max_length=64, blank=True)
+    # A database default too, so bulk loads in SQL that name no fingerprint still insert.
+    ip_hash = models.CharField(_("network fingerprint"), max_length=64, blank=True, default="", db_default="")
+    user_agent_hash = models.CharField(_("device fingerprint"), max_length=64, blank=True, default="", db_default="")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -45,17 +45,17 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='case',
             name='decided_by',
-            field=models.CharField(blank=True, choices=[('managers', 'Ecosystem managers'), ('staff', 'Staff'), ('screening', 'Automatic screening')], max_length=10, verbose_name='decided by'),
+            field=models.CharField(blank=True, choices=[('managers', 'Ecosystem managers'), ('staff', 'Staff'), ('screening', 'Automatic screening')], db_default='', default='', max_length=10, verbose_name='decided by'),
         ),
         migrations.AddField(
             model_name='managervote',
             name='ip_hash',
-            field=models.CharField(blank=True, max_length=64, verbose_name='network fingerprint'),
+            field=models.CharField(blank=True, db_default='', default='', max_length=64, verbose_name='network fingerprint'),
         ),
         migrations.AddField(
             model_name='managervote',
             name='user_agent_hash',
-            field=models.CharField(blank=True, max_length=64, verbose_name='device fingerprint'),
+            field=models.CharField(blank=True, db_default='', default='', max_length=64, verbose_name='device fingerprint'),
         ),
         migrations.AddField(
             model_name='moderationpolicy',
