@@ -68,6 +68,7 @@ class Notification(models.Model):
         INVITATION = "invitation", _("Invitation to rate")
         DECISION = "decision", _("Moderation decision about your content")
         REFUND = "refund", _("Purchase refunded: invitation withdrawn")
+        APPEAL = "appeal", _("Answer to your appeal")
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)

@@ -9,10 +9,12 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from moderation import services
+from moderation import selectors, services
 from moderation.models import (
     Appeal,
     AuditDispute,
@@ -45,12 +47,17 @@ class ModerationPolicyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                     "questions_per_attempt",
                     "pass_mark",
                     "cooldown_hours",
+                    "reentry_wait_days",
                     "term_days",
                 )
             },
         ),
-        (_("Deciding cases"), {"fields": ("quorum", "majority", "stale_hours", "daily_cap")}),
+        (
+            _("Deciding cases"),
+            {"fields": ("quorum", "majority_numerator", "majority_denominator", "stale_hours", "daily_cap")},
+        ),
         (_("Audits"), {"fields": ("audit_window", "audit_min_accuracy")}),
+        (_("Reports"), {"fields": ("reports_per_day",)}),
     )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -125,7 +132,7 @@ class ReportInline(ReadOnlyMixin, admin.TabularInline):  # type: ignore[type-arg
 
 class ManagerVoteInline(ReadOnlyMixin, admin.TabularInline):  # type: ignore[type-arg]
     model = ManagerVote
-    fields = ("manager", "choice", "audit_correct", "created_at")
+    fields = ("manager", "choice", "audit_correct", "ip_hash", "user_agent_hash", "created_at")
     readonly_fields = fields
     extra = 0
 
@@ -134,8 +141,19 @@ class ManagerVoteInline(ReadOnlyMixin, admin.TabularInline):  # type: ignore[typ
 class CaseAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """Escalated cases are decided here; staff open cases of their own and mark known-answer audits."""
 
-    list_display = ("id", "rule", "source", "status", "priority", "reports_count", "is_audit", "outcome", "created_at")
-    list_filter = ("status", "source", "is_audit", "rule")
+    list_display = (
+        "id",
+        "rule",
+        "source",
+        "status",
+        "priority",
+        "reports_count",
+        "is_audit",
+        "outcome",
+        "decided_by",
+        "created_at",
+    )
+    list_filter = ("status", "source", "decided_by", "is_audit", "rule")
     list_select_related = ("rule",)
     raw_id_fields = ("note", "vote", "decided_by_staff")
     readonly_fields = (
@@ -143,13 +161,32 @@ class CaseAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "outcome",
         "reports_count",
         "decided_at",
+        "decided_by",
         "escalated_at",
         "decided_by_staff",
         "evidence",
+        "excluded_judges",
     )
     inlines = (ReportInline, ManagerVoteInline)
     actions = ("decide_violates", "decide_complies")
     show_facets = admin.ShowFacets.NEVER
+
+    @admin.display(description=_("managers kept from this case"))
+    def excluded_judges(self, obj: Case) -> str:
+        """Every current manager with a stake in the case, and why: none of them sees or judges it."""
+        if obj.pk is None:
+            return "-"
+        kept = selectors.case_conflicts(obj)
+        if not kept:
+            return str(_("None"))
+        return format_html_join(
+            mark_safe("<br>"),  # noqa: S308 - a constant
+            "{} ({}): {}",
+            (
+                (user.public_name, user.pk, "; ".join(str(conflict.label) for conflict in reasons))
+                for user, reasons in kept.items()
+            ),
+        )
 
     def save_model(self, request: HttpRequest, obj: Case, form: Any, change: bool) -> None:
         if not change:

@@ -10,6 +10,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.lookups import GreaterThan
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -28,15 +29,27 @@ class ModerationPolicy(models.Model):
     questions_per_attempt = models.PositiveSmallIntegerField(_("questions per attempt"), default=15)
     pass_mark = models.PositiveSmallIntegerField(_("correct answers to pass"), default=9)
     cooldown_hours = models.PositiveSmallIntegerField(_("wait after a failed attempt (hours)"), default=24)
+    reentry_wait_days = models.PositiveSmallIntegerField(
+        _("wait after a revoked or suspended term (days)"),
+        default=90,
+        help_text=_("Before the person may take the test again."),
+    )
     term_days = models.PositiveSmallIntegerField(_("manager term (days)"), default=365)
     quorum = models.PositiveSmallIntegerField(_("votes that decide a case"), default=5)
-    majority = models.DecimalField(
-        _("majority needed"), max_digits=3, decimal_places=2, default=0.67, help_text=_("Share of the non-skip votes.")
+    # The majority as an exact fraction of the non-skip votes (2/3, not 0.67: 0.67 of 3 votes is not 2).
+    majority_numerator = models.PositiveSmallIntegerField(
+        _("majority needed: numerator"), default=2, help_text=_("Share of the non-skip votes: numerator.")
+    )
+    majority_denominator = models.PositiveSmallIntegerField(
+        _("majority needed: denominator"), default=3, help_text=_("Share of the non-skip votes: denominator.")
     )
     stale_hours = models.PositiveSmallIntegerField(_("escalate an undecided case after (hours)"), default=72)
     audit_window = models.PositiveSmallIntegerField(_("audit votes looked at"), default=20)
     audit_min_accuracy = models.DecimalField(_("audit accuracy needed"), max_digits=3, decimal_places=2, default=0.80)
     daily_cap = models.PositiveSmallIntegerField(_("votes per manager per day"), default=60)
+    reports_per_day = models.PositiveSmallIntegerField(
+        _("reports per account per day"), default=20, help_text=_("In any 24 hours.")
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -51,14 +64,22 @@ class ModerationPolicy(models.Model):
                 name="moderationpolicy_pass_mark_possible",
             ),
             models.CheckConstraint(
-                condition=Q(majority__gt=0.5, majority__lte=1), name="moderationpolicy_majority_is_a_majority"
+                condition=Q(GreaterThan(F("majority_numerator") * 2, F("majority_denominator")))
+                & Q(majority_numerator__lte=F("majority_denominator")),
+                name="moderationpolicy_majority_is_a_majority",
             ),
             models.CheckConstraint(
                 condition=Q(audit_min_accuracy__gte=0, audit_min_accuracy__lte=1),
                 name="moderationpolicy_accuracy_share",
             ),
             models.CheckConstraint(
-                condition=Q(quorum__gte=1, questions_per_attempt__gte=1, audit_window__gte=1, daily_cap__gte=1),
+                condition=Q(
+                    quorum__gte=1,
+                    questions_per_attempt__gte=1,
+                    audit_window__gte=1,
+                    daily_cap__gte=1,
+                    reports_per_day__gte=1,
+                ),
                 name="moderationpolicy_positive_figures",
             ),
         ]
@@ -220,6 +241,11 @@ class Case(models.Model):
         VIOLATES = "violates", _("Violates the rule")
         COMPLIES = "complies", _("Does not violate")
 
+    class DecidedBy(models.TextChoices):
+        MANAGERS = "managers", _("Ecosystem managers")
+        STAFF = "staff", _("Staff")
+        SCREENING = "screening", _("Automatic screening")
+
     note = models.ForeignKey(Note, verbose_name=_("note"), null=True, blank=True, on_delete=models.CASCADE)
     vote = models.ForeignKey(Vote, verbose_name=_("rating"), null=True, blank=True, on_delete=models.CASCADE)
     rule = models.ForeignKey(Rule, verbose_name=_("rule"), on_delete=models.PROTECT, related_name="cases")
@@ -236,6 +262,11 @@ class Case(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    #: Who took the decision as it stands (staff who overturn one take it over); screening's own are
+    #: never training labels, and never shield a vote from the next screening.
+    decided_by = models.CharField(
+        _("decided by"), max_length=10, choices=DecidedBy.choices, blank=True, default="", db_default=""
+    )
     escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
@@ -263,6 +294,11 @@ class Case(models.Model):
                 condition=Q(status="decided", outcome__in=["violates", "complies"], decided_at__isnull=False)
                 | (~Q(status="decided") & Q(outcome="", decided_at__isnull=True)),
                 name="case_decided_has_outcome",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="decided", decided_by__in=["managers", "staff", "screening"])
+                | (~Q(status="decided") & Q(decided_by="")),
+                name="case_decided_says_by_whom",
             ),
             models.CheckConstraint(
                 condition=Q(is_audit=False, audit_answer="")
@@ -320,6 +356,10 @@ class ManagerVote(models.Model):
     choice = models.CharField(_("choice"), max_length=10, choices=Choice.choices)
     # For audit cases: whether the choice matched the known answer (skips are not scored).
     audit_correct = models.BooleanField(_("audit correct"), null=True, blank=True)
+    # The judge's own fingerprints, hashed as a vote's are: a judge never judges an account they share with.
+    # A database default too, so bulk loads in SQL that name no fingerprint still insert.
+    ip_hash = models.CharField(_("network fingerprint"), max_length=64, blank=True, default="", db_default="")
+    user_agent_hash = models.CharField(_("device fingerprint"), max_length=64, blank=True, default="", db_default="")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

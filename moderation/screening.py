@@ -5,12 +5,15 @@ The fraud package is pure numpy/scikit-learn; this module is its only door to th
 ``screener_train`` fits and stores a versioned model, ``votes_screen`` scores votes with the current
 model and records each verdict, and applies it:
 
-* *excluded* — the vote stops counting (``Vote.verdict`` excluded, reason screening);
+* *excluded* — the vote stops counting (``Vote.verdict`` excluded, reason screening), and its author
+  is told why in the inbox, with one appeal to staff (a case decided by screening);
 * *review* — a moderation case opens with the evidence and the vote is held until managers decide;
-* *counted* — a vote screening had excluded counts again.
+* *counted* — a vote screening had excluded counts again (its screening decision says so).
 
-A moderation decision wins over any model: a vote with a decided or open case keeps the verdict
-managers gave it. Every change of what counts re-scores its product (debounced).
+A moderation decision wins over any model: a vote with a case decided by managers or staff keeps the
+verdict they gave it. A vote with an open case is still screened (a report must not shield it):
+screening may exclude it, never count it while the case is open (it is held), and its evidence joins
+the case. Every change of what counts re-scores its product (debounced).
 """
 
 import logging
@@ -28,7 +31,7 @@ from django.utils import timezone
 from catalog.models import OrderLine
 from moderation.fraud.data import RatingTable
 from moderation.models import Case, Rule, ScreeningModel, VoteScreening
-from moderation.services import cases_open_for_review
+from moderation.services import cases_open_for_review, screening_exclusions_clear, screening_exclusions_record
 from ratings.models import FactorScore, Vote
 from ratings.services import rescore_soon
 
@@ -258,9 +261,15 @@ def decision_labels(vote_id: npt.NDArray[np.int64], decided: _Decisions | None =
 
 
 def _decisions() -> _Decisions:
-    """Every decided (non-audit) case about a vote: vote ids ascending, and 1.0 violates / 0.0 complies."""
+    """Every case about a vote decided by people (managers or staff, no audit): vote ids ascending, and 1.0
+    violates / 0.0 complies. Screening's own decisions are not labels: it would learn from itself."""
     rows = list(
-        Case.objects.filter(status=Case.Status.DECIDED, is_audit=False, vote__isnull=False)
+        Case.objects.filter(
+            status=Case.Status.DECIDED,
+            is_audit=False,
+            vote__isnull=False,
+            decided_by__in=[Case.DecidedBy.MANAGERS, Case.DecidedBy.STAFF],  # never screening's own verdicts
+        )
         .order_by("vote_id", "pk")
         .values_list("vote_id", "outcome")
     )
@@ -468,26 +477,48 @@ def _verdicts_apply(
         )
         del fresh, changed
 
-        # Managers have the last word: leave alone votes with a case that is open or decided.
-        judged = {
-            pk
-            for part in _chunks(ids)
-            for pk in Case.objects.filter(vote_id__in=part, is_audit=False).values_list("vote_id", flat=True)
-        }
+        # Managers have the last word: leave alone votes whose case is decided. A vote with an open case (a
+        # report opened it) is still screened, for a report must not shield it from screening, and it stays
+        # held until its case is decided; its case gains screening's evidence.
+        decided: set[int] = set()
+        open_cases: dict[int, tuple[int, dict[str, Any]]] = {}
+        for part in _chunks(ids):
+            for case_id, pk, status, decided_by, evidence in Case.objects.filter(
+                vote_id__in=part, is_audit=False
+            ).values_list("pk", "vote_id", "status", "decided_by", "evidence"):
+                if status != Case.Status.DECIDED:
+                    open_cases[pk] = (case_id, evidence)
+                elif decided_by != Case.DecidedBy.SCREENING:
+                    decided.add(pk)  # screening's own decisions it may revise
         votes = {
             vote.pk: vote
-            for part in _chunks([pk for pk in ids if pk not in judged])
-            for vote in Vote.objects.filter(pk__in=part).only("pk", "campaign_id", "verdict", "exclusion_reason")
+            for part in _chunks([pk for pk in ids if pk not in decided])
+            for vote in Vote.objects.filter(pk__in=part).only(
+                "pk", "campaign_id", "user_id", "verdict", "exclusion_reason"
+            )
         }
         campaigns: set[int] = set()
         to_exclude: list[int] = []
         to_count: list[int] = []
+        to_hold: list[int] = []
         to_review: list[tuple[Vote, dict[str, Any], int]] = []
         for pk, vote in votes.items():
             s, v, r = by_vote[pk]
             if vote.exclusion_reason == Vote.ExclusionReason.REFUND:
                 continue  # its purchase was refunded: nothing left for screening or managers to judge
-            if v == VoteScreening.Verdict.EXCLUDED and vote.verdict != Vote.Verdict.EXCLUDED:
+            if pk in open_cases:
+                case_id, evidence = open_cases[pk]
+                if v != VoteScreening.Verdict.COUNTED and "reasons" not in evidence:
+                    Case.objects.filter(pk=case_id).update(evidence={**evidence, "score": round(s, 3), "reasons": r})
+                if v == VoteScreening.Verdict.EXCLUDED and vote.verdict != Vote.Verdict.EXCLUDED:
+                    to_exclude.append(pk)
+                    campaigns.add(vote.campaign_id)
+                elif v != VoteScreening.Verdict.EXCLUDED and (
+                    vote.verdict == Vote.Verdict.COUNTED or vote.exclusion_reason == Vote.ExclusionReason.SCREENING
+                ):
+                    to_hold.append(pk)  # counted (or cleared by screening) but its case is open: held
+                    campaigns.add(vote.campaign_id)
+            elif v == VoteScreening.Verdict.EXCLUDED and vote.verdict != Vote.Verdict.EXCLUDED:
                 to_exclude.append(pk)
                 campaigns.add(vote.campaign_id)
             elif v == VoteScreening.Verdict.REVIEW:
@@ -500,14 +531,30 @@ def _verdicts_apply(
             Vote.objects.filter(pk__in=part).exclude(verdict=Vote.Verdict.EXCLUDED).update(
                 verdict=Vote.Verdict.EXCLUDED, exclusion_reason=Vote.ExclusionReason.SCREENING, updated_at=now
             )
+        for part in _chunks(to_hold):
+            Vote.objects.filter(pk__in=part).filter(
+                Q(verdict=Vote.Verdict.COUNTED)
+                | Q(verdict=Vote.Verdict.EXCLUDED, exclusion_reason=Vote.ExclusionReason.SCREENING)
+            ).update(verdict=Vote.Verdict.REVIEW, exclusion_reason="", updated_at=now)
         for part in _chunks(to_count):
             Vote.objects.filter(pk__in=part).filter(
                 Q(verdict=Vote.Verdict.EXCLUDED, exclusion_reason=Vote.ExclusionReason.SCREENING)
                 | Q(verdict=Vote.Verdict.REVIEW)
             ).update(verdict=Vote.Verdict.COUNTED, exclusion_reason="", updated_at=now)
+        if to_exclude:  # every author told why, with one appeal to staff
+            screening_exclusions_record(
+                rule=screening_rule(),
+                excluded=[
+                    (pk, votes[pk].user_id, {"score": round(by_vote[pk][0], 3), "reasons": by_vote[pk][2]})
+                    for pk in to_exclude
+                ],
+                now=now,
+            )
+        if to_count or to_hold:
+            screening_exclusions_clear(vote_ids=to_count + to_hold, now=now)
         if to_review:
             cases_open_for_review(rule=screening_rule(), held=to_review)
-        excluded, review, counted_again = len(to_exclude), len(to_review), len(to_count)
+        excluded, review, counted_again = len(to_exclude), len(to_review) + len(to_hold), len(to_count)
         for campaign_id in sorted(campaigns):
             rescore_soon(campaign_id=campaign_id)
     return ScreeningOutcome(screened=len(ids), excluded=excluded, review=review, counted_again=counted_again)

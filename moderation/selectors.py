@@ -1,28 +1,132 @@
 """Reads of the manager's pages. Each runs a fixed number of queries, however many cases are open."""
 
 from dataclasses import dataclass
+from functools import reduce
+from operator import or_
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db import models
+from django.db.models import BooleanField, Exists, OuterRef, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Case as Cond
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from moderation.models import Case, Choice, ManagerVote, Question, Rule, TestAttempt
-from ratings.models import FactorScore
+from moderation.models import Case, Choice, ManagerTerm, ManagerVote, Question, Report, Rule, TestAttempt
+from ratings.models import FactorScore, Vote
 
 #: How many cases the dashboard shows at once; voting loads the next ones.
 QUEUE_SIZE = 20
 
 
+class Conflict(models.TextChoices):
+    """Why a manager may not judge a case: a stake in it."""
+
+    OWN = "own", _("the content is theirs")
+    REPORTER = "reporter", _("reported this content")
+    SHARED_FINGERPRINT = "shared_fingerprint", _("a device or network shared with the author")
+    RATED_PRODUCT = "rated_product", _("rated the same product")
+
+
+def _fingerprints_shared_with(manager: User) -> Q:
+    """The manager's device or network fingerprint, from their votes and their manager votes."""
+    hashes = Q()
+    for source in (Vote.objects.filter(user=manager), ManagerVote.objects.filter(manager=manager)):
+        hashes |= Q(ip_hash__in=source.exclude(ip_hash="").values("ip_hash"))
+        hashes |= Q(user_agent_hash__in=source.exclude(user_agent_hash="").values("user_agent_hash"))
+    return hashes
+
+
+def conflict_rules(manager: User) -> dict[Conflict, Q]:
+    """Each rule of independence as a filter on ``Case``: true where the manager has that stake.
+
+    The author's fingerprints are every vote and manager vote they cast; the manager's the same. An empty
+    fingerprint never matches. Ratings: a manager who rated a product (in any campaign) judges no rating of it.
+    """
+    author = Q(user_id=OuterRef("note__author_id")) | Q(user_id=OuterRef("vote__user_id"))
+    author_as_judge = Q(manager_id=OuterRef("note__author_id")) | Q(manager_id=OuterRef("vote__user_id"))
+    shared = _fingerprints_shared_with(manager)
+    return {
+        Conflict.OWN: Q(note__author=manager) | Q(vote__user=manager),
+        Conflict.REPORTER: Q(Exists(Report.objects.filter(case=OuterRef("pk"), reporter=manager))),
+        Conflict.SHARED_FINGERPRINT: Exists(Vote.objects.filter(author).filter(shared))
+        | Exists(ManagerVote.objects.filter(author_as_judge).filter(shared)),
+        Conflict.RATED_PRODUCT: Q(vote__product_id__in=Vote.objects.filter(user=manager).values("product_id")),
+    }
+
+
+def conflicts_q(manager: User) -> Q:
+    """Cases this manager may not judge (any rule of ``conflict_rules``): the queue leaves them out and
+    ``services.vote_cast`` refuses them, with the same filter."""
+    return reduce(or_, conflict_rules(manager).values())
+
+
+def conflicts_of(*, manager: User, case_id: int) -> list[Conflict]:
+    """Which rules keep this manager from this case (one query)."""
+    rules = conflict_rules(manager)
+    flags = (
+        Case.objects.filter(pk=case_id)
+        .annotate(
+            **{
+                f"has_{conflict.value}": Cond(
+                    When(rule, then=Value(True)), default=Value(False), output_field=BooleanField()
+                )
+                for conflict, rule in rules.items()
+            }
+        )
+        .values(*(f"has_{conflict.value}" for conflict in rules))
+        .first()
+    )
+    if flags is None:
+        return []
+    return [conflict for conflict in rules if flags[f"has_{conflict.value}"]]
+
+
+def case_conflicts(case: Case) -> dict[User, list[Conflict]]:
+    """The current managers kept from this case, and why (for staff). A few queries, however many managers."""
+    now = timezone.now()
+    managers = User.objects.filter(
+        manager_terms__status=ManagerTerm.Status.ACTIVE,
+        manager_terms__starts_at__lte=now,
+        manager_terms__ends_at__gt=now,
+    )
+    author_id = case.note.author_id if case.note_id is not None else case.vote.user_id  # type: ignore[union-attr]
+    found: dict[int, list[Conflict]] = {}
+
+    def mark(ids: QuerySet[User], conflict: Conflict) -> None:
+        for pk in ids.values_list("pk", flat=True).distinct():
+            found.setdefault(pk, []).append(conflict)
+
+    mark(managers.filter(pk=author_id), Conflict.OWN)
+    mark(managers.filter(reports__case=case), Conflict.REPORTER)
+    author_prints = Q()
+    for source in (Vote.objects.filter(user_id=author_id), ManagerVote.objects.filter(manager_id=author_id)):
+        author_prints |= Q(ip_hash__in=source.exclude(ip_hash="").values("ip_hash"))
+        author_prints |= Q(user_agent_hash__in=source.exclude(user_agent_hash="").values("user_agent_hash"))
+    mark(
+        managers.filter(
+            Exists(Vote.objects.filter(user_id=OuterRef("pk")).filter(author_prints))
+            | Exists(ManagerVote.objects.filter(manager_id=OuterRef("pk")).filter(author_prints))
+        ),
+        Conflict.SHARED_FINGERPRINT,
+    )
+    if case.vote_id is not None:
+        mark(managers.filter(votes__product_id=case.vote.product_id), Conflict.RATED_PRODUCT)  # type: ignore[union-attr]
+    users = User.objects.in_bulk(list(found))
+    return {users[pk]: reasons for pk, reasons in sorted(found.items())}
+
+
 def queue(*, manager: User, limit: int = QUEUE_SIZE) -> list[Case]:
-    """Open cases this manager may judge, highest priority first: never their own content, never one
-    they voted on. Audit cases are among them, unannounced. Other managers' votes are not loaded."""
+    """Open cases this manager may judge, highest priority first: never one they have a stake in
+    (``conflicts_q``), never one they voted on. Audit cases are among them, unannounced. Other managers'
+    votes are not loaded."""
     voted = ManagerVote.objects.filter(case=OuterRef("pk"), manager=manager)
     # Two queries: the ids from the queue index, probing the manager's votes entry by entry with only the
-    # joins the own-content filter needs; then the display joins for those rows alone. In one query the
+    # joins the conflict filter needs; then the display joins for those rows alone. In one query the
     # planner joined every skipped case to six tables before dropping it (bench/moderation_dashboard.py:
     # 49-58 ms of PostgreSQL time per page at 100,000 open cases, 13-15 ms as two).
     ids = list(
         Case.objects.filter(status=Case.Status.OPEN)
-        .exclude(Q(note__author=manager) | Q(vote__user=manager))
+        .exclude(conflicts_q(manager))
         .filter(~Exists(voted))
         .order_by("-priority", "created_at", "id")
         .values_list("pk", flat=True)[:limit]

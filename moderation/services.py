@@ -16,6 +16,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -23,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Notification, User
 from catalog import page_cache
 from catalog.models import Note, NoteProduct
+from moderation import selectors
 from moderation.models import (
     Appeal,
     AuditDispute,
@@ -37,7 +39,7 @@ from moderation.models import (
 )
 from ratings.models import Invitation, Vote
 from ratings.purchases import vote_reinstate
-from ratings.services import rescore_soon
+from ratings.services import fingerprint, rescore_soon
 
 
 class ModerationError(Exception):
@@ -97,25 +99,40 @@ def current_term(*, user: User, now: datetime | None = None) -> ManagerTerm | No
     return term if term is not None and term.is_current(now) else None
 
 
-def retake_at(*, user: User) -> datetime | None:
-    """When a user who failed may try again, if that is still in the future."""
-    last = (
+def retake_at(*, user: User, now: datetime | None = None) -> datetime | None:
+    """When the user may take the test again, if that is still in the future: the cool-down after a
+    failed attempt, and the re-entry wait after a term staff revoked or audits suspended."""
+    now = now or timezone.now()
+    rules = policy_get()
+    waits = []
+    failed = (
         TestAttempt.objects.filter(user=user, passed=False)
         .order_by("-submitted_at")
         .values_list("submitted_at", flat=True)
         .first()
     )
-    if last is None:
-        return None
-    ready = last + timedelta(hours=policy_get().cooldown_hours)
-    return ready if ready > timezone.now() else None
+    if failed is not None:
+        waits.append(failed + timedelta(hours=rules.cooldown_hours))
+    ended = (
+        ManagerTerm.objects.filter(
+            user=user, status__in=[ManagerTerm.Status.REVOKED, ManagerTerm.Status.SUSPENDED], ended_at__isnull=False
+        )
+        .order_by("-ended_at")
+        .values_list("ended_at", flat=True)
+        .first()
+    )
+    if ended is not None:
+        waits.append(ended + timedelta(days=rules.reentry_wait_days))
+    ready = max(waits, default=None)
+    return ready if ready is not None and ready > now else None
 
 
 def test_start(*, user: User, rng: random.Random | None = None) -> TestAttempt:
     """Draw a fresh set of questions for the user, or return their unfinished attempt.
 
-    Refused to people below the entry bar, to current managers and during the cool-down after a
-    failed attempt. At most one unfinished attempt per user (a partial unique index).
+    Refused to people below the entry bar, to current managers, during the cool-down after a failed
+    attempt and during the re-entry wait after a revoked or suspended term. At most one unfinished
+    attempt per user (a partial unique index).
     """
     open_attempt = TestAttempt.objects.filter(user=user, submitted_at__isnull=True).first()
     if open_attempt is not None:
@@ -228,10 +245,52 @@ def _open_case(
     raise ModerationError(_("Please try again."))  # pragma: no cover - three races in a row
 
 
+def _decided_case(*, note: Note | None, vote: Vote | None) -> Case | None:
+    """The latest decision about this content as it stands: a vote amended since its decision is new content."""
+    # screening clearing a vote it had excluded is no judgement of its words: a report may still open a case
+    decided = Case.objects.filter(status=Case.Status.DECIDED, is_audit=False).exclude(
+        decided_by=Case.DecidedBy.SCREENING, outcome=Case.Outcome.COMPLIES
+    )
+    if note is not None:
+        decided = decided.filter(note=note)
+    else:
+        assert vote is not None  # noqa: S101 - the caller checked one of the two
+        decided = decided.filter(vote=vote)
+        if vote.amended_at is not None:
+            decided = decided.filter(decided_at__gte=vote.amended_at)
+    return decided.order_by("-decided_at", "-pk").first()
+
+
+def _vote_hold(*, vote_id: int, now: datetime | None = None) -> None:
+    """Stop counting a vote while a case about it is open (an excluded vote stays excluded)."""
+    held = Vote.objects.filter(pk=vote_id, verdict=Vote.Verdict.COUNTED).update(
+        verdict=Vote.Verdict.REVIEW, updated_at=now or timezone.now()
+    )
+    if held:
+        campaign_id = Vote.objects.filter(pk=vote_id).values_list("campaign_id", flat=True).get()
+        rescore_soon(campaign_id=campaign_id)
+
+
+#: How much a report raises its case's priority: accounts younger than the entry bar (``min_account_days``)
+#: count for less, so a batch of fresh accounts cannot push content to the top of every queue.
+REPORT_WEIGHT = 2
+YOUNG_REPORT_WEIGHT = 1
+
+
 def report_submit(
     *, reporter: User, rule: Rule, note: Note | None = None, vote: Vote | None = None, comment: str = ""
 ) -> Case:
-    """Report a note or a rating comment. Repeat reports join the open case and raise its priority."""
+    """Report a note or a rating comment. Repeat reports join the open case and raise its priority.
+
+    One road per decision: content already decided is not judged again on a report. The report joins the
+    decided case's record (staff see it) and opens nothing; the returned case is then ``DECIDED``, and the
+    only way back is the author's appeal to staff. A reported vote is held (not counted) while its case
+    is open. The open case is locked while the report joins it, so a deciding vote cannot cross it.
+
+    An account sends at most ``reports_per_day`` reports in any 24 hours, counted with its user row
+    locked (parallel reports cannot pass the limit); a report from an account younger than the entry bar
+    raises priority by ``YOUNG_REPORT_WEIGHT``, others by ``REPORT_WEIGHT``.
+    """
     if (note is None) == (vote is None):
         raise ModerationError(_("Report one note or one rating."))
     author_id = note.author_id if note is not None else vote.user_id  # type: ignore[union-attr]
@@ -240,14 +299,46 @@ def report_submit(
     if not rule.active:
         raise ModerationError(_("Choose one of the current rules."))
     comment = comment.strip()[:500]
+    target = {"note": note} if note is not None else {"vote": vote}
+    now = timezone.now()
+    rules = policy_get()
     with transaction.atomic():
-        case, _created = _open_case(note=note, vote=vote, rule=rule, source=Case.Source.REPORT)
+        # The reporter's row is the lock of their daily count: parallel reports from one account take turns.
+        User.objects.select_for_update().filter(pk=reporter.pk).first()
+        if Report.objects.filter(reporter=reporter, created_at__gt=now - timedelta(days=1)).count() >= (
+            rules.reports_per_day
+        ):
+            raise ModerationError(
+                _("You have sent %(cap)d reports in the last 24 hours, the most one account may. Thank you!")
+                % {"cap": rules.reports_per_day}
+            )
+        case = (
+            Case.objects.select_for_update()
+            .filter(status__in=[Case.Status.OPEN, Case.Status.ESCALATED], is_audit=False, **target)
+            .first()
+        )
+        decided = _decided_case(note=note, vote=vote) if case is None else None
+        if decided is None:
+            case, _created = _open_case(note=note, vote=vote, rule=rule, source=Case.Source.REPORT)
+        else:
+            case = decided
         try:
             with transaction.atomic():
                 Report.objects.create(case=case, reporter=reporter, rule=rule, comment=comment)
         except IntegrityError:
+            if decided is not None:
+                raise ModerationError(_("You have reported this already; it was decided.")) from None
             raise ModerationError(_("You have reported this already; managers will look at it.")) from None
-        Case.objects.filter(pk=case.pk).update(reports_count=F("reports_count") + 1, priority=F("priority") + 1)
+        if decided is not None:  # on the record, for staff; it raises no priority and reopens nothing
+            Case.objects.filter(pk=case.pk).update(reports_count=F("reports_count") + 1)
+        else:
+            young = (now - reporter.date_joined).days < rules.min_account_days
+            weight = YOUNG_REPORT_WEIGHT if young else REPORT_WEIGHT
+            Case.objects.filter(pk=case.pk).update(
+                reports_count=F("reports_count") + 1, priority=F("priority") + weight
+            )
+            if vote is not None:
+                _vote_hold(vote_id=vote.pk)
     case.refresh_from_db()
     return case
 
@@ -294,10 +385,18 @@ def _audit_accuracy(*, manager: User, window: int) -> tuple[int, int]:
     return sum(1 for correct in recent if correct), len(recent)
 
 
-def _check_audits(*, manager: User, term: ManagerTerm) -> None:
+def _audits_below_bar(*, manager: User) -> bool:
+    """Whether the manager's last ``audit_window`` scored audits fall below the accuracy needed (a window
+    not yet full never does)."""
     rules = policy_get()
     correct, scored = _audit_accuracy(manager=manager, window=rules.audit_window)
-    if scored >= rules.audit_window and Decimal(correct) / scored < rules.audit_min_accuracy:
+    return scored >= rules.audit_window and Decimal(correct) / scored < rules.audit_min_accuracy
+
+
+def _check_audits(*, manager: User, term: ManagerTerm) -> None:
+    rules = policy_get()
+    if _audits_below_bar(manager=manager):
+        correct, scored = _audit_accuracy(manager=manager, window=rules.audit_window)
         term_end(
             term=term,
             status=ManagerTerm.Status.SUSPENDED,
@@ -305,12 +404,47 @@ def _check_audits(*, manager: User, term: ManagerTerm) -> None:
         )
 
 
-def vote_cast(*, manager: User, case_id: int, choice: str, now: datetime | None = None) -> ManagerVote:
+def suspension_review(*, manager: User, now: datetime | None = None) -> ManagerTerm | None:
+    """Lift the manager's audit suspension if their audits, as they now stand, no longer justify it.
+
+    Only a suspension (never a staff revocation) of a term that has not run out, and only while the person
+    holds no other active term. The term row is locked, so two accepted disputes lift it once. Returns
+    the term when it is active again.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        term = (
+            ManagerTerm.objects.select_for_update()
+            .filter(user=manager, status=ManagerTerm.Status.SUSPENDED, ends_at__gt=now)
+            .order_by("-ended_at", "-pk")
+            .first()
+        )
+        if term is None or _audits_below_bar(manager=manager):
+            return None
+        if ManagerTerm.objects.filter(user=manager, status=ManagerTerm.Status.ACTIVE).exists():
+            return None
+        ManagerTerm.objects.filter(pk=term.pk).update(status=ManagerTerm.Status.ACTIVE, ended_at=None, reason="")
+    term.refresh_from_db()
+    return term
+
+
+def vote_cast(
+    *,
+    manager: User,
+    case_id: int,
+    choice: str,
+    ip_address: str = "",
+    user_agent: str = "",
+    now: datetime | None = None,
+) -> ManagerVote:
     """Record a manager's vote on a case, and decide or escalate the case when the votes say so.
 
-    Locks the case row: concurrent deciding votes serialise, and exactly one of them decides. A
-    second vote by the same manager is refused (database constraint). Audit cases are never decided
-    by votes; each vote is scored against the known answer and can suspend the manager.
+    Locks the manager's term row, then the case row: the daily cap is counted under the first lock, so
+    parallel votes cannot pass it; concurrent deciding votes serialise on the second, and exactly one of
+    them decides. A second vote by the same manager is refused (database constraint). A manager with a
+    stake in the case (``selectors.conflicts_q``, the filter their queue uses) is refused with the
+    reason. The vote records the manager's fingerprints, hashed as a rater's are. Audit cases are never decided by
+    votes; each vote is scored against the known answer and can suspend the manager.
     """
     now = now or timezone.now()
     if choice not in ManagerVote.Choice.values:
@@ -320,23 +454,38 @@ def vote_cast(*, manager: User, case_id: int, choice: str, now: datetime | None 
         raise ModerationError(_("Only ecosystem managers can judge cases."))
     rules = policy_get()
     today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
-    if ManagerVote.objects.filter(manager=manager, created_at__gte=today).count() >= rules.daily_cap:
-        raise ModerationError(
-            _("You have reached today's limit of %(cap)d votes. Thank you!") % {"cap": rules.daily_cap}
-        )
     with transaction.atomic():
+        # The term row is the lock of the day's count: a manager's parallel votes (tabs, scripts) take
+        # turns, so none passes the cap. Always locked before the case, so two votes cannot deadlock.
+        ManagerTerm.objects.select_for_update().filter(pk=term.pk).first()
+        if ManagerVote.objects.filter(manager=manager, created_at__gte=today).count() >= rules.daily_cap:
+            raise ModerationError(
+                _("You have reached today's limit of %(cap)d votes. Thank you!") % {"cap": rules.daily_cap}
+            )
         case = Case.objects.select_for_update(of=("self",)).select_related("note", "vote").filter(pk=case_id).first()
         if case is None or case.status != Case.Status.OPEN:
             raise ModerationError(_("This case is no longer open."))
-        if case.author_id == manager.pk:
-            raise ModerationError(_("You cannot judge your own content."))
+        if Case.objects.filter(pk=case.pk).filter(selectors.conflicts_q(manager)).exists():
+            conflicts = selectors.conflicts_of(manager=manager, case_id=case.pk)
+            if selectors.Conflict.OWN in conflicts:
+                raise ModerationError(_("You cannot judge your own content."))
+            raise ModerationError(
+                _("You cannot judge this case because you have a stake in it: %(reasons)s.")
+                % {"reasons": "; ".join(str(conflict.label) for conflict in conflicts)}
+            )
         audit_correct = None
         if case.is_audit and choice != ManagerVote.Choice.SKIP:
             audit_correct = choice == case.audit_answer
         try:
             with transaction.atomic():
                 vote = ManagerVote.objects.create(
-                    case=case, manager=manager, choice=choice, audit_correct=audit_correct, created_at=now
+                    case=case,
+                    manager=manager,
+                    choice=choice,
+                    audit_correct=audit_correct,
+                    ip_hash=fingerprint(ip_address),
+                    user_agent_hash=fingerprint(user_agent),
+                    created_at=now,
                 )
         except IntegrityError:
             raise ModerationError(_("You have voted on this case already.")) from None
@@ -352,7 +501,7 @@ def vote_cast(*, manager: User, case_id: int, choice: str, now: datetime | None 
         cast = sum(counts.values())
         if cast >= rules.quorum:
             leader, top = counts.most_common(1)[0]
-            if Decimal(top) / cast >= rules.majority:
+            if top * rules.majority_denominator >= rules.majority_numerator * cast:  # exactly, in integers
                 decision_apply(case=case, outcome=Case.Outcome(leader), now=now)
             else:
                 Case.objects.filter(pk=case.pk).update(status=Case.Status.ESCALATED, escalated_at=now)
@@ -364,14 +513,18 @@ def decision_apply(
 ) -> Case:
     """Decide a case and make it take effect at once; overturning an earlier decision undoes its effect.
 
+    The case records who decided: staff when ``staff`` is given (they take over a decision they
+    overturn), else the managers' votes.
+
     Violating content is hidden (a note) or excluded from scoring (a vote, then re-scored); content
     found compliant is shown and counted again if moderation had taken it away. The author is told.
     Runs inside the caller's transaction or its own.
     """
     now = now or timezone.now()
+    decided_by = Case.DecidedBy.STAFF if staff is not None else Case.DecidedBy.MANAGERS
     with transaction.atomic():
         Case.objects.filter(pk=case.pk).update(
-            status=Case.Status.DECIDED, outcome=outcome, decided_at=now, decided_by_staff=staff
+            status=Case.Status.DECIDED, outcome=outcome, decided_at=now, decided_by_staff=staff, decided_by=decided_by
         )
         violates = outcome == Case.Outcome.VIOLATES
         if case.note_id is not None:
@@ -394,6 +547,7 @@ def decision_apply(
                 )
             else:
                 changed = vote_reinstate(vote_id=vote.pk, now=now)
+                screening_exclusions_clear(vote_ids=[vote.pk], now=now)  # its author's page says it is back
             if changed:
                 rescore_soon(campaign_id=vote.campaign_id)
         if violates:
@@ -401,10 +555,77 @@ def decision_apply(
                 user_id=author_id,
                 kind=Notification.Kind.DECISION,
                 subject_id=case.pk,
-                defaults={"url": f"/moderation/decisions/{case.pk}/", "context": {"rule": case.rule_id}},
+                defaults={"url": _decision_url(case.pk), "context": {"rule": case.rule_id, "by": decided_by}},
             )
     case.refresh_from_db()
     return case
+
+
+def _decision_url(case_id: int) -> str:
+    return reverse("moderation:decision", kwargs={"pk": case_id})
+
+
+def screening_exclusions_record(
+    *, rule: Rule, excluded: Sequence[tuple[int, int, dict[str, Any]]], now: datetime | None = None
+) -> int:
+    """Screening's exclusions as decisions an author can read and appeal, like managers' decisions.
+
+    ``excluded``: (vote id, author id, evidence with the reasons) of votes screening has just excluded.
+    Each gets a decided case (``decided_by`` screening, never a training label) and a message in its
+    author's inbox that links to it. In bulk (two statements per thousand votes); a vote whose current
+    screening decision already excludes it gets nothing new, so a re-run tells nobody twice.
+    """
+    now = now or timezone.now()
+    recorded = 0
+    with transaction.atomic():
+        for start in range(0, len(excluded), 1000):
+            part = excluded[start : start + 1000]
+            known = set(
+                Case.objects.filter(
+                    vote_id__in=[vote_id for vote_id, _, _ in part],
+                    decided_by=Case.DecidedBy.SCREENING,
+                    outcome=Case.Outcome.VIOLATES,
+                ).values_list("vote_id", flat=True)
+            )
+            fresh = [(vote_id, user_id, evidence) for vote_id, user_id, evidence in part if vote_id not in known]
+            cases = Case.objects.bulk_create(
+                Case(
+                    vote_id=vote_id,
+                    rule=rule,
+                    source=Case.Source.SCREENING,
+                    status=Case.Status.DECIDED,
+                    outcome=Case.Outcome.VIOLATES,
+                    decided_by=Case.DecidedBy.SCREENING,
+                    decided_at=now,
+                    evidence=evidence,
+                    created_at=now,
+                )
+                for vote_id, _user_id, evidence in fresh
+            )
+            Notification.objects.bulk_create(
+                [
+                    Notification(
+                        user_id=user_id,
+                        kind=Notification.Kind.DECISION,
+                        subject_id=case.pk,
+                        url=_decision_url(case.pk),
+                        context={"rule": rule.pk, "by": Case.DecidedBy.SCREENING.value},
+                    )
+                    for case, (_vote_id, user_id, _evidence) in zip(cases, fresh, strict=True)
+                ],
+                ignore_conflicts=True,
+            )
+            recorded += len(cases)
+    return recorded
+
+
+def screening_exclusions_clear(*, vote_ids: Sequence[int], now: datetime | None = None) -> int:
+    """Screening counts these votes again: its decisions that excluded them now say so (the author's
+    decision page reads that the rating is back). Harmless to repeat."""
+    now = now or timezone.now()
+    return Case.objects.filter(
+        vote_id__in=list(vote_ids), decided_by=Case.DecidedBy.SCREENING, outcome=Case.Outcome.VIOLATES
+    ).update(outcome=Case.Outcome.COMPLIES, decided_at=now, updated_at=now)
 
 
 def cases_escalate_stale(*, now: datetime | None = None) -> int:
@@ -435,7 +656,8 @@ def appeal_submit(*, author: User, case_id: int, reason: str) -> Appeal:
 
 
 def appeal_resolve(*, appeal: Appeal, staff: User, overturn: bool) -> Appeal:
-    """Staff uphold or overturn; overturning restores the content (and re-scores a vote)."""
+    """Staff uphold or overturn; overturning restores the content (and re-scores a vote). The author is
+    told the answer in their inbox."""
     with transaction.atomic():
         if not Appeal.objects.filter(pk=appeal.pk, status=Appeal.Status.OPEN).update(
             status=Appeal.Status.OVERTURNED if overturn else Appeal.Status.UPHELD,
@@ -445,7 +667,13 @@ def appeal_resolve(*, appeal: Appeal, staff: User, overturn: bool) -> Appeal:
             raise ModerationError(_("This appeal has been resolved already."))
         if overturn:
             decision_apply(case=appeal.case, outcome=Case.Outcome.COMPLIES, staff=staff)
-    appeal.refresh_from_db()
+        appeal.refresh_from_db()
+        Notification.objects.get_or_create(
+            user_id=appeal.author_id,
+            kind=Notification.Kind.APPEAL,
+            subject_id=appeal.pk,
+            defaults={"url": _decision_url(appeal.case_id), "context": {"status": appeal.status}},
+        )
     return appeal
 
 
@@ -465,7 +693,8 @@ def dispute_submit(*, manager: User, vote_id: int, reason: str) -> AuditDispute:
 
 
 def dispute_resolve(*, dispute: AuditDispute, accept: bool) -> AuditDispute:
-    """Staff accept (the vote counts as correct) or reject a dispute."""
+    """Staff accept (the vote counts as correct) or reject a dispute. An accepted one recomputes the
+    manager's audit accuracy and lifts a suspension it no longer justifies."""
     with transaction.atomic():
         if not AuditDispute.objects.filter(pk=dispute.pk, status=AuditDispute.Status.OPEN).update(
             status=AuditDispute.Status.ACCEPTED if accept else AuditDispute.Status.REJECTED, resolved_at=timezone.now()
@@ -473,5 +702,9 @@ def dispute_resolve(*, dispute: AuditDispute, accept: bool) -> AuditDispute:
             raise ModerationError(_("This dispute has been resolved already."))
         if accept:
             ManagerVote.objects.filter(pk=dispute.vote_id).update(audit_correct=True)
+            manager = User.objects.get(
+                pk=ManagerVote.objects.values_list("manager_id", flat=True).get(pk=dispute.vote_id)
+            )
+            suspension_review(manager=manager)
     dispute.refresh_from_db()
     return dispute

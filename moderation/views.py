@@ -14,8 +14,10 @@ from accounts.models import User
 from catalog.models import Note
 from moderation import selectors, services
 from moderation.forms import AttemptForm, ReasonForm, ReportForm
-from moderation.models import ManagerTerm, ManagerVote, TestAttempt
+from moderation.models import Case, ManagerTerm, ManagerVote, TestAttempt
+from moderation.reasons import reasons_text
 from ratings.models import Vote
+from xhs.client_address import client_address, client_user_agent
 
 View = Callable[..., HttpResponse]
 
@@ -102,7 +104,13 @@ def case_vote(request: HttpRequest, pk: int) -> HttpResponse:
     wants_json = request.headers.get("Accept", "").startswith("application/json")
     choice = request.POST.get("choice", "")
     try:
-        services.vote_cast(manager=_user(request), case_id=pk, choice=choice)
+        services.vote_cast(
+            manager=_user(request),
+            case_id=pk,
+            choice=choice,
+            ip_address=client_address(request),
+            user_agent=client_user_agent(request),
+        )
     except services.ModerationError as error:
         if wants_json:
             return JsonResponse({"ok": False, "message": str(error.message)}, status=409)
@@ -157,7 +165,8 @@ def report(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     if kind == "note":
         note = get_object_or_404(Note.objects.select_related("author"), pk=pk, visibility=Note.Visibility.VISIBLE)
     elif kind == "rating":
-        vote = get_object_or_404(Vote.objects.select_related("user", "product"), pk=pk)
+        # a held or excluded rating is nobody's to read here: not its words, author or product
+        vote = get_object_or_404(Vote.objects.select_related("user", "product"), pk=pk, verdict=Vote.Verdict.COUNTED)
         if not vote.comment:
             raise Http404("only ratings with a comment can be reported")
     else:
@@ -165,7 +174,7 @@ def report(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     form = ReportForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.report_submit(
+            case = services.report_submit(
                 reporter=_user(request),
                 rule=form.cleaned_data["rule"],
                 note=note,
@@ -175,7 +184,16 @@ def report(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
         except services.ModerationError as error:
             form.add_error(None, str(error.message))
         else:
-            messages.success(request, _("Thank you. Ecosystem managers will look at it."))
+            if case.status == Case.Status.DECIDED:
+                messages.info(
+                    request,
+                    _(
+                        "Thank you. This content was already decided; your report is added to its record. "
+                        "A decision is not judged again on a report: only its author can appeal, to staff."
+                    ),
+                )
+            else:
+                messages.success(request, _("Thank you. Ecosystem managers will look at it."))
             product = vote.product if vote is not None else note.products.first()  # type: ignore[union-attr]
             return redirect(product.get_absolute_url() if product else "catalog:home")
     return render(request, "moderation/report.html", {"form": form, "note": note, "vote": vote})
@@ -196,5 +214,10 @@ def decision(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Your appeal is with staff. You will be told their answer."))
             return redirect("moderation:decision", pk=case.pk)
-    appeal = getattr(case, "appeal", None)
-    return render(request, "moderation/decision.html", {"case": case, "form": form, "appeal": appeal})
+    context = {
+        "case": case,
+        "form": form,
+        "appeal": getattr(case, "appeal", None),
+        "reasons": reasons_text(case.evidence.get("reasons", [])) if isinstance(case.evidence, dict) else [],
+    }
+    return render(request, "moderation/decision.html", context)

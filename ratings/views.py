@@ -14,9 +14,7 @@ from accounts.services import notifications_mark_read
 from ratings import selectors, services
 from ratings.forms import RatingForm
 from ratings.models import Invitation, Vote
-from xhs.client_address import client_address
-
-USER_AGENT_MAX = 512
+from xhs.client_address import client_address, client_user_agent
 
 
 def _user(request: HttpRequest) -> User:
@@ -144,7 +142,7 @@ def vote(request: HttpRequest, pk: int) -> HttpResponse:
                 comment=form.cleaned_data["comment"],
                 seconds_to_fill=form.seconds_to_fill(),
                 ip_address=client_address(request),
-                user_agent=request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_MAX],
+                user_agent=client_user_agent(request),
                 amends_revision=form.submitted_revision,
             )
         except services.RatingError as error:

@@ -84,3 +84,12 @@ def client_address(request: HttpRequest) -> str:
         if not _trusted(address, networks):
             break
     return str(client)
+
+
+#: Longer user agents are cut: they are hashed, and a huge header must not cost more than a normal one.
+USER_AGENT_MAX = 512
+
+
+def client_user_agent(request: HttpRequest) -> str:
+    """The client's user agent, cut to ``USER_AGENT_MAX`` characters ("" if none)."""
+    return str(request.META.get("HTTP_USER_AGENT", ""))[:USER_AGENT_MAX]

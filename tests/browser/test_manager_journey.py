@@ -1,7 +1,6 @@
 """A veteran passes the rules test, judges the queue with the keyboard, and a shopper reports a note."""
 
 import re
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -39,7 +38,14 @@ def test_a_veteran_passes_the_rules_test_and_decides_a_case_with_the_keyboard(
 ) -> None:
     # given the default figures: five non-skip votes decide a case, by a two-thirds majority
     ModerationPolicy.objects.update_or_create(
-        pk=1, defaults={"questions_per_attempt": QUESTIONS, "pass_mark": 9, "quorum": 5, "majority": Decimal("0.67")}
+        pk=1,
+        defaults={
+            "questions_per_attempt": QUESTIONS,
+            "pass_mark": 9,
+            "quorum": 5,
+            "majority_numerator": 2,
+            "majority_denominator": 3,
+        },
     )
     spam = RuleFactory(code="spam", name_zh="垃圾广告", name_en="Spam")
     abuse = RuleFactory(code="abuse", name_zh="人身攻击", name_en="Personal attacks")

@@ -60,8 +60,8 @@ def test_a_signed_in_user_reports_a_rating_comment_from_the_product_page(client:
     client.force_login(UserFactory())
 
     form = client.get(reverse("moderation:report", args=["rating", vote.pk]), HTTP_ACCEPT_LANGUAGE="en")
-    sent = client.post(reverse("moderation:report", args=["rating", vote.pk]), {"rule": rule.pk, "comment": "ad"})
     bad = client.post(reverse("moderation:report", args=["rating", vote.pk]), {"rule": 999999})
+    sent = client.post(reverse("moderation:report", args=["rating", vote.pk]), {"rule": rule.pk, "comment": "ad"})
 
     assert form.status_code == 200 and "No advertising" in form.content.decode()
     assert sent.status_code == 302 and Case.objects.get().vote_id == vote.pk

@@ -77,7 +77,12 @@ def test_demo_seed_gives_the_demo_manager_a_queue_with_reports_and_audits() -> N
     assert any(case.is_audit for case in cases)
     assert Case.objects.filter(is_audit=True, status=Case.Status.OPEN).count() == 3
     assert Case.objects.filter(source=Case.Source.SCREENING).exists()  # the fraud ring and templates
-    assert Case.objects.filter(status=Case.Status.DECIDED).count() == 2
+    # managers' decisions; screening's exclusions are decisions too, each told to its author
+    assert Case.objects.filter(status=Case.Status.DECIDED, decided_by=Case.DecidedBy.MANAGERS).count() == 2
+    assert (
+        Case.objects.filter(decided_by=Case.DecidedBy.SCREENING).count()
+        == Vote.objects.filter(exclusion_reason="screening").count()
+    )
     assert Question.objects.filter(active=True).count() >= 15
 
 

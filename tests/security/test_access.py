@@ -128,7 +128,12 @@ def build_world() -> World:
         audit_vote=ManagerVote.objects.create(case=audit, manager=judge, choice="violates", audit_correct=False),
         attempt=TestAttempt.objects.create(user=suspended, question_ids=[q.pk for q in questions]),
         decided=note_case(
-            note=hidden, rule=rule, status=Case.Status.DECIDED, outcome=Case.Outcome.VIOLATES, decided_at=now
+            note=hidden,
+            rule=rule,
+            status=Case.Status.DECIDED,
+            outcome=Case.Outcome.VIOLATES,
+            decided_at=now,
+            decided_by=Case.DecidedBy.MANAGERS,
         ),
     )
 
