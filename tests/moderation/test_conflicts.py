@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from catalog.models import Product
 from moderation import services
@@ -56,7 +57,8 @@ def test_a_manager_neither_sees_nor_judges_content_by_an_account_sharing_their_d
     case = note_case(note=NoteFactory(author=author))
 
     assert not _in_queue(judge, case)
-    with pytest.raises(services.ModerationError, match="device or network"):
+    # (the page request above left its language active; the refusal is matched in English)
+    with translation.override("en"), pytest.raises(services.ModerationError, match="device or network"):
         services.vote_cast(manager=judge, case_id=case.pk, choice="complies")
     _judgeable(manager(), case)
 
@@ -76,7 +78,8 @@ def test_a_manager_neither_sees_nor_judges_a_rating_from_the_network_they_judge_
     case = vote_case(rating)
 
     assert not _in_queue(judge, case)
-    with pytest.raises(services.ModerationError, match="device or network"):
+    # (the page request above left its language active; the refusal is matched in English)
+    with translation.override("en"), pytest.raises(services.ModerationError, match="device or network"):
         services.vote_cast(manager=judge, case_id=case.pk, choice="complies")
     _judgeable(manager(), case)
 
