@@ -66,7 +66,6 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from bench.eligibility import run_job as eligibility_job  # noqa: E402
-from catalog.seeding import schema  # noqa: E402
 from ratings import eligibility, scoring  # noqa: E402
 from ratings.models import (  # noqa: E402
     CampaignFactor,
@@ -78,6 +77,7 @@ from ratings.models import (  # noqa: E402
     Vote,
 )
 from ratings.statistics import t_quantile  # noqa: E402
+from seeding import schema  # noqa: E402
 
 #: The comment of the votes the re-score step adds, so the next run can remove them.
 BENCH_COMMENT = "bench/scoring.py: a vote for the re-score step"

@@ -38,19 +38,19 @@ import django  # noqa: E402
 
 django.setup()
 
+from catalog.management.commands.seed import Command as SeedCommand  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.db.backends.utils import CursorWrapper  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from accounts.models import User  # noqa: E402
-from catalog.management.commands.seed import Command as SeedCommand  # noqa: E402
 from catalog.models import OrderLine, Product, Store  # noqa: E402
-from catalog.seeding.columns import model_columns  # noqa: E402
-from catalog.seeding.generator import FULL, SeedGenerator  # noqa: E402
-from catalog.seeding.loading import SeedReport, report_table  # noqa: E402
-from catalog.seeding.pgcopy import HEADER, TRAILER  # noqa: E402
-from catalog.seeding.writers import CopyWriter  # noqa: E402
+from seeding.columns import model_columns  # noqa: E402
+from seeding.generator import FULL, SeedGenerator  # noqa: E402
+from seeding.loading import SeedReport, report_table  # noqa: E402
+from seeding.pgcopy import HEADER, TRAILER  # noqa: E402
+from seeding.writers import CopyWriter  # noqa: E402
 
 BOUND_TABLE = "bench_orderline_bound"
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from catalog.models import Note
-from moderation import screening, services
+from moderation import screening, selectors, services
 from moderation.models import Case, Choice, Question, Rule
 from ratings.models import FactorScore, Vote
 from ratings.services import fingerprint
@@ -338,7 +338,8 @@ def demo_moderation_seed(*, seed: int, manager_email: str) -> DemoModeration:
         cases.append(_reported(note=note, rule=rules[code], reporters=reporters_of_note))
     # Two cases the other managers decided already, one of each outcome.
     for case, choice in ((cases[0], "violates"), (cases[-1], "complies")):
-        for judge in managers[:5]:
+        free = [judge for judge in managers if not selectors.conflicts_of(manager=judge, case_id=case.pk)]
+        for judge in free[:5]:
             services.vote_cast(manager=judge, case_id=case.pk, choice=choice)
     # Known-answer audit cases, unannounced in the queue.
     for note, answer in zip(notes[6:9], ["complies", "violates", "complies"], strict=True):

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "catalog",
     "ratings",
     "moderation",
+    "seeding",
 ]
 
 MIDDLEWARE = [

@@ -15,8 +15,8 @@ import numpy as np
 import numpy.typing as npt
 from django.db import connection, models
 
-from catalog.seeding.columns import NULL_INT, Chunk, Column, Kind, complete_chunk, model_columns
-from catalog.seeding.pgcopy import HEADER, TRAILER, BlockReader, encode_rows
+from seeding.columns import NULL_INT, Chunk, Column, Kind, complete_chunk, model_columns
+from seeding.pgcopy import HEADER, TRAILER, BlockReader, encode_rows
 
 _COPY_READ_SIZE = 1 << 20
 _END = object()

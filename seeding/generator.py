@@ -12,10 +12,10 @@ from functools import cached_property
 
 import numpy as np
 
-from catalog.seeding.activity import Activity
-from catalog.seeding.assortment import Assortment, build_assortment
-from catalog.seeding.calendar import Calendar
-from catalog.seeding.people import Population, build_population
+from seeding.activity import Activity
+from seeding.assortment import Assortment, build_assortment
+from seeding.calendar import Calendar
+from seeding.people import Population, build_population
 
 
 @dataclass(frozen=True)

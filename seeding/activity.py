@@ -19,12 +19,12 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from catalog.seeding import vocabulary as words
-from catalog.seeding.assortment import Assortment
-from catalog.seeding.calendar import Calendar, Slice
-from catalog.seeding.columns import NULL_INT, US_PER_DAY, US_PER_SECOND, Chunk
-from catalog.seeding.people import BUYER, MANAGER, Population
-from catalog.seeding.taxonomy import FACTORS
+from seeding import vocabulary as words
+from seeding.assortment import Assortment
+from seeding.calendar import Calendar, Slice
+from seeding.columns import NULL_INT, US_PER_DAY, US_PER_SECOND, Chunk
+from seeding.people import BUYER, MANAGER, Population
+from seeding.taxonomy import FACTORS
 
 _LINES_PER_ORDER = np.array([1, 2, 3, 4])
 _LINES_PER_ORDER_P = np.array([0.72, 0.19, 0.06, 0.03])

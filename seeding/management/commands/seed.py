@@ -9,11 +9,11 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import User
-from catalog.seeding.generator import SCALES
-from catalog.seeding.loading import SeedRefused, SeedReport, is_seeded, report_header, report_table, seed_database
-from catalog.seeding.people import BUYER, DEMO_PASSWORD, MANAGER, PERSONAS
 from moderation.demo import demo_moderation_seed
 from ratings.demo import DEMO_MIN_VOTES, demo_ratings_seed
+from seeding.generator import SCALES
+from seeding.loading import SeedRefused, SeedReport, is_seeded, report_header, report_table, seed_database
+from seeding.people import BUYER, DEMO_PASSWORD, MANAGER, PERSONAS
 
 _WHAT_EACH_PERSONA_IS = {
     "shopper": "signed up, no purchases",

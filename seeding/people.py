@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from catalog.seeding import vocabulary as words
-from catalog.seeding.calendar import Calendar
-from catalog.seeding.columns import NULL_INT, US_PER_DAY, US_PER_SECOND, Chunk
+from seeding import vocabulary as words
+from seeding.calendar import Calendar
+from seeding.columns import NULL_INT, US_PER_DAY, US_PER_SECOND, Chunk
 
 #: Published in the README and printed by the command: demo accounts are for local development only.
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105

@@ -13,10 +13,10 @@ import numpy as np
 import numpy.typing as npt
 from django.utils.text import slugify
 
-from catalog.seeding import vocabulary as words
-from catalog.seeding.calendar import Calendar
-from catalog.seeding.columns import NULL_INT, US_PER_DAY, Chunk
-from catalog.seeding.taxonomy import DOMAINS, FACTORS, TAXONOMY, LeafSpec, leaves
+from seeding import vocabulary as words
+from seeding.calendar import Calendar
+from seeding.columns import NULL_INT, US_PER_DAY, Chunk
+from seeding.taxonomy import DOMAINS, FACTORS, TAXONOMY, LeafSpec, leaves
 
 STORE_KINDS = (b"flagship", b"authorized", b"cross_border")
 FLAGSHIP, AUTHORIZED, CROSS_BORDER = 0, 1, 2

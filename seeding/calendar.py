@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from catalog.seeding.columns import US_PER_DAY, US_PER_SECOND
+from seeding.columns import US_PER_DAY, US_PER_SECOND
 
 LOCAL_OFFSET_US = 8 * 3600 * US_PER_SECOND
 US_PER_HOUR = 3600 * US_PER_SECOND

@@ -21,11 +21,11 @@ from django.utils import timezone
 
 from accounts.models import User
 from catalog.models import Category, Engagement, Factor, Note, NoteProduct, OrderLine, Product
-from catalog.seeding.columns import NULL_INT, Column, Kind
-from catalog.seeding.generator import SeedSizes
-from catalog.seeding.loading import SEEDED_MODELS, flush_seeded_data, seed_database
-from catalog.seeding.people import DEMO_PASSWORD, PERSONAS
-from catalog.seeding.pgcopy import HEADER, TRAILER, BlockReader, encode_rows
+from seeding.columns import NULL_INT, Column, Kind
+from seeding.generator import SeedSizes
+from seeding.loading import SEEDED_MODELS, flush_seeded_data, seed_database
+from seeding.people import DEMO_PASSWORD, PERSONAS
+from seeding.pgcopy import HEADER, TRAILER, BlockReader, encode_rows
 
 TINY = SeedSizes(
     users=300, products=186, brands=40, order_lines=3_000, notes=300, engagements=2_000, user_chunk_rows=70

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from catalog.seeding.columns import NULL_INT, US_PER_DAY, Chunk, Column, Kind
+from seeding.columns import NULL_INT, US_PER_DAY, Chunk, Column, Kind
 
 HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 TRAILER = struct.pack(">h", -1)

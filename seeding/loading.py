@@ -20,14 +20,14 @@ from django.db import connection, models, transaction
 
 from accounts.models import User
 from catalog.models import Brand, Category, Engagement, Factor, Note, NoteProduct, OrderLine, Product, Store
-from catalog.seeding import schema
-from catalog.seeding.activity import NoteBatch
-from catalog.seeding.columns import Chunk
-from catalog.seeding.generator import SeedGenerator, SeedSizes
-from catalog.seeding.people import DEMO_PASSWORD, PERSONAS
-from catalog.seeding.writers import ChunkWriter, CopyWriter, InsertWriter, Prepared, prepared_ahead, write
 from moderation.models import Question, Rule, ScreeningModel
 from ratings.models import EligibilityRun, ScoringRun
+from seeding import schema
+from seeding.activity import NoteBatch
+from seeding.columns import Chunk
+from seeding.generator import SeedGenerator, SeedSizes
+from seeding.people import DEMO_PASSWORD, PERSONAS
+from seeding.writers import ChunkWriter, CopyWriter, InsertWriter, Prepared, prepared_ahead, write
 
 #: Every table the seed writes, in the order it writes them.
 SEEDED_MODELS: tuple[type[models.Model], ...] = (
