@@ -38,6 +38,7 @@ import numpy.typing as npt
 
 from moderation.fraud.data import RatingTable
 from moderation.fraud.features import FeatureParams, Features, rater_features
+from moderation.fraud.fingerprints import RaterFingerprints
 from moderation.fraud.rules import Reason, ReasonTable, RuleResult, Thresholds, apply_rules
 
 F64 = npt.NDArray[np.float64]
@@ -317,15 +318,23 @@ class Screener:
 
     # --- scoring ------------------------------------------------------------------------------------------
 
-    def score(self, table: RatingTable, *, features: Features | None = None) -> ScreeningResult:
+    def score(
+        self,
+        table: RatingTable,
+        *,
+        features: Features | None = None,
+        fingerprints: RaterFingerprints | None = None,
+    ) -> ScreeningResult:
         """Score every vote of ``table``, judged among the votes of ``table`` (pass the context too).
 
         ``features``: ``rater_features(table, self.params)`` when the caller has them already.
+        ``fingerprints``: the raters' device and network groups over every category
+        (``moderation.screening.fingerprint_groups``); else over the votes of ``table``.
         """
         if self._forest is None:
             raise RuntimeError("the screener has not been fitted")
         features = features if features is not None else rater_features(table, self.params)
-        rules = apply_rules(table, features, self.thresholds, self.params)
+        rules = apply_rules(table, features, self.thresholds, self.params, fingerprints)
         anomaly = self._anomaly(features)
         probability = self._model_probability(table, features, rules, anomaly)
         score, verdict, reasons = self._combine(table, rules, anomaly, probability)
