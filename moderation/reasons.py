@@ -13,6 +13,8 @@ from django.utils.translation import gettext_lazy as _
 REASON_TEXT = {
     "shared_device": _("%(accounts)d accounts on one device rated this product within %(hours)d hours"),
     "shared_network": _("%(accounts)d accounts on one network rated this product within %(hours)d hours"),
+    "device_group": _("this account and %(others)d others used one device within %(days)d days, in any category"),
+    "network_group": _("this account and %(others)d others used one network within %(days)d days, in any category"),
     "near_duplicate": _("comment is a near-copy of %(copies)d others"),
     "straight_line": _("every one of the %(factors)d factors got the same score (%(score)d)"),
     "fast_fill": _("the form was filled in %(seconds)d seconds for %(factors)d factors"),

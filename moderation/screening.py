@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from catalog.models import OrderLine
 from moderation.fraud.data import RatingTable
+from moderation.fraud.fingerprints import RaterFingerprints, rater_fingerprints
 from moderation.models import Case, Rule, ScreeningModel, VoteScreening
 from moderation.services import cases_open_for_review, screening_exclusions_clear, screening_exclusions_record
 from ratings.models import FactorScore, Vote
@@ -164,6 +165,43 @@ def rating_table(votes: QuerySet[Vote], *, purchases: _Purchases | None = None) 
         purchases=_other_purchases(user_id, purchases),
         comment=comments,
     )
+
+
+def fingerprint_groups(*, raters: Sequence[int] | None = None) -> RaterFingerprints:
+    """Every account's device and network groups over ALL its votes, every category at once (one query).
+
+    Screening reads a category at a time; with these, a vote is judged with the fingerprints of its
+    rater's votes in the other categories too (five accounts on one phone, one vote in each of five
+    categories, are one group of five). ``raters``: only these accounts' groups are needed (a vote's
+    own screening), so only the votes through their networks (or, without a network, their devices)
+    are read: every group they are in, whole. A few numbers per vote, read a chunk at a time.
+    """
+    votes = Vote.objects.all()
+    if raters is not None:
+        theirs = Vote.objects.filter(user_id__in=list(raters))
+        votes = votes.filter(
+            Q(ip_hash__in=theirs.exclude(ip_hash="").values("ip_hash"))
+            | Q(ip_hash="", user_agent_hash__in=theirs.filter(ip_hash="").values("user_agent_hash"))
+        )
+    rows = votes.order_by().values_list("user_id", "user_agent_hash", "ip_hash", "created_at")
+    parts: list[npt.NDArray[np.float64]] = []
+    codes: list[npt.NDArray[np.int64]] = []
+    chunk: list[tuple[Any, ...]] = []
+
+    def flush() -> None:
+        parts.append(np.asarray([(rater, created.timestamp()) for rater, _ua, _ip, created in chunk]).reshape(-1, 2))
+        codes.append(np.asarray([(_code(ua), _code(ip)) for _r, ua, ip, _c in chunk], dtype=np.int64).reshape(-1, 2))
+        chunk.clear()
+
+    with transaction.atomic():
+        for row in rows.iterator(chunk_size=CHUNK):
+            chunk.append(row)
+            if len(chunk) == CHUNK:
+                flush()
+    flush()
+    table = np.concatenate(parts)
+    fingerprints = np.concatenate(codes)
+    return rater_fingerprints(table[:, 0].astype(np.int64), fingerprints[:, 0], fingerprints[:, 1], table[:, 1])
 
 
 def _int_rows(rows: QuerySet[Any], width: int) -> npt.NDArray[np.int64]:
@@ -360,7 +398,8 @@ def votes_screen(
     """Screen votes with the current model and apply the verdicts.
 
     A vote is judged among every vote of its category: product consensus, bursts, shared devices
-    and near-copies are read from them. The categories are ``category_ids`` (else those of
+    and near-copies are read from them; and with its rater's devices and networks over every
+    category (``fingerprint_groups``). The categories are ``category_ids`` (else those of
     ``vote_ids``, else all), screened one after another, so memory holds one category at a time.
     Verdicts are recorded for ``vote_ids`` when given, else for every vote read. Harmless to repeat:
     a vote whose verdict is unchanged is left as it is, and moderation decisions are never overridden.
@@ -381,12 +420,18 @@ def votes_screen(
     wanted_ids = None if vote_ids is None else np.unique(np.asarray(list(vote_ids), dtype=np.int64))
     # many categories: every buyer's purchases in one query rather than one query per category
     bought = purchase_counts() if len(categories) > 3 else None
+    # devices and networks over every category: an account's votes elsewhere count in each category
+    groups = fingerprint_groups(
+        raters=None
+        if wanted_ids is None
+        else list(Vote.objects.filter(pk__in=wanted_ids.tolist()).values_list("user_id", flat=True).distinct())
+    )
     outcomes = []
     for category_id in categories:
         table = rating_table(context.filter(campaign__category_id=category_id), purchases=bought)
         if len(table) == 0:
             continue
-        result = screener.score(table)
+        result = screener.score(table, fingerprints=groups)
         wanted = np.ones(len(table), dtype=bool) if wanted_ids is None else np.isin(table.vote_id, wanted_ids)
         rows = np.flatnonzero(wanted)
         del table

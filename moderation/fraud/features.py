@@ -51,6 +51,12 @@ class FeatureParams:
     baseline_burst_ratio: float = 3.0
     #: A vote this many standard deviations above (below) the consensus pushes the product up (down).
     push_sd: float = 1.0
+    #: Pushes by filler-like raters are counted apart too, against the product's own baseline of them:
+    #: a vote this many standard deviations from the consensus by a rater whose filler profile
+    #: (``rater_profile``, 0-1) is at least ``filler_profile``. Nine attackers on a film with a few
+    #: hundred honest raters vanish among its honest pushes, not among its filler-like ones.
+    filler_push_sd: float = 0.5
+    filler_profile: float = 0.85
     #: The consensus is shrunk towards the overall mean with this many pseudo-votes.
     prior_votes: float = 5.0
     #: Share of the lowest and of the highest votes left out of a product's trimmed mean.
@@ -202,9 +208,12 @@ def rater_features(table: RatingTable, params: FeatureParams | None = None) -> F
     baseline = ~np.isnan(vote) & (c("burst_ratio") < p.baseline_burst_ratio)
     deviation = c("consensus_dev")
     deviation[:] = _consensus_deviation(product, vote, baseline, p)
+    profiles = filler_profiles(user, product, vote, p)
+    filler_like = np.nan_to_num(profiles["profile"], nan=0.0)[user] >= p.filler_profile
     push_votes, push_ratio, in_burst = _push_burst(
-        product, t, deviation, c("burst_votes"), baseline, span, half=half, p=p
+        product, t, deviation, c("burst_votes"), baseline, span, half=half, p=p, filler_like=filler_like
     )
+    del filler_like
     c("push_votes")[:] = push_votes
     c("push_ratio")[:] = push_ratio
     c("push_bursts")[:] = in_burst
@@ -275,7 +284,7 @@ def rater_features(table: RatingTable, params: FeatureParams | None = None) -> F
         corate[: len(found)], lift[: len(found_lift)] = found, found_lift
     c("rater_corate_accounts")[:] = corate[user]
     c("rater_corate_lift")[:] = lift[user]
-    for name, values in filler_profiles(user, product, vote, p).items():
+    for name, values in profiles.items():
         c(f"rater_{name}")[:] = values[user]
     return Features(names=list(NAMES), X=X)
 
@@ -395,17 +404,24 @@ def _push_burst(
     *,
     half: float,
     p: FeatureParams,
+    filler_like: npt.NDArray[np.bool_] | None = None,
 ) -> tuple[F64, F64, F64]:
     """For a vote that pushes (``push_sd`` above the consensus, or below it): the votes pushing the same
     way in the window around it, how many times more of them there were than the window's other
     traffic predicts, and how many significant bursts cover it. Other votes get (0, 0, 0).
 
-    Each push vote's window is one test against the product's own baseline (its ordinary votes;
-    the share of pushes among them shrunk towards the overall share with ``prior_votes``
-    pseudo-votes): the pushes expected in the window are the larger of the product's usual pushes
-    per window over its history and what the window's other votes predict at its usual share (so
-    a product that turns popular or goes viral, bringing more votes of every kind, is not a burst),
-    and the window's p-value is the Poisson tail of its pushes. Windows of one and of
+    Each push vote's window is one test against the product's own baseline (its ordinary votes
+    OUTSIDE the window, so a campaign does not raise its own yardstick; the share of pushes among
+    them shrunk towards the overall share with ``prior_votes`` pseudo-votes): the pushes expected in
+    the window are the larger of the product's usual pushes per window over the rest of its history
+    and what the window's other votes predict at its usual share (so a product that turns popular
+    or goes viral, bringing more votes of every kind, is not a burst), and the window's p-value is
+    the Poisson tail of its pushes. The same tests run over the pushes of filler-like raters alone
+    (``filler_like``: ``filler_profile`` and up, a push from ``filler_push_sd``), against the
+    product's own baseline of those: nine attackers among a film's few hundred honest raters
+    vanish among its pushes, not among its filler-like pushes; in their wider windows a vote is in
+    the burst only when its own window is one, and filler-like pushes already in a burst count
+    within half the window. Windows of one and of
     ``burst_scales`` times the burst window are tested (a campaign spread over two weeks shows in
     the wider one). A window is a burst when its p-value survives Bonferroni at ``burst_fwer`` over
     every push vote's windows, with at least ``burst_min_votes`` pushes and ``burst_min_ratio``
@@ -422,8 +438,14 @@ def _push_burst(
     base_n = np.bincount(group[baseline], minlength=size).astype(np.float64)
     group_span = np.zeros(size)
     group_span[group] = span
-    sides = (deviation >= p.push_sd, deviation <= -p.push_sd)
+    sides: tuple[npt.NDArray[np.bool_], ...] = (deviation >= p.push_sd, deviation <= -p.push_sd)
     pushes = int(np.count_nonzero(sides[0] | sides[1]))
+    if filler_like is not None and np.any(filler_like):
+        # the same tests over the pushes of filler-like raters alone (a weaker push counts): a small
+        # attack stands out against the product's few such votes, not against all its pushes
+        filler_sides = (filler_like & (deviation >= p.filler_push_sd), filler_like & (deviation <= -p.filler_push_sd))
+        sides = (*sides, *filler_sides)
+        pushes += int(np.count_nonzero(filler_sides[0] | filler_sides[1]))
     overlaps = np.zeros(len(t))
     if pushes == 0:
         return votes, ratio, overlaps
@@ -436,27 +458,40 @@ def _push_burst(
         # significant for the campaign's sake, while the campaign's own stragglers still add up
         free = overlaps == 0
         window = in_window if scale == 1.0 else _counts_near(group, t, np.ones(len(t), dtype=bool), free, width, half)
-        periods = np.maximum(group_span / (2 * width), 1.0)
-        for side in sides:
-            if not np.any(side & free):
+        # the periods of the product's history OUTSIDE the window (a product younger than two windows
+        # counts as one)
+        periods = np.maximum(group_span / (2 * width) - 1.0, 1.0)
+        # the window's own ordinary votes are not part of its yardstick: nine pushes in one fortnight of
+        # a quiet product must not raise the rate they are compared with
+        base_in_window = _window_counts(group, t, width, baseline)
+        for side_number, side in enumerate(sides):
+            # filler-like pushes are few: a campaign's stragglers a week from its peak still count
+            # with it, and each is judged by its OWN window alone (below)
+            fillers = side_number >= 2
+            chosen = side if fillers else side & free
+            if not np.any(chosen):
                 continue
-            same = _counts_near(group, t, side, free, width, half)
+            # (a filler-like push already in a burst counts within half the wider window)
+            same = _counts_near(group, t, side, free, width, width / 2 if fillers else half)
             base_side = np.bincount(group[baseline & side], minlength=size).astype(np.float64)
+            side_in_window = _window_counts(group, t, width, baseline & side)
             overall = float(np.count_nonzero(baseline & side)) / max(float(np.count_nonzero(baseline)), 1.0)
-            share = (base_side + p.prior_votes * overall) / (base_n + p.prior_votes)
-            odds = share / np.maximum(1.0 - share, 0.05)
             others = np.maximum(window - same, 0.0)
-            rows = np.flatnonzero(side & free)
+            rows = np.flatnonzero(chosen)
             g = group[rows]
-            scale_ratio = same[rows] / (others[rows] * odds[g] + 1.0)
-            if scale == 1.0:
+            outside_side = np.maximum(base_side[g] - side_in_window[rows], 0.0)
+            outside_n = np.maximum(base_n[g] - base_in_window[rows], 0.0)
+            share = (outside_side + p.prior_votes * overall) / (outside_n + p.prior_votes)
+            odds = share / np.maximum(1.0 - share, 0.05)
+            scale_ratio = same[rows] / (others[rows] * odds + 1.0)
+            if scale == 1.0 and not fillers:
                 votes[rows] = same[rows]
                 ratio[rows] = scale_ratio
-            # the usual pushes per window (one pseudo-push, so a spotless product still has a rate; a
-            # product younger than a window counts as one), or what the window's other traffic
-            # predicts at the product's usual share, if that is more
-            usual = (base_side[g] + 1.0) / periods[g]
-            expected = np.maximum(usual, others[rows] * odds[g])
+            # the usual pushes per window outside this one (one pseudo-push, so a spotless product still
+            # has a rate), or what the window's other traffic predicts at the product's usual share, if
+            # that is more
+            usual = (outside_side + 1.0) / periods[g]
+            expected = np.maximum(usual, others[rows] * odds)
             p_value = poisson.sf(same[rows] - 1, expected)
             significant = np.zeros(len(t), dtype=bool)
             significant[rows] = (
@@ -464,8 +499,14 @@ def _push_burst(
                 & (same[rows] >= p.burst_min_votes)
                 & (scale_ratio >= p.burst_min_ratio)
             )
-            if np.any(significant):
+            if not np.any(significant):
+                continue
+            if scale == 1.0 or not fillers:
+                # every push inside a burst window is in the burst
                 overlaps[side] += _window_counts(group, t, width, significant)[side]
+            else:
+                # in a wider window of filler-like pushes, only those whose OWN window is a burst
+                overlaps[significant] += 1
     return votes, ratio, overlaps
 
 

@@ -1,0 +1,78 @@
+"""Small attacks are visible: nine filler accounts pushing a product that a few hundred honest raters rate
+(a 1% attack) are a burst, counted against the product's own baseline of filler-like pushes, which
+leaves out the window's own votes; honest raters alone make no burst. Pure numpy."""
+
+import numpy as np
+
+from moderation.fraud.data import RatingTable
+from moderation.fraud.features import DAY, HOUR, FeatureParams, rater_features
+from moderation.fraud.rules import apply_rules
+from tests.moderation.test_fraud_rules_null import START, sessions
+
+ATTACKERS = np.arange(30_000_001, 30_000_010)
+
+
+def honest_platform() -> RatingTable:
+    return sessions(1500, 300, weeks=26, rng=np.random.default_rng(21))
+
+
+def busy_target(table: RatingTable) -> int:
+    """A product that a few hundred honest raters rate, with a middling mean."""
+    counts = np.bincount(table.product_id)
+    means = np.bincount(table.product_id, weights=table.vote_mean) / np.maximum(counts, 1)
+    fitting = np.flatnonzero((counts >= 150) & (counts <= 400) & (means < 4.0))
+    return int(fitting[0])
+
+
+def with_nine_fillers(honest: RatingTable, target: int, rng: np.random.Generator) -> RatingTable:
+    """Nine accounts, spread over twelve days, each rating the target 5 and forty random products at
+    random scores (a random attack: its filler votes are far from what others say)."""
+    table = honest
+    for n, rater in enumerate(ATTACKERS):
+        filler = rng.choice(np.setdiff1d(np.arange(1, 301), [target]), size=40, replace=False)
+        session = START + 80 * DAY + n * 1.4 * DAY
+        table = table.concat(
+            RatingTable.from_arrays(
+                user_id=np.full(41, rater),
+                product_id=np.r_[target, filler],
+                timestamp=session + np.sort(rng.uniform(0, HOUR, 41)),
+                scores=np.r_[5.0, rng.integers(1, 6, 40)].reshape(-1, 1),
+            )
+        )
+    return table
+
+
+def test_honest_raters_alone_make_no_burst_even_counting_filler_like_ones() -> None:
+    honest = honest_platform()
+
+    burst = apply_rules(honest, rater_features(honest)).reasons.has("burst")
+
+    assert not burst.any()
+
+
+def test_nine_filler_accounts_pushing_a_product_with_hundreds_of_raters_are_a_burst() -> None:
+    honest = honest_platform()
+    target = busy_target(honest)
+    assert len(np.unique(honest.user_id[honest.product_id == target])) >= 150
+    table = with_nine_fillers(honest, target, np.random.default_rng(22))
+    pushes = np.isin(table.user_id, ATTACKERS) & (table.product_id == target)
+
+    result = apply_rules(table, rater_features(table))
+
+    # spread over twelve days, most of them: the densest week and those within it
+    assert np.count_nonzero(result.reasons.has("burst")[pushes]) >= 5
+    # and their filler votes follow them to review
+    caught = np.isin(table.user_id, table.user_id[pushes & result.reasons.has("burst")]) & ~pushes
+    assert np.mean(result.score[caught] >= 0.5) >= 0.95
+    assert np.mean(result.score[: len(honest)] >= 0.5) <= 0.01
+
+
+def test_counted_among_all_the_products_pushes_the_nine_were_invisible() -> None:
+    honest = honest_platform()
+    table = with_nine_fillers(honest, busy_target(honest), np.random.default_rng(22))
+    pushes = np.isin(table.user_id, ATTACKERS) & (table.product_id == busy_target(honest))
+    without_fillers = FeatureParams(filler_profile=2.0)  # no rater is filler-like: every push counts alike
+
+    burst = apply_rules(table, rater_features(table, without_fillers), params=without_fillers).reasons.has("burst")
+
+    assert np.count_nonzero(burst[pushes]) <= 2
