@@ -378,6 +378,10 @@ class Vote(models.Model):
                 name="vote_product_window_idx",
             ),
             models.Index(fields=["product", "updated_at"], name="vote_product_updated_idx"),
+            # A vote's own screening reads every vote through its rater's networks (or, without one, devices)
+            # to judge shared fingerprints across categories (moderation.screening.fingerprint_groups).
+            models.Index(fields=["ip_hash"], condition=~Q(ip_hash=""), name="vote_network_idx"),
+            models.Index(fields=["user_agent_hash"], condition=Q(ip_hash=""), name="vote_device_no_network_idx"),
             # The screening sweep looks only at the last days' votes.
             models.Index(fields=["created_at"], name="vote_created_idx"),
         ]
