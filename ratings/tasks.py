@@ -118,16 +118,21 @@ def run_scoring(self: Task[Any, Any], triggered_by: str = "schedule") -> int:
     """Nightly by default (beat) or from the admin: record a full run and fan out one task per category.
 
     Harmless to re-run: results change only where figures changed, so a second run writes no result.
+    The run is keyed on this task's id: delivered again after its worker died, the task continues the
+    run it recorded, sending only the categories not yet finished, instead of starting another.
     """
-    run, category_ids = scoring.run_start(triggered_by=triggered_by)
+    run, category_ids = scoring.run_start(triggered_by=triggered_by, task_id=self.request.id or "")
     if not category_ids:
-        scoring.run_finish(run_id=run.pk)  # nothing to score: no category task would close the run
+        scoring.run_finish(run_id=run.pk)  # nothing (left) to score: no category task would close the run
         return run.pk
-    tasks = group(score_category.si(run.pk, category_id) for category_id in category_ids)
-    options = _same_queue(self)
-    transaction.on_commit(lambda: tasks.apply_async(**options), robust=True)
+    _score_categories(run.pk, category_ids, **_same_queue(self))
     logger.info("scoring run %s: %d categories enqueued", run.pk, len(category_ids))
     return run.pk
+
+
+def _score_categories(run_id: int, category_ids: list[int], **options: Any) -> None:
+    tasks = group(score_category.si(run_id, category_id) for category_id in category_ids)
+    transaction.on_commit(lambda: tasks.apply_async(**options), robust=True)
 
 
 @shared_task(bind=True, acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
@@ -162,3 +167,19 @@ def sweep_rescores() -> int:
     for campaign_id in due:
         rescore_campaign.delay(campaign_id)
     return len(due)
+
+
+@shared_task(acks_late=True)
+def sweep_stalled_runs() -> int:
+    """Every few minutes (beat): full scoring runs with no progress for ``JOB_STALLED_AFTER_SECONDS`` (their
+    worker died and the task never came back): send their unfinished categories again, close those whose
+    categories are all done, and after ``scoring.SWEEP_RESUMES`` tries stop them with the reason.
+
+    Harmless to repeat: a run is resumed only once per stall period, and the categories are idempotent.
+    Returns how many runs it resumed, completed or stopped.
+    """
+    outcome = scoring.runs_stalled_repair()
+    for run_id, category_ids in outcome.resumed.items():
+        logger.warning("scoring run %s stalled: %d categories sent again", run_id, len(category_ids))
+        _score_categories(run_id, category_ids)
+    return len(outcome.resumed) + len(outcome.completed) + len(outcome.stopped)
