@@ -14,6 +14,17 @@ new ``ProductResult`` only where a figure changed: a re-run with no new data wri
 Concurrency contract: every write for a category happens in one transaction that first locks the
 category row, so a full run and a product re-score of the same category serialise; a crash rolls
 the whole category back and a redelivered task starts clean.
+
+How a full run survives its workers: the run is keyed on the id of the task that started it, so that
+task, delivered again after its worker died, continues the run it recorded (``run_start`` returns
+the categories not yet finished) instead of starting another. A killed pool child's task is
+requeued at once; a whole worker's comes back after the broker's visibility timeout (10 minutes by
+default: ``CELERY_VISIBILITY_TIMEOUT``, with the task time limits below it). Each category is one
+task of a few seconds at full scale (about 130 ms of SQL; the whole run ~1 minute), far below the
+limits. A run whose task never comes back (a broker restarted without its queue, say) makes no
+progress: after ``JOB_STALLED_AFTER_SECONDS`` the sweep (``runs_stalled_repair``, every 5 minutes)
+sends its unfinished categories again, up to ``SWEEP_RESUMES`` times, then stops the run with the
+reason, which staff see on the run in the admin.
 """
 
 import logging
