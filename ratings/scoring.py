@@ -23,7 +23,7 @@ default: ``CELERY_VISIBILITY_TIMEOUT``, with the task time limits below it). Eac
 task of a few seconds at full scale (about 130 ms of SQL; the whole run ~1 minute), far below the
 limits. A run whose task never comes back (a broker restarted without its queue, say) makes no
 progress: after ``JOB_STALLED_AFTER_SECONDS`` the sweep (``runs_stalled_repair``, every 5 minutes)
-sends its unfinished categories again, up to ``SWEEP_RESUMES`` times, then stops the run with the
+sends its unfinished categories again, up to ``stalls.SWEEP_RESUMES`` times, then stops the run with the
 reason, which staff see on the run in the admin.
 """
 
@@ -33,16 +33,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Case, Count, Exists, F, Max, OuterRef, Q, Subquery, Value, When
-from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from catalog import page_cache
 from catalog.models import Category, Product
-from ratings import statistics
+from ratings import stalls, statistics
 from ratings.eligibility import campaigns_close_expired, policy_get
 from ratings.models import (
     Campaign,
@@ -723,9 +721,6 @@ def run_all(*, triggered_by: str, now: datetime | None = None) -> ScoringRun:
 
 # --- Runs whose worker died -----------------------------------------------------------------------
 
-#: How often the sweep sends a stalled run's unfinished categories again before it gives up on the run.
-SWEEP_RESUMES = 3
-
 
 @dataclass(frozen=True)
 class StalledRuns:
@@ -737,21 +732,11 @@ class StalledRuns:
 
 
 def runs_stalled(*, now: datetime | None = None, stalled_after: timedelta | None = None) -> list[int]:
-    """Full runs still running with no progress (started, resumed or a category finished) for longer than
-    ``stalled_after`` (``JOB_STALLED_AFTER_SECONDS``, above the visibility timeout plus a task's time limit,
-    so the broker's own redelivery of a dead worker's task has had its chance)."""
-    if stalled_after is None:
-        stalled_after = timedelta(seconds=settings.JOB_STALLED_AFTER_SECONDS)
-    since = (now or timezone.now()) - stalled_after
+    """Full runs still running with no progress for longer than ``stalled_after`` (``ratings.stalls``)."""
+    since = stalls.stalled_since(now=now or timezone.now(), stalled_after=stalled_after)
     return list(
         ScoringRun.objects.filter(kind=ScoringRun.Kind.FULL, status=ScoringRun.Status.RUNNING)
-        .annotate(
-            progressed=Greatest(
-                "started_at",
-                Coalesce("resumed_at", "started_at"),
-                Coalesce(Max("categories__finished_at"), "started_at"),
-            )
-        )
+        .annotate(progressed=stalls.last_progress("finished_at"))
         .filter(progressed__lt=since)
         .order_by("pk")
         .values_list("pk", flat=True)
@@ -762,7 +747,7 @@ def runs_stalled_repair(*, now: datetime | None = None, stalled_after: timedelta
     """Finish what dead workers left: for each stalled full run, in a transaction that locks the run,
 
     * every category finished (the closing step was lost): close the run, as its last category would have;
-    * fewer than ``SWEEP_RESUMES`` resumes so far: count a resume and return its unfinished categories for
+    * fewer than ``stalls.SWEEP_RESUMES`` resumes so far: count a resume and return its unfinished categories for
       the caller to send again (harmless: a finished category is skipped, and two deliveries of one
       category serialise on its row);
     * otherwise give up: its unfinished categories and the run are closed with the reason, which staff
@@ -783,17 +768,14 @@ def runs_stalled_repair(*, now: datetime | None = None, stalled_after: timedelta
             if not pending:
                 run_finish(run_id=run_id)
                 completed.append(run_id)
-            elif run.resumes < SWEEP_RESUMES:
+            elif run.resumes < stalls.SWEEP_RESUMES:
                 run.resumes += 1
                 run.resumed_at = now
                 run.save(update_fields=["resumes", "resumed_at", "updated_at"])
                 campaigns_close_expired(now=run.data_cutoff)  # in case the run's own task died before
                 resumed[run_id] = pending
             else:
-                reason = (
-                    f"Stopped by the sweep: no progress since the run was sent again {run.resumes} times; "
-                    f"{len(pending)} categories were not scored (their workers died or their tasks were lost)."
-                )
+                reason = stalls.stop_reason(resumes=run.resumes, pending=len(pending))
                 ScoringRunCategory.objects.filter(run_id=run_id, finished_at__isnull=True).update(
                     finished_at=now, error="Not scored: the sweep stopped the run.", updated_at=now
                 )

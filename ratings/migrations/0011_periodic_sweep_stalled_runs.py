@@ -24,7 +24,7 @@ def delete_periodic_task(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("ratings", "0010_scoring_run_resume"),
+        ("ratings", "0010_run_task_and_resume"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 

@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from ratings import scoring
+from ratings import scoring, stalls
 from ratings.models import ProductResult, RatingPolicy, ScoringRun, ScoringRunCategory
 from ratings.tasks import run_scoring, sweep_stalled_runs
 from tests.factories import ProductFactory, rating_ready_category
@@ -144,7 +144,7 @@ def test_the_sweep_gives_up_on_a_run_that_never_progresses_and_staff_see_why(
     # given: a run resumed again and again with no category ever finishing
     run = half_done_run()
     now = timezone.now()
-    for attempt in range(1, scoring.SWEEP_RESUMES + 1):
+    for attempt in range(1, stalls.SWEEP_RESUMES + 1):
         now += LATER
         assert scoring.runs_stalled_repair(now=now).resumed.keys() == {run.pk}, attempt
 
