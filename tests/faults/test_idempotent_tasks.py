@@ -154,6 +154,13 @@ def screen_all_votes() -> Job:
     return _call(moderation.tasks.screen_all_votes)
 
 
+def screen_category() -> Job:
+    votes = screenable_votes()
+    vote_case(votes[0])
+    [category_id] = {vote.campaign.category_id for vote in votes}
+    return _call(moderation.tasks.screen_category, category_id)
+
+
 def sweep_unscreened() -> Job:
     votes = screenable_votes()
     # The ring's votes came in an hour ago and their own screening was lost.
@@ -202,6 +209,7 @@ CASES: dict[str, Callable[[], Job]] = {
                 expire_manager_terms,
                 screen_vote,
                 screen_all_votes,
+                screen_category,
                 sweep_unscreened,
                 retrain_screener,
             ],
