@@ -14,6 +14,11 @@ A run goes in three steps, each a service the Celery tasks in ``ratings.tasks`` 
    cap needs all of a user's new invitations in one window, and one sorted insert is the fastest
    form: PERFORMANCE.md), records the counts per category and finishes the run.
 
+A run is keyed on the id of the task that started it: that task, delivered again after its worker
+died, continues the run (``run_start`` returns the categories not yet done, selected again as of the
+run's start). A run whose task never comes back is resumed, then stopped with the reason, by the
+stalled-run sweep (``runs_stalled_repair``, ``ratings.stalls``).
+
 Then, after commit, the invited are told per category: ``invitations_notify`` writes inbox rows and
 hands the new ones to ``invitation_emails_send`` in chunks of ``EMAIL_CHUNK_SIZE``.
 

@@ -1,5 +1,5 @@
-"""The sweep that finishes full scoring runs whose worker died (ratings.tasks.sweep_stalled_runs), every
-5 minutes like the other sweeps; declared beside the rest of the schedule (0006_periodic_tasks.py)."""
+"""The sweep that finishes scoring and eligibility runs whose worker died (ratings.tasks.sweep_stalled_runs),
+every 5 minutes like the other sweeps; declared beside the rest of the schedule (0006_periodic_tasks.py)."""
 
 from django.conf import settings
 from django.db import migrations
