@@ -498,8 +498,13 @@ def runs_stalled_repair(*, now: datetime | None = None, stalled_after: timedelta
                 EligibilityRunCategory.objects.filter(run_id=run_id, finished_at=None).update(
                     finished_at=now, error="Not done: the sweep stopped the run.", updated_at=now
                 )
+                opened = run.categories.aggregate(n=Sum("campaigns_opened", default=0))["n"]
                 EligibilityRun.objects.filter(pk=run_id).update(
-                    status=EligibilityRun.Status.FAILED, finished_at=now, error=reason, updated_at=now
+                    status=EligibilityRun.Status.FAILED,
+                    finished_at=now,
+                    campaigns_opened=opened,
+                    error=reason,
+                    updated_at=now,
                 )
                 stopped.append(run_id)
                 logger.warning("eligibility run %s stopped: %s", run_id, reason)

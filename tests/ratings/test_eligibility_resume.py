@@ -116,6 +116,7 @@ def test_the_sweep_gives_up_on_a_run_that_never_progresses_and_staff_see_why(two
     run.refresh_from_db()
     assert outcome.stopped == [run.pk]
     assert run.status == EligibilityRun.Status.FAILED and run.finished_at is not None
+    assert run.campaigns_opened == 2  # what the category that finished opened
     assert "Stopped by the sweep" in run.error
     assert run.categories.filter(finished_at=None).count() == 0
     client = Client()
