@@ -319,6 +319,11 @@ def _decisions() -> _Decisions:
     return ids[last], labels[last]
 
 
+def categories_with_votes() -> list[int]:
+    """The categories that have votes, in id order: the chunks of the nightly batch."""
+    return [category_id for category_id, _votes in _categories(Vote.objects.all())]
+
+
 def _categories(votes: QuerySet[Vote]) -> list[tuple[int, int]]:
     """(category id, votes) of the categories ``votes`` has votes in, in id order (one grouped query)."""
     return list(

@@ -14,6 +14,11 @@ A run goes in three steps, each a service the Celery tasks in ``ratings.tasks`` 
    cap needs all of a user's new invitations in one window, and one sorted insert is the fastest
    form: PERFORMANCE.md), records the counts per category and finishes the run.
 
+A run is keyed on the id of the task that started it: that task, delivered again after its worker
+died, continues the run (``run_start`` returns the categories not yet done, selected again as of the
+run's start). A run whose task never comes back is resumed, then stopped with the reason, by the
+stalled-run sweep (``runs_stalled_repair``, ``ratings.stalls``).
+
 Then, after commit, the invited are told per category: ``invitations_notify`` writes inbox rows and
 hands the new ones to ``invitation_emails_send`` in chunks of ``EMAIL_CHUNK_SIZE``.
 
@@ -54,7 +59,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q, Sum
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -63,6 +68,7 @@ from django.utils import timezone
 from accounts.models import Notification
 from accounts.services import SUBJECT_ID, notifications_create
 from catalog.models import Category, Factor
+from ratings import stalls
 from ratings.models import Campaign, CampaignFactor, EligibilityRun, EligibilityRunCategory, Invitation, RatingPolicy
 
 logger = logging.getLogger(__name__)
@@ -106,34 +112,78 @@ class RunPlan:
     selections: dict[int, list[SelectedProduct]]
 
 
-def run_start(*, triggered_by: str, now: datetime | None = None) -> RunPlan:
+def run_start(*, triggered_by: str, task_id: str = "", now: datetime | None = None) -> RunPlan:
     """Record a new run with a row per rating-ready category, and select every category's products.
 
     Closes expired campaigns first, so their products can be selected again. The selection is one
     ranked aggregate over all categories: one pass over the order lines costs far less than a
     per-category index walk repeated 93 times (see bench/eligibility.py). A run without any
     rating-ready category is finished at once.
+
+    Resumable: with the id of the task that starts it, a second call with the same id (the broker
+    delivering the task again after its worker died) records nothing and returns the same run with the
+    selections of the categories it has not finished (``run_selections_pending``). Two deliveries at
+    once meet on the unique task id.
     """
+    resumed = _run_of_task(task_id)
+    if resumed is not None:
+        return resumed
     now = now or timezone.now()
     policy = policy_get()
     campaigns_close_expired(now=now)
     selections, considered = products_select(policy=policy, now=now)
-    with transaction.atomic():
-        run = EligibilityRun.objects.create(
-            run_date=timezone.localdate(now), triggered_by=triggered_by[:60], started_at=now
-        )
-        category_ids = Category.objects.filter(rating_ready=True).order_by("pk").values_list("pk", flat=True)
-        EligibilityRunCategory.objects.bulk_create(
-            [
-                EligibilityRunCategory(
-                    run=run, category_id=category_id, products_considered=considered.get(category_id, 0)
-                )
-                for category_id in category_ids
-            ]
-        )
+    try:
+        with transaction.atomic():
+            run = EligibilityRun.objects.create(
+                run_date=timezone.localdate(now), triggered_by=triggered_by[:60], task_id=task_id, started_at=now
+            )
+            category_ids = Category.objects.filter(rating_ready=True).order_by("pk").values_list("pk", flat=True)
+            EligibilityRunCategory.objects.bulk_create(
+                [
+                    EligibilityRunCategory(
+                        run=run, category_id=category_id, products_considered=considered.get(category_id, 0)
+                    )
+                    for category_id in category_ids
+                ]
+            )
+    except IntegrityError:
+        resumed = _run_of_task(task_id)  # another delivery of the same task recorded it first
+        if resumed is None:
+            raise
+        return resumed
     if not category_ids:
         run_invite(run_id=run.pk)
     return RunPlan(run=run, selections={category_id: selections.get(category_id, []) for category_id in category_ids})
+
+
+def _run_of_task(task_id: str) -> RunPlan | None:
+    if not task_id:
+        return None
+    run = EligibilityRun.objects.filter(task_id=task_id).first()
+    if run is None:
+        return None
+    selections = run_selections_pending(run=run)
+    logger.info("eligibility run %s resumed by task %s: %d categories left", run.pk, task_id, len(selections))
+    return RunPlan(run=run, selections=selections)
+
+
+def run_selections_pending(*, run: EligibilityRun) -> dict[int, list[SelectedProduct]]:
+    """The selections of the categories a running run has not finished, selected again as of the run's
+    start. A category still pending opened nothing (its work is one transaction), so its products are
+    selected as the first time, unless sales or notes recorded since then, dated before the start, move
+    a product across the cut."""
+    if run.status != EligibilityRun.Status.RUNNING:
+        return {}
+    pending = list(
+        EligibilityRunCategory.objects.filter(run=run, finished_at=None)
+        .order_by("category_id")
+        .values_list("category_id", flat=True)
+    )
+    if not pending:
+        return {}
+    campaigns_close_expired(now=run.started_at)
+    selections, _considered = products_select(policy=policy_get(), now=run.started_at)
+    return {category_id: selections.get(category_id, []) for category_id in pending}
 
 
 def _dt(value: datetime) -> Any:
@@ -393,6 +443,80 @@ def run_invite(*, run_id: int) -> dict[int, int] | None:
         return None
     logger.info("eligibility run %s finished: %d invitations", run_id, sum(per_category.values()))
     return per_category
+
+
+# --- Runs whose worker died ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StalledRuns:
+    """What the sweep did: per run, the categories to send again (with their selections) or the
+    invitation step to send again; and the runs it stopped."""
+
+    resumed: dict[int, dict[int, list[SelectedProduct]]]
+    invite: list[int]
+    stopped: list[int]
+
+
+def runs_stalled(*, now: datetime | None = None, stalled_after: timedelta | None = None) -> list[int]:
+    """Runs still running with no progress for longer than ``stalled_after`` (``ratings.stalls``)."""
+    since = stalls.stalled_since(now=now or timezone.now(), stalled_after=stalled_after)
+    return list(
+        EligibilityRun.objects.filter(status=EligibilityRun.Status.RUNNING)
+        .annotate(progressed=stalls.last_progress("started_at", "finished_at"))
+        .filter(progressed__lt=since)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def runs_stalled_repair(*, now: datetime | None = None, stalled_after: timedelta | None = None) -> StalledRuns:
+    """Finish what dead workers left of eligibility runs: for each stalled run, in a transaction that
+    locks it, count a resume and return its unfinished categories with their selections (or, all of them
+    done, its invitation step) for the caller to send again; after ``stalls.SWEEP_RESUMES`` resumes, stop
+    it: its unfinished categories and the run are closed with the reason staff see in the admin.
+
+    Harmless: categories and the invitation step skip what is done; a run that progressed meanwhile
+    (locked, then checked again) is left alone.
+    """
+    now = now or timezone.now()
+    resumed: dict[int, dict[int, list[SelectedProduct]]] = {}
+    invite: list[int] = []
+    stopped: list[int] = []
+    for run_id in runs_stalled(now=now, stalled_after=stalled_after):
+        with transaction.atomic():
+            run = (
+                EligibilityRun.objects.select_for_update()
+                .filter(pk=run_id, status=EligibilityRun.Status.RUNNING)
+                .first()
+            )
+            if run is None or run_id not in runs_stalled(now=now, stalled_after=stalled_after):
+                continue
+            pending = EligibilityRunCategory.objects.filter(run_id=run_id, finished_at=None).count()
+            if run.resumes >= stalls.SWEEP_RESUMES:
+                reason = stalls.stop_reason(resumes=run.resumes, pending=pending)
+                EligibilityRunCategory.objects.filter(run_id=run_id, finished_at=None).update(
+                    finished_at=now, error="Not done: the sweep stopped the run.", updated_at=now
+                )
+                opened = run.categories.aggregate(n=Sum("campaigns_opened", default=0))["n"]
+                EligibilityRun.objects.filter(pk=run_id).update(
+                    status=EligibilityRun.Status.FAILED,
+                    finished_at=now,
+                    campaigns_opened=opened,
+                    error=reason,
+                    updated_at=now,
+                )
+                stopped.append(run_id)
+                logger.warning("eligibility run %s stopped: %s", run_id, reason)
+                continue
+            run.resumes += 1
+            run.resumed_at = now
+            run.save(update_fields=["resumes", "resumed_at", "updated_at"])
+            if pending:
+                resumed[run_id] = run_selections_pending(run=run)
+            else:
+                invite.append(run_id)
+    return StalledRuns(resumed=resumed, invite=invite, stopped=stopped)
 
 
 _INVITE_SQL = """

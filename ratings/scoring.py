@@ -14,6 +14,17 @@ new ``ProductResult`` only where a figure changed: a re-run with no new data wri
 Concurrency contract: every write for a category happens in one transaction that first locks the
 category row, so a full run and a product re-score of the same category serialise; a crash rolls
 the whole category back and a redelivered task starts clean.
+
+How a full run survives its workers: the run is keyed on the id of the task that started it, so that
+task, delivered again after its worker died, continues the run it recorded (``run_start`` returns
+the categories not yet finished) instead of starting another. A killed pool child's task is
+requeued at once; a whole worker's comes back after the broker's visibility timeout (10 minutes by
+default: ``CELERY_VISIBILITY_TIMEOUT``, with the task time limits below it). Each category is one
+task of a few seconds at full scale (about 130 ms of SQL; the whole run ~1 minute), far below the
+limits. A run whose task never comes back (a broker restarted without its queue, say) makes no
+progress: after ``JOB_STALLED_AFTER_SECONDS`` the sweep (``runs_stalled_repair``, every 5 minutes)
+sends its unfinished categories again, up to ``stalls.SWEEP_RESUMES`` times, then stops the run with the
+reason, which staff see on the run in the admin.
 """
 
 import logging
@@ -23,13 +34,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.cache import cache
-from django.db import OperationalError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Case, Count, Exists, F, Max, OuterRef, Q, Subquery, Value, When
 from django.utils import timezone
 
 from catalog import page_cache
 from catalog.models import Category, Product
-from ratings import statistics
+from ratings import stalls, statistics
 from ratings.eligibility import campaigns_close_expired, policy_get
 from ratings.models import (
     Campaign,
@@ -542,23 +553,62 @@ def _forget_cached(product_ids: Sequence[int]) -> None:
 # --- The full run ---------------------------------------------------------------------------------
 
 
-def run_start(*, triggered_by: str, now: datetime | None = None) -> tuple[ScoringRun, list[int]]:
+def run_start(*, triggered_by: str, task_id: str = "", now: datetime | None = None) -> tuple[ScoringRun, list[int]]:
     """Record a full run and the categories it will score (those with a campaign), in one transaction:
-    a worker dying in between leaves no run without categories, which nothing would ever finish."""
-    now = now or timezone.now()
-    campaigns_close_expired(now=now)
-    with transaction.atomic():
-        run = ScoringRun.objects.create(
-            kind=ScoringRun.Kind.FULL,
-            triggered_by=triggered_by[:60],
-            method_version=statistics.METHOD_VERSION,
-            data_cutoff=now,
-            score_window_days=policy_get().score_window_days,
-            started_at=now,
-        )
-        category_ids = sorted(set(Campaign.objects.values_list("category_id", flat=True).distinct()))
-        ScoringRunCategory.objects.bulk_create(ScoringRunCategory(run=run, category_id=pk) for pk in category_ids)
+    a worker dying in between leaves no run without categories, which nothing would ever finish.
+
+    Resumable: with the id of the task that starts it, a second call with the same id (the broker
+    delivering the task again after its worker died) records nothing and returns the same run with
+    the categories it has not finished, so the caller sends only those again. Two deliveries at once
+    meet on the unique task id. Then closes campaigns past their closing time as of the run's cut-off
+    (a resumed run repeats this harmlessly), before any category is scored.
+    """
+    resumed = _run_of_task(task_id)
+    if resumed is None:
+        now = now or timezone.now()
+        try:
+            with transaction.atomic():
+                run = ScoringRun.objects.create(
+                    kind=ScoringRun.Kind.FULL,
+                    triggered_by=triggered_by[:60],
+                    task_id=task_id,
+                    method_version=statistics.METHOD_VERSION,
+                    data_cutoff=now,
+                    score_window_days=policy_get().score_window_days,
+                    started_at=now,
+                )
+                category_ids = sorted(set(Campaign.objects.values_list("category_id", flat=True).distinct()))
+                ScoringRunCategory.objects.bulk_create(
+                    ScoringRunCategory(run=run, category_id=pk) for pk in category_ids
+                )
+        except IntegrityError:
+            resumed = _run_of_task(task_id)  # another delivery of the same task recorded it first
+            if resumed is None:
+                raise
+    if resumed is not None:
+        run, category_ids = resumed
+        logger.info("scoring run %s resumed by task %s: %d categories left", run.pk, task_id, len(category_ids))
+    if run.status == ScoringRun.Status.RUNNING:
+        campaigns_close_expired(now=run.data_cutoff)
     return run, category_ids
+
+
+def _run_of_task(task_id: str) -> tuple[ScoringRun, list[int]] | None:
+    if not task_id:
+        return None
+    run = ScoringRun.objects.filter(kind=ScoringRun.Kind.FULL, task_id=task_id).first()
+    if run is None:
+        return None
+    return run, run_categories_pending(run_id=run.pk)
+
+
+def run_categories_pending(*, run_id: int) -> list[int]:
+    """The categories of a run that are not finished (an error counts as finished)."""
+    return list(
+        ScoringRunCategory.objects.filter(run_id=run_id, finished_at__isnull=True)
+        .order_by("category_id")
+        .values_list("category_id", flat=True)
+    )
 
 
 def run_category(*, run_id: int, category_id: int) -> CategoryOutcome | None:
@@ -667,6 +717,73 @@ def run_all(*, triggered_by: str, now: datetime | None = None) -> ScoringRun:
     run_finish(run_id=run.pk)
     run.refresh_from_db()
     return run
+
+
+# --- Runs whose worker died -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StalledRuns:
+    """What the sweep did: categories to send again per run, and runs it closed."""
+
+    resumed: dict[int, list[int]]
+    completed: list[int]
+    stopped: list[int]
+
+
+def runs_stalled(*, now: datetime | None = None, stalled_after: timedelta | None = None) -> list[int]:
+    """Full runs still running with no progress for longer than ``stalled_after`` (``ratings.stalls``)."""
+    since = stalls.stalled_since(now=now or timezone.now(), stalled_after=stalled_after)
+    return list(
+        ScoringRun.objects.filter(kind=ScoringRun.Kind.FULL, status=ScoringRun.Status.RUNNING)
+        .annotate(progressed=stalls.last_progress("finished_at"))
+        .filter(progressed__lt=since)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def runs_stalled_repair(*, now: datetime | None = None, stalled_after: timedelta | None = None) -> StalledRuns:
+    """Finish what dead workers left: for each stalled full run, in a transaction that locks the run,
+
+    * every category finished (the closing step was lost): close the run, as its last category would have;
+    * fewer than ``stalls.SWEEP_RESUMES`` resumes so far: count a resume and return its unfinished categories for
+      the caller to send again (harmless: a finished category is skipped, and two deliveries of one
+      category serialise on its row);
+    * otherwise give up: its unfinished categories and the run are closed with the reason, which staff
+      see in the admin, and the run is marked "finished with errors".
+
+    A run that progressed meanwhile (locked, then checked again) is left alone.
+    """
+    now = now or timezone.now()
+    resumed: dict[int, list[int]] = {}
+    completed: list[int] = []
+    stopped: list[int] = []
+    for run_id in runs_stalled(now=now, stalled_after=stalled_after):
+        with transaction.atomic():
+            run = ScoringRun.objects.select_for_update().filter(pk=run_id, status=ScoringRun.Status.RUNNING).first()
+            if run is None or run_id not in runs_stalled(now=now, stalled_after=stalled_after):
+                continue
+            pending = run_categories_pending(run_id=run_id)
+            if not pending:
+                run_finish(run_id=run_id)
+                completed.append(run_id)
+            elif run.resumes < stalls.SWEEP_RESUMES:
+                run.resumes += 1
+                run.resumed_at = now
+                run.save(update_fields=["resumes", "resumed_at", "updated_at"])
+                campaigns_close_expired(now=run.data_cutoff)  # in case the run's own task died before
+                resumed[run_id] = pending
+            else:
+                reason = stalls.stop_reason(resumes=run.resumes, pending=len(pending))
+                ScoringRunCategory.objects.filter(run_id=run_id, finished_at__isnull=True).update(
+                    finished_at=now, error="Not scored: the sweep stopped the run.", updated_at=now
+                )
+                ScoringRun.objects.filter(pk=run_id).update(error=reason, updated_at=now)
+                run_finish(run_id=run_id)
+                stopped.append(run_id)
+                logger.warning("scoring run %s stopped: %s", run_id, reason)
+    return StalledRuns(resumed=resumed, completed=completed, stopped=stopped)
 
 
 # --- Re-scoring one product -----------------------------------------------------------------------

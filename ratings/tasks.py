@@ -7,6 +7,7 @@ go to the queue their parent came from, so a worker dedicated to a queue finishe
 """
 
 import logging
+from functools import partial
 from typing import Any
 
 from celery import Task, group, shared_task
@@ -31,22 +32,28 @@ def run_eligibility(self: Task[Any, Any], triggered_by: str = "schedule") -> int
     """Monthly by default (beat) or from the admin button: select, record a run and fan out one task per category.
 
     Harmless to re-run, or to run twice at once: every campaign and invitation is unique in the
-    database and existing ones are skipped, so a second run only records an empty run.
+    database and existing ones are skipped, so a second run only records an empty run. The run is keyed
+    on this task's id: delivered again after its worker died, the task continues the run it recorded,
+    sending only the categories not yet finished (or, all finished, the invitation step).
     """
-    plan = eligibility.run_start(triggered_by=triggered_by)
-    # Each category's selection (at most products_per_category rows) rides in its task's message.
-    tasks = group(
-        run_category.si(
-            plan.run.pk,
-            category_id,
-            [[p.product_id, p.rank, p.score, p.engagement, p.units] for p in selected],
-        )
-        for category_id, selected in plan.selections.items()
-    )
+    plan = eligibility.run_start(triggered_by=triggered_by, task_id=self.request.id or "")
     options = _same_queue(self)
-    transaction.on_commit(lambda: tasks.apply_async(**options), robust=True)
+    if not plan.selections:
+        if eligibility.run_categories_done(run_id=plan.run.pk):  # resumed after its last category
+            invite_run.apply_async((plan.run.pk,), **options)
+        return plan.run.pk
+    _open_categories(plan.run.pk, plan.selections, **options)
     logger.info("eligibility run %s: %d categories enqueued", plan.run.pk, len(plan.selections))
     return plan.run.pk
+
+
+def _open_categories(run_id: int, selections: dict[int, list[eligibility.SelectedProduct]], **options: Any) -> None:
+    # Each category's selection (at most products_per_category rows) rides in its task's message.
+    tasks = group(
+        run_category.si(run_id, category_id, [[p.product_id, p.rank, p.score, p.engagement, p.units] for p in selected])
+        for category_id, selected in selections.items()
+    )
+    transaction.on_commit(lambda: tasks.apply_async(**options), robust=True)
 
 
 @shared_task(bind=True, acks_late=True)
@@ -118,16 +125,21 @@ def run_scoring(self: Task[Any, Any], triggered_by: str = "schedule") -> int:
     """Nightly by default (beat) or from the admin: record a full run and fan out one task per category.
 
     Harmless to re-run: results change only where figures changed, so a second run writes no result.
+    The run is keyed on this task's id: delivered again after its worker died, the task continues the
+    run it recorded, sending only the categories not yet finished, instead of starting another.
     """
-    run, category_ids = scoring.run_start(triggered_by=triggered_by)
+    run, category_ids = scoring.run_start(triggered_by=triggered_by, task_id=self.request.id or "")
     if not category_ids:
-        scoring.run_finish(run_id=run.pk)  # nothing to score: no category task would close the run
+        scoring.run_finish(run_id=run.pk)  # nothing (left) to score: no category task would close the run
         return run.pk
-    tasks = group(score_category.si(run.pk, category_id) for category_id in category_ids)
-    options = _same_queue(self)
-    transaction.on_commit(lambda: tasks.apply_async(**options), robust=True)
+    _score_categories(run.pk, category_ids, **_same_queue(self))
     logger.info("scoring run %s: %d categories enqueued", run.pk, len(category_ids))
     return run.pk
+
+
+def _score_categories(run_id: int, category_ids: list[int], **options: Any) -> None:
+    tasks = group(score_category.si(run_id, category_id) for category_id in category_ids)
+    transaction.on_commit(lambda: tasks.apply_async(**options), robust=True)
 
 
 @shared_task(bind=True, acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
@@ -162,3 +174,30 @@ def sweep_rescores() -> int:
     for campaign_id in due:
         rescore_campaign.delay(campaign_id)
     return len(due)
+
+
+@shared_task(acks_late=True)
+def sweep_stalled_runs() -> int:
+    """Every few minutes (beat): scoring and eligibility runs with no progress for
+    ``JOB_STALLED_AFTER_SECONDS`` (their worker died and the task never came back): send their unfinished
+    categories (or the invitation step) again, close scoring runs whose categories are all done, and after
+    ``ratings.stalls.SWEEP_RESUMES`` tries stop them with the reason staff see in the admin.
+
+    Harmless to repeat: a run is resumed once per stall period, and every step it sends skips what is done.
+    Returns how many runs it resumed, completed or stopped.
+    """
+    scored = scoring.runs_stalled_repair()
+    for run_id, category_ids in scored.resumed.items():
+        logger.warning("scoring run %s stalled: %d categories sent again", run_id, len(category_ids))
+        _score_categories(run_id, category_ids)
+    opened = eligibility.runs_stalled_repair()
+    for run_id, selections in opened.resumed.items():
+        logger.warning("eligibility run %s stalled: %d categories sent again", run_id, len(selections))
+        _open_categories(run_id, selections)
+    for run_id in opened.invite:
+        logger.warning("eligibility run %s stalled: its invitation step sent again", run_id)
+        transaction.on_commit(partial(invite_run.delay, run_id), robust=True)
+    return sum(
+        len(part)
+        for part in (scored.resumed, scored.completed, scored.stopped, opened.resumed, opened.invite, opened.stopped)
+    )

@@ -61,6 +61,27 @@ def test_with_redis_and_postgres_set_it_uses_them_and_real_workers() -> None:
     assert shown == {"engine": "django.db.backends.postgresql", "eager": False, "debug": False}
 
 
+SHOW_CELERY_TIMES = """
+import json
+from django.conf import settings
+print(json.dumps([
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"],
+    settings.CELERY_TASK_SOFT_TIME_LIMIT,
+    settings.CELERY_TASK_TIME_LIMIT,
+    settings.JOB_STALLED_AFTER_SECONDS,
+]))
+"""
+
+
+def test_by_default_a_dead_workers_task_comes_back_within_minutes_and_no_task_outlives_the_wait() -> None:
+    result = manage("shell", "--no-imports", "-c", SHOW_CELERY_TIMES, env=PRODUCTION)
+
+    assert result.returncode == 0, result.stderr
+    visibility, soft, hard, stalled = json.loads(result.stdout.strip().splitlines()[-1])
+    assert visibility <= 10 * 60
+    assert soft < hard < visibility < visibility + hard < stalled
+
+
 def test_production_without_a_secret_key_refuses_to_start() -> None:
     result = manage("check", env={"DEBUG": "0", "ALLOWED_HOSTS": "example.com"})
 
@@ -77,7 +98,8 @@ def test_production_without_a_secret_key_refuses_to_start() -> None:
         ("DATABASE_URL", "postgress//db/xhs", "DATABASE_URL is not a valid database URL"),
         ("SECURE_HSTS_SECONDS", "1y", "SECURE_HSTS_SECONDS must be an integer"),
         ("EMAIL_USE_TLS", "sometimes", "EMAIL_USE_TLS must be a boolean"),
-        ("CELERY_VISIBILITY_TIMEOUT", "600", "< CELERY_VISIBILITY_TIMEOUT: a task that outlives"),
+        ("CELERY_VISIBILITY_TIMEOUT", "300", "< CELERY_VISIBILITY_TIMEOUT: a task that outlives"),
+        ("JOB_STALLED_AFTER_SECONDS", "900", "Set JOB_STALLED_AFTER_SECONDS above CELERY_VISIBILITY_TIMEOUT"),
     ],
 )
 def test_a_malformed_value_stops_the_start_naming_the_variable(variable: str, value: str, message: str) -> None:

@@ -137,14 +137,25 @@ CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# Time limits stay below the broker's visibility timeout, so no task is delivered twice while running.
-CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 50 * 60)
-CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 55 * 60)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 2 * 60 * 60)}
+# A task whose whole worker died comes back after the broker's visibility timeout: minutes, not hours.
+# Time limits stay below it, so no task is delivered twice while running; every job is chunked into
+# tasks far shorter than the limits (the longest, a full-scale invitation step, ~3 min; README, Celery).
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 8 * 60)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 9 * 60)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 10 * 60)}
 if not CELERY_TASK_SOFT_TIME_LIMIT < CELERY_TASK_TIME_LIMIT < CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]:
     raise ImproperlyConfigured(
         "Set CELERY_TASK_SOFT_TIME_LIMIT < CELERY_TASK_TIME_LIMIT < CELERY_VISIBILITY_TIMEOUT: a task that outlives "
         "the visibility timeout is delivered again while it still runs."
+    )
+# A full run with no progress for this long is stalled: the sweep sends its unfinished categories again
+# (ratings.tasks.sweep_stalled_runs). Longer than a redelivery plus a task's run, so the broker goes first.
+_redelivered_and_run = CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] + CELERY_TASK_TIME_LIMIT
+JOB_STALLED_AFTER_SECONDS = env_int("JOB_STALLED_AFTER_SECONDS", _redelivered_and_run + 5 * 60)
+if _redelivered_and_run >= JOB_STALLED_AFTER_SECONDS:
+    raise ImproperlyConfigured(
+        "Set JOB_STALLED_AFTER_SECONDS above CELERY_VISIBILITY_TIMEOUT + CELERY_TASK_TIME_LIMIT: a run is stalled "
+        "only once a dead worker's task could have come back and finished."
     )
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Beat reads its schedule from the database, where staff edit it in the admin without a deploy; the

@@ -51,8 +51,8 @@ class ScoringRunAdmin(ReadOnlyMixin, RunNowAdmin):
         "products_listed",
     )
     list_filter = ("kind", "status")
-    fields = list_display
-    readonly_fields = list_display
+    fields = (*list_display, "resumes", "resumed_at", "error", "task_id")
+    readonly_fields = fields
     inlines = (ScoringRunCategoryInline,)
     show_facets = admin.ShowFacets.NEVER
     run_now_label = _("Score every product now")

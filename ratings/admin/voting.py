@@ -125,8 +125,8 @@ class EligibilityRunAdmin(ReadOnlyMixin, RunNowAdmin):
     )
     list_filter = ("status",)
     inlines = (EligibilityRunCategoryInline,)
-    fields = list_display
-    readonly_fields = list_display
+    fields = (*list_display, "resumes", "resumed_at", "error", "task_id")
+    readonly_fields = fields
     run_now_label = _("Run eligibility now")
     run_now_done = _("The eligibility job is enqueued; its run appears here when a worker starts it.")
     run_now_denied = _("You may not start the eligibility job.")

@@ -48,6 +48,17 @@ class ScoringRun(models.Model):
     products_changed = models.PositiveIntegerField(_("results written"), default=0)
     products_published = models.PositiveIntegerField(_("products published"), default=0)
     products_listed = models.PositiveIntegerField(_("products on the list"), default=0)
+    # The Celery task that started a full run: a redelivered message (same task id) continues this run.
+    task_id = models.CharField(_("task id"), max_length=255, blank=True, default="")
+    resumes = models.PositiveSmallIntegerField(
+        _("resumed"),
+        default=0,
+        help_text=_("How often the sweep sent the unfinished categories of a stalled run again."),
+    )
+    resumed_at = models.DateTimeField(_("last resumed at"), null=True, blank=True)
+    error = models.TextField(
+        _("why it stopped"), blank=True, help_text=_("Set when the sweep gave up on a run that made no progress.")
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -55,6 +66,10 @@ class ScoringRun(models.Model):
         verbose_name = _("scoring run")
         verbose_name_plural = _("scoring runs")
         ordering = ("-started_at", "-id")
+        constraints = [
+            models.UniqueConstraint(fields=["task_id"], condition=~Q(task_id=""), name="scoringrun_task_unique")
+        ]
+        indexes = [models.Index(fields=["started_at"], condition=Q(status="running"), name="scoringrun_running_idx")]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk} ({self.get_status_display()})"

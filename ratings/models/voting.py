@@ -139,6 +139,15 @@ class EligibilityRun(models.Model):
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     campaigns_opened = models.PositiveIntegerField(_("campaigns opened"), default=0)
     invitations_created = models.PositiveIntegerField(_("invitations created"), default=0)
+    # The Celery task that started the run: a redelivered message (same task id) continues this run.
+    task_id = models.CharField(_("task id"), max_length=255, blank=True, default="")
+    resumes = models.PositiveSmallIntegerField(
+        _("resumed"), default=0, help_text=_("How often the sweep sent the unfinished steps of a stalled run again.")
+    )
+    resumed_at = models.DateTimeField(_("last resumed at"), null=True, blank=True)
+    error = models.TextField(
+        _("why it stopped"), blank=True, help_text=_("Set when the sweep gave up on a run that made no progress.")
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -146,6 +155,11 @@ class EligibilityRun(models.Model):
         verbose_name = _("eligibility run")
         verbose_name_plural = _("eligibility runs")
         ordering = ("-started_at", "-id")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["task_id"], condition=~models.Q(task_id=""), name="eligibilityrun_task_unique"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.run_date} ({self.get_status_display()})"

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from celery import Task
+from django.conf import settings
 from django.core import mail
 from django.db import connection
 from django.utils import timezone
@@ -23,7 +24,7 @@ import ratings.tasks
 from catalog.models import Engagement
 from moderation.models import ManagerTerm
 from ratings import eligibility, scoring
-from ratings.models import Campaign, Vote
+from ratings.models import Campaign, ScoringRun, ScoringRunCategory, Vote
 from tests.factories import EngagementFactory, NoteFactory, UserFactory
 from tests.faults.conftest import (
     clean_run_state,
@@ -101,6 +102,17 @@ def score_category() -> Job:
     return _call(ratings.tasks.score_category, run.pk, category_id)
 
 
+def sweep_stalled_runs() -> Job:
+    scored_catalogue()
+    run, [first, *_rest] = scoring.run_start(triggered_by="nightly")
+    scoring.run_category(run_id=run.pk, category_id=first)
+    # its worker died long ago, and its task never came back
+    long_ago = timezone.now() - timedelta(seconds=2 * settings.JOB_STALLED_AFTER_SECONDS)
+    ScoringRun.objects.filter(pk=run.pk).update(started_at=long_ago)
+    ScoringRunCategory.objects.filter(run=run).exclude(finished_at=None).update(finished_at=long_ago)
+    return _call(ratings.tasks.sweep_stalled_runs)
+
+
 def _rescore_requested(*, minutes_ago: float = 0) -> Campaign:
     campaign, *_others = scored_catalogue(categories=1, products=2)
     scoring.run_all(triggered_by="setup")
@@ -142,6 +154,13 @@ def screen_all_votes() -> Job:
     return _call(moderation.tasks.screen_all_votes)
 
 
+def screen_category() -> Job:
+    votes = screenable_votes()
+    vote_case(votes[0])
+    [category_id] = {vote.campaign.category_id for vote in votes}
+    return _call(moderation.tasks.screen_category, category_id)
+
+
 def sweep_unscreened() -> Job:
     votes = screenable_votes()
     # The ring's votes came in an hour ago and their own screening was lost.
@@ -178,6 +197,7 @@ CASES: dict[str, Callable[[], Job]] = {
                 send_invitation_emails,
                 run_scoring,
                 score_category,
+                sweep_stalled_runs,
                 rescore_campaign,
                 sweep_rescores,
             ],
@@ -189,6 +209,7 @@ CASES: dict[str, Callable[[], Job]] = {
                 expire_manager_terms,
                 screen_vote,
                 screen_all_votes,
+                screen_category,
                 sweep_unscreened,
                 retrain_screener,
             ],

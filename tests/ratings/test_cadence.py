@@ -52,6 +52,7 @@ def test_a_fresh_database_schedules_every_periodic_job_by_its_registered_task_na
         "ratings.tasks.run_eligibility",
         "ratings.tasks.run_scoring",
         "ratings.tasks.sweep_rescores",
+        "ratings.tasks.sweep_stalled_runs",
         "moderation.tasks.retrain_screener",
         "moderation.tasks.screen_all_votes",
         "moderation.tasks.sweep_unscreened",
@@ -67,6 +68,7 @@ def test_a_fresh_database_schedules_every_periodic_job_by_its_registered_task_na
     assert (eligibility.minute, eligibility.hour, eligibility.day_of_month) == ("0", "4", "1")  # monthly
     assert (scoring.hour, scoring.day_of_month, scoring.day_of_week) == ("2", "*", "*")  # nightly
     assert scheduled["ratings.tasks.sweep_rescores"].crontab.minute == "*/5"
+    assert scheduled["ratings.tasks.sweep_stalled_runs"].crontab.minute == "*/5"
     assert all(row.enabled and str(row.crontab.timezone) == "Asia/Shanghai" for row in scheduled.values())
 
 
