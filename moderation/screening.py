@@ -426,11 +426,17 @@ def votes_screen(
     wanted_ids = None if vote_ids is None else np.unique(np.asarray(list(vote_ids), dtype=np.int64))
     # many categories: every buyer's purchases in one query rather than one query per category
     bought = purchase_counts() if len(categories) > 3 else None
-    # devices and networks over every category: an account's votes elsewhere count in each category
+    # devices and networks over every category: an account's votes elsewhere count in each category. Only
+    # the raters screened here need their groups: a per-category task reads its raters' fingerprints, not
+    # every vote of every category once per category.
+    if wanted_ids is not None:
+        screened = Vote.objects.filter(pk__in=wanted_ids.tolist())
+    elif category_ids is not None:
+        screened = Vote.objects.filter(campaign__category_id__in=categories)
+    else:
+        screened = None
     groups = fingerprint_groups(
-        raters=None
-        if wanted_ids is None
-        else list(Vote.objects.filter(pk__in=wanted_ids.tolist()).values_list("user_id", flat=True).distinct())
+        raters=None if screened is None else list(screened.order_by().values_list("user_id", flat=True).distinct())
     )
     outcomes = []
     for category_id in categories:

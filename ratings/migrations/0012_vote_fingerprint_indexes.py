@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('catalog', '0004_category_min_votes_to_publish_product_heart_rank_and_more'),
-        ('ratings', '0009_reviews_amended_and_helpful'),
+        ('ratings', '0011_periodic_sweep_stalled_runs'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
