@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
 from django.db import transaction
+from django.db.models import Field, Model
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_POST
@@ -14,6 +16,26 @@ from catalog.admin_pagination import EstimatedCountPaginator
 
 if TYPE_CHECKING:
     from django.utils.functional import _StrPromise
+
+
+def rounded(model: type[Model], field: str, *, places: int = 2) -> Callable[[Any, Any], str | None]:
+    """An admin column (or read-only field) showing a float field to ``places`` decimals, under the
+    field's own (translated) name and sortable by it.
+
+    The admin prints floats in full (3.3493589743589745); staff compare scores to two decimals. Assign
+    it to a name on the admin class and list that name: ``comprehensive_shown = rounded(ProductResult, …)``.
+    """
+
+    model_field = model._meta.get_field(field)
+    if not isinstance(model_field, Field):
+        raise TypeError(f"{model.__name__}.{field} is a relation's reverse side, not a column")
+
+    @admin.display(description=model_field.verbose_name, ordering=field)
+    def show(model_admin: Any, obj: Any) -> str | None:
+        value = getattr(obj, field)
+        return None if value is None else f"{value:.{places}f}"
+
+    return show
 
 
 class ReadOnlyMixin:
