@@ -32,7 +32,7 @@ from moderation.models import (
 )
 from moderation.reasons import reasons_text
 from moderation.tasks import retrain_screener
-from ratings.admin.base import BigTableAdmin, ReadOnlyMixin, RunNowAdmin, rounded
+from ratings.admin.base import BigTableAdmin, ReadOnlyMixin, RunNowAdmin, TranslatedColumnsMixin, rounded
 
 
 @admin.register(ModerationPolicy)
@@ -70,7 +70,7 @@ class ModerationPolicyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Rule)
-class RuleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class RuleAdmin(TranslatedColumnsMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("name_zh", "name_en", "code", "position", "active")
     list_editable = ("position", "active")
     search_fields = ("name_zh", "name_en", "code")
@@ -83,7 +83,7 @@ class ChoiceInline(admin.TabularInline):  # type: ignore[type-arg]
 
 
 @admin.register(Question)
-class QuestionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class QuestionAdmin(TranslatedColumnsMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("text_zh", "text_en", "rule", "active")
     list_filter = ("active", "rule")
     list_select_related = ("rule",)
@@ -92,7 +92,7 @@ class QuestionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(TestAttempt)
-class TestAttemptAdmin(ReadOnlyMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class TestAttemptAdmin(TranslatedColumnsMixin, ReadOnlyMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("user", "started_at", "submitted_at", "correct", "passed")
     list_filter = ("passed",)
     list_select_related = ("user",)
@@ -100,7 +100,7 @@ class TestAttemptAdmin(ReadOnlyMixin, admin.ModelAdmin):  # type: ignore[type-ar
 
 
 @admin.register(ManagerTerm)
-class ManagerTermAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ManagerTermAdmin(TranslatedColumnsMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("user", "status", "starts_at", "ends_at", "ended_at", "reason")
     list_filter = ("status",)
     list_select_related = ("user",)
@@ -133,7 +133,7 @@ class ManagerVoteInline(ReadOnlyMixin, admin.TabularInline):  # type: ignore[typ
 
 
 @admin.register(Case)
-class CaseAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class CaseAdmin(TranslatedColumnsMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     """Escalated cases are decided here; staff open cases of their own and mark known-answer audits."""
 
     list_display = ("id", "rule", "source", "status", "priority", "reports_count", "is_audit", "outcome", "created_at")
@@ -191,7 +191,7 @@ class ManagerVoteAdmin(BigTableAdmin):
 
 
 @admin.register(Appeal)
-class AppealAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class AppealAdmin(TranslatedColumnsMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("case", "author", "status", "created_at", "resolved_at")
     list_filter = ("status",)
     list_select_related = ("author",)
@@ -217,7 +217,7 @@ class AppealAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(AuditDispute)
-class AuditDisputeAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class AuditDisputeAdmin(TranslatedColumnsMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("vote", "status", "created_at", "resolved_at")
     list_filter = ("status",)
     raw_id_fields = ("vote",)
