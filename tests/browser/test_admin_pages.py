@@ -73,6 +73,9 @@ def test_staff_read_change_pages_that_fit_1280_px_with_rounded_scores_and_a_metr
     assert re.fullmatch(r"\d\.\d\d", page.locator("td.field-comprehensive_shown").first.inner_text())
     assert re.fullmatch(r"\d\.\d\d", page.locator("td.field-ranking_score_shown").first.inner_text())
     screenshot(page, "03-results-list")
+    results = page.locator("#changelist-form .results").bounding_box()
+    last = page.locator("td.field-created_at").first.bounding_box()
+    assert last["x"] + last["width"] <= results["x"] + results["width"], "the list hides columns to the right"
     assert page.evaluate(FITS), "the results list scrolls sideways"
 
     # and so do a result's factors, on a page that fits
