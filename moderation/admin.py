@@ -9,8 +9,8 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
-from django.utils.html import format_html_join
-from django.utils.safestring import mark_safe
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
@@ -32,7 +32,7 @@ from moderation.models import (
 )
 from moderation.reasons import reasons_text
 from moderation.tasks import retrain_screener
-from ratings.admin.base import BigTableAdmin, ReadOnlyMixin, RunNowAdmin
+from ratings.admin.base import BigTableAdmin, ReadOnlyMixin, RunNowAdmin, TranslatedColumnsMixin, rounded
 
 
 @admin.register(ModerationPolicy)
@@ -75,7 +75,7 @@ class ModerationPolicyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Rule)
-class RuleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class RuleAdmin(TranslatedColumnsMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("name_zh", "name_en", "code", "position", "active")
     list_editable = ("position", "active")
     search_fields = ("name_zh", "name_en", "code")
@@ -88,7 +88,7 @@ class ChoiceInline(admin.TabularInline):  # type: ignore[type-arg]
 
 
 @admin.register(Question)
-class QuestionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class QuestionAdmin(TranslatedColumnsMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("text_zh", "text_en", "rule", "active")
     list_filter = ("active", "rule")
     list_select_related = ("rule",)
@@ -97,7 +97,7 @@ class QuestionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(TestAttempt)
-class TestAttemptAdmin(ReadOnlyMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class TestAttemptAdmin(TranslatedColumnsMixin, ReadOnlyMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("user", "started_at", "submitted_at", "correct", "passed")
     list_filter = ("passed",)
     list_select_related = ("user",)
@@ -105,7 +105,7 @@ class TestAttemptAdmin(ReadOnlyMixin, admin.ModelAdmin):  # type: ignore[type-ar
 
 
 @admin.register(ManagerTerm)
-class ManagerTermAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ManagerTermAdmin(TranslatedColumnsMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("user", "status", "starts_at", "ends_at", "ended_at", "reason")
     list_filter = ("status",)
     list_select_related = ("user",)
@@ -138,7 +138,7 @@ class ManagerVoteInline(ReadOnlyMixin, admin.TabularInline):  # type: ignore[typ
 
 
 @admin.register(Case)
-class CaseAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class CaseAdmin(TranslatedColumnsMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     """Escalated cases are decided here; staff open cases of their own and mark known-answer audits."""
 
     list_display = (
@@ -226,7 +226,7 @@ class ManagerVoteAdmin(BigTableAdmin):
 
 
 @admin.register(Appeal)
-class AppealAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class AppealAdmin(TranslatedColumnsMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("case", "author", "status", "created_at", "resolved_at")
     list_filter = ("status",)
     list_select_related = ("author",)
@@ -252,7 +252,7 @@ class AppealAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(AuditDispute)
-class AuditDisputeAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class AuditDisputeAdmin(TranslatedColumnsMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("vote", "status", "created_at", "resolved_at")
     list_filter = ("status",)
     raw_id_fields = ("vote",)
@@ -270,26 +270,84 @@ class AuditDisputeAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             services.dispute_resolve(dispute=dispute, accept=False)
 
 
+METRIC_LABELS = {
+    "version": _("version"),
+    "data_cutoff": _("training data cut-off"),
+    "trained_votes": _("votes learnt from"),
+    "trained_raters": _("raters learnt from"),
+    "labelled_votes": _("managers' decisions learnt from"),
+    "positive_share": _("share of decisions that excluded the vote"),
+    "supervised": _("learnt from managers' decisions"),
+    "shares_on_votes": _("votes the shares below were measured on"),
+    "review_share": _("share sent to review"),
+    "excluded_share": _("share excluded"),
+    "random_state": _("random seed"),
+    "scikit_learn": _("scikit-learn version"),
+    "features": _("signals used"),
+    "cv_folds": _("cross-validation folds"),
+    "cv_auc_features": _("AUC, signals only"),
+    "cv_auc_text": _("AUC, comment text only"),
+    "cv_auc_blend": _("AUC, signals and text"),
+    "blend_weight_features": _("weight of the signals in the blend"),
+    "cv_precision_at_0_5": _("precision at 0.5"),
+    "cv_recall_at_0_5": _("recall at 0.5"),
+    "fit_seconds": _("training time (seconds)"),
+}
+
+
+def metric_order(screener: ScreeningModel) -> list[str]:
+    """Known metrics in reading order (PostgreSQL's jsonb keeps no order), then any the trainer added since."""
+    known = [key for key in METRIC_LABELS if key in screener.metrics]
+    return known + sorted(key for key in screener.metrics if key not in METRIC_LABELS)
+
+
+def metric_shown(key: str, value: Any) -> str:
+    """A metric as staff read it: shares as percentages, other fractions to two or three decimals."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return str(_("Yes") if value else _("No"))
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    if isinstance(value, float):
+        if key.endswith("_share") or "precision" in key or "recall" in key:
+            return f"{value * 100:.1f}%"
+        return f"{value:.3f}" if "auc" in key else f"{value:.2f}"
+    return str(value)
+
+
 @admin.register(ScreeningModel)
 class ScreeningModelAdmin(ReadOnlyMixin, RunNowAdmin):
     """Every trained screener, the data it learnt from and its metrics; the current one screens new votes."""
 
     list_display = ("version", "is_current", "trained_at", "data_cutoff", "training_votes", "labelled_votes")
-    fields = ("version", "is_current", "trained_at", "data_cutoff", "training_votes", "labelled_votes", "metrics")
+    fields = ("version", "is_current", "trained_at", "data_cutoff", "training_votes", "labelled_votes", "metrics_table")
     readonly_fields = fields
     run_now_label = _("Retrain the screener now")
     run_now_done = _("Retraining is enqueued; the new model appears here when it is stored.")
     run_now_denied = _("You may not retrain the screener.")
     run_now_task = retrain_screener
 
+    @admin.display(description=_("metrics"))
+    def metrics_table(self, screener: ScreeningModel) -> SafeString:
+        """The training metrics as a two-column table in the reader's language, not a JSON blob."""
+        rows = format_html_join(
+            "",
+            '<tr><th scope="row">{}</th><td>{}</td></tr>',
+            ((METRIC_LABELS.get(key, key), metric_shown(key, screener.metrics[key])) for key in metric_order(screener)),
+        )
+        return format_html('<table class="screening-metrics"><tbody>{}</tbody></table>', rows)
+
 
 @admin.register(VoteScreening)
 class VoteScreeningAdmin(BigTableAdmin):
-    list_display = ("vote", "verdict", "score", "why", "model", "screened_at")
+    list_display = ("vote", "verdict", "score_shown", "why", "model", "screened_at")
     list_filter = ("verdict",)
     list_select_related = ("model",)
     raw_id_fields = ("vote", "model")
-    sortable_by = ("score", "screened_at")
+    sortable_by = ("score_shown", "screened_at")
+
+    score_shown = rounded(VoteScreening, "score")
 
     @admin.display(description=_("reasons"))
     def why(self, obj: VoteScreening) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from ratings.admin.base import BigTableAdmin, ReadOnlyMixin, RunNowAdmin
+from ratings.admin.base import BigTableAdmin, ReadOnlyMixin, RunNowAdmin, TranslatedColumnsMixin, rounded
 from ratings.models import (
     FactorReliability,
     FactorResult,
@@ -23,7 +23,7 @@ class ScoringRunCategoryInline(ReadOnlyMixin, admin.TabularInline):  # type: ign
     fields = (
         "category",
         "finished_at",
-        "prior",
+        "prior_shown",
         "products_scored",
         "products_changed",
         "products_published",
@@ -33,6 +33,8 @@ class ScoringRunCategoryInline(ReadOnlyMixin, admin.TabularInline):  # type: ign
     readonly_fields = fields
     extra = 0
     can_delete = False
+
+    prior_shown = rounded(ScoringRunCategory, "prior")
 
 
 @admin.register(ScoringRun)
@@ -69,12 +71,12 @@ class FactorResultInline(ReadOnlyMixin, admin.TabularInline):  # type: ignore[ty
         "name_en",
         "weight",
         "votes",
-        "mean",
-        "sd",
-        "ci_low",
-        "ci_high",
-        "median",
-        "agreement",
+        "mean_shown",
+        "sd_shown",
+        "ci_low_shown",
+        "ci_high_shown",
+        "median_shown",
+        "agreement_shown",
         "scores_1",
         "scores_2",
         "scores_3",
@@ -84,6 +86,13 @@ class FactorResultInline(ReadOnlyMixin, admin.TabularInline):  # type: ignore[ty
     readonly_fields = fields
     extra = 0
     can_delete = False
+
+    mean_shown = rounded(FactorResult, "mean")
+    sd_shown = rounded(FactorResult, "sd")
+    ci_low_shown = rounded(FactorResult, "ci_low")
+    ci_high_shown = rounded(FactorResult, "ci_high")
+    median_shown = rounded(FactorResult, "median", places=1)
+    agreement_shown = rounded(FactorResult, "agreement")
 
 
 @admin.register(ProductResult)
@@ -98,8 +107,8 @@ class ProductResultAdmin(BigTableAdmin):
         "counted",
         "voted",
         "invited",
-        "comprehensive",
-        "ranking_score",
+        "comprehensive_shown",
+        "ranking_score_shown",
         "created_at",
     )
     list_filter = ("is_latest", "published")
@@ -108,25 +117,48 @@ class ProductResultAdmin(BigTableAdmin):
     raw_id_fields = ("product", "campaign", "category", "run")
     inlines = (FactorResultInline,)
     sortable_by = ("run",)
+    # The page shows every field read-only; the scores to two decimals instead of in full.
+    exclude = ("comprehensive", "prior", "ranking_score")
+    readonly_fields = ("comprehensive_shown", "prior_shown", "ranking_score_shown")
+
+    comprehensive_shown = rounded(ProductResult, "comprehensive")
+    prior_shown = rounded(ProductResult, "prior")
+    ranking_score_shown = rounded(ProductResult, "ranking_score")
 
 
 @admin.register(HeartListEntry)
 class HeartListEntryAdmin(BigTableAdmin):
     """The list as each run left it, category by category."""
 
-    list_display = ("run", "category", "rank", "product", "ranking_score", "comprehensive", "counted")
+    list_display = ("run", "category", "rank", "product", "ranking_score_shown", "comprehensive_shown", "counted")
     list_filter = (("category", admin.RelatedOnlyFieldListFilter),)
     list_select_related = ("run", "category", "product")
     raw_id_fields = ("run", "category", "product")
     sortable_by = ("run", "rank")
 
+    ranking_score_shown = rounded(HeartListEntry, "ranking_score")
+    comprehensive_shown = rounded(HeartListEntry, "comprehensive")
+
 
 @admin.register(FactorReliability)
-class FactorReliabilityAdmin(ReadOnlyMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class FactorReliabilityAdmin(TranslatedColumnsMixin, ReadOnlyMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     """Per full run: does each factor tell products apart (ICC) and do raters agree on it (rwg)?"""
 
-    list_display = ("factor", "category", "run", "products", "votes", "icc", "reliability", "agreement")
+    list_display = (
+        "factor",
+        "category",
+        "run",
+        "products",
+        "votes",
+        "icc_shown",
+        "reliability_shown",
+        "agreement_shown",
+    )
     list_filter = (("category", admin.RelatedOnlyFieldListFilter),)
     list_select_related = ("factor", "category", "run")
     raw_id_fields = ("run", "category", "factor")
     show_facets = admin.ShowFacets.NEVER
+
+    icc_shown = rounded(FactorReliability, "icc")
+    reliability_shown = rounded(FactorReliability, "reliability")
+    agreement_shown = rounded(FactorReliability, "agreement")

@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from ratings.admin.base import BigTableAdmin, ReadOnlyMixin, RunNowAdmin
+from ratings.admin.base import BigTableAdmin, ReadOnlyMixin, RunNowAdmin, rounded
 from ratings.models import (
     Campaign,
     CampaignFactor,
@@ -152,7 +152,7 @@ class CampaignAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "opens_at",
         "closes_at",
         "selection_rank",
-        "selection_score",
+        "selection_score_shown",
         "engagement_count",
         "units_sold",
     )
@@ -160,6 +160,7 @@ class CampaignAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_select_related = ("product", "category")
     search_fields = ("product__name_zh", "product__name_en", "=product__slug")
     raw_id_fields = ("product", "category", "run")
+    exclude = ("selection_score",)  # shown rounded, read-only, below
     readonly_fields = (
         "product",
         "category",
@@ -167,7 +168,7 @@ class CampaignAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "closes_at",
         "run",
         "selection_rank",
-        "selection_score",
+        "selection_score_shown",
         "engagement_count",
         "units_sold",
         "created_at",
@@ -175,6 +176,8 @@ class CampaignAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     )
     inlines = (CampaignFactorInline,)
     show_facets = admin.ShowFacets.NEVER
+
+    selection_score_shown = rounded(Campaign, "selection_score", places=3)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Campaigns open through the eligibility job, which freezes their factors.

@@ -178,6 +178,7 @@ def test_a_buyer_sees_every_section_of_my_invitations_and_a_clear_error_for_a_mi
     assert page.locator(".verified-badge").count() == 2
     screenshot(page, "03-profile")
     page.goto(live_server.url + pending.get_absolute_url())
+    page.locator("details.decline summary").click()
     page.locator("form[action$='/decline/'] button").click()
     page.wait_for_url(live_server.url + "/invitations/")
     screenshot(page, "04-declined")
