@@ -330,12 +330,13 @@ def report_submit(
                 raise ModerationError(_("You have reported this already; it was decided.")) from None
             raise ModerationError(_("You have reported this already; managers will look at it.")) from None
         if decided is not None:  # on the record, for staff; it raises no priority and reopens nothing
-            Case.objects.filter(pk=case.pk).update(reports_count=F("reports_count") + 1)
+            Case.objects.filter(pk=case.pk).update(reports_count=F("reports_count") + 1, updated_at=now)
         else:
             young = (now - reporter.date_joined).days < rules.min_account_days
             weight = YOUNG_REPORT_WEIGHT if young else REPORT_WEIGHT
+            # updated_at too: the manager's cached case card (moderation/cards.py) is keyed by it
             Case.objects.filter(pk=case.pk).update(
-                reports_count=F("reports_count") + 1, priority=F("priority") + weight
+                reports_count=F("reports_count") + 1, priority=F("priority") + weight, updated_at=now
             )
             if vote is not None:
                 _vote_hold(vote_id=vote.pk)
@@ -506,6 +507,28 @@ def vote_cast(
             else:
                 Case.objects.filter(pk=case.pk).update(status=Case.Status.ESCALATED, escalated_at=now)
     return vote
+
+
+def vote_undo(*, manager: User, case_id: int, now: datetime | None = None) -> None:
+    """Take back the manager's vote on a case within ``undo_seconds`` of casting it, while the case is open.
+
+    The case row is locked, as ``vote_cast`` locks it: an undo and a deciding vote take turns, so a vote
+    that decided its case (or escalated it) can no longer be taken back, and an undo never leaves a
+    decision without the votes that made it. The vote is deleted: the case is back in the manager's
+    queue and today's count has one more vote left. Refused with a message otherwise.
+    """
+    now = now or timezone.now()
+    window = timedelta(seconds=policy_get().undo_seconds)
+    with transaction.atomic():
+        case = Case.objects.select_for_update().filter(pk=case_id).first()
+        if case is None or case.status != Case.Status.OPEN:
+            raise ModerationError(_("This case is decided already: the vote stands."))
+        vote = ManagerVote.objects.filter(case=case, manager=manager).first()
+        if vote is None:
+            raise ModerationError(_("You have no vote on this case to undo."))
+        if vote.created_at < now - window:
+            raise ModerationError(_("The time to undo this vote has passed."))
+        vote.delete()
 
 
 def decision_apply(
