@@ -341,15 +341,10 @@ def demo_moderation_seed(*, seed: int, manager_email: str) -> DemoModeration:
         for judge in managers[:5]:
             services.vote_cast(manager=judge, case_id=case.pk, choice=choice)
     # Known-answer audit cases, unannounced in the queue.
-    for note, answer in zip(notes[6:9], ["complies", "violates", "complies"], strict=True):
-        Case.objects.create(
-            note=note,
-            rule=rules["no-advertising"],
-            source=Case.Source.STAFF,
-            is_audit=True,
-            audit_answer=answer,
-            priority=3,
-        )
+    for note, answer in zip(
+        notes[6:9], [Case.Outcome.COMPLIES, Case.Outcome.VIOLATES, Case.Outcome.COMPLIES], strict=True
+    ):
+        services.audit_create(note=note, rule=rules["no-advertising"], answer=answer, rng=rng)
     # Some of the queue is a day or two old.
     for case in Case.objects.filter(status=Case.Status.OPEN):
         Case.objects.filter(pk=case.pk).update(created_at=timezone.now() - timedelta(hours=rng.randint(1, 60)))

@@ -651,12 +651,76 @@ def screening_exclusions_clear(*, vote_ids: Sequence[int], now: datetime | None 
     ).update(outcome=Case.Outcome.COMPLIES, decided_at=now, updated_at=now)
 
 
+# --- Audits ------------------------------------------------------------------------------------------
+
+#: Real cases an audit's profile is drawn from: the latest of its kind (notes or rating comments).
+AUDIT_DONORS = 500
+
+
+def audit_profile(
+    *, rule: Rule, about_note: bool, rng: random.Random | None = None, now: datetime | None = None
+) -> dict[str, Any]:
+    """The evidence of a known-answer case, drawn like a real case's, so nothing in the queue tells it apart.
+
+    A real case about the same kind of content (a note or a rating comment) is drawn at random among the
+    latest ``AUDIT_DONORS``, open ones first (they are what the queue shows): its source, report count,
+    priority and screening evidence are copied; the audit is opened ``now``. Create audits steadily (a few
+    at a time) rather than in one batch: a run of consecutive case numbers would stand out. The reporters'
+    words are as many as the real case has, drawn from reports of the same rule on cases no longer open
+    (never words a manager is reading in the queue today). With no real case yet, a plain single-report profile.
+    """
+    rng = rng or random.SystemRandom()
+    now = now or timezone.now()
+    kind = {"note__isnull": False} if about_note else {"vote__isnull": False}
+    real = Case.objects.filter(is_audit=False, **kind).exclude(decided_by=Case.DecidedBy.SCREENING)
+    donors = list(real.filter(status=Case.Status.OPEN).order_by("-pk").values_list("pk", flat=True)[:AUDIT_DONORS])
+    donors = donors or list(real.order_by("-pk").values_list("pk", flat=True)[:AUDIT_DONORS])
+    if not donors:
+        return {"source": Case.Source.REPORT, "reports_count": 1, "priority": 1 + REPORT_WEIGHT, "evidence": {}}
+    donor = Case.objects.get(pk=rng.choice(donors))
+    wanted = Report.objects.filter(case=donor).exclude(comment="").count()
+    words = Report.objects.filter(rule=rule).exclude(comment="").order_by("-pk").values_list("comment", flat=True)
+    pool = list(words.exclude(case__status=Case.Status.OPEN)[:AUDIT_DONORS]) or list(words[:AUDIT_DONORS])
+    evidence = {key: value for key, value in (donor.evidence or {}).items() if key != "report_reasons"}
+    if wanted and pool:
+        evidence["report_reasons"] = [rng.choice(pool) for _ in range(wanted)]
+    # Opened now, as a real case is: it ages, is retired and goes stale like one (copying the donor's age
+    # made audits leave the queue sooner, so the ones left had newer case numbers than real cases).
+    return {
+        "source": donor.source,
+        "reports_count": donor.reports_count,
+        "priority": donor.priority,
+        "evidence": evidence,
+        "created_at": now,
+    }
+
+
+def audit_create(
+    *,
+    rule: Rule,
+    answer: Case.Outcome,
+    note: Note | None = None,
+    vote: Vote | None = None,
+    rng: random.Random | None = None,
+    now: datetime | None = None,
+) -> Case:
+    """A known-answer case about this note or rating comment, mixed into queues unannounced, with evidence
+    drawn like a real case's (``audit_profile``). Audits are never decided by votes; they score managers."""
+    if (note is None) == (vote is None):
+        raise ModerationError(_("An audit is about one note or one rating."))
+    profile = audit_profile(rule=rule, about_note=note is not None, rng=rng, now=now)
+    return Case.objects.create(note=note, vote=vote, rule=rule, is_audit=True, audit_answer=answer, **profile)
+
+
 def cases_escalate_stale(*, now: datetime | None = None) -> int:
-    """Escalate open cases older than the policy allows (hourly); harmless to repeat."""
+    """Escalate open cases older than the policy allows (hourly); harmless to repeat.
+
+    Audits leave the queue at the same age (staff never decide them; the admin skips audits): an audit
+    that stayed for ever would stand out among recent cases by its old case number."""
     now = now or timezone.now()
     cutoff = now - timedelta(hours=policy_get().stale_hours)
-    return Case.objects.filter(status=Case.Status.OPEN, is_audit=False, created_at__lt=cutoff).update(
-        status=Case.Status.ESCALATED, escalated_at=now
+    return Case.objects.filter(status=Case.Status.OPEN, created_at__lt=cutoff).update(
+        status=Case.Status.ESCALATED, escalated_at=now, updated_at=now
     )
 
 
