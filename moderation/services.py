@@ -8,7 +8,6 @@ deciding votes at the same moment produce exactly one decision.
 """
 
 import random
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -24,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Notification, User
 from catalog import page_cache
 from catalog.models import Note, NoteProduct
-from moderation import selectors
+from moderation import quorum, selectors
 from moderation.models import (
     Appeal,
     AuditDispute,
@@ -429,6 +428,24 @@ def suspension_review(*, manager: User, now: datetime | None = None) -> ManagerT
     return term
 
 
+def quorum_rules(policy: ModerationPolicy) -> quorum.Rules:
+    """The policy's figures for the adaptive quorum (``moderation/quorum.py``)."""
+    return quorum.Rules(
+        quorum=policy.quorum,
+        quorum_early=policy.quorum_early,
+        quorum_most=policy.quorum_most,
+        majority_numerator=policy.majority_numerator,
+        majority_denominator=policy.majority_denominator,
+        early_evidence=float(policy.early_evidence),
+    )
+
+
+def _suspicion(case: Case) -> float | None:
+    """Screening's suspicion score in the case's evidence, if it carries one."""
+    score = case.evidence.get("score") if isinstance(case.evidence, dict) else None
+    return float(score) if isinstance(score, int | float) and 0 <= score <= 1 else None
+
+
 def vote_cast(
     *,
     manager: User,
@@ -444,8 +461,13 @@ def vote_cast(
     parallel votes cannot pass it; concurrent deciding votes serialise on the second, and exactly one of
     them decides. A second vote by the same manager is refused (database constraint). A manager with a
     stake in the case (``selectors.conflicts_q``, the filter their queue uses) is refused with the
-    reason. The vote records the manager's fingerprints, hashed as a rater's are. Audit cases are never decided by
-    votes; each vote is scored against the known answer and can suspend the manager.
+    reason. The vote records the manager's fingerprints, hashed as a rater's are.
+
+    The adaptive blind quorum (``moderation/quorum.py``) reads the case's choices in the order cast and its
+    screening evidence: three agreeing votes with strong evidence decide, a split calls up to
+    ``quorum_most`` managers, then staff. Audit cases are never decided by votes; each vote is scored
+    against the known answer and can suspend the manager, and the audit leaves the queue when a real case
+    with the same votes would.
     """
     now = now or timezone.now()
     if choice not in ManagerVote.Choice.values:
@@ -490,22 +512,20 @@ def vote_cast(
                 )
         except IntegrityError:
             raise ModerationError(_("You have voted on this case already.")) from None
-        if case.is_audit:
-            if audit_correct is not None:
-                _check_audits(manager=manager, term=term)
-            return vote
-        counts = Counter(
-            ManagerVote.objects.filter(case=case)
-            .exclude(choice=ManagerVote.Choice.SKIP)
-            .values_list("choice", flat=True)
+        if case.is_audit and audit_correct is not None:
+            _check_audits(manager=manager, term=term)
+        choices = list(
+            ManagerVote.objects.filter(case=case).order_by("created_at", "id").values_list("choice", flat=True)
         )
-        cast = sum(counts.values())
-        if cast >= rules.quorum:
-            leader, top = counts.most_common(1)[0]
-            if top * rules.majority_denominator >= rules.majority_numerator * cast:  # exactly, in integers
-                decision_apply(case=case, outcome=Case.Outcome(leader), now=now)
-            else:
-                Case.objects.filter(pk=case.pk).update(status=Case.Status.ESCALATED, escalated_at=now)
+        step = quorum.next_step(choices, suspicion=_suspicion(case), rules=quorum_rules(rules))
+        if case.is_audit:
+            # an audit leaves the queue when a real case with the same votes would (it is never decided)
+            if step.step != quorum.Step.WAIT:
+                Case.objects.filter(pk=case.pk).update(status=Case.Status.ESCALATED, escalated_at=now, updated_at=now)
+        elif step.step == quorum.Step.DECIDE:
+            decision_apply(case=case, outcome=Case.Outcome(step.outcome), now=now)
+        elif step.step == quorum.Step.ESCALATE:
+            Case.objects.filter(pk=case.pk).update(status=Case.Status.ESCALATED, escalated_at=now, updated_at=now)
     return vote
 
 

@@ -85,12 +85,16 @@ def test_a_clear_majority_of_a_quorum_decides_and_hides_the_note() -> None:
     assert Note.objects.get(pk=case.note_id).visibility == Note.Visibility.HIDDEN
 
 
-def test_a_split_quorum_escalates_to_staff() -> None:
+def test_a_split_quorum_calls_more_managers_then_escalates_to_staff() -> None:
     case = note_case()
 
     _votes(case, "violates", "complies", "violates", "complies", "violates")
+    case.refresh_from_db()
+    assert case.status == Case.Status.OPEN  # 3 to 2: two more managers are called
+    _votes(case, "complies")
 
     case.refresh_from_db()
+    # 3 to 3: a seventh vote makes at most 4 of 7, short of two thirds
     assert case.status == Case.Status.ESCALATED and case.outcome == ""
     assert Note.objects.get(pk=case.note_id).visibility == Note.Visibility.VISIBLE
 
