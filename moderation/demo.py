@@ -5,6 +5,7 @@ Runs the real services: reports open and join cases, other managers' votes decid
 manager persona holds a term and finds cases waiting.
 """
 
+import contextlib
 import random
 from dataclasses import dataclass
 from datetime import timedelta
@@ -337,9 +338,12 @@ def demo_moderation_seed(*, seed: int, manager_email: str) -> DemoModeration:
         reporters_of_note = _others(rng, reporters, note.author_id, rng.randint(1, 4))
         cases.append(_reported(note=note, rule=rules[code], reporters=reporters_of_note))
     # Two cases the other managers decided already, one of each outcome.
+    # Managers with a stake in a case (they rated the product, share a device...) are refused: the others vote.
     for case, choice in ((cases[0], "violates"), (cases[-1], "complies")):
-        for judge in managers[:5]:
-            services.vote_cast(manager=judge, case_id=case.pk, choice=choice)
+        for judge in managers:
+            if Case.objects.filter(pk=case.pk, status=Case.Status.OPEN).exists():
+                with contextlib.suppress(services.ModerationError):
+                    services.vote_cast(manager=judge, case_id=case.pk, choice=choice)
     # Known-answer audit cases, unannounced in the queue.
     for note, answer in zip(
         notes[6:9], [Case.Outcome.COMPLIES, Case.Outcome.VIOLATES, Case.Outcome.COMPLIES], strict=True

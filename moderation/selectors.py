@@ -6,8 +6,10 @@ from functools import reduce
 from operator import or_
 
 from django.db import models
-from django.db.models import BooleanField, Exists, OuterRef, Prefetch, Q, QuerySet, Value, When
+from django.db.models import BooleanField, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value, When
 from django.db.models import Case as Cond
+from django.db.models.functions import Coalesce
+from django.db.models.lookups import In
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -43,14 +45,19 @@ def conflict_rules(manager: User) -> dict[Conflict, Q]:
     The author's fingerprints are every vote and manager vote they cast; the manager's the same. An empty
     fingerprint never matches. Ratings: a manager who rated a product (in any campaign) judges no rating of it.
     """
-    author = Q(user_id=OuterRef("note__author_id")) | Q(user_id=OuterRef("vote__user_id"))
-    author_as_judge = Q(manager_id=OuterRef("note__author_id")) | Q(manager_id=OuterRef("vote__user_id"))
     shared = _fingerprints_shared_with(manager)
+    # The accounts that share a fingerprint with the manager, found once (an uncorrelated subquery the
+    # database hashes), then each case's author looked up in them: a correlated EXISTS with an OR of the
+    # note's author and the rater made PostgreSQL scan every vote and manager vote for each case shown
+    # (bench/moderation_dashboard.py: 6 of the queue query's 8 ms at 10,000 open cases).
+    sharers = (
+        Vote.objects.filter(shared).values("user_id").union(ManagerVote.objects.filter(shared).values("manager_id"))
+    )
     return {
         Conflict.OWN: Q(note__author=manager) | Q(vote__user=manager),
         Conflict.REPORTER: Q(Exists(Report.objects.filter(case=OuterRef("pk"), reporter=manager))),
-        Conflict.SHARED_FINGERPRINT: Exists(Vote.objects.filter(author).filter(shared))
-        | Exists(ManagerVote.objects.filter(author_as_judge).filter(shared)),
+        # the author as one expression: the sharers' subquery is hashed once, not once per author column
+        Conflict.SHARED_FINGERPRINT: Q(In(Coalesce(F("note__author_id"), F("vote__user_id")), sharers)),
         Conflict.RATED_PRODUCT: Q(vote__product_id__in=Vote.objects.filter(user=manager).values("product_id")),
     }
 

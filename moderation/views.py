@@ -106,7 +106,7 @@ def _desk(request: HttpRequest) -> dict[str, Any]:
 @manager_required
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    cards = case_cards(selectors.queue_entries(manager=_user(request)))
+    cards = case_cards(selectors.queue_entries(manager=_user(request)), request)
     return render(request, "moderation/dashboard.html", {"cards": cards, **_desk(request)})
 
 
@@ -117,11 +117,8 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     case = selectors.case_for_manager(manager=_user(request), case_id=pk)
     if case is None:
         raise Http404("no open case for you here")
-    context = {
-        "card": case_card(case.pk, case),
-        "mine": selectors.own_vote(manager=_user(request), case_id=case.pk),
-        **_desk(request),
-    }
+    mine = selectors.own_vote(manager=_user(request), case_id=case.pk)
+    context = {"card": case_card(case, request, voting=mine is None), "mine": mine, **_desk(request)}
     return render(request, "moderation/case.html", context)
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 from django.core.cache import cache
+from django.test import RequestFactory
 from django.utils import timezone
 from sklearn.ensemble import GradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
@@ -105,7 +106,7 @@ def _features(judge: Any) -> tuple[np.ndarray, list[int], list[str]]:
     """What the manager sees of each queued case, as numbers: one row per card, in queue order."""
     cache.clear()
     entries = selectors.queue_entries(manager=judge, limit=10_000)
-    cards = case_cards(entries)
+    cards = case_cards(entries, RequestFactory().get("/moderation/"))
     rank_of = {pk: rank for rank, pk in enumerate(sorted(card.pk for card in cards))}
     chips = sorted({re.search(r'class="chip">([^<]+)<', card.html).group(1) for card in cards})  # type: ignore[union-attr]
     names = ["place", "case number", "reports", "screening", "screening reasons", "reporter words", "rating", "rule"]

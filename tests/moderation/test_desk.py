@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from moderation import services
+from moderation import selectors, services
 from moderation.models import Case, ManagerTerm, ManagerVote, ModerationPolicy
 from tests.factories import NoteFactory, UserFactory
 from tests.moderation.factories import RuleFactory, manager, note_case
@@ -221,3 +221,15 @@ def test_a_warm_dashboard_runs_the_same_few_queries_for_one_case_or_twenty(
         response = client.get(reverse("moderation:dashboard"))
 
     assert len(response.context["cards"]) == 20
+
+
+def test_the_queue_with_its_conflict_filter_is_one_query_however_many_cases(django_assert_num_queries: Any) -> None:
+    judge = manager()
+    note_case()
+    with django_assert_num_queries(1):
+        assert len(selectors.queue_entries(manager=judge)) == 1
+    for _ in range(30):
+        note_case()
+
+    with django_assert_num_queries(1):
+        assert len(selectors.queue_entries(manager=judge)) == 20
