@@ -553,7 +553,7 @@ def under_load(args: argparse.Namespace, env: dict[str, str], overlay_dir: Path,
 
             for _ in range(args.rounds):
                 scenario(f"{HEALTHZ} (trivial view)", HEALTHZ)
-                scenario(f"{DASHBOARD} (100k open cases)", DASHBOARD)
+                scenario(f"{DASHBOARD} ({args.cases // 1000}k open cases)", DASHBOARD)
         log = log_path.read_text()
     report(args, outcomes)
     if any(o.statuses.keys() - {200} or o.exceptions for o in outcomes) or "Traceback" in log:

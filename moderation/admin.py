@@ -191,6 +191,9 @@ class CaseAdmin(TranslatedColumnsMixin, admin.ModelAdmin):  # type: ignore[type-
     def save_model(self, request: HttpRequest, obj: Case, form: Any, change: bool) -> None:
         if not change:
             obj.source = Case.Source.STAFF
+            if obj.is_audit:  # an audit looks like any case: its evidence is drawn like a real one's
+                for field, value in services.audit_profile(rule=obj.rule, about_note=obj.note_id is not None).items():
+                    setattr(obj, field, value)
         super().save_model(request, obj, form, change)
 
     def _decide(self, request: HttpRequest, queryset: QuerySet[Case], outcome: Case.Outcome) -> None:

@@ -5,6 +5,7 @@ Runs the real services: reports open and join cases, other managers' votes decid
 manager persona holds a term and finds cases waiting.
 """
 
+import contextlib
 import random
 from dataclasses import dataclass
 from datetime import timedelta
@@ -14,7 +15,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from catalog.models import Note
-from moderation import screening, selectors, services
+from moderation import screening, services
 from moderation.models import Case, Choice, Question, Rule
 from ratings.models import FactorScore, Vote
 from ratings.services import fingerprint
@@ -337,20 +338,17 @@ def demo_moderation_seed(*, seed: int, manager_email: str) -> DemoModeration:
         reporters_of_note = _others(rng, reporters, note.author_id, rng.randint(1, 4))
         cases.append(_reported(note=note, rule=rules[code], reporters=reporters_of_note))
     # Two cases the other managers decided already, one of each outcome.
+    # Managers with a stake in a case (they rated the product, share a device...) are refused: the others vote.
     for case, choice in ((cases[0], "violates"), (cases[-1], "complies")):
-        free = [judge for judge in managers if not selectors.conflicts_of(manager=judge, case_id=case.pk)]
-        for judge in free[:5]:
-            services.vote_cast(manager=judge, case_id=case.pk, choice=choice)
+        for judge in managers:
+            if Case.objects.filter(pk=case.pk, status=Case.Status.OPEN).exists():
+                with contextlib.suppress(services.ModerationError):
+                    services.vote_cast(manager=judge, case_id=case.pk, choice=choice)
     # Known-answer audit cases, unannounced in the queue.
-    for note, answer in zip(notes[6:9], ["complies", "violates", "complies"], strict=True):
-        Case.objects.create(
-            note=note,
-            rule=rules["no-advertising"],
-            source=Case.Source.STAFF,
-            is_audit=True,
-            audit_answer=answer,
-            priority=3,
-        )
+    for note, answer in zip(
+        notes[6:9], [Case.Outcome.COMPLIES, Case.Outcome.VIOLATES, Case.Outcome.COMPLIES], strict=True
+    ):
+        services.audit_create(note=note, rule=rules["no-advertising"], answer=answer, rng=rng)
     # Some of the queue is a day or two old.
     for case in Case.objects.filter(status=Case.Status.OPEN):
         Case.objects.filter(pk=case.pk).update(created_at=timezone.now() - timedelta(hours=rng.randint(1, 60)))

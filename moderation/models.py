@@ -6,6 +6,7 @@ case, one appeal per case, one dispute per audit vote.
 """
 
 from datetime import datetime
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
@@ -36,6 +37,24 @@ class ModerationPolicy(models.Model):
     )
     term_days = models.PositiveSmallIntegerField(_("manager term (days)"), default=365)
     quorum = models.PositiveSmallIntegerField(_("votes that decide a case"), default=5)
+    # The adaptive blind quorum (moderation/quorum.py): a unanimous start with strong evidence closes early,
+    # a split calls more managers, up to ``quorum_most``.
+    quorum_early = models.PositiveSmallIntegerField(
+        _("agreeing first votes that close a case early"),
+        default=3,
+        help_text=_("Only when the case's evidence points the same way at least as strongly as below."),
+    )
+    early_evidence = models.DecimalField(
+        _("evidence needed to close early"),
+        max_digits=3,
+        decimal_places=2,
+        default=Decimal("0.80"),
+        help_text=_("Screening's suspicion score (violates), or one minus it (does not violate), from 0 to 1."),
+    )
+    quorum_most = models.PositiveSmallIntegerField(_("most votes a split case calls for"), default=7)
+    undo_seconds = models.PositiveSmallIntegerField(
+        _("time to undo a vote (seconds)"), default=30, help_text=_("While the case is still undecided.")
+    )
     # The majority as an exact fraction of the non-skip votes (2/3, not 0.67: 0.67 of 3 votes is not 2).
     majority_numerator = models.PositiveSmallIntegerField(
         _("majority needed: numerator"), default=2, help_text=_("Share of the non-skip votes: numerator.")
@@ -71,6 +90,14 @@ class ModerationPolicy(models.Model):
             models.CheckConstraint(
                 condition=Q(audit_min_accuracy__gte=0, audit_min_accuracy__lte=1),
                 name="moderationpolicy_accuracy_share",
+            ),
+            models.CheckConstraint(
+                condition=Q(quorum_early__gte=1, quorum_early__lte=F("quorum"), quorum_most__gte=F("quorum")),
+                name="moderationpolicy_quorum_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(early_evidence__gte=0, early_evidence__lte=1),
+                name="moderationpolicy_early_evidence_share",
             ),
             models.CheckConstraint(
                 condition=Q(

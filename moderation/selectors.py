@@ -1,12 +1,16 @@
 """Reads of the manager's pages. Each runs a fixed number of queries, however many cases are open."""
 
 from dataclasses import dataclass
-from functools import reduce
+from datetime import datetime, timedelta
+from functools import lru_cache, reduce
 from operator import or_
+from typing import Any
 
-from django.db import models
-from django.db.models import BooleanField, Exists, OuterRef, Prefetch, Q, QuerySet, Value, When
+from django.db import connection, models
+from django.db.models import BooleanField, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value, When
 from django.db.models import Case as Cond
+from django.db.models.functions import Coalesce
+from django.db.models.lookups import In
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -42,14 +46,22 @@ def conflict_rules(manager: User) -> dict[Conflict, Q]:
     The author's fingerprints are every vote and manager vote they cast; the manager's the same. An empty
     fingerprint never matches. Ratings: a manager who rated a product (in any campaign) judges no rating of it.
     """
-    author = Q(user_id=OuterRef("note__author_id")) | Q(user_id=OuterRef("vote__user_id"))
-    author_as_judge = Q(manager_id=OuterRef("note__author_id")) | Q(manager_id=OuterRef("vote__user_id"))
     shared = _fingerprints_shared_with(manager)
+    # The accounts that share a fingerprint with the manager, found once (an uncorrelated subquery the
+    # database hashes), then each case's author looked up in them: a correlated EXISTS with an OR of the
+    # note's author and the rater made PostgreSQL scan every vote and manager vote for each case shown
+    # (bench/moderation_dashboard.py: 6 of the queue query's 8 ms at 10,000 open cases).
+    sharers = (
+        Vote.objects.filter(shared)
+        .order_by()
+        .values("user_id")
+        .union(ManagerVote.objects.filter(shared).order_by().values("manager_id"))
+    )
     return {
         Conflict.OWN: Q(note__author=manager) | Q(vote__user=manager),
         Conflict.REPORTER: Q(Exists(Report.objects.filter(case=OuterRef("pk"), reporter=manager))),
-        Conflict.SHARED_FINGERPRINT: Exists(Vote.objects.filter(author).filter(shared))
-        | Exists(ManagerVote.objects.filter(author_as_judge).filter(shared)),
+        # the author as one expression: the sharers' subquery is hashed once, not once per author column
+        Conflict.SHARED_FINGERPRINT: Q(In(Coalesce(F("note__author_id"), F("vote__user_id")), sharers)),
         Conflict.RATED_PRODUCT: Q(vote__product_id__in=Vote.objects.filter(user=manager).values("product_id")),
     }
 
@@ -118,28 +130,158 @@ def case_conflicts(case: Case) -> dict[User, list[Conflict]]:
 def queue(*, manager: User, limit: int = QUEUE_SIZE) -> list[Case]:
     """Open cases this manager may judge, highest priority first: never one they have a stake in
     (``conflicts_q``), never one they voted on. Audit cases are among them, unannounced. Other managers'
-    votes are not loaded."""
+    votes are not loaded. The cases come with what their cards show (``cards_load``)."""
+    entries = queue_entries(manager=manager, limit=limit)
+    cases = cards_load([entry.pk for entry in entries])
+    return [cases[entry.pk] for entry in entries if entry.pk in cases]
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    """A case of the manager's queue as its id and what its card's cache key needs (``moderation/cards.py``)."""
+
+    pk: int
+    stamp: str
+
+
+@lru_cache(maxsize=4096)
+def _queue_sql(manager_id: int, limit: int) -> tuple[str, tuple[Any, ...]]:
+    """The queue query's SQL and parameters for one manager, compiled once per process: building and
+    compiling the conflict filter's subqueries cost ~4 ms of CPU, a third of the page; the SQL depends on
+    nothing but the manager's id and the limit (every other figure is read by the database when it runs)."""
+    manager = User(pk=manager_id)
     voted = ManagerVote.objects.filter(case=OuterRef("pk"), manager=manager)
-    # Two queries: the ids from the queue index, probing the manager's votes entry by entry with only the
-    # joins the conflict filter needs; then the display joins for those rows alone. In one query the
-    # planner joined every skipped case to six tables before dropping it (bench/moderation_dashboard.py:
-    # 49-58 ms of PostgreSQL time per page at 100,000 open cases, 13-15 ms as two).
-    ids = list(
+    # Ids first from the queue index, then the display joins for those rows alone (``cards_load``, mostly
+    # from the card cache): in one query the planner joined every skipped case to six tables before
+    # dropping it (bench/moderation_dashboard.py: 49-58 ms of PostgreSQL time per page at 100,000 open
+    # cases, 13-15 ms as two).
+    rows = (
         Case.objects.filter(status=Case.Status.OPEN)
         .exclude(conflicts_q(manager))
         .filter(~Exists(voted))
         .order_by("-priority", "created_at", "id")
-        .values_list("pk", flat=True)[:limit]
+        .values_list("pk", "updated_at", "reports_count", "note__updated_at", "vote__updated_at")[:limit]
     )
+    sql, params = rows.query.sql_with_params()
+    return sql, tuple(params)
+
+
+def queue_entries(*, manager: User, limit: int = QUEUE_SIZE) -> list[QueueEntry]:
+    """The manager's queue (open cases, none they have a stake in or voted on, highest priority first) as
+    ids and card stamps: one query, however many cases are open. The stamp changes when the case, or the
+    note or rating it is about, does."""
+    sql, params = _queue_sql(manager.pk, limit)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return [
+        QueueEntry(pk=pk, stamp=f"{updated.timestamp()}-{reports}-{(note or vote).timestamp()}")
+        for pk, updated, reports, note, vote in rows
+    ]
+
+
+#: What a case card shows, and nothing more (``.only``): a card never reads whether a case is an audit.
+CARD_FIELDS = (
+    "id",
+    "rule_id",
+    "note_id",
+    "vote_id",
+    "source",
+    "priority",
+    "reports_count",
+    "evidence",
+    "created_at",
+    "rule__name_zh",
+    "rule__name_en",
+    "rule__description_zh",
+    "rule__description_en",
+    "note__title",
+    "note__body",
+    "note__published_at",
+    "note__author__display_name",
+    "note__author__email",
+    "vote__comment",
+    "vote__created_at",
+    "vote__product_id",
+    "vote__user__display_name",
+    "vote__user__email",
+    "vote__product__name_zh",
+    "vote__product__name_en",
+    "vote__product__slug",
+)
+
+#: Reporters' reasons shown on a card, newest first (their comments, never who wrote them).
+CARD_REASONS = 5
+
+
+def cards_load(case_ids: list[int]) -> dict[int, Case]:
+    """The cases behind cards, with what their cards show (three queries however many): the rule and its
+    text, the content, a rating's scores, and ``reporter_reasons`` (the reporters' own words)."""
+    if not case_ids:
+        return {}
     cases = (
-        Case.objects.filter(pk__in=ids)
-        .select_related("rule", "note", "note__author", "vote", "vote__user", "vote__product", "vote__product__brand")
+        Case.objects.filter(pk__in=case_ids)
+        .select_related("rule", "note", "note__author", "vote", "vote__user", "vote__product")
+        .only(*CARD_FIELDS)
         .prefetch_related(
-            Prefetch("vote__scores", queryset=FactorScore.objects.select_related("factor").order_by("factor__position"))
+            Prefetch(
+                "vote__scores",
+                queryset=FactorScore.objects.select_related("factor")
+                .only("vote_id", "score", "factor__name_zh", "factor__name_en", "factor__position")
+                .order_by("factor__position"),
+            )
         )
-        .order_by("-priority", "created_at", "id")
     )
-    return list(cases)
+    by_id = {case.pk: case for case in cases}
+    words: dict[int, list[str]] = {pk: [] for pk in by_id}
+    for case_id, comment in (
+        Report.objects.filter(case_id__in=list(by_id)).exclude(comment="").order_by("-created_at", "-id")
+    ).values_list("case_id", "comment"):
+        words[case_id].append(comment)
+    for pk, case in by_id.items():
+        # An audit carries its reasons in its evidence, drawn from real reports (``services.audit_create``).
+        kept = case.evidence.get("report_reasons", []) if isinstance(case.evidence, dict) else []
+        case.reporter_reasons = (words[pk] or [str(reason) for reason in kept])[:CARD_REASONS]  # type: ignore[attr-defined]
+    return by_id
+
+
+def case_for_manager(*, manager: User, case_id: int) -> Case | None:
+    """An open case this manager may judge (no stake in it), for its own page; None otherwise."""
+    allowed = (
+        Case.objects.filter(pk=case_id, status=Case.Status.OPEN)
+        .exclude(conflicts_q(manager))
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if allowed is None:
+        return None
+    return cards_load([allowed])[allowed]
+
+
+def votes_today(*, manager: User, now: datetime | None = None) -> int:
+    """The manager's votes since local midnight (the daily cap counts the same)."""
+    now = now or timezone.now()
+    today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    return ManagerVote.objects.filter(manager=manager, created_at__gte=today).count()
+
+
+def undoable_votes(*, manager: User, window_seconds: int, now: datetime | None = None) -> list[ManagerVote]:
+    """The manager's votes they may still take back: cast within the window, on cases still open."""
+    now = now or timezone.now()
+    return list(
+        ManagerVote.objects.filter(
+            manager=manager,
+            created_at__gte=now - timedelta(seconds=window_seconds),
+            case__status=Case.Status.OPEN,
+        )
+        .only("id", "case_id", "choice", "created_at")
+        .order_by("-created_at", "-id")
+    )
+
+
+def own_vote(*, manager: User, case_id: int) -> ManagerVote | None:
+    """The manager's own vote on a case (never anyone else's: votes stay blind)."""
+    return ManagerVote.objects.filter(manager=manager, case_id=case_id).only("id", "choice", "created_at").first()
 
 
 def case_for_author(*, user: User, case_id: int) -> Case | None:

@@ -8,7 +8,6 @@ deciding votes at the same moment produce exactly one decision.
 """
 
 import random
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -24,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Notification, User
 from catalog import page_cache
 from catalog.models import Note, NoteProduct
-from moderation import selectors
+from moderation import quorum, selectors
 from moderation.models import (
     Appeal,
     AuditDispute,
@@ -330,12 +329,13 @@ def report_submit(
                 raise ModerationError(_("You have reported this already; it was decided.")) from None
             raise ModerationError(_("You have reported this already; managers will look at it.")) from None
         if decided is not None:  # on the record, for staff; it raises no priority and reopens nothing
-            Case.objects.filter(pk=case.pk).update(reports_count=F("reports_count") + 1)
+            Case.objects.filter(pk=case.pk).update(reports_count=F("reports_count") + 1, updated_at=now)
         else:
             young = (now - reporter.date_joined).days < rules.min_account_days
             weight = YOUNG_REPORT_WEIGHT if young else REPORT_WEIGHT
+            # updated_at too: the manager's cached case card (moderation/cards.py) is keyed by it
             Case.objects.filter(pk=case.pk).update(
-                reports_count=F("reports_count") + 1, priority=F("priority") + weight
+                reports_count=F("reports_count") + 1, priority=F("priority") + weight, updated_at=now
             )
             if vote is not None:
                 _vote_hold(vote_id=vote.pk)
@@ -428,6 +428,24 @@ def suspension_review(*, manager: User, now: datetime | None = None) -> ManagerT
     return term
 
 
+def quorum_rules(policy: ModerationPolicy) -> quorum.Rules:
+    """The policy's figures for the adaptive quorum (``moderation/quorum.py``)."""
+    return quorum.Rules(
+        quorum=policy.quorum,
+        quorum_early=policy.quorum_early,
+        quorum_most=policy.quorum_most,
+        majority_numerator=policy.majority_numerator,
+        majority_denominator=policy.majority_denominator,
+        early_evidence=float(policy.early_evidence),
+    )
+
+
+def _suspicion(case: Case) -> float | None:
+    """Screening's suspicion score in the case's evidence, if it carries one."""
+    score = case.evidence.get("score") if isinstance(case.evidence, dict) else None
+    return float(score) if isinstance(score, int | float) and 0 <= score <= 1 else None
+
+
 def vote_cast(
     *,
     manager: User,
@@ -443,8 +461,13 @@ def vote_cast(
     parallel votes cannot pass it; concurrent deciding votes serialise on the second, and exactly one of
     them decides. A second vote by the same manager is refused (database constraint). A manager with a
     stake in the case (``selectors.conflicts_q``, the filter their queue uses) is refused with the
-    reason. The vote records the manager's fingerprints, hashed as a rater's are. Audit cases are never decided by
-    votes; each vote is scored against the known answer and can suspend the manager.
+    reason. The vote records the manager's fingerprints, hashed as a rater's are.
+
+    The adaptive blind quorum (``moderation/quorum.py``) reads the case's choices in the order cast and its
+    screening evidence: three agreeing votes with strong evidence decide, a split calls up to
+    ``quorum_most`` managers, then staff. Audit cases are never decided by votes; each vote is scored
+    against the known answer and can suspend the manager, and the audit leaves the queue when a real case
+    with the same votes would.
     """
     now = now or timezone.now()
     if choice not in ManagerVote.Choice.values:
@@ -489,23 +512,43 @@ def vote_cast(
                 )
         except IntegrityError:
             raise ModerationError(_("You have voted on this case already.")) from None
-        if case.is_audit:
-            if audit_correct is not None:
-                _check_audits(manager=manager, term=term)
-            return vote
-        counts = Counter(
-            ManagerVote.objects.filter(case=case)
-            .exclude(choice=ManagerVote.Choice.SKIP)
-            .values_list("choice", flat=True)
+        if case.is_audit and audit_correct is not None:
+            _check_audits(manager=manager, term=term)
+        choices = list(
+            ManagerVote.objects.filter(case=case).order_by("created_at", "id").values_list("choice", flat=True)
         )
-        cast = sum(counts.values())
-        if cast >= rules.quorum:
-            leader, top = counts.most_common(1)[0]
-            if top * rules.majority_denominator >= rules.majority_numerator * cast:  # exactly, in integers
-                decision_apply(case=case, outcome=Case.Outcome(leader), now=now)
-            else:
-                Case.objects.filter(pk=case.pk).update(status=Case.Status.ESCALATED, escalated_at=now)
+        step = quorum.next_step(choices, suspicion=_suspicion(case), rules=quorum_rules(rules))
+        if case.is_audit:
+            # an audit leaves the queue when a real case with the same votes would (it is never decided)
+            if step.step != quorum.Step.WAIT:
+                Case.objects.filter(pk=case.pk).update(status=Case.Status.ESCALATED, escalated_at=now, updated_at=now)
+        elif step.step == quorum.Step.DECIDE:
+            decision_apply(case=case, outcome=Case.Outcome(step.outcome), now=now)
+        elif step.step == quorum.Step.ESCALATE:
+            Case.objects.filter(pk=case.pk).update(status=Case.Status.ESCALATED, escalated_at=now, updated_at=now)
     return vote
+
+
+def vote_undo(*, manager: User, case_id: int, now: datetime | None = None) -> None:
+    """Take back the manager's vote on a case within ``undo_seconds`` of casting it, while the case is open.
+
+    The case row is locked, as ``vote_cast`` locks it: an undo and a deciding vote take turns, so a vote
+    that decided its case (or escalated it) can no longer be taken back, and an undo never leaves a
+    decision without the votes that made it. The vote is deleted: the case is back in the manager's
+    queue and today's count has one more vote left. Refused with a message otherwise.
+    """
+    now = now or timezone.now()
+    window = timedelta(seconds=policy_get().undo_seconds)
+    with transaction.atomic():
+        case = Case.objects.select_for_update().filter(pk=case_id).first()
+        if case is None or case.status != Case.Status.OPEN:
+            raise ModerationError(_("This case is decided already: the vote stands."))
+        vote = ManagerVote.objects.filter(case=case, manager=manager).first()
+        if vote is None:
+            raise ModerationError(_("You have no vote on this case to undo."))
+        if vote.created_at < now - window:
+            raise ModerationError(_("The time to undo this vote has passed."))
+        vote.delete()
 
 
 def decision_apply(
@@ -628,12 +671,76 @@ def screening_exclusions_clear(*, vote_ids: Sequence[int], now: datetime | None 
     ).update(outcome=Case.Outcome.COMPLIES, decided_at=now, updated_at=now)
 
 
+# --- Audits ------------------------------------------------------------------------------------------
+
+#: Real cases an audit's profile is drawn from: the latest of its kind (notes or rating comments).
+AUDIT_DONORS = 500
+
+
+def audit_profile(
+    *, rule: Rule, about_note: bool, rng: random.Random | None = None, now: datetime | None = None
+) -> dict[str, Any]:
+    """The evidence of a known-answer case, drawn like a real case's, so nothing in the queue tells it apart.
+
+    A real case about the same kind of content (a note or a rating comment) is drawn at random among the
+    latest ``AUDIT_DONORS``, open ones first (they are what the queue shows): its source, report count,
+    priority and screening evidence are copied; the audit is opened ``now``. Create audits steadily (a few
+    at a time) rather than in one batch: a run of consecutive case numbers would stand out. The reporters'
+    words are as many as the real case has, drawn from reports of the same rule on cases no longer open
+    (never words a manager is reading in the queue today). With no real case yet, a plain single-report profile.
+    """
+    rng = rng or random.SystemRandom()
+    now = now or timezone.now()
+    kind = {"note__isnull": False} if about_note else {"vote__isnull": False}
+    real = Case.objects.filter(is_audit=False, **kind).exclude(decided_by=Case.DecidedBy.SCREENING)
+    donors = list(real.filter(status=Case.Status.OPEN).order_by("-pk").values_list("pk", flat=True)[:AUDIT_DONORS])
+    donors = donors or list(real.order_by("-pk").values_list("pk", flat=True)[:AUDIT_DONORS])
+    if not donors:
+        return {"source": Case.Source.REPORT, "reports_count": 1, "priority": 1 + REPORT_WEIGHT, "evidence": {}}
+    donor = Case.objects.get(pk=rng.choice(donors))
+    wanted = Report.objects.filter(case=donor).exclude(comment="").count()
+    words = Report.objects.filter(rule=rule).exclude(comment="").order_by("-pk").values_list("comment", flat=True)
+    pool = list(words.exclude(case__status=Case.Status.OPEN)[:AUDIT_DONORS]) or list(words[:AUDIT_DONORS])
+    evidence = {key: value for key, value in (donor.evidence or {}).items() if key != "report_reasons"}
+    if wanted and pool:
+        evidence["report_reasons"] = [rng.choice(pool) for _ in range(wanted)]
+    # Opened now, as a real case is: it ages, is retired and goes stale like one (copying the donor's age
+    # made audits leave the queue sooner, so the ones left had newer case numbers than real cases).
+    return {
+        "source": donor.source,
+        "reports_count": donor.reports_count,
+        "priority": donor.priority,
+        "evidence": evidence,
+        "created_at": now,
+    }
+
+
+def audit_create(
+    *,
+    rule: Rule,
+    answer: Case.Outcome,
+    note: Note | None = None,
+    vote: Vote | None = None,
+    rng: random.Random | None = None,
+    now: datetime | None = None,
+) -> Case:
+    """A known-answer case about this note or rating comment, mixed into queues unannounced, with evidence
+    drawn like a real case's (``audit_profile``). Audits are never decided by votes; they score managers."""
+    if (note is None) == (vote is None):
+        raise ModerationError(_("An audit is about one note or one rating."))
+    profile = audit_profile(rule=rule, about_note=note is not None, rng=rng, now=now)
+    return Case.objects.create(note=note, vote=vote, rule=rule, is_audit=True, audit_answer=answer, **profile)
+
+
 def cases_escalate_stale(*, now: datetime | None = None) -> int:
-    """Escalate open cases older than the policy allows (hourly); harmless to repeat."""
+    """Escalate open cases older than the policy allows (hourly); harmless to repeat.
+
+    Audits leave the queue at the same age (staff never decide them; the admin skips audits): an audit
+    that stayed for ever would stand out among recent cases by its old case number."""
     now = now or timezone.now()
     cutoff = now - timedelta(hours=policy_get().stale_hours)
-    return Case.objects.filter(status=Case.Status.OPEN, is_audit=False, created_at__lt=cutoff).update(
-        status=Case.Status.ESCALATED, escalated_at=now
+    return Case.objects.filter(status=Case.Status.OPEN, created_at__lt=cutoff).update(
+        status=Case.Status.ESCALATED, escalated_at=now, updated_at=now
     )
 
 

@@ -6,7 +6,9 @@ app_name = "moderation"
 
 urlpatterns = [
     path("moderation/", views.dashboard, name="dashboard"),
+    path("moderation/cases/<int:pk>/", views.case_detail, name="case"),
     path("moderation/cases/<int:pk>/vote/", views.case_vote, name="case_vote"),
+    path("moderation/cases/<int:pk>/undo/", views.case_undo, name="case_undo"),
     path("moderation/audits/", views.audits, name="audits"),
     path("moderation/audits/<int:pk>/dispute/", views.audit_dispute, name="audit_dispute"),
     path("moderation/test/", views.test_home, name="test"),

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import User
 from catalog.models import Note
 from moderation import selectors, services
+from moderation.cards import case_card, case_cards
 from moderation.forms import AttemptForm, ReasonForm, ReportForm
 from moderation.models import Case, ManagerTerm, ManagerVote, TestAttempt
 from moderation.reasons import reasons_text
@@ -89,19 +90,52 @@ def test_attempt(request: HttpRequest, pk: int) -> HttpResponse:
 # --- The dashboard -----------------------------------------------------------------------------------
 
 
+def _desk(request: HttpRequest) -> dict[str, Any]:
+    """What every desk page shows beside its cases: votes left today, and votes the manager may still undo."""
+    user = _user(request)
+    rules = services.policy_get()
+    return {
+        "term": request.manager_term,  # type: ignore[attr-defined]
+        "votes_left": max(0, rules.daily_cap - selectors.votes_today(manager=user)),
+        "daily_cap": rules.daily_cap,
+        "undo_seconds": rules.undo_seconds,
+        "undoable": selectors.undoable_votes(manager=user, window_seconds=rules.undo_seconds),
+    }
+
+
 @manager_required
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
-    context = {"cases": selectors.queue(manager=user), "term": request.manager_term}  # type: ignore[attr-defined]
-    return render(request, "moderation/dashboard.html", context)
+    cards = case_cards(selectors.queue_entries(manager=_user(request)), request)
+    return render(request, "moderation/dashboard.html", {"cards": cards, **_desk(request)})
+
+
+@manager_required
+@require_GET
+def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One case on its own page: an open case the manager has no stake in, else as if it did not exist."""
+    case = selectors.case_for_manager(manager=_user(request), case_id=pk)
+    if case is None:
+        raise Http404("no open case for you here")
+    mine = selectors.own_vote(manager=_user(request), case_id=case.pk)
+    context = {"card": case_card(case, request, voting=mine is None), "mine": mine, **_desk(request)}
+    return render(request, "moderation/case.html", context)
+
+
+def _answer(request: HttpRequest, *, ok: bool, message: str, status: int = 200) -> HttpResponse:
+    """A JSON answer for the page's script, or a message and a redirect to the queue without JavaScript."""
+    if request.headers.get("Accept", "").startswith("application/json"):
+        rules = services.policy_get()
+        left = max(0, rules.daily_cap - selectors.votes_today(manager=_user(request)))
+        return JsonResponse({"ok": ok, "message": message, "left": left}, status=status)
+    (messages.success if ok else messages.error)(request, message)
+    return redirect("moderation:dashboard")
 
 
 @manager_required
 @require_POST
 def case_vote(request: HttpRequest, pk: int) -> HttpResponse:
     """One click or key: a JSON answer for the page's script, a redirect without JavaScript."""
-    wants_json = request.headers.get("Accept", "").startswith("application/json")
     choice = request.POST.get("choice", "")
     try:
         services.vote_cast(
@@ -112,15 +146,24 @@ def case_vote(request: HttpRequest, pk: int) -> HttpResponse:
             user_agent=client_user_agent(request),
         )
     except services.ModerationError as error:
-        if wants_json:
-            return JsonResponse({"ok": False, "message": str(error.message)}, status=409)
-        messages.error(request, str(error.message))
-        return redirect("moderation:dashboard")
-    label = ManagerVote.Choice(choice).label
-    if wants_json:
-        return JsonResponse({"ok": True, "message": str(label)})
-    messages.success(request, label)
-    return redirect("moderation:dashboard")
+        return _answer(request, ok=False, message=str(error.message), status=409)
+    return _answer(
+        request,
+        ok=True,
+        message=_("Your vote on case %(number)s: %(choice)s.")
+        % {"number": pk, "choice": ManagerVote.Choice(choice).label},
+    )
+
+
+@manager_required
+@require_POST
+def case_undo(request: HttpRequest, pk: int) -> HttpResponse:
+    """Take back one's own vote within the policy's seconds, while the case is undecided."""
+    try:
+        services.vote_undo(manager=_user(request), case_id=pk)
+    except services.ModerationError as error:
+        return _answer(request, ok=False, message=str(error.message), status=409)
+    return _answer(request, ok=True, message=_("Vote taken back: the case is in your queue again."))
 
 
 @manager_required

@@ -35,6 +35,7 @@ from moderation.models import (
     Choice,
     ManagerTerm,
     ManagerVote,
+    ModerationPolicy,
     Question,
     Report,
     Rule,
@@ -76,6 +77,8 @@ class World:
     attempt: TestAttempt
     #: a decision against the buyer's note: theirs to read and appeal
     decided: Case
+    #: an open case the manager voted on a moment ago: theirs to undo
+    voted: Case
 
 
 def build_world() -> World:
@@ -105,6 +108,9 @@ def build_world() -> World:
     note = NoteFactory(title="Stranger's note", mentions=[campaign.product])
     audit = note_case(rule=rule, is_audit=True, audit_answer=Case.Outcome.COMPLIES)
     hidden = NoteFactory(author=buyer, visibility=Note.Visibility.HIDDEN)
+    ModerationPolicy.objects.update_or_create(pk=1, defaults={"undo_seconds": 3600})  # a slow machine undoes too
+    voted = note_case(rule=rule)
+    ManagerVote.objects.create(case=voted, manager=judge, choice="complies")
     return World(
         people={
             "anonymous": None,
@@ -135,6 +141,7 @@ def build_world() -> World:
             decided_at=now,
             decided_by=Case.DecidedBy.MANAGERS,
         ),
+        voted=voted,
     )
 
 
@@ -316,6 +323,14 @@ URLS = [
         MANAGER_FORM,
         args=lambda w: [w.case.pk],
         data=lambda w: {"choice": "violates"},
+        actor="manager",
+    ),
+    Url("moderation:case", MANAGER_PAGE, MANAGER_NO_POST, args=lambda w: [w.case.pk]),
+    Url(
+        "moderation:case_undo",
+        MANAGER_NO_POST,
+        MANAGER_FORM,
+        args=lambda w: [w.voted.pk],
         actor="manager",
     ),
     Url("moderation:audits", MANAGER_PAGE, MANAGER_NO_POST),
