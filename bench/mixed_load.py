@@ -52,7 +52,8 @@ for a re-score, stable for two seconds), then verify
 (a) every vote the server accepted (302 and a "success" message) is in the database with the scores and
     comment last accepted, and its amendments are all kept (VoteRevision rows hold the earlier accepted
     submissions, in order; revision_count counts them); every accepted manager vote is stored; no case
-    holds more than ``quorum`` deciding votes, none is left open with a quorum; decided vote cases left the
+    holds more than ``quorum_most`` deciding votes (the adaptive quorum's ceiling), none is left open with that
+    many; decided vote cases left the
     vote excluded or counted as decided; nothing an intruder sent was stored, and each was refused with
     the status expected;
 (b) every product with a campaign: its latest ProductResult (exactly one) equals a clean recomputation
@@ -767,7 +768,8 @@ def verify_moderation(state: State, outcome: Outcome) -> tuple[int, list[str]]:
             and ManagerVote.objects.filter(manager_id=key[0], case_id=key[1], created_at__gte=state.started_at).exists()
         ):
             problems.append(f"manager {key[0]} case {key[1]}: refused, yet a vote of this run is stored")
-    quorum = ModerationPolicy.objects.get(pk=1).quorum
+    # the adaptive quorum (moderation/quorum.py) calls up to quorum_most managers on a split, never more
+    quorum = ModerationPolicy.objects.get(pk=1).quorum_most
     touched = Case.objects.filter(pk__in={r["case"] for r in outcome.case_votes}, is_audit=False).select_related("vote")
     deciding = Counter(
         ManagerVote.objects.filter(case__in=touched).exclude(choice="skip").values_list("case_id", flat=True)
