@@ -180,7 +180,7 @@ class CaseAdmin(TranslatedColumnsMixin, admin.ModelAdmin):  # type: ignore[type-
         if not kept:
             return str(_("None"))
         return format_html_join(
-            mark_safe("<br>"),  # noqa: S308 - a constant
+            mark_safe("<br>"),  # noqa: S308 - a constant  # nosec B308
             "{} ({}): {}",
             (
                 (user.public_name, user.pk, "; ".join(str(conflict.label) for conflict in reasons))
