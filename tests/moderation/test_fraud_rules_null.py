@@ -143,3 +143,15 @@ def test_the_screener_keeps_its_false_positive_budget_on_honest_data() -> None:
     # the anomaly model alone (no rule agreeing) reviews no more than its share of the votes
     alone = (result.verdict != COUNTED) & (result.rule_score == 0)
     assert np.mean(alone) <= 2 * screener.anomaly_review_share
+
+
+def test_the_anomaly_model_beside_a_weak_rule_reviews_no_more_than_its_budget_of_honest_votes() -> None:
+    honest = sessions(3000, 200, weeks=26, rng=np.random.default_rng(4))
+
+    screener = Screener()
+    result = screener.fit(honest).score(honest)
+
+    # a vote the rules leave below review (an off-consensus score at most) goes there on the anomaly
+    # model's word only within its budget, whatever weak rule stands beside it
+    weak = (result.verdict != COUNTED) & (result.rule_score < screener.review_at)
+    assert np.mean(weak) <= screener.anomaly_review_share + 1 / len(honest)
