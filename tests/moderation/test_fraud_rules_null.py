@@ -183,3 +183,23 @@ def test_an_honest_rater_whose_push_falls_in_an_attacks_burst_keeps_its_other_vo
     assert in_burst[own & (pushed.product_id == 250)].all()  # its push is in the attack's burst
     assert in_burst[np.isin(pushed.user_id, np.arange(30_000_001, 30_000_031))].all()
     assert not reasons.has("account_flagged")[own].any()
+
+
+def test_an_ordinary_rater_whose_push_falls_in_an_attacks_burst_window_is_not_in_the_burst() -> None:
+    honest = sessions(1500, 300, weeks=26, rng=np.random.default_rng(4))
+    rng = np.random.default_rng(6)
+    week = START + 90 * DAY
+    attackers = np.arange(30_000_001, 30_000_031)
+    table = honest.concat(votes(attackers, 250, week + rng.uniform(0, 7 * DAY, 30), 5.0))
+    # an honest rater with a long history close to what everyone else says, who loved the film that week
+    features = rater_features(table)
+    counts = np.bincount(table.user_id)[table.user_id]
+    rated = np.isin(table.user_id, table.user_id[table.product_id == 250])
+    ordinary = (features.column("rater_profile") < 0.5) & (counts >= 15) & ~rated
+    rater = int(table.user_id[np.flatnonzero(ordinary)[0]])
+    table = table.concat(votes(np.array([rater]), 250, np.array([week + 3 * DAY]), 5.0))
+
+    burst = flagged_by(table, "burst")
+
+    assert burst[np.isin(table.user_id, attackers)].all()
+    assert not burst[table.user_id == rater].any()
