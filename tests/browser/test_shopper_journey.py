@@ -45,7 +45,13 @@ def test_a_visitor_signs_up_confirms_signs_in_switches_language_and_opens_a_prod
     page.goto(live_server.url + confirm_path)
     page.locator("main form button[type=submit]").click()
 
-    # and sign in
+    # and confirming signed them in, with no second form to fill
+    page.wait_for_url(live_server.url + "/")
+    assert page.locator("header").get_by_text("小林").is_visible()
+
+    # signing out and in again works with the password they chose
+    page.locator("header form[action$='/accounts/logout/'] button").click()
+    page.wait_for_url(re.compile(r".*"))
     page.goto(live_server.url + "/accounts/login/")
     page.fill("input[name=login]", "lin@example.com")
     page.fill("input[name=password]", "a-long-unusual-passphrase")
