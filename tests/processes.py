@@ -1,6 +1,13 @@
 """What a second process (a Celery worker, a web server) needs to reach the test's own services."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.conf import settings
 from django.db import connection
+
+#: allauth's rate-limit counters in the cache.
+RATE_LIMIT_KEYS = "*allauth:rl:*"
 
 
 def worker_database_url() -> str:
@@ -8,3 +15,23 @@ def worker_database_url() -> str:
     db = connection.settings_dict
     password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
     return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@contextmanager
+def rate_limits_forgotten() -> Iterator[None]:
+    """No sign-in count from before, and none left after: allauth's counters deleted from the cache Redis
+    the web processes share (CACHE_REDIS_URL, not the broker's database)."""
+    import redis
+
+    client = redis.Redis.from_url(settings.CACHE_REDIS_URL, socket_timeout=5)
+
+    def forget() -> None:
+        for key in client.scan_iter(match=RATE_LIMIT_KEYS, count=500):
+            client.delete(key)
+
+    try:
+        forget()
+        yield
+        forget()
+    finally:
+        client.close()

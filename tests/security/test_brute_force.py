@@ -26,7 +26,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
 from tests.factories import UserFactory
-from tests.processes import worker_database_url
+from tests.processes import rate_limits_forgotten, worker_database_url
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
@@ -43,7 +43,6 @@ START_TIMEOUT = 40
 TOO_MANY = "Too many failed login attempts"
 NOT_CORRECT = "password you specified are not correct"
 CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-RATE_LIMIT_KEYS = "*allauth:rl:*"
 
 
 # --- Web processes ------------------------------------------------------------------------------------
@@ -148,20 +147,8 @@ def web_processes(django_db_setup: None, tmp_path_factory: pytest.TempPathFactor
 @pytest.fixture(autouse=True)
 def _rate_limits_forgotten() -> Iterator[None]:
     """No test inherits another's counts, and none are left in Redis afterwards."""
-    import redis
-
-    client = redis.Redis.from_url(settings.CACHE_REDIS_URL, socket_timeout=5)  # the web processes' cache
-
-    def forget() -> None:
-        for key in client.scan_iter(match=RATE_LIMIT_KEYS, count=500):
-            client.delete(key)
-
-    try:
-        forget()
+    with rate_limits_forgotten():
         yield
-        forget()
-    finally:
-        client.close()
 
 
 # --- A visitor over plain HTTP -------------------------------------------------------------------------

@@ -35,7 +35,7 @@ from django.urls import reverse
 from ratings.models import Vote
 from ratings.services import fingerprint
 from tests.factories import UserFactory
-from tests.processes import worker_database_url
+from tests.processes import rate_limits_forgotten, worker_database_url
 from tests.ratings.factories import accepted_invitation
 from tests.test_settings import PRODUCTION, manage
 from xhs.client_address import client_address
@@ -280,20 +280,8 @@ def proxy(gunicorn: Gunicorn) -> Iterator[int]:
 
 @pytest.fixture
 def _rate_limits_forgotten() -> Iterator[None]:
-    import redis
-
-    client = redis.Redis.from_url(settings.CACHE_REDIS_URL, socket_timeout=5)  # the web processes' cache
-
-    def forget() -> None:
-        for key in client.scan_iter(match="*allauth:rl:*", count=500):
-            client.delete(key)
-
-    try:
-        forget()
+    with rate_limits_forgotten():
         yield
-        forget()
-    finally:
-        client.close()
 
 
 @dataclass
