@@ -75,9 +75,8 @@
     data.set("choice", choice);
     buttons(form, false);
     post(form, data).then(function (result) {
-      say(result.body.message);
       showLeft(result.body.left);
-      if (result.ok) {
+      if (result.ok) {  // the confirmation beside the case says it (a status of its own): once is enough
         status.textContent = "";
         var next = cases()[cases().indexOf(caseElement) + 1];
         caseElement.classList.add("done");
@@ -91,6 +90,7 @@
           queue.appendChild(empty);
         }
       } else {
+        say(result.body.message);
         status.textContent = result.body.message || "";
         buttons(form, true);
       }
