@@ -366,7 +366,10 @@ def screener_train(*, now: datetime | None = None) -> ScreeningModel:
             trained += len(table)
             yield table, labels
 
-    screener = Screener().fit_parts(parts(), total=sum(count for _, count in categories))
+    # devices and networks over every category, as the nightly batch judges them: a phone behind five
+    # accounts that vote in five categories is one group in training too
+    groups = fingerprint_groups()
+    screener = Screener().fit_parts(parts(), total=sum(count for _, count in categories), fingerprints=groups)
     with transaction.atomic():
         _serialised(_TRAIN_LOCK)
         ScreeningModel.objects.filter(is_current=True).update(is_current=False)

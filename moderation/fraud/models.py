@@ -199,16 +199,23 @@ class Screener:
         total: int,
         random_state: int = 7,
         version: str | None = None,
+        fingerprints: RaterFingerprints | None = None,
     ) -> Screener:
         """Train on tables that come one after another (a category at a time), each judged among its
         own votes, as ``score`` judges them; ``total``: their rows in all (the sample is drawn from it).
 
         Only the sampled and the labelled rows of each part are kept (with their features and rules),
         so memory holds one part and the sample, however many votes there are. One part gives the
-        same model as ``fit``.
+        same model as ``fit``. ``fingerprints``: the raters' device and network groups over every
+        part (``moderation.screening.fingerprint_groups``), as ``score`` is given them; else each
+        part's own.
         """
         return self._fit(
-            ((table, labels, None) for table, labels in parts), total=total, random_state=random_state, version=version
+            ((table, labels, None) for table, labels in parts),
+            total=total,
+            random_state=random_state,
+            version=version,
+            fingerprints=fingerprints,
         )
 
     def _fit(
@@ -218,6 +225,7 @@ class Screener:
         total: int,
         random_state: int,
         version: str | None,
+        fingerprints: RaterFingerprints | None = None,
     ) -> Screener:
         from sklearn.ensemble import IsolationForest
 
@@ -226,7 +234,7 @@ class Screener:
         drawn = np.sort(rng.choice(total, size=min(total, 200_000), replace=False)) if total > 0 else np.empty(0, int)
         kept = _Kept()
         for table, part_labels, part_features in parts:
-            kept.add(self, table, part_labels, part_features, drawn)
+            kept.add(self, table, part_labels, part_features, drawn, fingerprints)
         if kept.rows == 0:
             raise ValueError("cannot fit a screener on an empty table")
         joined, features, rules, labels, sample = kept.joined()
@@ -482,6 +490,7 @@ class _Kept:
         labels: F64 | None,
         features: Features | None,
         drawn: npt.NDArray[np.int64],
+        fingerprints: RaterFingerprints | None = None,
     ) -> None:
         n = len(table)
         if n == 0:
@@ -491,7 +500,7 @@ class _Kept:
         local = drawn[low:high] - self.rows
         labelled = np.zeros(n, dtype=bool) if labels is None else ~np.isnan(labels)
         keep = np.union1d(local, np.flatnonzero(labelled)).astype(np.int64)
-        rules = apply_rules(table, features, screener.thresholds, screener.params)
+        rules = apply_rules(table, features, screener.thresholds, screener.params, fingerprints)
         self.tables.append(table.take(keep))
         self.features.append(features.X[keep])
         self.names = list(features.names)

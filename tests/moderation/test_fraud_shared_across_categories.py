@@ -122,3 +122,17 @@ def test_a_vote_screened_on_its_own_is_judged_with_the_accounts_other_categories
     row = VoteScreening.objects.get(vote=last)
     assert row.verdict == "review"
     assert any(reason["code"] == "device_group" and reason["params"]["others"] == 4 for reason in row.reasons)
+
+
+def test_training_judges_the_phone_across_categories_as_the_batch_does(
+    one_phone_in_five_categories: tuple[list[Vote], list[Vote]],
+) -> None:
+    # the shares staff read on the model (admin) are the batch's: the phone's five accounts are in them
+    model = screening.screener_train()
+
+    flagged_in_training = round(model.metrics["review_share"] * model.metrics["shares_on_votes"])
+    screening.votes_screen()
+    flagged_by_batch = VoteScreening.objects.exclude(verdict="counted").count()
+
+    assert flagged_in_training >= 5
+    assert flagged_in_training == flagged_by_batch
