@@ -13,11 +13,11 @@ the vote's network fingerprint (``ratings/views.py``) and the access log (``xhs/
 
 import functools
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseBase
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -93,3 +93,29 @@ USER_AGENT_MAX = 512
 def client_user_agent(request: HttpRequest) -> str:
     """The client's user agent, cut to ``USER_AGENT_MAX`` characters ("" if none)."""
     return str(request.META.get("HTTP_USER_AGENT", ""))[:USER_AGENT_MAX]
+
+
+#: Headers only our proxies may write: the scheme and host the visitor used.
+FORWARDED_HEADERS = ("HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST", "HTTP_X_FORWARDED_PORT")
+
+
+class UntrustedForwardingMiddleware:
+    """Drops ``X-Forwarded-Proto`` (and host and port) from a request whose peer is not a trusted proxy.
+
+    ``SECURE_PROXY_SSL_HEADER`` makes Django believe the header: a client that reaches gunicorn directly
+    (a port left open, another container on the network) could send ``X-Forwarded-Proto: https`` over
+    plain HTTP, skip the HTTPS redirect and be handed pages as if on a secure connection. Only the
+    proxies named in ``TRUSTED_PROXIES`` are believed, as for ``X-Forwarded-For``. First in the
+    middleware list: everything after it sees the request as it really came.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        peer = _parse(request.META.get("REMOTE_ADDR", ""))
+        networks = _networks(tuple(settings.TRUSTED_PROXIES))
+        if peer is None or not _trusted(peer, networks):
+            for header in FORWARDED_HEADERS:
+                request.META.pop(header, None)
+        return self.get_response(request)

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "xhs.client_address.UntrustedForwardingMiddleware",  # X-Forwarded-Proto only from TRUSTED_PROXIES
     "xhs.access_log.AccessLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "xhs.csp.ContentSecurityPolicyMiddleware",
@@ -242,6 +243,7 @@ SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
+# believed only from TRUSTED_PROXIES: xhs.client_address.UntrustedForwardingMiddleware drops it otherwise
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Probes (xhs/health.py) may ask over plain HTTP from inside the network.
 SECURE_REDIRECT_EXEMPT = [r"^healthz/$", r"^readyz/$"]

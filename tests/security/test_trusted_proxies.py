@@ -150,6 +150,20 @@ def test_the_access_log_names_the_client_not_the_proxy(caplog: pytest.LogCapture
     assert lines[1].startswith('203.0.113.5 "GET /no/such/%0Apage/" 404 '), "a newline in a path forges no line"
 
 
+@pytest.mark.django_db
+@override_settings(TRUSTED_PROXIES=PROXIES, SECURE_SSL_REDIRECT=True)
+@pytest.mark.parametrize(
+    ("peer", "redirected"),
+    [("203.0.113.5", True), ("10.0.0.7", False)],
+    ids=["a client that says https is still sent to https", "our proxy's word is taken"],
+)
+def test_only_a_trusted_proxy_can_say_the_visitor_used_https(peer: str, redirected: bool) -> None:
+    response = Client(REMOTE_ADDR=peer, HTTP_X_FORWARDED_PROTO="https").get("/", HTTP_HOST="testserver")
+
+    assert (response.status_code == 301 and response["Location"].startswith("https://")) is redirected
+    assert (response.status_code == 200) is not redirected
+
+
 # --- Through a real reverse proxy in front of gunicorn --------------------------------------------------------
 
 PASSWORD = "the-right-password-4711"
