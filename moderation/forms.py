@@ -6,13 +6,14 @@ from django.utils.translation import ngettext
 
 from moderation.models import Question, Rule
 from moderation.selectors import active_rules
+from xhs.free_text import FreeTextField
 
 
 class ReportForm(forms.Form):
     rule = forms.ModelChoiceField(
         label=_("Which rule does it break?"), queryset=Rule.objects.none(), widget=forms.RadioSelect, empty_label=None
     )
-    comment = forms.CharField(
+    comment = FreeTextField(
         label=_("What is wrong (optional)"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
 
@@ -66,4 +67,4 @@ class AttemptForm(forms.Form):
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(label=_("Your reason"), max_length=2000, widget=forms.Textarea(attrs={"rows": 4}))
+    reason = FreeTextField(label=_("Your reason"), max_length=2000, widget=forms.Textarea(attrs={"rows": 4}))

@@ -16,6 +16,7 @@ from catalog.models import Factor
 from ratings.models import CampaignFactor
 from ratings.selectors import ReviewSort
 from ratings.services import COMMENT_MAX_LENGTH
+from xhs.free_text import FreeTextField
 
 SCORE_CHOICES = [
     (1, _("Very poor")),
@@ -36,7 +37,7 @@ def form_token(*, invitation_id: int, amends_revision: int | None, now: datetime
 
 
 class RatingForm(forms.Form):
-    comment = forms.CharField(
+    comment = FreeTextField(
         label=_("Comment (optional)"),
         required=False,
         max_length=COMMENT_MAX_LENGTH,

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from catalog.models import Product
+from moderation.forms import ReportForm
 from tests.factories import ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -184,3 +185,20 @@ def test_a_product_taken_off_sale_in_the_admin_leaves_the_cached_page_at_once(
 
     # then: the next anonymous visit is told it is gone
     assert client.get(product.get_absolute_url()).status_code == 410
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [
+        ("\u202e5 stars\u202c, really", "5 stars, really"),
+        ("good\x1b[31m value\x00", "good[31m value"),
+        ("zero\u200bwidth\ufeff and \u2066isolated\u2069", "zerowidth and isolated"),
+        ("第一行\n第二行\t👨\u200d👩\u200d👧", "第一行\n第二行\t👨\u200d👩\u200d👧"),
+    ],
+    ids=["a bidi override", "a terminal escape and NUL", "invisible characters", "line breaks, tabs and joiners stay"],
+)
+def test_text_people_type_keeps_only_what_a_reader_can_see(typed: str, shown: str) -> None:
+    form = ReportForm(data={"rule": "", "comment": typed})
+    form.is_valid()
+
+    assert form.cleaned_data["comment"] == shown

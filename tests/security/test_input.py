@@ -42,6 +42,7 @@ from ratings.models import FactorScore, Invitation, Vote
 from tests.factories import ProductFactory, StoreFactory, UserFactory, rating_ready_category
 from tests.moderation.factories import RuleFactory, manager, note_case, question_bank, veteran
 from tests.ratings.factories import InvitationFactory, accepted_invitation, campaign_for, votes_cast
+from xhs.free_text import visible_text
 
 pytestmark = pytest.mark.django_db
 
@@ -291,6 +292,7 @@ def test_a_comment_of_up_to_100000_characters_is_refused_with_a_clear_message(
 )
 @example(scores=[5, 5, 5, 5, 5], comment="好" * 1000)
 @example(scores=[1, 1, 1, 1, 1], comment="  <b>bold</b> 😀 \n")
+@example(scores=[4, 4, 4, 4, 4], comment="\u202e\u200b 好用\x1b[31m\x00，第二行\n👨\u200d👩\u200d👧 \ufeff")
 def test_a_valid_form_stores_exactly_one_vote_with_what_was_sent(
     rating: Rating, scores: list[int], comment: str
 ) -> None:
@@ -299,7 +301,7 @@ def test_a_valid_form_stores_exactly_one_vote_with_what_was_sent(
 
         assert response.status_code == 302, page(response)[-2000:]
         vote = Vote.objects.get()
-        assert vote.comment == comment.strip()
+        assert vote.comment == visible_text(comment).strip()
         stored = dict(vote.scores.values_list("factor_id", "score"))
         assert [stored[int(name.removeprefix("factor_"))] for name in rating.fields] == scores
         assert Invitation.objects.get(pk=rating.invitation.pk).status == Invitation.Status.VOTED
