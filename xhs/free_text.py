@@ -29,6 +29,6 @@ class FreeTextField(forms.CharField):
     """A ``CharField`` for text other people will read: hidden characters removed before validation,
     so the length limit counts what is shown."""
 
-    def to_python(self, value: Any) -> str:
+    def to_python(self, value: Any) -> str | None:
         # before the field strips spaces: a space behind a hidden character is still at the edge
         return super().to_python(visible_text(value) if isinstance(value, str) else value)
