@@ -166,3 +166,37 @@ def test_the_cache_misses_quietly_while_redis_is_dead_and_serves_again_once_it_i
     cache.set("figure", 43)
     assert cache.get("figure") == 43
     assert any(r.getMessage().startswith("Cache reachable again") for r in caplog.records)
+
+
+def test_with_the_database_unreachable_readiness_names_it_while_liveness_still_answers(
+    transactional_db: None, private_redis: LocalRedis, tmp_path: Path
+) -> None:
+    # given: a web server whose database is a port where nothing listens (no shared service is stopped)
+    if not on_postgres():
+        pytest.skip("a web server process needs PostgreSQL settings to point elsewhere")
+    server = WebServer(
+        tmp_path / "gunicorn.log",
+        env={
+            "DATABASE_URL": f"postgres://postgres@127.0.0.1:{free_port()}/gone",
+            "REDIS_URL": f"redis://127.0.0.1:{private_redis.port}/0",
+        },
+    )
+    server.start()
+    try:
+        anonymous = Browser(server.base, {})
+
+        # then: the process is alive, not ready, and says why without leaking hosts or ports
+        assert anonymous.get("/healthz/").status == 200
+        answer = anonymous.get("/readyz/")
+        assert (answer.status, json.loads(answer.body)) == (
+            503,
+            {
+                "status": "unavailable",
+                "failed": ["database"],
+                "checks": {"database": "unavailable", "cache": "ok", "broker": "ok"},
+            },
+        )
+        assert "127.0.0.1" not in answer.body
+        assert "Readiness: database unavailable" in server.log_text()
+    finally:
+        server.stop()
