@@ -59,6 +59,21 @@ def test_factor_figures_from_a_histogram_equal_numpy_on_the_raw_scores(raw: list
         assert getattr(figures, name) == pytest.approx(expected[name], abs=1e-9), name
 
 
+@given(st.lists(st.lists(st.integers(min_value=0, max_value=400), min_size=5, max_size=5), min_size=1, max_size=50))
+@settings(max_examples=200, deadline=None)
+def test_the_figures_of_many_histograms_at_once_equal_those_of_each_to_the_last_bit(
+    histograms: list[list[int]],
+) -> None:
+    many = statistics.factor_figures_matrix(np.array(histograms))
+
+    for row, histogram in enumerate(histograms):
+        one = statistics.factor_figures(histogram)
+        assert int(many.votes[row]) == one.votes
+        for name in ("mean", "sd", "ci_low", "ci_high", "median", "agreement"):
+            value = float(getattr(many, name)[row])
+            assert (None if np.isnan(value) else value) == getattr(one, name), name
+
+
 def test_a_factor_with_one_vote_has_a_mean_but_no_interval_and_none_has_nothing() -> None:
     one = statistics.factor_figures([0, 0, 0, 1, 0])
     none = statistics.factor_figures([0, 0, 0, 0, 0])
