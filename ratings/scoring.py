@@ -30,9 +30,9 @@ reason, which staff see on the run in the admin.
 import hashlib
 import logging
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, fields
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -136,13 +136,15 @@ class VoteCounts:
 @dataclass
 class Inputs:
     """What products' figures are made of, read as of a window: histograms keyed by factor (the catalog
-    factor, so that votes from earlier campaigns meet the same factor of the latest one) and vote counts.
-    Read for a few products (a re-score) or for every product at once (a full run, sliced per category)."""
+    factor, so that votes from earlier campaigns meet the same factor of the latest one), vote counts, and
+    each campaign's factors. Read for a few products (a re-score) or for every product at once (a full
+    run, sliced per category)."""
 
     histograms: dict[tuple[int, int], list[int]]
     votes: dict[int, VoteCounts]
     invited: dict[int, int]
     factor_keys: dict[int, int]
+    factor_defs: dict[int, list["FactorDef"]] = field(default_factory=dict)
 
     def histogram(self, product_id: int, factor: "FactorLike") -> list[int]:
         return self.histograms.get((product_id, self.factor_keys[factor.pk]), [0] * len(statistics.SCORES))
@@ -150,18 +152,36 @@ class Inputs:
     def votes_of(self, product_id: int) -> VoteCounts:
         return self.votes.get(product_id) or VoteCounts()
 
+    def replaced(self, other: "Inputs", product_ids: Sequence[int]) -> "Inputs":
+        """These inputs with those of ``product_ids`` taken from ``other`` (read for those products)."""
+        ids = set(product_ids)
+        return Inputs(
+            histograms={k: v for k, v in self.histograms.items() if k[0] not in ids} | other.histograms,
+            votes={k: v for k, v in self.votes.items() if k not in ids} | other.votes,
+            invited={k: v for k, v in self.invited.items() if k not in ids} | other.invited,
+            factor_keys=self.factor_keys | other.factor_keys,
+            factor_defs=self.factor_defs | other.factor_defs,
+        )
 
-def _factor_keys(product_ids: Sequence[int] | None) -> tuple[dict[int, int], dict[int, int]]:
+
+def _factors_read(
+    product_ids: Sequence[int] | None,
+) -> tuple[dict[int, int], dict[int, int], dict[int, list["FactorDef"]]]:
     """Per campaign factor id: the key its scores add up under (the catalog factor, or for a factor since
-    deleted the campaign factor itself, negated so the two never meet), and its product."""
+    deleted the campaign factor itself, negated so the two never meet), and its product; and per campaign
+    its factors in order."""
     factors = CampaignFactor.objects.all()
     if product_ids is not None:
         factors = factors.filter(campaign__product_id__in=product_ids)
     keys, products = {}, {}
-    for pk, factor_id, product_id in factors.values_list("pk", "factor_id", "campaign__product_id"):
+    defs: dict[int, list[FactorDef]] = defaultdict(list)
+    for pk, factor_id, product_id, campaign_id, name_zh, name_en, position, weight in factors.order_by(
+        "position", "id"
+    ).values_list("pk", "factor_id", "campaign__product_id", "campaign_id", "name_zh", "name_en", "position", "weight"):
         keys[pk] = factor_id if factor_id is not None else -pk
         products[pk] = product_id
-    return keys, products
+        defs[campaign_id].append(FactorDef(pk, campaign_id, name_zh, name_en, position, weight))
+    return keys, products, dict(defs)
 
 
 # Every 1–5 histogram of counted scores by campaign factor (which implies its product: grouped by
@@ -198,7 +218,7 @@ def _read_inputs(product_ids: Sequence[int] | None, window: Window) -> Inputs:
     no semi-join to a product list, which cost a scan per category (93 of them, ~130 ms each at full scale).
     """
     cutoff, start = window.cutoff, window.start
-    keys, product_of = _factor_keys(product_ids)
+    keys, product_of, defs = _factors_read(product_ids)
     every = Vote.objects.all() if product_ids is None else Vote.objects.filter(product_id__in=product_ids)
     votes = every.filter(created_at__lte=cutoff)
     unusual = Q(submitted_at__lt=start) | Q(updated_at__gt=cutoff) | ~Q(verdict=Vote.Verdict.COUNTED)
@@ -225,9 +245,11 @@ def _read_inputs(product_ids: Sequence[int] | None, window: Window) -> Inputs:
             cursor.execute(HISTOGRAMS_OF_PRODUCTS, [list(product_ids), excluded])
         rows = cursor.fetchall()
     for factor_id, *histogram in rows:
-        for score, n in zip(statistics.SCORES, histogram, strict=True):
-            if n:
-                add(product_of[factor_id], factor_id, score, n)
+        key = (product_of[factor_id], keys[factor_id])
+        if key in histograms:  # another campaign's factor of the same catalog factor
+            histograms[key] = [a + b for a, b in zip(histograms[key], histogram, strict=True)]
+        else:
+            histograms[key] = histogram
 
     counts: dict[int, VoteCounts] = defaultdict(VoteCounts)
     plain = votes.filter(submitted_at__gte=start, updated_at__lte=cutoff, verdict=Vote.Verdict.COUNTED)
@@ -280,7 +302,7 @@ def _read_inputs(product_ids: Sequence[int] | None, window: Window) -> Inputs:
     invited = dict(
         invitations.values_list("campaign__product_id").annotate(n=Count("user_id", distinct=True)).order_by()
     )
-    return Inputs(histograms=histograms, votes=dict(counts), invited=invited, factor_keys=keys)
+    return Inputs(histograms=histograms, votes=dict(counts), invited=invited, factor_keys=keys, factor_defs=defs)
 
 
 #: The inputs of the full run this process is working on, read by its first category and sliced by the
@@ -309,11 +331,16 @@ def _run_inputs(run: ScoringRun, *, window_days: int) -> Inputs:
 class FactorLike(Protocol):
     """A campaign factor as the computation needs it (a ``CampaignFactor``, or a row of one)."""
 
-    pk: int
-    name_zh: str
-    name_en: str
-    position: int
-    weight: Decimal
+    @property
+    def pk(self) -> int: ...
+    @property
+    def name_zh(self) -> str: ...
+    @property
+    def name_en(self) -> str: ...
+    @property
+    def position(self) -> int: ...
+    @property
+    def weight(self) -> Decimal: ...
 
 
 @dataclass(frozen=True)
@@ -417,34 +444,13 @@ class Computed:
 
     def digest(self) -> str:
         """The fingerprint as a short hash, stored on the result: the next run compares hashes instead of
-        loading every latest result with its factors (66k objects at full scale) to find nothing changed."""
-        text = repr(tuple(_canonical(value) for value in _flat(self.fingerprint())))
-        return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+        loading every latest result with its factors (66k objects at full scale) to find nothing changed.
+        Computed rows hold plain Python values (numpy's are converted), so their ``repr`` is stable."""
+        return hashlib.blake2b(repr(self.fingerprint()).encode(), digest_size=16).hexdigest()
 
 
 def _histogram(factor: FactorRow | FactorResult) -> tuple[int, ...]:
     return (factor.scores_1, factor.scores_2, factor.scores_3, factor.scores_4, factor.scores_5)
-
-
-def _flat(values: tuple[Any, ...]) -> Iterator[Any]:
-    for value in values:
-        if isinstance(value, tuple):
-            yield from _flat(value)
-        else:
-            yield value
-
-
-def _canonical(value: Any) -> Any:
-    """One spelling per value, whatever type carried it (a numpy float, a Decimal from another query)."""
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
-    if isinstance(value, Decimal):
-        return str(value.quantize(Decimal("0.01")))
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return value
-    if isinstance(value, int):
-        return value
-    return float(value)
 
 
 def _rounded(value: float | None) -> float | None:
@@ -584,17 +590,6 @@ class CategoryOutcome:
     changed_products: list[int]
 
 
-def _factor_defs(campaign_ids: Sequence[int]) -> dict[int, list[FactorDef]]:
-    by_campaign: dict[int, list[FactorDef]] = {pk: [] for pk in campaign_ids}
-    for row in (
-        CampaignFactor.objects.filter(campaign_id__in=campaign_ids)
-        .order_by("position", "id")
-        .values_list("pk", "campaign_id", "name_zh", "name_en", "position", "weight")
-    ):
-        by_campaign[row[1]].append(FactorDef(*row))
-    return by_campaign
-
-
 def _category_computed(
     *,
     run: ScoringRun,
@@ -612,9 +607,12 @@ def _category_computed(
     window = Window.ending(run.data_cutoff, days=window_days)
     if inputs is None:
         inputs = _read_inputs([c.product_id for c in campaigns], window)
+    elif missing := [c.product_id for c in campaigns if c.pk not in inputs.factor_defs]:
+        # Campaigns opened after the run read its inputs: their products are read now.
+        inputs = inputs.replaced(_read_inputs(missing, window), missing)
     return _computed_many(
         campaigns,
-        factors=_factor_defs([c.pk for c in campaigns]),
+        factors={c.pk: inputs.factor_defs.get(c.pk, []) for c in campaigns},
         inputs=inputs,
         min_votes=min_votes,
         prior=prior,

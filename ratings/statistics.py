@@ -145,7 +145,8 @@ def factor_figures_matrix(histograms: "np.ndarray") -> FactorFiguresMatrix:
     cumulative = counts.cumsum(axis=1)
 
     def nth(position: "np.ndarray") -> "np.ndarray":
-        return scores[(position[:, None] < cumulative).argmax(axis=1)]
+        chosen: np.ndarray = scores[(position[:, None] < cumulative).argmax(axis=1)]
+        return chosen
 
     median = np.where(votes > 0, (nth((votes - 1) // 2) + nth(votes // 2)) / 2, np.nan)
     return FactorFiguresMatrix(
