@@ -30,7 +30,7 @@ reason, which staff see on the run in the admin.
 import hashlib
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -588,6 +588,8 @@ class CategoryOutcome:
     published: int
     listed: int
     changed_products: list[int]
+    #: Each product's latest result now, by its id (the reliability figures are computed from them).
+    latest: list[tuple[int, "Computed"]] = field(default_factory=list)
 
 
 def _category_computed(
@@ -646,17 +648,21 @@ def _score_category(
         window_days=window_days,
         inputs=inputs,
     )
-    stored = dict(
-        ProductResult.objects.filter(product_id__in=[c.product_id for c in campaigns], is_latest=True).values_list(
-            "product_id", "fingerprint"
-        )
-    )
+    stored = {
+        product_id: (fingerprint, pk)
+        for product_id, fingerprint, pk in ProductResult.objects.filter(
+            product_id__in=[c.product_id for c in campaigns], is_latest=True
+        ).values_list("product_id", "fingerprint", "pk")
+    }
     digests = [c.digest() for c in computed]
     changed = [
-        (c, digest) for c, digest in zip(computed, digests, strict=True) if stored.get(c.result.product_id) != digest
+        (c, digest)
+        for c, digest in zip(computed, digests, strict=True)
+        if stored.get(c.result.product_id, ("", 0))[0] != digest
     ]
+    written: dict[int, int] = {}
     if changed:
-        _results_write(run=run, changed=changed)
+        written = _results_write(run=run, changed=changed)
         _products_update([c for c, _ in changed])
     listed = _list_rebuild(run=run, category=category, rules=rules)
     outcome = CategoryOutcome(
@@ -665,6 +671,7 @@ def _score_category(
         published=sum(1 for c in computed if c.result.published),
         listed=listed,
         changed_products=[c.result.product_id for c, _ in changed],
+        latest=[(written.get(c.result.product_id) or stored[c.result.product_id][1], c) for c in computed],
     )
     return outcome, prior
 
@@ -694,7 +701,7 @@ FACTORS_INSERT = """
 """
 
 
-def _results_write(*, run: ScoringRun, changed: Sequence[tuple[Computed, str]]) -> None:
+def _results_write(*, run: ScoringRun, changed: Sequence[tuple[Computed, str]]) -> dict[int, int]:
     """Write the changed results as the latest, in three statements whatever their number: the latest mark
     moved off the old ones, then the results and their factors each by ``INSERT … SELECT FROM unnest(…)``
     of one array per column (``bulk_create`` built a model instance and converted every value in Python:
@@ -710,6 +717,7 @@ def _results_write(*, run: ScoringRun, changed: Sequence[tuple[Computed, str]]) 
         rows = [(result_of[c.result.product_id], f) for c, _ in changed for f in c.factors]
         factor_columns = [[getattr(f, name) for _, f in rows] for name in FACTOR_COLUMNS]
         cursor.execute(FACTORS_INSERT, [[pk for pk, _ in rows], *factor_columns])
+    return result_of
 
 
 def _commit_without_waiting() -> None:
@@ -896,9 +904,9 @@ def _run_category(*, run_id: int, category_id: int) -> CategoryOutcome | None:
             campaigns=_scored_campaigns(category_id),
             prior=None,
             rules=rules,
-            inputs=_run_inputs(part.run, window_days=part.run.score_window_days or rules.score_window_days),
+            inputs=(inputs := _run_inputs(part.run, window_days=part.run.score_window_days or rules.score_window_days)),
         )
-        _reliability_record(run=part.run, category=category)
+        _reliability_record(run=part.run, category=category, outcome=outcome, inputs=inputs)
         # Every vote a closed campaign gathered has now been read by a full run: it is scored.
         Campaign.objects.filter(
             category=category, status=Campaign.Status.CLOSED, closes_at__lte=part.run.data_cutoff
@@ -914,12 +922,35 @@ def _run_category(*, run_id: int, category_id: int) -> CategoryOutcome | None:
     return outcome
 
 
-def _reliability_record(*, run: ScoringRun, category: Category) -> None:
+def _reliability_record(*, run: ScoringRun, category: Category, outcome: CategoryOutcome, inputs: Inputs) -> None:
+    """How well each catalog factor of the category tells its products apart, from their latest results.
+
+    Taken from the results just scored, in the order the database would list their factors (result,
+    position, id: the sums are order-sensitive in the last bit); read from the database only when the
+    category holds a latest result of a product it no longer scores (its campaigns were cancelled, say),
+    or a factor the run's inputs do not know (a campaign opened after they were read).
+    """
     groups: dict[int, list[tuple[int, float, float]]] = {}
     agreement: dict[int, list[float]] = {}
-    rows = FactorResult.objects.filter(
-        result__category=category, result__is_latest=True, campaign_factor__factor__isnull=False
-    ).values_list("campaign_factor__factor_id", "votes", "mean", "sd", "agreement")
+    rows: Iterable[tuple[int, int, float | None, float | None, float | None]]
+    scored = [c.result.product_id for _, c in outcome.latest]
+    keys = inputs.factor_keys
+    if any(f.campaign_factor_id not in keys for _, c in outcome.latest for f in c.factors) or (
+        ProductResult.objects.filter(category=category, is_latest=True).exclude(product_id__in=scored).exists()
+    ):
+        rows = FactorResult.objects.filter(
+            result__category=category, result__is_latest=True, campaign_factor__factor__isnull=False
+        ).values_list("campaign_factor__factor_id", "votes", "mean", "sd", "agreement")
+    else:
+        ordered = sorted(
+            ((result_id, f.position, f.campaign_factor_id, f) for result_id, c in outcome.latest for f in c.factors),
+            key=lambda row: row[:3],
+        )
+        rows = [
+            (keys[f.campaign_factor_id], f.votes, f.mean, f.sd, f.agreement)
+            for *_, f in ordered
+            if keys[f.campaign_factor_id] > 0
+        ]
     for factor_id, votes, mean, sd, rwg in rows:
         if mean is not None and sd is not None:
             groups.setdefault(factor_id, []).append((votes, mean, sd))
