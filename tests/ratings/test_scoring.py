@@ -177,6 +177,30 @@ def test_a_rerun_with_no_new_data_changes_no_number_and_writes_no_result() -> No
 
 
 @pytest.mark.django_db
+def test_a_full_run_reads_its_votes_once_and_still_scores_a_campaign_opened_after_it_started() -> None:
+    # given a full run whose first category has been scored (which read every product's votes)
+    first = _shampoo([1] * 5)
+    votes_cast(first, [[4] * 5] * 30)
+    second = campaign_for(ProductFactory(category=rating_ready_category(factors=5)))
+    votes_cast(second, [[2] * 5] * 30)
+    run, category_ids = scoring.run_start(triggered_by="test")
+    scoring.run_category(run_id=run.pk, category_id=first.category_id)
+
+    # when a campaign opens in the second category before the run reaches it
+    late = campaign_for(ProductFactory(category=second.category))
+    for category_id in category_ids[1:]:
+        scoring.run_category(run_id=run.pk, category_id=category_id)
+    scoring.run_finish(run_id=run.pk)
+
+    # then every product has its result, the late one with no vote yet, and the run finished cleanly
+    results = {r.product_id: r for r in ProductResult.objects.filter(is_latest=True)}
+    assert (results[first.product_id].comprehensive, results[second.product_id].comprehensive) == (4.0, 2.0)
+    assert (results[late.product_id].voted, results[late.product_id].published) == (0, False)
+    run.refresh_from_db()
+    assert run.status == ScoringRun.Status.FINISHED
+
+
+@pytest.mark.django_db
 def test_a_new_vote_writes_a_new_version_and_keeps_the_old_one_for_staff() -> None:
     campaign = _shampoo([1] * 5)
     votes_cast(campaign, [[3] * 5] * 30)
