@@ -8,8 +8,13 @@ Two ways in, one way of scoring:
   campaign, ``campaign_rescore`` claims the flag and scores it).
 
 Both read five counts per factor from the database (``FactorScore`` grouped by frozen factor, votes
-that do not count left out by an anti-join), compute the figures in ``ratings.statistics``, and write a
-new ``ProductResult`` only where a figure changed: a re-run with no new data writes no result.
+that do not count left out by a hashed ``NOT IN`` list), compute the figures in ``ratings.statistics``
+(in numpy, over the matrix of histograms), and write a new ``ProductResult`` only where its fingerprint
+(a hash of everything a shopper could see, stored on the result) changed: a re-run with no new data
+writes no result. A full run reads once per worker process, for every category at once (one scan of
+the scores, the vote counts, the invitation counts, the factors), and each category takes its slice
+from memory; a re-score reads its one product through the product's indexes. Results go in by
+``INSERT … SELECT FROM unnest(…)``, three statements per category whatever its size.
 
 Concurrency contract: every write for a category happens in one transaction that first locks the
 category row, so a full run and a product re-score of the same category serialise; a crash rolls
@@ -20,11 +25,11 @@ task, delivered again after its worker died, continues the run it recorded (``ru
 the categories not yet finished) instead of starting another. A killed pool child's task is
 requeued at once; a whole worker's comes back after the broker's visibility timeout (10 minutes by
 default: ``CELERY_VISIBILITY_TIMEOUT``, with the task time limits below it). Each category is one
-task of a few seconds at full scale (about 130 ms of SQL; the whole run ~1 minute), far below the
-limits. A run whose task never comes back (a broker restarted without its queue, say) makes no
-progress: after ``JOB_STALLED_AFTER_SECONDS`` the sweep (``runs_stalled_repair``, every 5 minutes)
-sends its unfinished categories again, up to ``stalls.SWEEP_RESUMES`` times, then stops the run with the
-reason, which staff see on the run in the admin.
+task of well under a second (the first in each worker process also reads the run's inputs: a few
+seconds at full scale), far below the limits. A run whose task never comes back (a broker restarted
+without its queue, say) makes no progress: after ``JOB_STALLED_AFTER_SECONDS`` the sweep
+(``runs_stalled_repair``, every 5 minutes) sends its unfinished categories again, up to
+``stalls.SWEEP_RESUMES`` times, then stops the run with the reason, which staff see on the run in the admin.
 """
 
 import hashlib
