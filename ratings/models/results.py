@@ -130,6 +130,10 @@ class ProductResult(models.Model):
     prior = models.FloatField(_("category prior"))
     prior_strength = models.PositiveSmallIntegerField(_("prior strength"))
     ranking_score = models.FloatField(_("ranking score"), null=True, blank=True)
+    # A hash of everything a shopper or the list could see (``scoring.Computed.digest``): the next run finds
+    # an unchanged result by comparing hashes, not by loading every result with its factors. Empty on
+    # results written before it existed: those count as changed once.
+    fingerprint = models.CharField(_("fingerprint"), max_length=32, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

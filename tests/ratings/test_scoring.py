@@ -59,6 +59,21 @@ def test_factor_figures_from_a_histogram_equal_numpy_on_the_raw_scores(raw: list
         assert getattr(figures, name) == pytest.approx(expected[name], abs=1e-9), name
 
 
+@given(st.lists(st.lists(st.integers(min_value=0, max_value=400), min_size=5, max_size=5), min_size=1, max_size=50))
+@settings(max_examples=200, deadline=None)
+def test_the_figures_of_many_histograms_at_once_equal_those_of_each_to_the_last_bit(
+    histograms: list[list[int]],
+) -> None:
+    many = statistics.factor_figures_matrix(np.array(histograms))
+
+    for row, histogram in enumerate(histograms):
+        one = statistics.factor_figures(histogram)
+        assert int(many.votes[row]) == one.votes
+        for name in ("mean", "sd", "ci_low", "ci_high", "median", "agreement"):
+            value = float(getattr(many, name)[row])
+            assert (None if np.isnan(value) else value) == getattr(one, name), name
+
+
 def test_a_factor_with_one_vote_has_a_mean_but_no_interval_and_none_has_nothing() -> None:
     one = statistics.factor_figures([0, 0, 0, 1, 0])
     none = statistics.factor_figures([0, 0, 0, 0, 0])
@@ -159,6 +174,30 @@ def test_a_rerun_with_no_new_data_changes_no_number_and_writes_no_result() -> No
     assert (first.products_changed, second.products_changed) == (1, 0)
     assert list(ProductResult.objects.values()) == before
     assert second.products_scored == 1 and second.status == ScoringRun.Status.FINISHED
+
+
+@pytest.mark.django_db
+def test_a_full_run_reads_its_votes_once_and_still_scores_a_campaign_opened_after_it_started() -> None:
+    # given a full run whose first category has been scored (which read every product's votes)
+    first = _shampoo([1] * 5)
+    votes_cast(first, [[4] * 5] * 30)
+    second = campaign_for(ProductFactory(category=rating_ready_category(factors=5)))
+    votes_cast(second, [[2] * 5] * 30)
+    run, category_ids = scoring.run_start(triggered_by="test")
+    scoring.run_category(run_id=run.pk, category_id=first.category_id)
+
+    # when a campaign opens in the second category before the run reaches it
+    late = campaign_for(ProductFactory(category=second.category))
+    for category_id in category_ids[1:]:
+        scoring.run_category(run_id=run.pk, category_id=category_id)
+    scoring.run_finish(run_id=run.pk)
+
+    # then every product has its result, the late one with no vote yet, and the run finished cleanly
+    results = {r.product_id: r for r in ProductResult.objects.filter(is_latest=True)}
+    assert (results[first.product_id].comprehensive, results[second.product_id].comprehensive) == (4.0, 2.0)
+    assert (results[late.product_id].voted, results[late.product_id].published) == (0, False)
+    run.refresh_from_db()
+    assert run.status == ScoringRun.Status.FINISHED
 
 
 @pytest.mark.django_db
