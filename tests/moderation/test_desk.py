@@ -134,6 +134,38 @@ def test_without_javascript_the_queue_offers_the_undo_of_the_vote_just_cast(clie
     assert not ManagerVote.objects.filter(case=case).exists()
 
 
+def test_without_javascript_the_desk_names_a_vote_once_beside_its_undo(client: Client) -> None:
+    judge, case = manager(), note_case()
+    _signed_in(client, judge)
+
+    queue_page = client.post(
+        reverse("moderation:case_vote", args=[case.pk]), {"choice": "skip"}, follow=True, **ENGLISH
+    ).content.decode()
+    case_page = _page(client, reverse("moderation:case", args=[case.pk]))
+
+    # the vote is named by its choice after a colon: "Your vote on case 7: Skip.", "You voted: Skip."
+    assert queue_page.count(": Skip.") == 1 and f"case {case.pk}: Skip." in queue_page
+    assert queue_page.count(reverse("moderation:case_undo", args=[case.pk])) == 1
+    # on the case's own page: beside the case, and not in the desk's list as well
+    assert case_page.count(": Skip.") == 1 and "You voted: Skip." in case_page
+    assert case_page.count(reverse("moderation:case_undo", args=[case.pk])) == 1
+
+
+def test_without_javascript_a_vote_that_decided_its_case_is_named_once_with_no_undo(client: Client) -> None:
+    case = note_case()
+    for _ in range(4):
+        services.vote_cast(manager=manager(), case_id=case.pk, choice="violates")
+    _signed_in(client, manager())
+
+    page = client.post(
+        reverse("moderation:case_vote", args=[case.pk]), {"choice": "violates"}, follow=True, **ENGLISH
+    ).content.decode()
+
+    assert Case.objects.get(pk=case.pk).status == Case.Status.DECIDED
+    assert page.count(": Violates.") == 1 and f"case {case.pk}: Violates." in page
+    assert reverse("moderation:case_undo", args=[case.pk]) not in page
+
+
 def test_the_desk_counts_the_votes_left_today_against_the_daily_cap(client: Client) -> None:
     ModerationPolicy.objects.update_or_create(pk=1, defaults={"daily_cap": 5})
     judge = manager()
