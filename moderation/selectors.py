@@ -1,5 +1,6 @@
 """Reads of the manager's pages. Each runs a fixed number of queries, however many cases are open."""
 
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -232,14 +233,46 @@ def queue_entries(*, manager: User, limit: int = QUEUE_SIZE) -> list[QueueEntry]
     """The manager's queue (open cases, none they have a stake in or voted on, highest priority first) as
     ids and card stamps: one query, however many cases are open. The stamp changes when the case, or the
     note or rating it is about, does."""
-    sql, params = _queue_sql(manager.pk, limit)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    rows = _queue_rows(manager.pk, limit)
     return [
         QueueEntry(pk=pk, stamp=f"{updated.timestamp()}-{reports}-{(note or vote).timestamp()}")
         for pk, updated, reports, note, vote in rows
     ]
+
+
+#: Queue statements prepared on each database connection (the DB-API one: they live and die with it).
+_PREPARED: "weakref.WeakKeyDictionary[Any, set[str]]" = weakref.WeakKeyDictionary()
+#: In a connection's set: a round trip failed, so which statements it holds is not known.
+_UNKNOWN = "?"
+#: More than this many on one connection (one per manager and size): all are dropped, so a long-lived
+#: connection does not hold a plan for every manager who ever loaded the desk.
+PREPARED_MOST = 64
+
+
+def _queue_rows(manager_id: int, limit: int) -> list[tuple[Any, ...]]:
+    """The manager's queue query, run as a statement prepared on this connection from ``_queue_sql`` (in
+    the same round trip the first time). Its conflict filter's subqueries cost PostgreSQL 2-3 ms to plan,
+    as much as running the query (bench/moderation_dashboard.py at 100,000 open cases); a prepared statement
+    without parameters is planned once, and planned again by PostgreSQL itself when the tables' statistics
+    or indexes change. Needs session-level connections (not a pooler in transaction mode)."""
+    name = f"xhs_queue_{manager_id}_{limit}"
+    with connection.cursor() as cursor:
+        names = _PREPARED.setdefault(connection.connection, set())
+        if name in names:
+            cursor.execute(f"EXECUTE {name}")
+            return list(cursor.fetchall())
+        sql, params = _queue_sql(manager_id, limit)
+        statement = f"PREPARE {name} AS {cursor.mogrify(sql, params).decode()}; EXECUTE {name}"
+        if _UNKNOWN in names or len(names) >= PREPARED_MOST:
+            statement = f"DEALLOCATE ALL; {statement}"
+            names.clear()
+        try:
+            cursor.execute(statement)
+        except Exception:
+            names.add(_UNKNOWN)  # prepared or not: the next statement starts afresh
+            raise
+        names.add(name)
+        return list(cursor.fetchall())
 
 
 #: What a case card shows, and nothing more (``.only``): a card never reads whether a case is an audit.
