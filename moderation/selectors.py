@@ -353,24 +353,31 @@ def case_for_manager(*, manager: User, case_id: int) -> Case | None:
     return cards_load([allowed])[allowed]
 
 
-def votes_today(*, manager: User, now: datetime | None = None) -> int:
-    """The manager's votes since local midnight (the daily cap counts the same)."""
-    now = now or timezone.now()
-    today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
-    return ManagerVote.objects.filter(manager=manager, created_at__gte=today).count()
+@dataclass(frozen=True)
+class DeskVotes:
+    """The manager's votes as the desk shows them."""
+
+    #: Votes since local midnight (the daily cap counts the same).
+    today: int
+    #: Votes they may still take back: cast within the undo window, on cases still open; newest first.
+    undoable: list[ManagerVote]
 
 
-def undoable_votes(*, manager: User, window_seconds: int, now: datetime | None = None) -> list[ManagerVote]:
-    """The manager's votes they may still take back: cast within the window, on cases still open."""
+def desk_votes(*, manager: User, window_seconds: int, now: datetime | None = None) -> DeskVotes:
+    """Today's count and the undoable votes in one query: the votes since midnight or since the window
+    opened, whichever is earlier (at most a day's cap of rows)."""
     now = now or timezone.now()
-    return list(
-        ManagerVote.objects.filter(
-            manager=manager,
-            created_at__gte=now - timedelta(seconds=window_seconds),
-            case__status=Case.Status.OPEN,
-        )
+    midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    opened = now - timedelta(seconds=window_seconds)
+    votes = list(
+        ManagerVote.objects.filter(manager=manager, created_at__gte=min(midnight, opened))
+        .annotate(case_open=Q(case__status=Case.Status.OPEN))
         .only("id", "case_id", "choice", "created_at")
         .order_by("-created_at", "-id")
+    )
+    return DeskVotes(
+        today=sum(vote.created_at >= midnight for vote in votes),
+        undoable=[vote for vote in votes if vote.created_at >= opened and vote.case_open],  # type: ignore[attr-defined]
     )
 
 

@@ -92,14 +92,14 @@ def test_attempt(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _desk(request: HttpRequest) -> dict[str, Any]:
     """What every desk page shows beside its cases: votes left today, and votes the manager may still undo."""
-    user = _user(request)
     rules = services.policy_get()
+    votes = selectors.desk_votes(manager=_user(request), window_seconds=rules.undo_seconds)
     return {
         "term": request.manager_term,  # type: ignore[attr-defined]
-        "votes_left": max(0, rules.daily_cap - selectors.votes_today(manager=user)),
+        "votes_left": max(0, rules.daily_cap - votes.today),
         "daily_cap": rules.daily_cap,
         "undo_seconds": rules.undo_seconds,
-        "undoable": selectors.undoable_votes(manager=user, window_seconds=rules.undo_seconds),
+        "undoable": votes.undoable,
     }
 
 
@@ -140,7 +140,8 @@ def _answer(request: HttpRequest, *, ok: bool, message: str, status: int = 200, 
     no message when the desk names it already (``on_desk``): once is enough."""
     if _wants_json(request):
         rules = services.policy_get()
-        left = max(0, rules.daily_cap - selectors.votes_today(manager=_user(request)))
+        votes = selectors.desk_votes(manager=_user(request), window_seconds=rules.undo_seconds)
+        left = max(0, rules.daily_cap - votes.today)
         return JsonResponse({"ok": ok, "message": message, "left": left}, status=status)
     if not on_desk:
         (messages.success if ok else messages.error)(request, message)
@@ -166,7 +167,9 @@ def case_vote(request: HttpRequest, pk: int) -> HttpResponse:
     # one that closed its case is not there, and the message names it instead.
     on_desk = not _wants_json(request) and any(
         vote.case_id == pk
-        for vote in selectors.undoable_votes(manager=_user(request), window_seconds=services.policy_get().undo_seconds)
+        for vote in selectors.desk_votes(
+            manager=_user(request), window_seconds=services.policy_get().undo_seconds
+        ).undoable
     )
     return _answer(
         request,
