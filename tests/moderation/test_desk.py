@@ -255,6 +255,28 @@ def test_a_warm_dashboard_runs_the_same_few_queries_for_one_case_or_twenty(
     assert len(response.context["cards"]) == 20
 
 
+def test_a_warm_dashboard_runs_the_same_few_queries_however_many_votes_the_manager_cast(
+    client: Client, django_assert_num_queries: Any
+) -> None:
+    judge = manager()
+    cases = [note_case() for _ in range(25)]
+    _signed_in(client, judge)
+    client.get(reverse("moderation:dashboard"))
+    with CaptureQueriesContext(connection) as before:
+        client.get(reverse("moderation:dashboard"))
+    warm = len(before)  # now: the log is reset by the next request
+    # the manager passes the head of the queue: votes they may still undo, and cases the queue now skips
+    for case in cases[:5]:
+        services.vote_cast(manager=judge, case_id=case.pk, choice="skip")
+    client.get(reverse("moderation:dashboard"))  # renders and caches the cards that moved up
+
+    with django_assert_num_queries(warm):
+        response = client.get(reverse("moderation:dashboard"))
+
+    assert len(response.context["cards"]) == 20
+    assert len(response.context["undoable"]) == 5
+
+
 def test_the_queue_with_its_conflict_filter_is_one_query_however_many_cases(django_assert_num_queries: Any) -> None:
     judge = manager()
     note_case()
