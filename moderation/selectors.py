@@ -102,18 +102,20 @@ def _union(querysets: Iterable[QuerySet[Any]]) -> QuerySet[Any]:
     """One column of several querysets as one subquery (the models' default ordering dropped: PostgreSQL
     would sort each part inside the UNION for nothing)."""
     first, *rest = (queryset.order_by() for queryset in querysets)
-    return first.union(*rest)
+    union: QuerySet[Any] = first.union(*rest)
+    return union
 
 
 def _common(rows: QuerySet[Any], key: str, accounts: int) -> QuerySet[Any]:
     """The values of ``key`` among ``rows`` that more than ``accounts`` distinct accounts voted through."""
-    return (
+    common: QuerySet[Any] = (
         rows.order_by()
         .values(key)
         .annotate(accounts=Count("user_id", distinct=True))
         .filter(accounts__gt=accounts)
         .values(key)
     )
+    return common
 
 
 def conflict_rules(manager: User) -> dict[Conflict, Q]:
@@ -377,7 +379,7 @@ def desk_votes(*, manager: User, window_seconds: int, now: datetime | None = Non
     )
     return DeskVotes(
         today=sum(vote.created_at >= midnight for vote in votes),
-        undoable=[vote for vote in votes if vote.created_at >= opened and vote.case_open],  # type: ignore[attr-defined]
+        undoable=[vote for vote in votes if vote.created_at >= opened and vote.case_open],
     )
 
 
