@@ -256,9 +256,13 @@ def _queue_rows(manager_id: int, limit: int) -> list[tuple[Any, ...]]:
     the same round trip the first time). Its conflict filter's subqueries cost PostgreSQL 2-3 ms to plan,
     as much as running the query (bench/moderation_dashboard.py at 100,000 open cases); a prepared statement
     without parameters is planned once, and planned again by PostgreSQL itself when the tables' statistics
-    or indexes change. Needs session-level connections (not a pooler in transaction mode)."""
+    or indexes change. Needs session-level connections (not a pooler in transaction mode); other databases
+    (SQLite in development) run the query as it is."""
     name = f"xhs_queue_{manager_id}_{limit}"
     with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":
+            cursor.execute(*_queue_sql(manager_id, limit))
+            return list(cursor.fetchall())
         names = _PREPARED.setdefault(connection.connection, set())
         if name in names:
             cursor.execute(f"EXECUTE {name}")
