@@ -394,7 +394,16 @@ class ManagerVote(models.Model):
         verbose_name_plural = _("manager votes")
         ordering = ("-created_at", "-id")
         constraints = [models.UniqueConstraint(fields=["case", "manager"], name="managervote_once_per_case")]
-        indexes = [models.Index(fields=["manager", "created_at"], name="managervote_manager_day_idx")]
+        indexes = [
+            models.Index(fields=["manager", "created_at"], name="managervote_manager_day_idx"),
+            # The queue's reads, each an index-only walk: the cases a manager voted on (left out of their
+            # queue), the manager's own fingerprints, and the judges sharing a network or (without a
+            # network) a device with an author (``selectors.fingerprint_sharers``, as ``Vote``'s indexes).
+            models.Index(fields=["manager", "case"], name="managervote_manager_case_idx"),
+            models.Index(fields=["manager", "ip_hash", "user_agent_hash"], name="managervote_manager_prints_idx"),
+            models.Index(fields=["ip_hash"], condition=~Q(ip_hash=""), name="managervote_network_idx"),
+            models.Index(fields=["user_agent_hash"], condition=Q(ip_hash=""), name="managervote_bare_device_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.manager_id} on {self.case_id}: {self.choice}"

@@ -1,5 +1,7 @@
 """Reads of the manager's pages. Each runs a fixed number of queries, however many cases are open."""
 
+import weakref
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache, reduce
@@ -7,14 +9,15 @@ from operator import or_
 from typing import Any
 
 from django.db import connection, models
-from django.db.models import BooleanField, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value, When
+from django.db.models import BooleanField, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value, When
 from django.db.models import Case as Cond
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Concat
 from django.db.models.lookups import In
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from moderation.fraud.fingerprints import FingerprintParams
 from moderation.models import Case, Choice, ManagerTerm, ManagerVote, Question, Report, Rule, TestAttempt
 from ratings.models import FactorScore, Vote
 
@@ -31,32 +34,102 @@ class Conflict(models.TextChoices):
     RATED_PRODUCT = "rated_product", _("rated the same product")
 
 
-def _fingerprints_shared_with(manager: User) -> Q:
-    """The manager's device or network fingerprint, from their votes and their manager votes."""
-    hashes = Q()
-    for source in (Vote.objects.filter(user=manager), ManagerVote.objects.filter(manager=manager)):
-        hashes |= Q(ip_hash__in=source.exclude(ip_hash="").values("ip_hash"))
-        hashes |= Q(user_agent_hash__in=source.exclude(user_agent_hash="").values("user_agent_hash"))
-    return hashes
+def fingerprint_sharers(user_id: int) -> QuerySet[Any]:
+    """The accounts (``user_id`` values) that share a device or a network with this account, by screening's
+    definition (``moderation.fraud.fingerprints``): a *device* is the pair (device fingerprint, network
+    fingerprint) when both are known, the device fingerprint alone when the network is not; a *network* is
+    the network fingerprint. Its own account is among them when it has any fingerprint.
+
+    An account's fingerprints are those of every vote and every manager vote it cast. Two choices, and why:
+
+    - A fingerprint more than ``FingerprintParams.common_accounts`` accounts voted through over all time is
+      common and binds nobody, as in screening: a carrier's address pool or an office's network, where one
+      judge would otherwise be barred from the content of everyone on it. The count is screening's, over
+      votes. The same browser build on such a network is still one device (the pair counts apart), unless
+      the pair itself is that common.
+    - Over all time, not screening's 7-day windows: the window keeps a group to accounts acting together,
+      which is what an attack looks like; a stake is whether two accounts are one person or household,
+      and that does not lapse when they last shared a network a month ago.
+
+    The relation is symmetric, so one subquery serves a manager's queue (the authors that share with the
+    manager) and the staff's list of managers kept from a case (the managers that share with the author).
+    Uncorrelated subqueries over the account's own votes and the rows through its fingerprints (the
+    network and device indexes), run once per query, not once per case.
+    """
+    common = FingerprintParams().common_accounts
+    own = (Vote.objects.filter(user_id=user_id), ManagerVote.objects.filter(manager_id=user_id))
+    networks = _union(source.exclude(ip_hash="").values("ip_hash") for source in own)
+    bare_devices = _union(
+        source.filter(ip_hash="").exclude(user_agent_hash="").values("user_agent_hash") for source in own
+    )
+    devices = _union(
+        source.exclude(ip_hash="").exclude(user_agent_hash="").annotate(device=_DEVICE).values("device")
+        for source in own
+    )
+    common_networks = _common(Vote.objects.filter(ip_hash__in=networks), "ip_hash", common)
+    common_bare = _common(Vote.objects.filter(ip_hash="", user_agent_hash__in=bare_devices), "user_agent_hash", common)
+    common_devices = _common(
+        Vote.objects.filter(ip_hash__in=common_networks).annotate(device=_DEVICE).filter(device__in=devices),
+        "device",
+        common,
+    )
+
+    def through(rows: QuerySet[Any]) -> list[QuerySet[Any]]:
+        """The rows through a shared fingerprint, one branch per kind, each on its index (an OR of the
+        three read every row)."""
+        return [
+            rows.exclude(ip_hash="").filter(ip_hash__in=networks).exclude(ip_hash__in=common_networks),
+            rows.filter(ip_hash="", user_agent_hash__in=bare_devices).exclude(user_agent_hash__in=common_bare),
+            # a common network: only the same browser build on it (one device) binds
+            rows.exclude(ip_hash="")
+            .filter(ip_hash__in=common_networks)
+            .annotate(device=_DEVICE)
+            .filter(device__in=devices)
+            .exclude(device__in=common_devices),
+        ]
+
+    return _union(
+        [branch.values("user_id") for branch in through(Vote.objects.all())]
+        + [branch.values("manager_id") for branch in through(ManagerVote.objects.all())]
+    )
+
+
+#: A device with a known network as one value: the hashes are hex, so the separator cannot occur in them.
+_DEVICE = Concat(F("user_agent_hash"), Value(" "), F("ip_hash"), output_field=models.CharField())
+
+
+def _union(querysets: Iterable[QuerySet[Any]]) -> QuerySet[Any]:
+    """One column of several querysets as one subquery (the models' default ordering dropped: PostgreSQL
+    would sort each part inside the UNION for nothing)."""
+    first, *rest = (queryset.order_by() for queryset in querysets)
+    union: QuerySet[Any] = first.union(*rest)
+    return union
+
+
+def _common(rows: QuerySet[Any], key: str, accounts: int) -> QuerySet[Any]:
+    """The values of ``key`` among ``rows`` that more than ``accounts`` distinct accounts voted through."""
+    common: QuerySet[Any] = (
+        rows.order_by()
+        .values(key)
+        .annotate(accounts=Count("user_id", distinct=True))
+        .filter(accounts__gt=accounts)
+        .values(key)
+    )
+    return common
 
 
 def conflict_rules(manager: User) -> dict[Conflict, Q]:
     """Each rule of independence as a filter on ``Case``: true where the manager has that stake.
 
-    The author's fingerprints are every vote and manager vote they cast; the manager's the same. An empty
-    fingerprint never matches. Ratings: a manager who rated a product (in any campaign) judges no rating of it.
+    Devices and networks are screening's (``fingerprint_sharers``): an empty fingerprint never matches, a
+    common one (a carrier's pool) binds nobody. Ratings: a manager who rated a product (in any campaign)
+    judges no rating of it.
     """
-    shared = _fingerprints_shared_with(manager)
     # The accounts that share a fingerprint with the manager, found once (an uncorrelated subquery the
     # database hashes), then each case's author looked up in them: a correlated EXISTS with an OR of the
     # note's author and the rater made PostgreSQL scan every vote and manager vote for each case shown
     # (bench/moderation_dashboard.py: 6 of the queue query's 8 ms at 10,000 open cases).
-    sharers = (
-        Vote.objects.filter(shared)
-        .order_by()
-        .values("user_id")
-        .union(ManagerVote.objects.filter(shared).order_by().values("manager_id"))
-    )
+    sharers = fingerprint_sharers(manager.pk)
     return {
         Conflict.OWN: Q(note__author=manager) | Q(vote__user=manager),
         Conflict.REPORTER: Q(Exists(Report.objects.filter(case=OuterRef("pk"), reporter=manager))),
@@ -110,17 +183,7 @@ def case_conflicts(case: Case) -> dict[User, list[Conflict]]:
 
     mark(managers.filter(pk=author_id), Conflict.OWN)
     mark(managers.filter(reports__case=case), Conflict.REPORTER)
-    author_prints = Q()
-    for source in (Vote.objects.filter(user_id=author_id), ManagerVote.objects.filter(manager_id=author_id)):
-        author_prints |= Q(ip_hash__in=source.exclude(ip_hash="").values("ip_hash"))
-        author_prints |= Q(user_agent_hash__in=source.exclude(user_agent_hash="").values("user_agent_hash"))
-    mark(
-        managers.filter(
-            Exists(Vote.objects.filter(user_id=OuterRef("pk")).filter(author_prints))
-            | Exists(ManagerVote.objects.filter(manager_id=OuterRef("pk")).filter(author_prints))
-        ),
-        Conflict.SHARED_FINGERPRINT,
-    )
+    mark(managers.filter(pk__in=fingerprint_sharers(author_id)), Conflict.SHARED_FINGERPRINT)
     if case.vote_id is not None:
         mark(managers.filter(votes__product_id=case.vote.product_id), Conflict.RATED_PRODUCT)  # type: ignore[union-attr]
     users = User.objects.in_bulk(list(found))
@@ -150,15 +213,17 @@ def _queue_sql(manager_id: int, limit: int) -> tuple[str, tuple[Any, ...]]:
     compiling the conflict filter's subqueries cost ~4 ms of CPU, a third of the page; the SQL depends on
     nothing but the manager's id and the limit (every other figure is read by the database when it runs)."""
     manager = User(pk=manager_id)
-    voted = ManagerVote.objects.filter(case=OuterRef("pk"), manager=manager)
     # Ids first from the queue index, then the display joins for those rows alone (``cards_load``, mostly
     # from the card cache): in one query the planner joined every skipped case to six tables before
     # dropping it (bench/moderation_dashboard.py: 49-58 ms of PostgreSQL time per page at 100,000 open
     # cases, 13-15 ms as two).
     rows = (
         Case.objects.filter(status=Case.Status.OPEN)
+        # The cases voted on as a set, hashed once (NOT IN): the index walk drops each with a lookup before
+        # any join. As NOT EXISTS it became an anti-join the planner put last, after probing the notes and
+        # votes of every case the manager had passed (bench/moderation_dashboard.py: 3,000 at the head).
+        .exclude(pk__in=ManagerVote.objects.filter(manager=manager).order_by().values("case_id"))
         .exclude(conflicts_q(manager))
-        .filter(~Exists(voted))
         .order_by("-priority", "created_at", "id")
         .values_list("pk", "updated_at", "reports_count", "note__updated_at", "vote__updated_at")[:limit]
     )
@@ -170,14 +235,50 @@ def queue_entries(*, manager: User, limit: int = QUEUE_SIZE) -> list[QueueEntry]
     """The manager's queue (open cases, none they have a stake in or voted on, highest priority first) as
     ids and card stamps: one query, however many cases are open. The stamp changes when the case, or the
     note or rating it is about, does."""
-    sql, params = _queue_sql(manager.pk, limit)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    rows = _queue_rows(manager.pk, limit)
     return [
         QueueEntry(pk=pk, stamp=f"{updated.timestamp()}-{reports}-{(note or vote).timestamp()}")
         for pk, updated, reports, note, vote in rows
     ]
+
+
+#: Queue statements prepared on each database connection (the DB-API one: they live and die with it).
+_PREPARED: "weakref.WeakKeyDictionary[Any, set[str]]" = weakref.WeakKeyDictionary()
+#: In a connection's set: a round trip failed, so which statements it holds is not known.
+_UNKNOWN = "?"
+#: More than this many on one connection (one per manager and size): all are dropped, so a long-lived
+#: connection does not hold a plan for every manager who ever loaded the desk.
+PREPARED_MOST = 64
+
+
+def _queue_rows(manager_id: int, limit: int) -> list[tuple[Any, ...]]:
+    """The manager's queue query, run as a statement prepared on this connection from ``_queue_sql`` (in
+    the same round trip the first time). Its conflict filter's subqueries cost PostgreSQL 2-3 ms to plan,
+    as much as running the query (bench/moderation_dashboard.py at 100,000 open cases); a prepared statement
+    without parameters is planned once, and planned again by PostgreSQL itself when the tables' statistics
+    or indexes change. Needs session-level connections (not a pooler in transaction mode); other databases
+    (SQLite in development) run the query as it is."""
+    name = f"xhs_queue_{manager_id}_{limit}"
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":
+            cursor.execute(*_queue_sql(manager_id, limit))
+            return list(cursor.fetchall())
+        names = _PREPARED.setdefault(connection.connection, set())
+        if name in names:
+            cursor.execute(f"EXECUTE {name}")
+            return list(cursor.fetchall())
+        sql, params = _queue_sql(manager_id, limit)
+        statement = f"PREPARE {name} AS {cursor.mogrify(sql, params).decode()}; EXECUTE {name}"
+        if _UNKNOWN in names or len(names) >= PREPARED_MOST:
+            statement = f"DEALLOCATE ALL; {statement}"
+            names.clear()
+        try:
+            cursor.execute(statement)
+        except Exception:
+            names.add(_UNKNOWN)  # prepared or not: the next statement starts afresh
+            raise
+        names.add(name)
+        return list(cursor.fetchall())
 
 
 #: What a case card shows, and nothing more (``.only``): a card never reads whether a case is an audit.
@@ -258,24 +359,31 @@ def case_for_manager(*, manager: User, case_id: int) -> Case | None:
     return cards_load([allowed])[allowed]
 
 
-def votes_today(*, manager: User, now: datetime | None = None) -> int:
-    """The manager's votes since local midnight (the daily cap counts the same)."""
-    now = now or timezone.now()
-    today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
-    return ManagerVote.objects.filter(manager=manager, created_at__gte=today).count()
+@dataclass(frozen=True)
+class DeskVotes:
+    """The manager's votes as the desk shows them."""
+
+    #: Votes since local midnight (the daily cap counts the same).
+    today: int
+    #: Votes they may still take back: cast within the undo window, on cases still open; newest first.
+    undoable: list[ManagerVote]
 
 
-def undoable_votes(*, manager: User, window_seconds: int, now: datetime | None = None) -> list[ManagerVote]:
-    """The manager's votes they may still take back: cast within the window, on cases still open."""
+def desk_votes(*, manager: User, window_seconds: int, now: datetime | None = None) -> DeskVotes:
+    """Today's count and the undoable votes in one query: the votes since midnight or since the window
+    opened, whichever is earlier (at most a day's cap of rows)."""
     now = now or timezone.now()
-    return list(
-        ManagerVote.objects.filter(
-            manager=manager,
-            created_at__gte=now - timedelta(seconds=window_seconds),
-            case__status=Case.Status.OPEN,
-        )
+    midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    opened = now - timedelta(seconds=window_seconds)
+    votes = list(
+        ManagerVote.objects.filter(manager=manager, created_at__gte=min(midnight, opened))
+        .annotate(case_open=Q(case__status=Case.Status.OPEN))
         .only("id", "case_id", "choice", "created_at")
         .order_by("-created_at", "-id")
+    )
+    return DeskVotes(
+        today=sum(vote.created_at >= midnight for vote in votes),
+        undoable=[vote for vote in votes if vote.created_at >= opened and vote.case_open],
     )
 
 

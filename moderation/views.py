@@ -92,14 +92,14 @@ def test_attempt(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _desk(request: HttpRequest) -> dict[str, Any]:
     """What every desk page shows beside its cases: votes left today, and votes the manager may still undo."""
-    user = _user(request)
     rules = services.policy_get()
+    votes = selectors.desk_votes(manager=_user(request), window_seconds=rules.undo_seconds)
     return {
         "term": request.manager_term,  # type: ignore[attr-defined]
-        "votes_left": max(0, rules.daily_cap - selectors.votes_today(manager=user)),
+        "votes_left": max(0, rules.daily_cap - votes.today),
         "daily_cap": rules.daily_cap,
         "undo_seconds": rules.undo_seconds,
-        "undoable": selectors.undoable_votes(manager=user, window_seconds=rules.undo_seconds),
+        "undoable": votes.undoable,
     }
 
 
@@ -118,17 +118,33 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if case is None:
         raise Http404("no open case for you here")
     mine = selectors.own_vote(manager=_user(request), case_id=case.pk)
-    context = {"card": case_card(case, request, voting=mine is None), "mine": mine, **_desk(request)}
+    desk = _desk(request)
+    # The vote is named once, beside the case (with its undo while it may be taken back), not in the list too.
+    mine_undoable = any(vote.case_id == case.pk for vote in desk["undoable"])
+    desk["undoable"] = [vote for vote in desk["undoable"] if vote.case_id != case.pk]
+    context = {
+        "card": case_card(case, request, voting=mine is None),
+        "mine": mine,
+        "mine_undoable": mine_undoable,
+        **desk,
+    }
     return render(request, "moderation/case.html", context)
 
 
-def _answer(request: HttpRequest, *, ok: bool, message: str, status: int = 200) -> HttpResponse:
-    """A JSON answer for the page's script, or a message and a redirect to the queue without JavaScript."""
-    if request.headers.get("Accept", "").startswith("application/json"):
+def _wants_json(request: HttpRequest) -> bool:
+    return request.headers.get("Accept", "").startswith("application/json")
+
+
+def _answer(request: HttpRequest, *, ok: bool, message: str, status: int = 200, on_desk: bool = False) -> HttpResponse:
+    """A JSON answer for the page's script, or a message and a redirect to the queue without JavaScript;
+    no message when the desk names it already (``on_desk``): once is enough."""
+    if _wants_json(request):
         rules = services.policy_get()
-        left = max(0, rules.daily_cap - selectors.votes_today(manager=_user(request)))
+        votes = selectors.desk_votes(manager=_user(request), window_seconds=rules.undo_seconds)
+        left = max(0, rules.daily_cap - votes.today)
         return JsonResponse({"ok": ok, "message": message, "left": left}, status=status)
-    (messages.success if ok else messages.error)(request, message)
+    if not on_desk:
+        (messages.success if ok else messages.error)(request, message)
     return redirect("moderation:dashboard")
 
 
@@ -147,11 +163,20 @@ def case_vote(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except services.ModerationError as error:
         return _answer(request, ok=False, message=str(error.message), status=409)
+    # Without JavaScript the desk lists a vote that may be taken back beside its undo (``_desk_status.html``);
+    # one that closed its case is not there, and the message names it instead.
+    on_desk = not _wants_json(request) and any(
+        vote.case_id == pk
+        for vote in selectors.desk_votes(
+            manager=_user(request), window_seconds=services.policy_get().undo_seconds
+        ).undoable
+    )
     return _answer(
         request,
         ok=True,
         message=_("Your vote on case %(number)s: %(choice)s.")
         % {"number": pk, "choice": ManagerVote.Choice(choice).label},
+        on_desk=on_desk,
     )
 
 

@@ -1,5 +1,6 @@
 """No judge has a stake: a manager never sees nor judges a case they reported, content by an account that shares
-a device or network with them, or ratings of a product they rated; staff see who was kept from a case and why."""
+a device or network with them (screening's devices and networks: a carrier's pool binds nobody), or ratings of a
+product they rated; staff see who was kept from a case and why."""
 
 from typing import Any
 
@@ -10,6 +11,7 @@ from django.utils import translation
 
 from catalog.models import Product
 from moderation import services
+from moderation.fraud.fingerprints import FingerprintParams
 from moderation.models import Case, ManagerVote
 from moderation.selectors import Conflict, case_conflicts, queue
 from ratings.models import Campaign, Vote
@@ -50,17 +52,59 @@ def test_a_manager_neither_sees_nor_judges_a_case_they_reported() -> None:
     _judgeable(manager(), case)
 
 
-def test_a_manager_neither_sees_nor_judges_content_by_an_account_sharing_their_device() -> None:
-    judge, author = manager(), UserFactory()
-    _rating_by(judge, user_agent_hash=fingerprint("the-same-phone"), ip_hash=fingerprint("198.51.100.1"))
-    _rating_by(author, user_agent_hash=fingerprint("the-same-phone"), ip_hash=fingerprint("203.0.113.9"))
-    case = note_case(note=NoteFactory(author=author))
+def _carrier_pool(network: str) -> None:
+    """As many accounts as screening's common bar voting through one network: with the judge and the author
+    there are more, a carrier's address pool."""
+    common = FingerprintParams().common_accounts
+    votes_cast(campaign_for(_product()), [[4] * 5] * common, ip_hash=network, user_agent_hash=fingerprint("Phone/9"))
 
+
+def _barred(judge: Any, case: Case) -> None:
     assert not _in_queue(judge, case)
-    # (the page request above left its language active; the refusal is matched in English)
+    # (a page request may have left its language active; the refusal is matched in English)
     with translation.override("en"), pytest.raises(services.ModerationError, match="device or network"):
         services.vote_cast(manager=judge, case_id=case.pk, choice="complies")
     _judgeable(manager(), case)
+
+
+def test_a_manager_neither_sees_nor_judges_content_by_an_account_sharing_their_device() -> None:
+    # given a judge and an author on one phone, on a carrier's network too common to bind anyone by itself
+    carrier = fingerprint("100.64.0.1")
+    _carrier_pool(carrier)
+    judge, author = manager(), UserFactory()
+    _rating_by(judge, user_agent_hash=fingerprint("the-same-phone"), ip_hash=carrier)
+    _rating_by(author, user_agent_hash=fingerprint("the-same-phone"), ip_hash=carrier)
+
+    _barred(judge, note_case(note=NoteFactory(author=author)))
+
+
+def test_a_manager_neither_sees_nor_judges_content_by_an_account_sharing_their_network() -> None:
+    judge, author = manager(), UserFactory()
+    _rating_by(judge, user_agent_hash=fingerprint("JudgePhone/1"), ip_hash=fingerprint("198.51.100.1"))
+    _rating_by(author, user_agent_hash=fingerprint("AuthorLaptop/2"), ip_hash=fingerprint("198.51.100.1"))
+
+    _barred(judge, note_case(note=NoteFactory(author=author)))
+
+
+def test_a_carriers_network_shared_by_more_accounts_than_the_common_bar_keeps_nobody_from_a_case() -> None:
+    carrier = fingerprint("100.64.0.1")
+    _carrier_pool(carrier)
+    judge, author = manager(), UserFactory()
+    _rating_by(judge, user_agent_hash=fingerprint("JudgePhone/1"), ip_hash=carrier)
+    _rating_by(author, user_agent_hash=fingerprint("AuthorLaptop/2"), ip_hash=carrier)
+
+    _judgeable(judge, note_case(note=NoteFactory(author=author)))
+
+
+def test_a_manager_judges_an_account_with_another_device_and_network_even_the_same_browser_build() -> None:
+    judge, author, stranger = manager(), UserFactory(), UserFactory()
+    _rating_by(judge, user_agent_hash=fingerprint("Browser/120"), ip_hash=fingerprint("198.51.100.1"))
+    # the same browser build elsewhere is another device: thousands of people run it
+    _rating_by(author, user_agent_hash=fingerprint("Browser/120"), ip_hash=fingerprint("203.0.113.9"))
+    _rating_by(stranger, user_agent_hash=fingerprint("Other/1"), ip_hash=fingerprint("203.0.113.10"))
+
+    _judgeable(judge, note_case(note=NoteFactory(author=author)))
+    _judgeable(judge, note_case(note=NoteFactory(author=stranger)))
 
 
 def test_a_manager_neither_sees_nor_judges_a_rating_from_the_network_they_judge_from(client: Client) -> None:
@@ -77,11 +121,7 @@ def test_a_manager_neither_sees_nor_judges_a_rating_from_the_network_they_judge_
     rating = votes_cast(campaign_for(_product()), [[5] * 5], comment="best ever", ip_hash=fingerprint("192.0.2.44"))[0]
     case = vote_case(rating)
 
-    assert not _in_queue(judge, case)
-    # (the page request above left its language active; the refusal is matched in English)
-    with translation.override("en"), pytest.raises(services.ModerationError, match="device or network"):
-        services.vote_cast(manager=judge, case_id=case.pk, choice="complies")
-    _judgeable(manager(), case)
+    _barred(judge, case)
 
 
 def test_manager_votes_record_keyed_hashes_of_the_judges_network_and_device(client: Client) -> None:

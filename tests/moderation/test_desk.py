@@ -134,6 +134,38 @@ def test_without_javascript_the_queue_offers_the_undo_of_the_vote_just_cast(clie
     assert not ManagerVote.objects.filter(case=case).exists()
 
 
+def test_without_javascript_the_desk_names_a_vote_once_beside_its_undo(client: Client) -> None:
+    judge, case = manager(), note_case()
+    _signed_in(client, judge)
+
+    queue_page = client.post(
+        reverse("moderation:case_vote", args=[case.pk]), {"choice": "skip"}, follow=True, **ENGLISH
+    ).content.decode()
+    case_page = _page(client, reverse("moderation:case", args=[case.pk]))
+
+    # the vote is named by its choice after a colon: "Your vote on case 7: Skip.", "You voted: Skip."
+    assert queue_page.count(": Skip.") == 1 and f"case {case.pk}: Skip." in queue_page
+    assert queue_page.count(reverse("moderation:case_undo", args=[case.pk])) == 1
+    # on the case's own page: beside the case, and not in the desk's list as well
+    assert case_page.count(": Skip.") == 1 and "You voted: Skip." in case_page
+    assert case_page.count(reverse("moderation:case_undo", args=[case.pk])) == 1
+
+
+def test_without_javascript_a_vote_that_decided_its_case_is_named_once_with_no_undo(client: Client) -> None:
+    case = note_case()
+    for _ in range(4):
+        services.vote_cast(manager=manager(), case_id=case.pk, choice="violates")
+    _signed_in(client, manager())
+
+    page = client.post(
+        reverse("moderation:case_vote", args=[case.pk]), {"choice": "violates"}, follow=True, **ENGLISH
+    ).content.decode()
+
+    assert Case.objects.get(pk=case.pk).status == Case.Status.DECIDED
+    assert page.count(": Violates.") == 1 and f"case {case.pk}: Violates." in page
+    assert reverse("moderation:case_undo", args=[case.pk]) not in page
+
+
 def test_the_desk_counts_the_votes_left_today_against_the_daily_cap(client: Client) -> None:
     ModerationPolicy.objects.update_or_create(pk=1, defaults={"daily_cap": 5})
     judge = manager()
@@ -221,6 +253,28 @@ def test_a_warm_dashboard_runs_the_same_few_queries_for_one_case_or_twenty(
         response = client.get(reverse("moderation:dashboard"))
 
     assert len(response.context["cards"]) == 20
+
+
+def test_a_warm_dashboard_runs_the_same_few_queries_however_many_votes_the_manager_cast(
+    client: Client, django_assert_num_queries: Any
+) -> None:
+    judge = manager()
+    cases = [note_case() for _ in range(25)]
+    _signed_in(client, judge)
+    client.get(reverse("moderation:dashboard"))
+    with CaptureQueriesContext(connection) as before:
+        client.get(reverse("moderation:dashboard"))
+    warm = len(before)  # now: the log is reset by the next request
+    # the manager passes the head of the queue: votes they may still undo, and cases the queue now skips
+    for case in cases[:5]:
+        services.vote_cast(manager=judge, case_id=case.pk, choice="skip")
+    client.get(reverse("moderation:dashboard"))  # renders and caches the cards that moved up
+
+    with django_assert_num_queries(warm):
+        response = client.get(reverse("moderation:dashboard"))
+
+    assert len(response.context["cards"]) == 20
+    assert len(response.context["undoable"]) == 5
 
 
 def test_the_queue_with_its_conflict_filter_is_one_query_however_many_cases(django_assert_num_queries: Any) -> None:
