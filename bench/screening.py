@@ -215,7 +215,8 @@ VOTES_NEW = """
 """
 
 VOTES_BACK = """
-    UPDATE ratings_vote v SET created_at = n.created_at, updated_at = n.created_at, ip_hash = n.ip_hash,
+    UPDATE ratings_vote v SET created_at = n.created_at, updated_at = n.created_at, submitted_at = n.created_at,
+           ip_hash = n.ip_hash,
            user_agent_hash = n.user_agent_hash, seconds_to_fill = n.seconds_to_fill, comment = n.comment,
            verdict = 'counted', exclusion_reason = '', revision_count = 0
       FROM bench_vote_new n
