@@ -238,7 +238,9 @@ def run_bound(policy: RatingPolicy, run: EligibilityRun) -> Bound:
         "limit": policy.products_per_category,
         "run": run.pk,
     }
-    sql("SET jit = off")  # as the job: compiling these aggregates costs more than it saves
+    # As the job: compiling these aggregates costs more than it saves; sorts stay in memory.
+    sql("SET jit = off")
+    sql(f"SET work_mem = '{eligibility.WORK_MEM}'")
     started = time.perf_counter()
     campaigns = sql(BOUND_SELECT, params)
     selection = time.perf_counter() - started
@@ -257,6 +259,7 @@ def run_bound(policy: RatingPolicy, run: EligibilityRun) -> Bound:
         raise SystemExit(f"the bound's re-run inserted {again} rows")
     differing = scalar(DIFFERENCE, params)
     sql("RESET jit")
+    sql("RESET work_mem")
     sql("DROP TABLE bench_invitation, bench_campaign")
     return Bound(selection, buyers, insert, rerun, campaigns, invitations, differing)
 
