@@ -47,11 +47,16 @@ demo_moderation_seed(seed=42, manager_email=PERSONAS[MANAGER].email)
 
 
 def run(script: str, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> str:
-    """Run ``bench/<script>`` (or ``-c`` code) with our interpreter; fail with its output unless it exits 0."""
+    """Run ``bench/<script>`` (or ``-c`` code) with our interpreter; fail with its output unless it exits 0.
+
+    Without REDIS_URL, as the benches are run by hand: tasks run eagerly in the process (the server
+    benches are given the Redis URL as an argument and start their own worker).
+    """
     argv = [sys.executable, *(["-c", script] if "\n" in script else [str(BENCH / script)]), *args]
+    inherited = {key: value for key, value in os.environ.items() if key != "REDIS_URL"}
     done = subprocess.run(  # noqa: S603 - our own interpreter and scripts
         argv,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "xhs.settings", **(env or {})},
+        env={**inherited, "DJANGO_SETTINGS_MODULE": "xhs.settings", **(env or {})},
         cwd=cwd or settings.BASE_DIR,
         capture_output=True,
         text=True,
@@ -120,7 +125,7 @@ class BenchDatabase:
 
     @property
     def env(self) -> dict[str, str]:
-        return {"DATABASE_URL": self.url, "REDIS_URL": self.redis_url}
+        return {"DATABASE_URL": self.url}
 
     def run(self, script: str, *args: str) -> str:
         return run(script, *args, env=self.env)
