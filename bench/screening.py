@@ -237,7 +237,17 @@ RING_ACCOUNTS_NEW = """
 
 
 def screening_reset() -> None:
-    """Screening's output emptied and every vote counting: the state before the first nightly batch."""
+    """Screening's output emptied and every vote counting: the state before the first nightly batch.
+
+    What managers did about screening's cases goes with them (the database refuses to delete a case
+    with votes, appeals or reports; the smoke test's data has them)."""
+    cases = "SELECT id FROM moderation_case WHERE source = 'screening'"
+    sql(
+        "DELETE FROM moderation_auditdispute WHERE vote_id IN"
+        f" (SELECT id FROM moderation_managervote WHERE case_id IN ({cases}))"
+    )
+    for table in ("moderation_managervote", "moderation_appeal", "moderation_report"):
+        sql(f"DELETE FROM {table} WHERE case_id IN ({cases})")
     sql("DELETE FROM moderation_case WHERE source = 'screening'")
     sql("TRUNCATE moderation_votescreening")
     sql("DELETE FROM moderation_screeningmodel")

@@ -1,7 +1,7 @@
 """Bench: ``seed --scale full --flush`` on PostgreSQL, against bare-SQL bounds measured in the same run.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/seedwork .venv/bin/python bench/seed_full.py \
-        [--seed N] [--as-of YYYY-MM-DD] [--no-insert-select]
+        [--scale full|demo|tiny] [--seed N] [--as-of YYYY-MM-DD] [--no-insert-select]
 
 Needs a migrated PostgreSQL database; everything in its catalog and account tables is replaced.
 Prints, per table, the rows, the seconds (generation, COPY and the rebuild of its indexes and
@@ -38,8 +38,6 @@ import django  # noqa: E402
 
 django.setup()
 
-from catalog.management.commands.seed import Command as SeedCommand  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.db.backends.utils import CursorWrapper  # noqa: E402
 from django.utils import timezone  # noqa: E402
@@ -47,12 +45,17 @@ from django.utils import timezone  # noqa: E402
 from accounts.models import User  # noqa: E402
 from catalog.models import OrderLine, Product, Store  # noqa: E402
 from seeding.columns import model_columns  # noqa: E402
-from seeding.generator import FULL, SeedGenerator  # noqa: E402
-from seeding.loading import SeedReport, report_table  # noqa: E402
+from seeding.generator import SCALES, SeedGenerator, SeedSizes  # noqa: E402
+from seeding.loading import report_table, seed_database  # noqa: E402
 from seeding.pgcopy import HEADER, TRAILER  # noqa: E402
 from seeding.writers import CopyWriter  # noqa: E402
 
 BOUND_TABLE = "bench_orderline_bound"
+#: The seed's scales, and a tiny one for the smoke test (tests/test_benches.py): seconds, not minutes.
+SIZES = {
+    **SCALES,
+    "tiny": SeedSizes(users=300, products=200, brands=20, order_lines=3_000, notes=200, engagements=2_000),
+}
 
 
 class _Rollback(Exception):
@@ -117,9 +120,9 @@ def _insert_select(cursor: CursorWrapper, rows: int, as_of: str) -> None:
     )
 
 
-def write_same_stream(path: Path, seed: int, as_of: str) -> int:
+def write_same_stream(path: Path, seed: int, as_of: str, sizes: SeedSizes) -> int:
     """The seed's order-line COPY stream, byte for byte, into a file; returns the number of rows."""
-    activity = SeedGenerator(sizes=FULL, seed=seed, as_of=dt.date.fromisoformat(as_of)).activity
+    activity = SeedGenerator(sizes=sizes, seed=seed, as_of=dt.date.fromisoformat(as_of)).activity
     writer = CopyWriter()
     rows = 0
     with path.open("wb") as stream:
@@ -180,6 +183,7 @@ def measure_bound(fill: str, *, rows: int, as_of: str, stream: Path | None = Non
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", choices=sorted(SIZES), default="full", help="how much to seed (tiny: smoke test)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--as-of", default=None, help="reference date YYYY-MM-DD (default: today)")
     parser.add_argument(
@@ -194,19 +198,17 @@ def main() -> None:
         (version,) = cursor.fetchone() or ("?",)
 
     loads = {"seed": settle()}
-    command = SeedCommand()
+    sizes = SIZES[args.scale]
     started = time.perf_counter()
-    call_command(command, "--scale=full", "--flush", f"--seed={args.seed}", f"--as-of={as_of}")
+    # What ``seed --scale … --flush`` runs, without its printing (and, at demo scale, its demo ratings).
+    report = seed_database(sizes=sizes, seed=args.seed, as_of=dt.date.fromisoformat(as_of), flush=True)
     wall = time.perf_counter() - started
     seed_peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    report: SeedReport | None = command.report
-    if report is None:
-        sys.exit("the seed command did not run")
 
     lines = report.tables[OrderLine._meta.db_table]
     with tempfile.TemporaryDirectory(prefix="seed-bench-") as scratch:
         stream = Path(scratch) / "orderline.copy"
-        streamed = write_same_stream(stream, args.seed, as_of)
+        streamed = write_same_stream(stream, args.seed, as_of, sizes)
         if streamed != lines.rows:
             sys.exit(f"the regenerated stream has {streamed} rows, the seed wrote {lines.rows}: not deterministic?")
         size_mb = stream.stat().st_size / 1e6
@@ -222,7 +224,10 @@ def main() -> None:
         insert_bound = measure_bound("insert", rows=lines.rows, as_of=as_of)
 
     print()
-    print(f"seed --scale full --flush (seed {args.seed}, as of {as_of}); PostgreSQL {version}, {os.cpu_count()} cores,")
+    print(
+        f"seed --scale {args.scale} --flush (seed {args.seed}, as of {as_of}); "
+        f"PostgreSQL {version}, {os.cpu_count()} cores,"
+    )
     print(f"Python {platform.python_version()}; command wall time {wall:.1f} s, peak RSS {seed_peak_mb:,.0f} MB")
     print()
     for line in report_table(report):

@@ -44,9 +44,10 @@ Rules (the policy figures are ``RatingPolicy``, edited by staff):
   campaign id (older campaigns first: they close sooner). Invitation inserts take a
   transaction-level advisory lock on PostgreSQL, so the cap holds across concurrent runs.
 - *Idempotency.* The database guarantees it: one open campaign per product (partial unique
-  constraint) and one invitation per (campaign, user), with ``ON CONFLICT DO NOTHING``; existing
-  rows are skipped with an anti-join first, which keeps a re-run cheap. Notifications are unique
-  per (user, kind, invitation), and emails go only for notifications a call actually inserted.
+  constraint) and one invitation per (campaign, user); existing rows are skipped with an anti-join,
+  which keeps a re-run cheap, and the invitation lock makes every committed invitation visible to it.
+  Notifications are unique per (user, kind, invitation), and emails go only for notifications a call
+  actually inserted.
 """
 
 from __future__ import annotations
@@ -403,7 +404,7 @@ def run_invite(*, run_id: int) -> dict[int, int] | None:
     open invitations per user is applied by one window over all of a user's new invitations. Harmless
     to repeat or to run concurrently: the run row is locked and must still be running, and on
     PostgreSQL an advisory lock serialises invitation inserts of concurrent runs, so each sees the
-    other's committed invitations (anti-join, then ``ON CONFLICT DO NOTHING``). Returns the number of
+    other's committed invitations (anti-join; the unique constraint behind it). Returns the number of
     invitations per category, or ``None`` when the run was already finished or this step failed
     (the error is then recorded on the run's categories and the run is marked failed).
     """
@@ -525,43 +526,46 @@ _INVITE_SQL = """
     SELECT campaign_id, user_id, purchase_id, 'pending', %(expires_at)s, %(run)s, %(now)s, %(now)s
     FROM (
         SELECT b.campaign_id, b.user_id, b.purchase_id,
-            ROW_NUMBER() OVER (PARTITION BY b.user_id ORDER BY b.campaign_id) AS nth,
-            (
-                SELECT COUNT(*) FROM (
-                    SELECT 1 FROM ratings_invitation held
-                    WHERE held.user_id = b.user_id AND held.status = 'pending' AND held.expires_at > %(now)s
-                    LIMIT %(cap)s
-                ) capped
-            ) AS held
+            ROW_NUMBER() OVER (PARTITION BY b.user_id ORDER BY b.campaign_id) + COALESCE(h.held, 0) AS nth
         FROM (
             SELECT c.id AS campaign_id, ol.buyer_id AS user_id, MAX(ol.id) AS purchase_id
             FROM ratings_campaign c
             JOIN catalog_orderline ol ON ol.product_id = c.product_id
-            WHERE c.status = 'open' AND c.closes_at > %(now)s
                 AND ol.status = 'paid' AND ol.paid_at >= %(purchase_since)s AND ol.paid_at <= %(used_since)s
+            JOIN accounts_user u ON u.id = ol.buyer_id
+                AND u.is_active AND NOT u.is_banned AND u.last_seen_at >= %(active_since)s
+                AND u.date_joined <= %(joined_by)s
+            WHERE c.status = 'open' AND c.closes_at > %(now)s
             GROUP BY c.id, ol.buyer_id
         ) b
-        JOIN accounts_user u ON u.id = b.user_id
-        WHERE u.is_active AND NOT u.is_banned AND u.last_seen_at >= %(active_since)s
-            AND u.date_joined <= %(joined_by)s
-            AND NOT EXISTS (
-                SELECT 1 FROM ratings_invitation i WHERE i.campaign_id = b.campaign_id AND i.user_id = b.user_id
-            )
+        LEFT JOIN (
+            SELECT user_id, COUNT(*) AS held FROM ratings_invitation
+            WHERE status = 'pending' AND expires_at > %(now)s
+            GROUP BY user_id
+        ) h ON h.user_id = b.user_id
+        WHERE NOT EXISTS (
+            SELECT 1 FROM ratings_invitation i WHERE i.campaign_id = b.campaign_id AND i.user_id = b.user_id
+        )
     ) candidates
-    WHERE nth + held <= %(cap)s
+    WHERE nth <= %(cap)s
     ORDER BY campaign_id, user_id
-    ON CONFLICT DO NOTHING
 """
+
+#: Sorts and hashes of a run's aggregates stay in memory: with the default 4 MB the invitation insert
+#: spilled three sorts to disk. Local to the job's transaction.
+WORK_MEM = "256MB"
 
 
 def invitations_create(*, run_id: int, policy: RatingPolicy, now: datetime) -> dict[int, int]:
     """Invite the eligible buyers of every open campaign; return how many were invited per category.
 
     One ``INSERT … SELECT`` in the database: buyers are never loaded into Python. Existing invitations
-    are skipped by an anti-join and, should a concurrent run commit the same one meanwhile, by
-    ``ON CONFLICT DO NOTHING``. Rows go in sorted on the unique key. The held count stops at the cap
-    (``LIMIT``), so a user with many open invitations costs no more than one at the cap. Must run
-    inside a transaction: on PostgreSQL it takes the invitation lock until commit.
+    are skipped by an anti-join. On PostgreSQL the invitation lock is taken before the insert's snapshot,
+    so a concurrent run's invitations are committed and seen by that anti-join: no conflict can arise,
+    and the insert does without ``ON CONFLICT`` (a speculative insertion for every row; the unique
+    constraint still refuses a duplicate, failing the run). Rows go in sorted on the unique key. The
+    held counts are one hashed aggregate over the pending invitations. Must run inside a transaction:
+    on PostgreSQL it takes the invitation lock until commit.
     """
     params = {
         "expires_at": _dt(now + timedelta(days=policy.invitation_days)),
@@ -581,6 +585,7 @@ def invitations_create(*, run_id: int, policy: RatingPolicy, now: datetime) -> d
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_INVITATION_LOCK_KEY])
+            cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
             # Counted from the inserted rows themselves, without reading the table back.
             cursor.execute(
                 f"WITH inserted AS ({_INVITE_SQL} RETURNING campaign_id) " + count_sql.format(source="inserted"),

@@ -292,17 +292,35 @@ class Invitation(models.Model):
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="invitations", db_index=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="invitations")
+    #: Without a database constraint, for the eligibility job's sake: the per-row check at commit locks
+    #: every qualifying order line (a row lock written to the page and the WAL for each of 2.6M rows at
+    #: full scale), the costliest of the invitation's checks, while order lines are records of sales
+    #: that are never deleted (a refund or a cancellation changes their status) and the job reads the
+    #: purchase in the statement that inserts the invitation. Django still refuses (PROTECT) to delete
+    #: an order line an invitation names.
     purchase = models.ForeignKey(
         OrderLine,
         verbose_name=_("qualifying purchase"),
         on_delete=models.PROTECT,
         related_name="+",
         help_text=_("The genuine purchase that earned the invitation."),
+        db_constraint=False,
     )
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
     expires_at = models.DateTimeField(_("expires at"))
     responded_at = models.DateTimeField(_("responded at"), null=True, blank=True)
-    run = models.ForeignKey(EligibilityRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    #: Which run created it, for the run's counts and notifications. Without a database constraint: a
+    #: foreign key checks every inserted row at commit (2.6M checks of the one run row at full scale,
+    #: a row the job holds locked for the whole insert anyway), and the column is only a record. Runs
+    #: are not deleted by the application; Django still sets the link to NULL when one is deleted.
+    run = models.ForeignKey(
+        EligibilityRun,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
