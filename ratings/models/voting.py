@@ -292,19 +292,12 @@ class Invitation(models.Model):
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="invitations", db_index=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="invitations")
-    #: Without a database constraint, for the eligibility job's sake: the per-row check at commit locks
-    #: every qualifying order line (a row lock written to the page and the WAL for each of 2.6M rows at
-    #: full scale), the costliest of the invitation's checks, while order lines are records of sales
-    #: that are never deleted (a refund or a cancellation changes their status) and the job reads the
-    #: purchase in the statement that inserts the invitation. Django still refuses (PROTECT) to delete
-    #: an order line an invitation names.
     purchase = models.ForeignKey(
         OrderLine,
         verbose_name=_("qualifying purchase"),
         on_delete=models.PROTECT,
         related_name="+",
         help_text=_("The genuine purchase that earned the invitation."),
-        db_constraint=False,
     )
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
     expires_at = models.DateTimeField(_("expires at"))

@@ -6,23 +6,10 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("catalog", "0004_category_min_votes_to_publish_product_heart_rank_and_more"),
-        ("ratings", "0012_vote_fingerprint_indexes"),
+        ("ratings", "0013_product_result_fingerprint"),
     ]
 
     operations = [
-        migrations.AlterField(
-            model_name="invitation",
-            name="purchase",
-            field=models.ForeignKey(
-                db_constraint=False,
-                help_text="The genuine purchase that earned the invitation.",
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="+",
-                to="catalog.orderline",
-                verbose_name="qualifying purchase",
-            ),
-        ),
         migrations.AlterField(
             model_name="invitation",
             name="run",
