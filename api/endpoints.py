@@ -15,6 +15,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
 from ninja import NinjaAPI, Status
 from ninja.decorators import decorate_view
 from ninja.errors import HttpError
@@ -38,6 +39,8 @@ api = NinjaAPI(
     ),
     urls_namespace="api-v1",
     docs=Swagger(),
+    # The document and its docs page are read like the endpoints: GET only, with an ETag.
+    docs_decorator=lambda view: require_GET(conditional(view)),
     docs_url="/docs/",
     openapi_url="/openapi.json",
     throttle=[ClientRateThrottle()],
