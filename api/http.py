@@ -24,7 +24,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
-from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 from ninja.throttling import BaseThrottle
 
 from xhs.client_address import client_address
@@ -44,6 +44,9 @@ def conditional(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
         etag = f'"{hashlib.sha256(response.content).hexdigest()[:32]}"'
         response["ETag"] = etag
         patch_cache_control(response, public=True, max_age=settings.API_CACHE_SECONDS)
+        # Names follow Accept-Language (LocaleMiddleware varies on it) or the language cookie: a shared
+        # cache must not hand one reader's language to another.
+        patch_vary_headers(response, ("Cookie",))
         return get_conditional_response(request, etag=etag, response=response) or response
 
     return wrapper

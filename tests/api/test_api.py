@@ -181,6 +181,7 @@ def test_an_answer_the_client_holds_comes_back_as_304_without_a_body(client: Cli
 
         assert first.status_code == 200 and first["ETag"].startswith('"')
         assert "public" in first["Cache-Control"] and "max-age=60" in first["Cache-Control"]
+        assert {"Accept-Language", "Cookie"} <= {v.strip() for v in first["Vary"].split(",")}
         assert again.status_code == 304 and again.content == b"" and again["ETag"] == first["ETag"]
         assert stale.status_code == 200 and stale.content == first.content
 
