@@ -1,6 +1,8 @@
 """The public JSON API: the same figures as the pages, nothing the pages hide, cache validators, a rate limit
 and a complete OpenAPI description."""
 
+import os
+import uuid
 from typing import Any
 
 import pytest
@@ -297,3 +299,30 @@ def test_each_endpoint_runs_the_same_queries_with_one_product_as_with_many(
 
     with django_assert_num_queries(len(few)):
         assert client.get(url()).status_code == 200
+
+
+def _redis_cache(location: str) -> dict[str, Any]:
+    return {
+        "default": {
+            "BACKEND": "xhs.cache.FailSoftRedisCache",
+            "LOCATION": location,
+            "KEY_PREFIX": f"test-api-{uuid.uuid4().hex}",
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
+
+
+@pytest.mark.redis
+def test_the_rate_limit_holds_in_the_shared_redis_cache(client: Client) -> None:
+    with override_settings(CACHES=_redis_cache(os.environ["REDIS_URL"]), API_RATE_LIMIT_REQUESTS=2):
+        answers = [client.get("/api/v1/methodology/", REMOTE_ADDR="203.0.113.20").status_code for _ in range(3)]
+
+    assert answers == [200, 200, 429]
+
+
+def test_with_the_cache_down_the_api_still_answers_and_the_limit_fails_open(client: Client) -> None:
+    # Nothing listens on port 1: every cache call fails as when Redis is down.
+    with override_settings(CACHES=_redis_cache("redis://127.0.0.1:1/0"), API_RATE_LIMIT_REQUESTS=1):
+        answers = [client.get("/api/v1/methodology/", REMOTE_ADDR="203.0.113.21").status_code for _ in range(3)]
+
+    assert answers == [200, 200, 200]
