@@ -22,7 +22,7 @@ from ninja.errors import HttpError
 from ninja.openapi.docs import Swagger
 
 from api import schemas
-from api.http import ClientRateThrottle, conditional
+from api.http import served
 from catalog import selectors as catalog_selectors
 from catalog.models import Category, Product
 from catalog.views import PAGE_SIZE
@@ -39,11 +39,10 @@ api = NinjaAPI(
     ),
     urls_namespace="api-v1",
     docs=Swagger(),
-    # The document and its docs page are read like the endpoints: GET only, with an ETag.
-    docs_decorator=lambda view: require_GET(conditional(view)),
+    # The document and its docs page are served like the endpoints: GET only, limited, copied, with an ETag.
+    docs_decorator=lambda view: require_GET(served()(view)),
     docs_url="/docs/",
     openapi_url="/openapi.json",
-    throttle=[ClientRateThrottle()],
 )
 
 
@@ -134,8 +133,13 @@ def _rating(rating: rating_selectors.ProductRating) -> dict[str, Any] | None:
     }
 
 
-@api.get("/list/", response=schemas.HeartList, url_name="list", summary="The Little Red Heart list")
-@decorate_view(conditional)
+@api.get(
+    "/list/",
+    response={200: schemas.HeartList, 429: schemas.Error},
+    url_name="list",
+    summary="The Little Red Heart list",
+)
+@decorate_view(served())
 def heart_list(request: HttpRequest) -> dict[str, Any]:
     """Every listed product, grouped by category in the catalogue's order (as /little-red-heart/)."""
     groups = rating_selectors.heart_list()
@@ -150,11 +154,11 @@ def heart_list(request: HttpRequest) -> dict[str, Any]:
 
 @api.get(
     "/categories/{slug}/",
-    response={200: schemas.CategoryRanking, 404: schemas.Error},
+    response={200: schemas.CategoryRanking, 404: schemas.Error, 429: schemas.Error},
     url_name="category",
     summary="A category's ranking",
 )
-@decorate_view(conditional)
+@decorate_view(served(paged=True))
 def category_ranking(request: HttpRequest, slug: str, page: int = 1) -> dict[str, Any]:
     """The products on sale in a category and its sub-categories, best ranking score first and unrated
     last, a page of 24 at a time (as the category page)."""
@@ -185,11 +189,11 @@ def category_ranking(request: HttpRequest, slug: str, page: int = 1) -> dict[str
 
 @api.get(
     "/products/{slug}/",
-    response={200: schemas.ProductRating, 404: schemas.Error, 410: schemas.Error},
+    response={200: schemas.ProductRating, 404: schemas.Error, 410: schemas.Error, 429: schemas.Error},
     url_name="product",
     summary="A product's rating",
 )
-@decorate_view(conditional)
+@decorate_view(served(per_product=True))
 def product_rating(request: HttpRequest, slug: str) -> Any:
     """The product's latest rating: factors with their intervals and histograms, counts, and where
     every vote went. 410 for a product no longer on sale, as its page."""
@@ -205,8 +209,13 @@ def product_rating(request: HttpRequest, slug: str) -> Any:
     }
 
 
-@api.get("/methodology/", response=schemas.Methodology, url_name="methodology", summary="Methodology parameters")
-@decorate_view(conditional)
+@api.get(
+    "/methodology/",
+    response={200: schemas.Methodology, 429: schemas.Error},
+    url_name="methodology",
+    summary="Methodology parameters",
+)
+@decorate_view(served())
 def methodology(request: HttpRequest) -> dict[str, Any]:
     """The parameters in force, as the methodology page states them."""
     figures = rating_selectors.methodology_figures()

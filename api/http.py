@@ -1,76 +1,110 @@
-"""The API's HTTP contract beyond its JSON: validators and freshness for caches, and the per-client rate limit.
-
-*Conditional GET.* Every 200 answer carries a strong ``ETag`` (a hash of its bytes) and
-``Cache-Control: public, max-age=API_CACHE_SECONDS``; a client that sends the tag back in
-``If-None-Match`` gets ``304 Not Modified`` without the body. The tag is computed from the body rather
-than predicted from the data: what the endpoints read is cached by the selectors until a re-score
-drops it (ratings/selectors.py), so building the body costs little, and a tag made from the bytes
-can never say "unchanged" about a body that changed (a new language, a renamed brand, a new field).
+"""The API's HTTP contract beyond its JSON: the per-client rate limit, a server-side copy of each answer,
+and validators and freshness for the client's caches. One wrapper (``served``) does all three, around
+each Ninja operation (``decorate_view``), so a copied answer is rate-limited like a fresh one.
 
 *Rate limit.* Fixed windows of ``API_RATE_LIMIT_SECONDS`` per client, at most
 ``API_RATE_LIMIT_REQUESTS`` requests in each; beyond, ``429`` with ``Retry-After`` (the seconds
 left in the window). The client is the address seen through our trusted proxies
 (xhs/client_address.py), never a header the client wrote. Counters live in the project's cache
-with an atomic ``add`` + ``incr``, so they hold across web processes; while the cache's Redis is
-down (xhs/cache.py) the limit fails open, as allauth's do: the API keeps answering.
+(``add`` then ``incr``, atomic in Redis), so they hold across web processes; while the cache's Redis
+is down (xhs/cache.py) the limit fails open, as allauth's do: the API keeps answering.
+
+*Server-side copy.* Building an answer costs more than serving it (validating a hundred cards
+through the schemas, reversing their URLs): a 200 for a plain request (no query beyond a canonical
+``page``, no cookie but the language) is kept per URL and language. A product's copy lives under its
+page's generation (catalog/page_cache.py), which every re-score and moderation decision replaces,
+so it is never stale; the other answers are kept ``API_CACHE_SECONDS``, the freshness their
+Cache-Control already grants every client and shared cache.
+
+*Conditional GET.* Every 200 carries a strong ``ETag`` (a hash of its bytes) and
+``Cache-Control: public, max-age=API_CACHE_SECONDS``; a client that sends the tag back in
+``If-None-Match`` gets ``304 Not Modified`` without the body. The tag is made from the bytes, so it
+can never call a changed answer unchanged (a new score, the other language, a renamed brand).
 """
 
 import functools
 import hashlib
+import math
 import time
 from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
-from ninja.throttling import BaseThrottle
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
+from catalog import page_cache
 from xhs.client_address import client_address
 
 
-def conditional(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Give a 200 answer its ETag and Cache-Control, and turn it into a 304 when the client holds it.
-
-    Wraps a Ninja operation (``decorate_view``), so it sees the finished response: errors, 404/410
-    and 429 pass untouched and are never cached."""
-
-    @functools.wraps(run)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        response = run(request, *args, **kwargs)
-        if request.method not in ("GET", "HEAD") or response.status_code != 200:
-            return response
-        etag = f'"{hashlib.sha256(response.content).hexdigest()[:32]}"'
-        response["ETag"] = etag
-        patch_cache_control(response, public=True, max_age=settings.API_CACHE_SECONDS)
-        # Names follow Accept-Language (LocaleMiddleware varies on it) or the language cookie: a shared
-        # cache must not hand one reader's language to another.
-        patch_vary_headers(response, ("Cookie",))
-        return get_conditional_response(request, etag=etag, response=response) or response
-
-    return wrapper
-
-
-class ClientRateThrottle(BaseThrottle):
-    """At most ``API_RATE_LIMIT_REQUESTS`` per client in each window of ``API_RATE_LIMIT_SECONDS``.
-
-    Settings are read per request (not when the API module is imported), so tests and operators
-    can change them without a restart of the module."""
-
-    def allow_request(self, request: HttpRequest) -> bool:
-        seconds = settings.API_RATE_LIMIT_SECONDS
-        window = int(time.time() // seconds)
-        key = f"api:rate:{client_address(request)}:{window}"
-        # The counter outlives its window a little, so a late incr never recreates it without a timeout.
-        cache.add(key, 0, seconds + 5)
+def rate_limited(request: HttpRequest) -> HttpResponse | None:
+    """The 429 for a client past its limit in the current window, or None to go on."""
+    seconds = settings.API_RATE_LIMIT_SECONDS
+    now = time.time()
+    key = f"api:rate:{client_address(request)}:{int(now // seconds)}"
+    # The counter outlives its window a little, so a late incr never finds it gone and recreates nothing.
+    if cache.add(key, 1, seconds + 5):
+        count = 1  # (also what a fail-soft cache answers while Redis is down: the limit fails open)
+    else:
         try:
             count = cache.incr(key)
-        except ValueError:  # the cache is unreachable (or evicted the key at once): fail open
-            return True
-        return bool(count <= settings.API_RATE_LIMIT_REQUESTS)
+        except ValueError:  # gone between add and incr (expired, evicted) or the cache just went down
+            return None
+    if count <= settings.API_RATE_LIMIT_REQUESTS:
+        return None
+    response = JsonResponse({"detail": _("Too many requests: wait before asking again.")}, status=429)
+    response["Retry-After"] = str(max(1, math.ceil(seconds - now % seconds)))
+    return response
 
-    def wait(self) -> float:
-        """Seconds until the current window ends (Ninja sends them, rounded up, as Retry-After)."""
-        seconds = settings.API_RATE_LIMIT_SECONDS
-        return float(seconds - time.time() % seconds)
+
+def copy_key(request: HttpRequest, *, product: str | None, paged: bool) -> str | None:
+    """Where the server keeps this answer, or None when it must be built (see the module docstring).
+    Only a paged view's copies are per page: elsewhere ``?page=`` would only multiply the keys."""
+    page = page_cache.requested_page(request)
+    if page is None or (page != 1 and not paged):
+        return None
+    if product is not None:  # under the product page's generation, which a re-score replaces
+        return f"api:v1:{page_cache.page_key(product, page)}"
+    return f"api:v1:{request.path}:{get_language()}:{page}"
+
+
+def served(
+    *, per_product: bool = False, paged: bool = False
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Rate limit, server-side copy, ETag and Cache-Control around one view (the module docstring).
+
+    ``per_product``: the view answers for the product named by its ``slug``, and its copy lives as long
+    as that product's page (until a re-score or a moderation decision changes it). ``paged``: it reads
+    ``?page=``, so each page has its copy."""
+
+    def decorate(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @functools.wraps(run)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if (refusal := rate_limited(request)) is not None:
+                return refusal
+            key = copy_key(request, product=kwargs["slug"] if per_product else None, paged=paged)
+            copy = cache.get(key) if key is not None else None
+            if isinstance(copy, tuple):
+                content_type, body = copy
+                response = HttpResponse(body, content_type=content_type)
+            else:
+                response = run(request, *args, **kwargs)
+                if response.status_code != 200:
+                    return response
+                if key is not None:
+                    lifetime = page_cache.PAGE_SECONDS if per_product else settings.API_CACHE_SECONDS
+                    cache.set(key, (response["Content-Type"], response.content), lifetime)
+            etag = f'"{hashlib.sha256(response.content).hexdigest()[:32]}"'
+            response["ETag"] = etag
+            patch_cache_control(response, public=True, max_age=settings.API_CACHE_SECONDS)
+            # Names follow Accept-Language (LocaleMiddleware varies on it) or the language cookie: a
+            # shared cache must not hand one reader's language to another.
+            patch_vary_headers(response, ("Cookie",))
+            return get_conditional_response(request, etag=etag, response=response) or response
+
+        return wrapper
+
+    return decorate
