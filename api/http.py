@@ -27,6 +27,7 @@ import hashlib
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -70,15 +71,37 @@ def rate_limited(request: HttpRequest) -> HttpResponse | None:
     return response
 
 
-def copy_key(request: HttpRequest, *, product: str | None, paged: bool) -> str | None:
-    """Where the server keeps this answer, or None when it must be built (see the module docstring).
+@dataclass(frozen=True)
+class Copy:
+    """Where the server keeps an answer, the generation it must carry, and what is kept there (if any)."""
+
+    key: str
+    generation: int
+    kept: tuple[str, bytes] | None
+
+
+def copy_find(request: HttpRequest, *, product: str | None, paged: bool) -> Copy | None:
+    """The server's copy of this answer (one round trip), or None when the request must not use one.
     Only a paged view's copies are per page: elsewhere ``?page=`` would only multiply the keys."""
     page = page_cache.requested_page(request)
     if page is None or (page != 1 and not paged):
         return None
-    if product is not None:  # under the product page's generation, which a re-score replaces
-        return f"api:v1:{page_cache.page_key(product, page)}"
-    return f"api:v1:{request.path}:{get_language()}:{page}"
+    if product is None:
+        key = f"api:v1:{request.path}:{get_language()}:{page}"
+        kept = cache.get(key)
+        return Copy(key, 0, kept[1:] if isinstance(kept, tuple) else None)
+    # A product's copy carries the generation of the product's page, read in the same round trip: a
+    # re-score or a moderation decision gives the page a new one, and the copy no longer matches.
+    key, stamp = f"api:v1:product:{product}:{get_language()}", page_cache.generation_key(product)
+    found = cache.get_many([key, stamp])
+    generation, kept = found.get(stamp, 0), found.get(key)
+    if isinstance(kept, tuple) and kept[0] == generation:
+        return Copy(key, generation, kept[1:])
+    return Copy(key, generation, None)
+
+
+def copy_keep(copy: Copy, response: HttpResponse, *, seconds: int) -> None:
+    cache.set(copy.key, (copy.generation, response["Content-Type"], response.content), seconds)
 
 
 def served(
@@ -95,18 +118,17 @@ def served(
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if (refusal := rate_limited(request)) is not None:
                 return refusal
-            key = copy_key(request, product=kwargs["slug"] if per_product else None, paged=paged)
-            copy = cache.get(key) if key is not None else None
-            if isinstance(copy, tuple):
-                content_type, body = copy
+            copy = copy_find(request, product=kwargs["slug"] if per_product else None, paged=paged)
+            if copy is not None and copy.kept is not None:
+                content_type, body = copy.kept
                 response = HttpResponse(body, content_type=content_type)
             else:
                 response = run(request, *args, **kwargs)
                 if response.status_code != 200:
                     return response
-                if key is not None:
-                    lifetime = page_cache.PAGE_SECONDS if per_product else settings.API_CACHE_SECONDS
-                    cache.set(key, (response["Content-Type"], response.content), lifetime)
+                if copy is not None:
+                    seconds = page_cache.PAGE_SECONDS if per_product else settings.API_CACHE_SECONDS
+                    copy_keep(copy, response, seconds=seconds)
             etag = f'"{hashlib.sha256(response.content).hexdigest()[:32]}"'
             response["ETag"] = etag
             patch_cache_control(response, public=True, max_age=settings.API_CACHE_SECONDS)

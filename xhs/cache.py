@@ -145,12 +145,13 @@ class FailSoftRedisCache(RedisCache):
     def hit(self, key: Any, timeout: int, version: int | None = None) -> int | None:
         """Count one hit on a counter that lives ``timeout`` seconds from its first hit, and answer the count.
 
-        One round trip (SET NX EX then INCR, in one MULTI): a rate limit pays it on every request, where
-        Django's ``add`` + ``incr`` cost three. None while Redis is unreachable."""
+        One round trip (SET NX EX then INCR, pipelined): a rate limit pays it on every request, where
+        Django's ``add`` + ``incr`` cost three. Each command is atomic, and together they need no MULTI:
+        whichever client's SET wins starts the counter, every INCR counts. None while Redis is unreachable."""
 
         def count() -> int:
             redis_key = self.make_and_validate_key(key, version=version)
-            pipeline = self._cache.get_client(redis_key, write=True).pipeline()
+            pipeline = self._cache.get_client(redis_key, write=True).pipeline(transaction=False)
             pipeline.set(redis_key, 0, ex=timeout, nx=True)
             pipeline.incr(redis_key)
             return int(pipeline.execute()[1])
