@@ -12,6 +12,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import reverse
 
+from catalog import page_cache
 from catalog.models import Product
 from ratings import scoring
 from ratings.models import Campaign, ProductResult, RatingPolicy, Vote
@@ -331,3 +332,13 @@ def test_with_the_cache_down_the_api_still_answers_and_the_limit_fails_open(clie
         answers = [client.get("/api/v1/methodology/", REMOTE_ADDR="203.0.113.21").status_code for _ in range(3)]
 
     assert answers == [200, 200, 200]
+
+
+def test_a_product_delisted_after_its_answer_was_kept_is_gone_at_once(client: Client) -> None:
+    product = ProductFactory(category=rating_ready_category())
+    assert client.get(_product_url(product)).status_code == 200  # now kept by the server
+
+    Product.objects.filter(pk=product.pk).update(is_active=False)
+    page_cache.forget([product.pk])  # what the admin's save does after commit
+
+    assert client.get(_product_url(product)).status_code == 410
