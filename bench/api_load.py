@@ -18,7 +18,7 @@ finished inside the measured window counted. Scenarios:
 
 The issue's target: list and product endpoints each at ≥ 50 % of /healthz/'s requests per second.
 The rate limit stays ON, with a ceiling no bench reaches (``API_RATE_LIMIT_REQUESTS``=10⁹): every
-request still pays for its counter (an ``add`` and an ``incr`` in Redis), as in production, but
+request still pays for its counter (one SET NX + INCR round trip to Redis), as in production, but
 the single client address of the bench is never refused.
 """
 
