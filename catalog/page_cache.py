@@ -24,7 +24,8 @@ NEUTRAL_COOKIES = frozenset({"django_language", "csrftoken"})
 MAX_PAGE_DIGITS = 6
 
 
-def _generation_key(slug: str) -> str:
+def generation_key(slug: str) -> str:
+    """The product's generation stamp; the API keeps its copy of the product's answer under it too."""
     return f"catalog:product-page-generation:{slug}"
 
 
@@ -59,7 +60,7 @@ def requested_page(request: HttpRequest) -> int | None:
 
 
 def page_key(slug: str, page: int) -> str:
-    generation = cache.get(_generation_key(slug), 0)
+    generation = cache.get(generation_key(slug), 0)
     return f"catalog:product-page:{slug}:{generation}:{get_language()}:{page}"
 
 
@@ -70,4 +71,4 @@ def forget(product_ids: Iterable[int]) -> None:
     """
     slugs = Product.objects.filter(pk__in=list(product_ids)).values_list("slug", flat=True)
     stamp = time.time_ns()
-    cache.set_many({_generation_key(slug): stamp for slug in slugs}, 2 * PAGE_SECONDS)
+    cache.set_many({generation_key(slug): stamp for slug in slugs}, 2 * PAGE_SECONDS)

@@ -8,6 +8,7 @@ While Redis is unreachable:
 
 * ``get``/``get_many``/``has_key`` miss, ``set``/``set_many``/``delete`` store nothing, ``incr`` raises
   ``ValueError`` as for a missing key;
+* ``hit`` (a rate-limit counter) answers None: the caller's limit fails open;
 * ``add`` answers True ("the key was absent, as far as we know"). allauth takes its rate-limit lock
   with ``add`` and refuses the request when it cannot: answering False would lock everybody out of
   sign-in during an outage. Rate limits (and any other ``add`` lock) therefore fail OPEN, logged;
@@ -140,6 +141,22 @@ class FailSoftRedisCache(RedisCache):
             raise ValueError(f"Key '{key}' not found (the cache is unavailable).")
         assert isinstance(value, int)  # noqa: S101 - Redis INCR answers an integer
         return value
+
+    def hit(self, key: Any, timeout: int, version: int | None = None) -> int | None:
+        """Count one hit on a counter that lives ``timeout`` seconds from its first hit, and answer the count.
+
+        One round trip (SET NX EX then INCR, pipelined): a rate limit pays it on every request, where
+        Django's ``add`` + ``incr`` cost three. Each command is atomic, and together they need no MULTI:
+        whichever client's SET wins starts the counter, every INCR counts. None while Redis is unreachable."""
+
+        def count() -> int:
+            redis_key = self.make_and_validate_key(key, version=version)
+            pipeline = self._cache.get_client(redis_key, write=True).pipeline(transaction=False)
+            pipeline.set(redis_key, 0, ex=timeout, nx=True)
+            pipeline.incr(redis_key)
+            return int(pipeline.execute()[1])
+
+        return self._attempt("hit", count, None)
 
     def set_many(self, data: dict[Any, Any], timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> list[Any]:
         return self._attempt("set_many", lambda: RedisCache.set_many(self, data, timeout, version), list(data))

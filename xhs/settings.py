@@ -43,11 +43,13 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "django_celery_beat",
+    "ninja",  # the API's docs page (Swagger UI) from our static files, not a CDN
     "accounts",
     "catalog",
     "ratings",
     "moderation",
     "seeding",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -194,6 +196,17 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
 ACCOUNT_FORMS = {"signup": "accounts.forms.SignupForm"}
 # allauth's rate limits stay at their defaults (login_failed "10/m/ip,5/5m/key", ...).
+
+# --- Public API (api/): caching and the per-client rate limit ----------------------------------------
+# Seconds a client or a shared cache may reuse an API answer without asking again (ETags make asking cheap).
+API_CACHE_SECONDS = env_int("API_CACHE_SECONDS", 60)
+# Requests one client address may make per window of API_RATE_LIMIT_SECONDS; beyond, 429 with Retry-After.
+API_RATE_LIMIT_REQUESTS = env_int("API_RATE_LIMIT_REQUESTS", 120)
+API_RATE_LIMIT_SECONDS = env_int("API_RATE_LIMIT_SECONDS", 60)
+if API_RATE_LIMIT_REQUESTS < 1 or API_RATE_LIMIT_SECONDS < 1 or API_CACHE_SECONDS < 0:
+    raise ImproperlyConfigured(
+        "API_RATE_LIMIT_REQUESTS and API_RATE_LIMIT_SECONDS must be at least 1, API_CACHE_SECONDS at least 0."
+    )
 
 # --- Email: console in development, SMTP from the environment in production ---------------------
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", default="Little Red Heart <noreply@localhost>")

@@ -250,6 +250,7 @@ SUSPENDED_ONLY = "        login     404     404   404     404      404     200  
 SUSPENDED_FORM = "        login     404     404   404     404      404     302       404"
 BUYER_ONLY = "            login     404     200   404     404      404     404       404"
 BUYER_FORM = "            login     404     302   404     404      404     404       404"
+NOT_FOUND = "             404       404     404   404     404      404     404       404"
 
 
 def vote_form_data(world: World) -> dict[str, Any]:
@@ -271,6 +272,14 @@ URLS = [
     Url("catalog:product_image", PUBLIC, NO_POST, args=lambda w: [w.product.slug]),
     Url("catalog:search", PUBLIC, NO_POST, data=lambda w: {"q": "Product"}),
     Url("healthz", PUBLIC, NO_POST),
+    # The public API (api/): read-only, for everyone; its root only anchors the version's URLs.
+    Url("api-v1:list", PUBLIC, NO_POST),
+    Url("api-v1:category", PUBLIC, NO_POST, args=lambda w: [w.product.category.slug]),
+    Url("api-v1:product", PUBLIC, NO_POST, args=lambda w: [w.product.slug]),
+    Url("api-v1:methodology", PUBLIC, NO_POST),
+    Url("api-v1:openapi-json", PUBLIC, NO_POST),
+    Url("api-v1:openapi-view", PUBLIC, NO_POST),
+    Url("api-v1:api-root", NOT_FOUND, NOT_FOUND),
     Url("readyz", PUBLIC, NO_POST),
     # Anonymous visitors switch too: the choice is a display preference kept in their own browser.
     Url("set_language", NO_POST, ANYONE_REDIRECT, data=lambda w: {"language": "en"}, actor="shopper"),
