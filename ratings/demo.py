@@ -23,6 +23,8 @@ VOTE_SHARE = 0.8
 #: The demo buyer keeps this many invitations pending and votes on this many, to show both.
 BUYER_PENDING = 3
 BUYER_VOTES = 2
+#: The demo candidate votes on this many invitations: a verified purchase, the rules test's entry bar.
+CANDIDATE_VOTES = 1
 
 #: Review sentences by stance, in each language; ``{best}``/``{worst}`` are the rater's own best and worst
 #: factor, so a comment agrees with the scores beside it.
@@ -82,9 +84,9 @@ class DemoRatings:
     listed: int
 
 
-def demo_ratings_seed(*, seed: int, buyer_email: str) -> DemoRatings:
+def demo_ratings_seed(*, seed: int, buyer_email: str, candidate_email: str | None = None) -> DemoRatings:
     """Open campaigns through the eligibility services, accept and vote for a share of invitations, then
-    score everything with the nightly run."""
+    score everything with the nightly run. The buyer and the candidate vote on set invitations, not by chance."""
     plan = eligibility.run_start(triggered_by="demo seed")
     for category_id, selected in plan.selections.items():
         eligibility.run_category(run_id=plan.run.pk, category_id=category_id, selected=selected)
@@ -92,7 +94,8 @@ def demo_ratings_seed(*, seed: int, buyer_email: str) -> DemoRatings:
     for category_id in plan.selections:
         eligibility.invitations_notify(run_id=plan.run.pk, category_id=category_id)
     buyer = User.objects.filter(email=buyer_email).first()
-    votes = _votes_write(rng=np.random.default_rng(seed), buyer=buyer)
+    candidate = User.objects.filter(email=candidate_email).first() if candidate_email else None
+    votes = _votes_write(rng=np.random.default_rng(seed), buyer=buyer, candidate=candidate)
     _roll_over_one(buyer=buyer)
     RatingPolicy.objects.filter(pk=1).update(min_votes_to_publish=DEMO_MIN_VOTES)
     run = scoring.run_all(triggered_by="demo seed")
@@ -172,7 +175,7 @@ def _roll_over_one(*, buyer: User | None) -> Campaign | None:
     return opened
 
 
-def _votes_write(*, rng: np.random.Generator, buyer: User | None) -> int:
+def _votes_write(*, rng: np.random.Generator, buyer: User | None, candidate: User | None = None) -> int:
     now = timezone.now()
     invitations = list(
         Invitation.objects.filter(status=Invitation.Status.PENDING).select_related("campaign").order_by("pk")
@@ -194,6 +197,9 @@ def _votes_write(*, rng: np.random.Generator, buyer: User | None) -> int:
     buyer_invitations = [inv for inv in invitations if buyer is not None and inv.user_id == buyer.pk]
     buyer_votes = {inv.pk for inv in buyer_invitations[BUYER_PENDING : BUYER_PENDING + BUYER_VOTES]}
     buyer_pending = {inv.pk for inv in buyer_invitations[:BUYER_PENDING]}
+    candidate_invitations = [inv for inv in invitations if candidate is not None and inv.user_id == candidate.pk]
+    # Votes that must happen whatever the draws say: the personas' stories depend on them.
+    set_votes = buyer_votes | {inv.pk for inv in candidate_invitations[:CANDIDATE_VOTES]}
 
     accepted: list[Invitation] = []
     new_votes: list[Vote] = []
@@ -204,11 +210,11 @@ def _votes_write(*, rng: np.random.Generator, buyer: User | None) -> int:
         draw = rng.random()
         if invitation.pk not in buyer_votes and (buyer is not None and invitation.user_id == buyer.pk):
             continue
-        if invitation.pk not in buyer_votes and draw > ACCEPT_SHARE:
+        if invitation.pk not in set_votes and draw > ACCEPT_SHARE:
             continue
         campaign = invitation.campaign
         voted_at = min(now, campaign.opens_at + timedelta(hours=float(rng.uniform(1, 24 * 6))))
-        votes_now = invitation.pk in buyer_votes or rng.random() < VOTE_SHARE
+        votes_now = invitation.pk in set_votes or rng.random() < VOTE_SHARE
         invitation.status = Invitation.Status.VOTED if votes_now else Invitation.Status.ACCEPTED
         invitation.responded_at = voted_at
         accepted.append(invitation)

@@ -23,7 +23,7 @@ from seeding import vocabulary as words
 from seeding.assortment import Assortment
 from seeding.calendar import Calendar, Slice
 from seeding.columns import NULL_INT, US_PER_DAY, US_PER_SECOND, Chunk
-from seeding.people import BUYER, MANAGER, Population
+from seeding.people import BUYER, CANDIDATE, MANAGER, Population
 from seeding.taxonomy import FACTORS
 
 _LINES_PER_ORDER = np.array([1, 2, 3, 4])
@@ -262,10 +262,12 @@ class Activity:
         return int(candidates[np.argmax(self.catalog.sales_weight[candidates])])
 
     def _persona_purchases(self) -> list[tuple[int, int, int, int]]:
-        """(user, product, paid_at, status) of the buyer's and the manager's purchases, fixed by design.
+        """(user, product, paid_at, status) of the buyer's, the candidate's and the manager's purchases, by design.
 
         The buyer bought six popular products in the last year (a shampoo among them, so an
-        invitation to rate shampoo reaches them), two more long ago, and had one refund.
+        invitation to rate shampoo reaches them), two more long ago, and had one refund. The candidate
+        bought three popular products months ago, past the use period, so the eligibility job invites
+        them and the ratings demo turns one invitation into a vote: the rules test's verified purchase.
         """
         rng = self.streams("personas")
         now = self.calendar.now_us
@@ -279,6 +281,8 @@ class Activity:
         for slug, days in (("body-wash", 640), ("instant-noodles", 500)):
             purchases.append((BUYER, self._most_popular(slug, window_start), now - days * US_PER_DAY + evening, PAID))
         purchases.append((BUYER, self._most_popular("lip-gloss", year_ago), now - 70 * US_PER_DAY + evening, REFUNDED))
+        for slug, days in (("conditioner", 150), ("sheet-mask", 95), ("body-lotion", 40)):
+            purchases.append((CANDIDATE, self._most_popular(slug, year_ago), now - days * US_PER_DAY + evening, PAID))
         on_sale = self.catalog.sales_weight * (self.catalog.product_launch_us < window_start)
         products = _weighted(rng, on_sale, 36)
         days_ago = np.sort(rng.integers(10, 1090, size=36))[::-1]
