@@ -499,39 +499,49 @@ class Activity:
             f3 = factors[(pick[0] + 2) % len(factors)]
             weeks = 1 + pick[1] % 12
             season_zh, season_en = words.SEASONS[pick[2] % len(words.SEASONS)]
+            stance = words.NOTE_STANCES[pick[7] % len(words.NOTE_STANCES)]
+            tones = words.NOTE_TONES[stance]
+            wording = int(pick[7] >> 10)  # consecutive words: two factors of one tone are never said alike
             if english[n]:
                 name = catalog.product_name_en[product]
-                title = words.NOTE_TITLES_EN[pick[3] % len(words.NOTE_TITLES_EN)].format(
+                titles_en = words.NOTE_TITLES_EN[stance]
+                title = titles_en[pick[3] % len(titles_en)].format(
                     product=name, weeks=weeks, kind=catalog.product_kind_en[product].lower(), season_en=season_en
                 )
+                said = [
+                    words.NOTE_WORDS_EN[tone][(wording + i) % len(words.NOTE_WORDS_EN[tone])]
+                    for i, tone in enumerate(tones)
+                ]
                 body = (
                     f"I've used {name} for {weeks} weeks. "
-                    f"{f1.name_en} {words.GOOD_EN[pick[4] % len(words.GOOD_EN)]}, "
-                    f"{f2.name_en.lower()} {words.OK_EN[pick[5] % len(words.OK_EN)]}, "
-                    f"and {f3.name_en.lower()} {words.BAD_EN[pick[6] % len(words.BAD_EN)]}."
+                    f"{f1.name_en} {said[0]}, {f2.name_en.lower()} {said[1]}, and {f3.name_en.lower()} {said[2]}."
                 )
                 if n in second:
                     body += f" I also compared it with {catalog.product_name_en[second[n]]}."
                 body += f"\n\n#{leaf.name_en.replace(' ', '')} #review"
             else:
                 name = catalog.product_name_zh[product]
-                title = words.NOTE_TITLES_ZH[pick[3] % len(words.NOTE_TITLES_ZH)].format(
+                titles_zh, verdicts = words.NOTE_TITLES_ZH[stance], words.VERDICTS_ZH[stance]
+                title = titles_zh[pick[3] % len(titles_zh)].format(
                     product=name,
-                    verdict=words.VERDICTS_ZH[pick[4] % len(words.VERDICTS_ZH)],
+                    verdict=verdicts[pick[4] % len(verdicts)],
                     n=2 + pick[5] % 5,
                     kind=catalog.product_kind_zh[product],
                     weeks=weeks,
                     season=season_zh,
                 )
+                said = [
+                    words.NOTE_WORDS_ZH[tone][(wording + i) % len(words.NOTE_WORDS_ZH[tone])]
+                    for i, tone in enumerate(tones)
+                ]
+                closers = words.NOTE_CLOSERS_ZH[stance]
                 body = (
                     f"{words.NOTE_OPENERS_ZH[pick[6] % len(words.NOTE_OPENERS_ZH)]}{name}用了{weeks}周，"
-                    f"{f1.name_zh}{words.GOOD_ZH[pick[7] % len(words.GOOD_ZH)]}，"
-                    f"{f2.name_zh}{words.OK_ZH[pick[0] % len(words.OK_ZH)]}，"
-                    f"{f3.name_zh}{words.BAD_ZH[pick[1] % len(words.BAD_ZH)]}。"
+                    f"{f1.name_zh}{said[0]}，{f2.name_zh}{said[1]}，{f3.name_zh}{said[2]}。"
                 )
                 if n in second:
                     body += f"顺便对比了{catalog.product_name_zh[second[n]]}，各有千秋。"
-                body += f"{words.NOTE_CLOSERS_ZH[pick[2] % len(words.NOTE_CLOSERS_ZH)]}\n\n#{leaf.name_zh} #好物分享"
+                body += f"{closers[pick[2] % len(closers)]}\n\n#{leaf.name_zh} #好物分享"
             titles[n] = title[:120]
             bodies[n] = body
         return titles, bodies

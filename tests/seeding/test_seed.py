@@ -234,6 +234,21 @@ def test_reporters_words_name_the_rule_they_report_and_screening_excludes_only_t
 # --- purchase records and community activity ----------------------------------------------------------
 
 
+#: Words only a note that recommends the product uses, and words only one that does not.
+PRAISE = ("回购", "放心冲", "天花板", "闭眼入", "安利", "真的惊艳", "超高", "必备")
+DISMAY = ("避雷", "不会再买", "失望", "谨慎", "不推荐", "拉胯", "不太行")
+
+
+@pytest.mark.django_db
+def test_a_community_note_keeps_one_stance_from_its_title_to_its_last_line(demo_output: str) -> None:
+    notes = [f"{title} {body}" for title, body in Note.objects.values_list("title", "body")]
+    torn = [note for note in notes if any(w in note for w in PRAISE) and any(w in note for w in DISMAY)]
+    assert not torn, torn[:5]
+    # and all three stances show
+    assert any(w in note for note in notes for w in PRAISE) and any("避雷" in note for note in notes)
+    assert any("见仁见智" in note for note in notes)
+
+
 @pytest.mark.django_db
 def test_likes_and_saves_counts_equal_the_engagement_rows(demo_output: str) -> None:
     notes = Note.objects.annotate(
