@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Count, F
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import Notification, User
 from ratings import eligibility, scoring
 from ratings.models import Campaign, CampaignFactor, EligibilityRun, FactorScore, Invitation, RatingPolicy, Vote
 
@@ -93,6 +93,7 @@ def demo_ratings_seed(*, seed: int, buyer_email: str, candidate_email: str | Non
     eligibility.run_invite(run_id=plan.run.pk)
     for category_id in plan.selections:
         eligibility.invitations_notify(run_id=plan.run.pk, category_id=category_id)
+    _campaigns_age(rng=np.random.default_rng([seed, 1]))
     buyer = User.objects.filter(email=buyer_email).first()
     candidate = User.objects.filter(email=candidate_email).first() if candidate_email else None
     votes = _votes_write(rng=np.random.default_rng(seed), buyer=buyer, candidate=candidate)
@@ -106,6 +107,24 @@ def demo_ratings_seed(*, seed: int, buyer_email: str, candidate_email: str | Non
         published=run.products_published,
         listed=run.products_listed,
     )
+
+
+#: How many days ago the demo's campaigns opened, at least and at most: their votes spread over the days
+#: since, and the pending invitations opened with them (14 days to answer) still have days left.
+CAMPAIGN_AGE_DAYS = (2.0, 12.0)
+
+
+def _campaigns_age(*, rng: np.random.Generator) -> None:
+    """Open each campaign some days ago, with its invitations and their inbox messages: the eligibility job
+    opened them all at this instant, and a demo whose every review is dated today reads as fake."""
+    for campaign_id in Campaign.objects.order_by("pk").values_list("pk", flat=True):
+        age = timedelta(days=float(rng.uniform(*CAMPAIGN_AGE_DAYS)))
+        invitations = Invitation.objects.filter(campaign_id=campaign_id)
+        Campaign.objects.filter(pk=campaign_id).update(opens_at=F("opens_at") - age, closes_at=F("closes_at") - age)
+        Notification.objects.filter(kind=Notification.Kind.INVITATION, subject_id__in=invitations.values("pk")).update(
+            created_at=F("created_at") - age
+        )
+        invitations.update(created_at=F("created_at") - age, expires_at=F("expires_at") - age)
 
 
 #: How long ago the rolled-over campaign opened: a month and a bit, as a monthly programme's last round.
@@ -213,7 +232,9 @@ def _votes_write(*, rng: np.random.Generator, buyer: User | None, candidate: Use
         if invitation.pk not in set_votes and draw > ACCEPT_SHARE:
             continue
         campaign = invitation.campaign
-        voted_at = min(now, campaign.opens_at + timedelta(hours=float(rng.uniform(1, 24 * 6))))
+        # Any time since the campaign opened (at least an hour after): the demo's votes spread over its days.
+        open_hours = max((now - campaign.opens_at).total_seconds() / 3600, 1.5)
+        voted_at = min(now, campaign.opens_at + timedelta(hours=float(rng.uniform(1, open_hours))))
         votes_now = invitation.pk in set_votes or rng.random() < VOTE_SHARE
         invitation.status = Invitation.Status.VOTED if votes_now else Invitation.Status.ACCEPTED
         invitation.responded_at = voted_at

@@ -16,6 +16,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.models import Count, F, Min, Q
+from django.db.models.functions import TruncDate
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -25,6 +26,7 @@ from catalog.models import Category, Engagement, Factor, Note, NoteProduct, Orde
 from moderation import demo as moderation_demo
 from moderation.models import Case, ManagerTerm, ManagerVote, Report, TestAttempt
 from moderation.services import current_term, entry_shortfalls, policy_get, retake_at
+from ratings.models import Vote
 from seeding.columns import NULL_INT, Column, Kind
 from seeding.generator import SeedSizes
 from seeding.loading import SEEDED_MODELS, flush_seeded_data, seed_database
@@ -232,6 +234,16 @@ def test_reporters_words_name_the_rule_they_report_and_screening_excludes_only_t
 
 
 # --- purchase records and community activity ----------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_demo_reviews_are_dated_over_the_days_since_their_campaign_opened(demo_output: str) -> None:
+    days = Vote.objects.annotate(day=TruncDate("created_at")).values("day").annotate(n=Count("id"))
+    assert days.count() >= 7
+    # no day holds more than a fifth of the reviews, none predates its campaign or comes from the future
+    assert max(row["n"] for row in days) <= Vote.objects.count() / 5
+    assert not Vote.objects.filter(created_at__lt=F("campaign__opens_at")).exists()
+    assert not Vote.objects.filter(created_at__gt=timezone.now()).exists()
 
 
 #: Words only a note that recommends the product uses, and words only one that does not.
