@@ -359,7 +359,15 @@ def demo_moderation_seed(*, seed: int, manager_email: str, persona_emails: Seque
     busiest = pool.values("campaign_id").annotate(n=Count("pk")).order_by("-n", "campaign_id")
     ring_campaign = busiest.values_list("campaign_id", flat=True)[0]
     ring = list(pool.filter(campaign_id=ring_campaign).order_by("pk")[:RING_SIZE])
-    votes = list(pool.exclude(campaign_id=ring_campaign).order_by("pk")[:12])
+    votes = list(pool.exclude(campaign_id=ring_campaign).order_by("pk")[:6])
+    # Paid templates scattered over other products, one each: a product page with ten copies reads as a glitch.
+    scattered: dict[int, Vote] = {}
+    for vote in (
+        pool.exclude(campaign_id__in={ring_campaign, *(vote.campaign_id for vote in votes)}).order_by("pk").iterator()
+    ):
+        scattered.setdefault(vote.campaign_id, vote)
+        if len(scattered) == 6:
+            break
     # Rating comments that break rules: advertising and a paid template.
     cases = []
     for vote, text in zip(votes[:2], AD_COMMENTS, strict=True):
@@ -401,7 +409,7 @@ def demo_moderation_seed(*, seed: int, manager_email: str, persona_emails: Seque
     for case in Case.objects.filter(status=Case.Status.OPEN):
         Case.objects.filter(pk=case.pk).update(created_at=timezone.now() - timedelta(hours=rng.randint(1, 60)))
     _fraud_ring(rng=rng, ring=ring)
-    _paid_template(rng=rng, votes=votes[6:12], quick=True)
+    _paid_template(rng=rng, votes=list(scattered.values()), quick=True)
     screening.screener_train()
     screened = screening.votes_screen()
     return DemoModeration(

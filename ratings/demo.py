@@ -5,6 +5,7 @@ no emails), then lets a deterministic share of the invited accept and vote. Vote
 bulk, as the seed writes purchases: they are generated data, not requests.
 """
 
+from collections.abc import Set
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -36,17 +37,26 @@ _COMMENTS = {
             "{best}超出预期，{worst}也还可以。",
             "朋友推荐买的，{best}没让我失望。",
             "第二次买了，{best}一如既往地好。",
+            "{best}是亮点，整体体验很好，推荐。",
+            "回购好几次了，{best}一直很稳定。",
+            "没想到{best}这么好，很惊喜。",
         ],
         "mixed": [
             "{best}不错，但{worst}一般。",
             "中规中矩：{best}还行，{worst}有待改进。",
             "{worst}比预期差一些，{best}倒是可以。",
             "价格合适的话还会考虑，{worst}希望能改进。",
+            "{best}满意，{worst}一般，总体还行。",
+            "优缺点都有：{best}可以，{worst}不太行。",
+            "用了两周，{worst}有点拉胯，{best}还不错。",
         ],
         "critical": [
             "{worst}很让人失望，不会再买了。",
             "和宣传差距很大，{worst}尤其差。",
             "除了{best}还凑合，其他都一般，{worst}最差。",
+            "{worst}完全不行，有点后悔买了。",
+            "{worst}太差了，{best}也只是一般。",
+            "不推荐，{worst}和描述的不一样。",
         ],
     },
     "en": {
@@ -54,14 +64,18 @@ _COMMENTS = {
             "Great {best}; I have used it for a month and will buy it again.",
             "Very happy with it, especially the {best}.",
             "The {best} is better than I expected, and the {worst} is fine too.",
+            "Really pleased; the {best} stands out.",
         ],
         "mixed": [
             "Good {best}, but the {worst} is only average.",
             "Decent overall; the {worst} could be better.",
+            "The {best} is nice, the {worst} less so.",
+            "Mixed feelings: a good {best}, a weak {worst}.",
         ],
         "critical": [
             "The {worst} is disappointing; I will not buy it again.",
             "Not as advertised, the {worst} especially.",
+            "Disappointed by the {worst}; I would not recommend it.",
         ],
     },
 }
@@ -223,6 +237,7 @@ def _votes_write(*, rng: np.random.Generator, buyer: User | None, candidate: Use
     accepted: list[Invitation] = []
     new_votes: list[Vote] = []
     vote_scores: list[dict[int, int]] = []
+    said: dict[int, set[str]] = {}  # per product: a product page never shows one review twice, word for word
     for invitation in invitations:
         if invitation.pk in buyer_pending:
             continue
@@ -251,13 +266,16 @@ def _votes_write(*, rng: np.random.Generator, buyer: User | None, candidate: Use
                 user_id=invitation.user_id,
                 invitation=invitation,
                 product_id=campaign.product_id,
-                comment=review_comment(scores=scores, names=names, rng=rng),
+                comment=review_comment(
+                    scores=scores, names=names, rng=rng, taken=said.setdefault(campaign.product_id, set())
+                ),
                 seconds_to_fill=int(rng.lognormal(4.3, 0.5)),
                 created_at=voted_at,
                 submitted_at=voted_at,
             )
         )
         vote_scores.append(scores)
+        said[campaign.product_id].add(new_votes[-1].comment)
     with transaction.atomic():
         Invitation.objects.bulk_update(accepted, ["status", "responded_at"], batch_size=1000)
         Vote.objects.bulk_create(new_votes, batch_size=1000)
@@ -272,14 +290,26 @@ def _votes_write(*, rng: np.random.Generator, buyer: User | None, candidate: Use
     return len(new_votes)
 
 
-def review_comment(*, scores: dict[int, int], names: dict[int, dict[str, str]], rng: np.random.Generator) -> str:
+def review_comment(
+    *,
+    scores: dict[int, int],
+    names: dict[int, dict[str, str]],
+    rng: np.random.Generator,
+    taken: Set[str] = frozenset(),
+) -> str:
     """A comment that agrees with the vote's own scores: its stance from their mean, naming the rater's best
-    and worst factor, mostly in Chinese; a quarter of raters write nothing."""
+    and worst factor, mostly in Chinese; a quarter of raters write nothing. Not one of ``taken`` (what the
+    product's other reviews say already) while the stance has another wording left."""
     if not scores or rng.random() < NO_COMMENT_SHARE:
         return ""
     language = "en" if rng.random() < ENGLISH_SHARE else "zh"
     mean = sum(scores.values()) / len(scores)
     stance = "positive" if mean >= 4.2 else "critical" if mean < 2.8 else "mixed"
     ranked = sorted(scores, key=lambda factor_id: (scores[factor_id], rng.random()))
-    template = str(rng.choice(_COMMENTS[language][stance]))
-    return template.format(best=names[ranked[-1]][language], worst=names[ranked[0]][language])
+    templates = _COMMENTS[language][stance]
+    first = int(rng.integers(len(templates)))
+    said = [
+        template.format(best=names[ranked[-1]][language], worst=names[ranked[0]][language])
+        for template in templates[first:] + templates[:first]
+    ]
+    return next((comment for comment in said if comment not in taken), said[0])

@@ -246,6 +246,21 @@ def test_demo_reviews_are_dated_over_the_days_since_their_campaign_opened(demo_o
     assert not Vote.objects.filter(created_at__gt=timezone.now()).exists()
 
 
+@pytest.mark.django_db
+def test_a_product_page_rarely_repeats_a_review_word_for_word(demo_output: str) -> None:
+    planted = [moderation_demo.TEMPLATE_COMMENT, *moderation_demo.RING_COMMENTS]
+    repeats = (
+        Vote.objects.exclude(comment="")
+        .exclude(comment__in=planted)
+        .values("product_id", "comment")
+        .annotate(n=Count("id"))
+        .filter(n__gte=2)
+    )
+    # only a product with dozens of reviews may say one thing twice, and never three times
+    assert repeats.values("product_id").distinct().count() <= 2
+    assert not repeats.filter(n__gte=3).exists()
+
+
 #: Words only a note that recommends the product uses, and words only one that does not.
 PRAISE = ("回购", "放心冲", "天花板", "闭眼入", "安利", "真的惊艳", "超高", "必备")
 DISMAY = ("避雷", "不会再买", "失望", "谨慎", "不推荐", "拉胯", "不太行")
