@@ -81,6 +81,8 @@ _COMMENTS = {
 }
 #: Shares of comments written in English, and of votes left without a comment.
 ENGLISH_SHARE = 0.15
+#: In the demo one rater in this many writes in English, every time: a person keeps their language.
+ENGLISH_WRITERS_EVERY = 7
 NO_COMMENT_SHARE = 0.25
 
 
@@ -267,7 +269,11 @@ def _votes_write(*, rng: np.random.Generator, buyer: User | None, candidate: Use
                 invitation=invitation,
                 product_id=campaign.product_id,
                 comment=review_comment(
-                    scores=scores, names=names, rng=rng, taken=said.setdefault(campaign.product_id, set())
+                    scores=scores,
+                    names=names,
+                    rng=rng,
+                    taken=said.setdefault(campaign.product_id, set()),
+                    language="en" if invitation.user_id % ENGLISH_WRITERS_EVERY == 0 else "zh",
                 ),
                 seconds_to_fill=int(rng.lognormal(4.3, 0.5)),
                 created_at=voted_at,
@@ -296,13 +302,16 @@ def review_comment(
     names: dict[int, dict[str, str]],
     rng: np.random.Generator,
     taken: Set[str] = frozenset(),
+    language: str | None = None,
 ) -> str:
     """A comment that agrees with the vote's own scores: its stance from their mean, naming the rater's best
     and worst factor, mostly in Chinese; a quarter of raters write nothing. Not one of ``taken`` (what the
-    product's other reviews say already) while the stance has another wording left."""
+    product's other reviews say already) while the stance has another wording left. ``language`` is the
+    rater's, else drawn (``ENGLISH_SHARE``)."""
     if not scores or rng.random() < NO_COMMENT_SHARE:
         return ""
-    language = "en" if rng.random() < ENGLISH_SHARE else "zh"
+    if language is None:
+        language = "en" if rng.random() < ENGLISH_SHARE else "zh"
     mean = sum(scores.values()) / len(scores)
     stance = "positive" if mean >= 4.2 else "critical" if mean < 2.8 else "mixed"
     ranked = sorted(scores, key=lambda factor_id: (scores[factor_id], rng.random()))
