@@ -36,8 +36,8 @@ class User(AbstractUser):
         _("banned"), default=False, help_text=_("Banned users are never invited and cannot rate.")
     )
     last_seen_at = models.DateTimeField(_("last seen"), null=True, blank=True, db_index=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []
@@ -70,17 +70,17 @@ class Notification(models.Model):
         REFUND = "refund", _("Purchase refunded: invitation withdrawn")
         APPEAL = "appeal", _("Answer to your appeal")
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    user = models.ForeignKey(User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     # What the message is about, e.g. the invitation's id; unique per user so a re-run never repeats it.
-    subject_id = models.BigIntegerField()
-    url = models.CharField(max_length=200)
-    context = models.JSONField(default=dict, blank=True)
+    subject_id = models.BigIntegerField(_("about (id)"))
+    url = models.CharField(_("link"), max_length=200)
+    context = models.JSONField(_("details"), default=dict, blank=True)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
     # Set in the transaction that sends the email, so a message is emailed once however often it is asked.
     emailed_at = models.DateTimeField(_("emailed at"), null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("notification")

@@ -51,7 +51,6 @@ from catalog.models import (
     Product,
     Store,
 )
-from ratings.admin.base import TranslatedColumnsMixin
 from ratings.purchases import purchases_withdrawn
 
 logger = logging.getLogger(__name__)
@@ -291,7 +290,7 @@ class CategoryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Factor)
-class FactorAdmin(TranslatedColumnsMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class FactorAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """A read-only list to find factors across categories; they are edited on their category's page,
     where their count is checked."""
 
@@ -314,7 +313,7 @@ class FactorAdmin(TranslatedColumnsMixin, admin.ModelAdmin):  # type: ignore[typ
 
 
 @admin.register(Brand)
-class BrandAdmin(TranslatedColumnsMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class BrandAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("name_zh", "name_en", "slug", "country")
     list_filter = ("country",)
     search_fields = ("name_zh", "name_en", "slug")
@@ -322,7 +321,7 @@ class BrandAdmin(TranslatedColumnsMixin, admin.ModelAdmin):  # type: ignore[type
 
 
 @admin.register(Store)
-class StoreAdmin(TranslatedColumnsMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class StoreAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("name_zh", "name_en", "slug", "kind", "brand")
     list_filter = ("kind",)
     list_select_related = ("brand",)
@@ -332,7 +331,7 @@ class StoreAdmin(TranslatedColumnsMixin, admin.ModelAdmin):  # type: ignore[type
 
 
 @admin.register(Product)
-class ProductAdmin(TranslatedColumnsMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class ProductAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("name_zh", "name_en", "brand", "category", "store", "price", "is_active")
     list_filter = ("is_active", ("category", admin.RelatedOnlyFieldListFilter))
     list_select_related = ("brand", "category", "store")
@@ -469,7 +468,7 @@ class NoteAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Engagement)
-class EngagementAdmin(TranslatedColumnsMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class EngagementAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """Read-mostly: engagement arrives from the community; staff look, and may delete abuse."""
 
     list_display = ("id", "kind", "note", "user", "created_at")

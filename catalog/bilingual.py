@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 
 
 def in_language(zh: str, en: str) -> str:
@@ -11,8 +12,8 @@ def in_language(zh: str, en: str) -> str:
 
 
 class BilingualName(models.Model):
-    name_zh = models.CharField("名称 (中文)", max_length=120)
-    name_en = models.CharField("Name (English)", max_length=120)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=120)
+    name_en = models.CharField(_("name (English)"), max_length=120)
 
     class Meta:
         abstract = True

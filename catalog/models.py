@@ -33,8 +33,8 @@ class Category(BilingualName):
         blank=True,
         help_text=_("Leave empty to use the rating policy's figure."),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("category")
@@ -56,8 +56,8 @@ class Factor(BilingualName):
 
     category = models.ForeignKey(Category, verbose_name=_("category"), on_delete=models.CASCADE, related_name="factors")
     slug = models.SlugField(_("slug"), max_length=60)
-    description_zh = models.CharField("说明 (中文)", max_length=300, blank=True)
-    description_en = models.CharField("Description (English)", max_length=300, blank=True)
+    description_zh = models.CharField(_("description (Chinese)"), max_length=300, blank=True)
+    description_en = models.CharField(_("description (English)"), max_length=300, blank=True)
     position = models.PositiveSmallIntegerField(_("position"), default=0)
     weight = models.DecimalField(
         _("weight"),
@@ -67,8 +67,8 @@ class Factor(BilingualName):
         help_text=_("Relative weight in the comprehensive score. Equal weights weigh every factor fairly."),
     )
     active = models.BooleanField(_("active"), default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("rating factor")
@@ -90,8 +90,8 @@ class Factor(BilingualName):
 class Brand(BilingualName):
     slug = models.SlugField(_("slug"), max_length=80, unique=True)
     country = models.CharField(_("country"), max_length=2, blank=True, help_text=_("ISO 3166 code, e.g. CN."))
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("brand")
@@ -119,8 +119,8 @@ class Store(BilingualName):
         related_name="stores",
         help_text=_("The brand a flagship store belongs to."),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("store")
@@ -144,8 +144,8 @@ class Product(BilingualName):
         help_text=_("The store that lists this product on the platform."),
     )
     slug = models.SlugField(_("slug"), max_length=120, unique=True)
-    description_zh = models.TextField("介绍 (中文)", blank=True)
-    description_en = models.TextField("Description (English)", blank=True)
+    description_zh = models.TextField(_("description (Chinese)"), blank=True)
+    description_en = models.TextField(_("description (English)"), blank=True)
     price = models.DecimalField(_("price (CNY)"), max_digits=10, decimal_places=2)
     is_active = models.BooleanField(_("on sale"), default=True)
     # The latest published rating, copied here by the scoring job (ratings.scoring) so that every list
@@ -156,8 +156,8 @@ class Product(BilingualName):
     heart_rank = models.PositiveSmallIntegerField(
         _("place on the Little Red Heart list"), null=True, blank=True, editable=False
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("product")
@@ -216,8 +216,8 @@ class OrderLine(models.Model):
     paid_at = models.DateTimeField(_("paid at"))
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PAID)
     status_changed_at = models.DateTimeField(_("refunded/cancelled at"), null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("purchase record")
@@ -270,8 +270,8 @@ class Note(models.Model):
     likes_count = models.PositiveIntegerField(_("likes"), default=0, editable=False)
     saves_count = models.PositiveIntegerField(_("saves"), default=0, editable=False)
     published_at = models.DateTimeField(_("published at"), default=timezone.now, db_index=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("community note")
@@ -283,9 +283,9 @@ class Note(models.Model):
 
 
 class NoteProduct(models.Model):
-    note = models.ForeignKey(Note, on_delete=models.CASCADE)
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, db_index=False)
-    created_at = models.DateTimeField(default=timezone.now)
+    note = models.ForeignKey(Note, verbose_name=_("note"), on_delete=models.CASCADE)
+    product = models.ForeignKey(Product, verbose_name=_("product"), on_delete=models.CASCADE, db_index=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("product mention")
@@ -306,10 +306,14 @@ class Engagement(models.Model):
         LIKE = "like", _("Like")
         SAVE = "save", _("Save")
 
-    note = models.ForeignKey(Note, on_delete=models.CASCADE, related_name="engagements", db_index=False)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="engagements")
-    kind = models.CharField(max_length=4, choices=Kind.choices)
-    created_at = models.DateTimeField(default=timezone.now)
+    note = models.ForeignKey(
+        Note, verbose_name=_("note"), on_delete=models.CASCADE, related_name="engagements", db_index=False
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="engagements"
+    )
+    kind = models.CharField(_("kind"), max_length=4, choices=Kind.choices)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("engagement")

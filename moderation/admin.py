@@ -32,7 +32,7 @@ from moderation.models import (
 )
 from moderation.reasons import reasons_text
 from moderation.tasks import retrain_screener
-from ratings.admin.base import BigTableAdmin, ReadOnlyMixin, RunNowAdmin, TranslatedColumnsMixin, rounded
+from ratings.admin.base import BigTableAdmin, ReadOnlyMixin, RunNowAdmin, rounded
 
 
 @admin.register(ModerationPolicy)
@@ -75,7 +75,7 @@ class ModerationPolicyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Rule)
-class RuleAdmin(TranslatedColumnsMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class RuleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("name_zh", "name_en", "code", "position", "active")
     list_editable = ("position", "active")
     search_fields = ("name_zh", "name_en", "code")
@@ -88,7 +88,7 @@ class ChoiceInline(admin.TabularInline):  # type: ignore[type-arg]
 
 
 @admin.register(Question)
-class QuestionAdmin(TranslatedColumnsMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class QuestionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("text_zh", "text_en", "rule", "active")
     list_filter = ("active", "rule")
     list_select_related = ("rule",)
@@ -97,7 +97,7 @@ class QuestionAdmin(TranslatedColumnsMixin, admin.ModelAdmin):  # type: ignore[t
 
 
 @admin.register(TestAttempt)
-class TestAttemptAdmin(TranslatedColumnsMixin, ReadOnlyMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class TestAttemptAdmin(ReadOnlyMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("user", "started_at", "submitted_at", "correct", "passed")
     list_filter = ("passed",)
     list_select_related = ("user",)
@@ -105,7 +105,7 @@ class TestAttemptAdmin(TranslatedColumnsMixin, ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(ManagerTerm)
-class ManagerTermAdmin(TranslatedColumnsMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class ManagerTermAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("user", "status", "starts_at", "ends_at", "ended_at", "reason")
     list_filter = ("status",)
     list_select_related = ("user",)
@@ -138,7 +138,7 @@ class ManagerVoteInline(ReadOnlyMixin, admin.TabularInline):  # type: ignore[typ
 
 
 @admin.register(Case)
-class CaseAdmin(TranslatedColumnsMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class CaseAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """Escalated cases are decided here; staff open cases of their own and mark known-answer audits."""
 
     list_display = (
@@ -229,7 +229,7 @@ class ManagerVoteAdmin(BigTableAdmin):
 
 
 @admin.register(Appeal)
-class AppealAdmin(TranslatedColumnsMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class AppealAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("case", "author", "status", "created_at", "resolved_at")
     list_filter = ("status",)
     list_select_related = ("author",)
@@ -255,7 +255,7 @@ class AppealAdmin(TranslatedColumnsMixin, admin.ModelAdmin):  # type: ignore[typ
 
 
 @admin.register(AuditDispute)
-class AuditDisputeAdmin(TranslatedColumnsMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class AuditDisputeAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("vote", "status", "created_at", "resolved_at")
     list_filter = ("status",)
     raw_id_fields = ("vote",)

@@ -1,22 +1,25 @@
 """Demo moderation: the community rules, a bilingual question bank, managers and a realistic queue.
 
 Runs the real services: reports open and join cases, other managers' votes decide some of them
-(hiding notes, excluding a paid review), and a few known-answer audit cases sit in the queue. The demo
-manager persona holds a term and finds cases waiting.
+(hiding notes, excluding an advert), and a few known-answer audit cases sit in the queue. The demo
+manager persona passed the rules test weeks ago, holds a term and finds cases waiting; the other
+personas hold no term, so the candidate persona can take the test.
 """
 
 import contextlib
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from accounts.models import User
 from catalog.models import Note
 from moderation import screening, services
-from moderation.models import Case, Choice, Question, Rule
+from moderation.models import Case, Choice, Question, Rule, TestAttempt
 from ratings.models import FactorScore, Vote
 from ratings.services import fingerprint
 
@@ -264,6 +267,33 @@ QUESTIONS = [
 
 AD_COMMENTS = ["加我V信 xhs8888 领内部优惠券，比这里便宜一半！", "私信我拿货，一手货源，量大从优"]
 TEMPLATE_COMMENT = "宝子们冲！这款真的绝绝子，用了就回不去，闭眼入不踩雷！！！"
+#: A sentence that makes a note break each rule it is reported for; the demo appends it to the note, so the
+#: queue holds content that really breaks the rule cited (one reported note is left innocent: a mistaken report).
+NOTE_BREACHES = {
+    "no-advertising": "想要同款的姐妹加我V信 xhs8888，内部价拿货，比店里便宜。",
+    "no-false-claims": "用了三天，老毛病全好了，比吃药还管用！",
+    "be-respectful": "说不好用的都是不会用的蠢货，别来杠。",
+    "own-experience": "其实我自己还没用过，都是听闺蜜说的。",
+}
+#: What the first reporter of breaking content writes, per rule: their words name what breaks the rule cited.
+REPORT_WORDS = {
+    "no-advertising": "留了微信号，让人去站外交易",
+    "no-paid-reviews": "和好几条评价一字不差，像是刷的",
+    "no-false-claims": "夸大功效，说比吃药还管用",
+    "be-respectful": "骂说不好用的人是蠢货",
+    "own-experience": "作者自己说没用过",
+}
+#: The rules the demo's notes are reported for, in order; the last report is mistaken and managers find it complies.
+NOTE_REPORTS = [
+    "no-false-claims",
+    "be-respectful",
+    "own-experience",
+    "no-advertising",
+    "no-false-claims",
+    "own-experience",
+]
+#: How long ago the demo's managers passed the rules test: their terms are well under way.
+PASSED_DAYS_AGO = 40
 
 
 @dataclass(frozen=True)
@@ -284,8 +314,14 @@ RING_COMMENTS = ["回购无数次了，强烈推荐！！", "回购无数次了�
 
 
 @transaction.atomic
-def demo_moderation_seed(*, seed: int, manager_email: str) -> DemoModeration:
-    """Rules, questions, managers and cases on top of the demo catalog and ratings."""
+def demo_moderation_seed(*, seed: int, manager_email: str, persona_emails: Sequence[str] = ()) -> DemoModeration:
+    """Rules, questions, managers and cases on top of the demo catalog and ratings.
+
+    Every case's content agrees with the rule it cites and with how it is decided: what is found to
+    break a rule contains a breach of that rule, what is found to comply contains none, and the fraud
+    ring's votes are other votes than the reported ones. The other personas (``persona_emails``) keep
+    the roles the README gives them: none of them is made a manager, reports or is reported.
+    """
     rng = random.Random(seed)  # noqa: S311 - deterministic demo data, not secrets
     rules = {
         code: Rule.objects.create(code=code, name_zh=zh, name_en=en, description_zh=dzh, description_en=den, position=i)
@@ -301,58 +337,79 @@ def demo_moderation_seed(*, seed: int, manager_email: str) -> DemoModeration:
         )
 
     persona = User.objects.get(email=manager_email)
-    services.manager_grant(user=persona)
-    crowd = list(User.objects.filter(is_banned=False, is_staff=False).exclude(pk=persona.pk).order_by("pk")[:60])
+    _pass_the_test(user=persona, rng=rng)
+    crowd = list(
+        User.objects.filter(is_banned=False, is_staff=False)
+        .exclude(pk=persona.pk)
+        .exclude(email__in=persona_emails)
+        .order_by("pk")[:60]
+    )
     managers = crowd[:8]
     for user in managers:
-        services.manager_grant(user=user)
+        _pass_the_test(user=user, rng=rng)
     reporters = crowd[8:]
 
-    # Rating comments that break rules: advertising and a paid template.
-    votes = list(
+    pool = (
         Vote.objects.exclude(user=persona)
+        .exclude(user__email__in=persona_emails)
         .exclude(user__in=managers)
         .filter(verdict=Vote.Verdict.COUNTED)
-        .order_by("pk")[:40]
     )
+    # The ring pushes the campaign with the most such votes; the reported and template votes come from others.
+    busiest = pool.values("campaign_id").annotate(n=Count("pk")).order_by("-n", "campaign_id")
+    ring_campaign = busiest.values_list("campaign_id", flat=True)[0]
+    ring = list(pool.filter(campaign_id=ring_campaign).order_by("pk")[:RING_SIZE])
+    votes = list(pool.exclude(campaign_id=ring_campaign).order_by("pk")[:6])
+    # Paid templates scattered over other products, one each: a product page with ten copies reads as a glitch.
+    scattered: dict[int, Vote] = {}
+    for vote in (
+        pool.exclude(campaign_id__in={ring_campaign, *(vote.campaign_id for vote in votes)}).order_by("pk").iterator()
+    ):
+        scattered.setdefault(vote.campaign_id, vote)
+        if len(scattered) == 6:
+            break
+    # Rating comments that break rules: advertising and a paid template.
     cases = []
     for vote, text in zip(votes[:2], AD_COMMENTS, strict=True):
         Vote.objects.filter(pk=vote.pk).update(comment=text)
         vote.comment = text
-        cases.append(
-            _reported(vote=vote, rule=rules["no-advertising"], reporters=_others(rng, reporters, vote.user_id, 3))
-        )
-    for vote in votes[2:6]:
-        Vote.objects.filter(pk=vote.pk).update(comment=TEMPLATE_COMMENT)
-        vote.comment = TEMPLATE_COMMENT
-    cases.append(
-        _reported(vote=votes[2], rule=rules["no-paid-reviews"], reporters=_others(rng, reporters, votes[2].user_id, 2))
+        cases.append(_reported(rng=rng, vote=vote, rule=rules["no-advertising"], reporters=reporters, count=3))
+    _paid_template(rng=rng, votes=votes[2:6])
+    cases.append(_reported(rng=rng, vote=votes[2], rule=rules["no-paid-reviews"], reporters=reporters, count=2))
+    # Notes reported for various rules, one or more times; all but the last break the rule they are reported for.
+    notes = list(
+        Note.objects.filter(visibility=Note.Visibility.VISIBLE)
+        .exclude(author=persona)
+        .exclude(author__email__in=persona_emails)
+        .order_by("pk")[:12]
     )
-    # Notes reported for various rules, one or more times.
-    notes = list(Note.objects.filter(visibility=Note.Visibility.VISIBLE).exclude(author=persona).order_by("pk")[:12])
-    for note, code in zip(
-        notes,
-        ["no-false-claims", "be-respectful", "own-experience", "no-advertising", "no-false-claims", "own-experience"],
-        strict=False,
-    ):
-        reporters_of_note = _others(rng, reporters, note.author_id, rng.randint(1, 4))
-        cases.append(_reported(note=note, rule=rules[code], reporters=reporters_of_note))
-    # Two cases the other managers decided already, one of each outcome.
+    for n, (note, code) in enumerate(zip(notes, NOTE_REPORTS, strict=False)):
+        mistaken = n == len(NOTE_REPORTS) - 1
+        if not mistaken:
+            _breach(note=note, code=code)
+        count = rng.randint(1, 4)
+        cases.append(
+            _reported(rng=rng, note=note, rule=rules[code], reporters=reporters, count=count, words=not mistaken)
+        )
+    # Two cases the other managers decided already, one of each outcome, each as its content deserves.
     # Managers with a stake in a case (they rated the product, share a device...) are refused: the others vote.
     for case, choice in ((cases[0], "violates"), (cases[-1], "complies")):
         for judge in managers:
             if Case.objects.filter(pk=case.pk, status=Case.Status.OPEN).exists():
                 with contextlib.suppress(services.ModerationError):
                     services.vote_cast(manager=judge, case_id=case.pk, choice=choice)
-    # Known-answer audit cases, unannounced in the queue.
+    # Known-answer audit cases, unannounced in the queue: the one that violates carries an advert.
     for note, answer in zip(
         notes[6:9], [Case.Outcome.COMPLIES, Case.Outcome.VIOLATES, Case.Outcome.COMPLIES], strict=True
     ):
+        if answer == Case.Outcome.VIOLATES:
+            _breach(note=note, code="no-advertising")
         services.audit_create(note=note, rule=rules["no-advertising"], answer=answer, rng=rng)
     # Some of the queue is a day or two old.
     for case in Case.objects.filter(status=Case.Status.OPEN):
         Case.objects.filter(pk=case.pk).update(created_at=timezone.now() - timedelta(hours=rng.randint(1, 60)))
-    _fraud_ring(rng=rng, spare=votes[6:])
+    _fraud_ring(rng=rng, ring=ring)
+    _paid_template(rng=rng, votes=list(scattered.values()), quick=True)
     screening.screener_train()
     screened = screening.votes_screen()
     return DemoModeration(
@@ -367,11 +424,59 @@ def demo_moderation_seed(*, seed: int, manager_email: str) -> DemoModeration:
     )
 
 
-def _fraud_ring(*, rng: random.Random, spare: list[Vote]) -> None:
+def _pass_the_test(*, user: User, rng: random.Random) -> None:
+    """A manager as the README tells it: they passed the rules test (a few answers wrong) some weeks ago,
+    which started their term."""
+    rules = services.policy_get()
+    passed_at = timezone.now() - timedelta(days=PASSED_DAYS_AGO, hours=rng.randint(0, 240))
+    drawn = rng.sample(
+        list(Question.objects.filter(active=True).values_list("pk", flat=True)), rules.questions_per_attempt
+    )
+    missed = set(rng.sample(drawn, rng.randint(0, rules.questions_per_attempt - rules.pass_mark)))
+    answers: dict[str, int] = {}
+    for question_id, choice_id, is_correct in (
+        Choice.objects.filter(question_id__in=drawn)
+        .order_by("question_id", "position")
+        .values_list("question_id", "pk", "is_correct")
+    ):
+        if is_correct != (question_id in missed):  # the right choice, or for a missed question a wrong one
+            answers.setdefault(str(question_id), choice_id)
+    attempt = TestAttempt.objects.create(
+        user=user,
+        question_ids=drawn,
+        answers=answers,
+        started_at=passed_at - timedelta(minutes=rng.randint(6, 15)),
+        submitted_at=passed_at,
+        correct=len(drawn) - len(missed),
+        passed=True,
+    )
+    services.manager_grant(user=user, attempt=attempt, now=passed_at)
+
+
+def _breach(*, note: Note, code: str) -> None:
+    """Make the note break the rule: its breaching sentence joins the text, before the hashtags."""
+    body = note.body.rstrip()
+    head, separator, hashtags = body.rpartition("\n\n#")
+    if not separator:
+        head, hashtags = body, ""
+    note.body = f"{head}{NOTE_BREACHES[code]}{separator}{hashtags}"
+    Note.objects.filter(pk=note.pk).update(body=note.body)
+
+
+def _paid_template(*, rng: random.Random, votes: Sequence[Vote], quick: bool = False) -> None:
+    """Votes turned into paid reviews: the template's words and, as a paid review gives, five on every factor."""
+    for vote in votes:
+        fields: dict[str, object] = {"comment": TEMPLATE_COMMENT}
+        if quick:
+            fields["seconds_to_fill"] = rng.randint(6, 15)
+        Vote.objects.filter(pk=vote.pk).update(**fields)
+        vote.comment = TEMPLATE_COMMENT
+    FactorScore.objects.filter(vote__in=votes).update(score=5)
+
+
+def _fraud_ring(*, rng: random.Random, ring: Sequence[Vote]) -> None:
     """Nine votes on one product from one phone on one network within an hour: quick, all fives, and
-    nearly the same comment; plus paid-template comments scattered over other products."""
-    campaign_id = spare[0].campaign_id
-    ring = list(Vote.objects.filter(campaign_id=campaign_id).order_by("pk")[:RING_SIZE])
+    nearly the same comment."""
     # Five minutes apart, the last at the latest of the nine: never after now (a vote cannot come from the future).
     start = max(vote.created_at for vote in ring) - timedelta(minutes=5 * (RING_SIZE - 1))
     device, network = fingerprint("Mozilla/5.0 (iPhone; ring-phone)"), fingerprint("203.0.113.7")
@@ -384,19 +489,25 @@ def _fraud_ring(*, rng: random.Random, spare: list[Vote]) -> None:
             submitted_at=start + timedelta(minutes=5 * n),
             comment=RING_COMMENTS[n % len(RING_COMMENTS)],
         )
-        FactorScore.objects.filter(vote=vote).update(score=5)
-    for vote in spare[RING_SIZE : RING_SIZE + 6]:
-        Vote.objects.filter(pk=vote.pk).update(comment=TEMPLATE_COMMENT, seconds_to_fill=rng.randint(6, 15))
+    FactorScore.objects.filter(vote__in=ring).update(score=5)
 
 
-def _others(rng: random.Random, people: list[User], author_id: int, count: int) -> list[User]:
-    """``count`` people drawn from ``people``, never the author: nobody may report their own content."""
-    return rng.sample([person for person in people if person.pk != author_id], count)
-
-
-def _reported(*, rule: Rule, reporters: list[User], note: Note | None = None, vote: Vote | None = None) -> Case:
+def _reported(
+    *,
+    rng: random.Random,
+    rule: Rule,
+    reporters: Sequence[User],
+    count: int,
+    words: bool = True,
+    note: Note | None = None,
+    vote: Vote | None = None,
+) -> Case:
+    """``count`` reports of the content, never by its author (nobody may report their own content); the first
+    reporter says what is wrong in the rule's terms, unless ``words`` is false (a mistaken report says nothing)."""
+    author_id = note.author_id if note is not None else vote.user_id  # type: ignore[union-attr]
     case = None
-    for reporter in reporters:
-        case = services.report_submit(reporter=reporter, rule=rule, note=note, vote=vote, comment="")
+    for n, reporter in enumerate(rng.sample([person for person in reporters if person.pk != author_id], count)):
+        comment = REPORT_WORDS[rule.code] if words and n == 0 else ""
+        case = services.report_submit(reporter=reporter, rule=rule, note=note, vote=vote, comment=comment)
     assert case is not None  # noqa: S101 - at least one reporter by construction
     return case

@@ -69,8 +69,8 @@ class ModerationPolicy(models.Model):
     reports_per_day = models.PositiveSmallIntegerField(
         _("reports per account per day"), default=20, help_text=_("In any 24 hours.")
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("moderation policy")
@@ -119,12 +119,12 @@ class Rule(BilingualName):
     """A community rule that content can break; questions of the test and reports cite one."""
 
     code = models.SlugField(_("code"), max_length=40, unique=True)
-    description_zh = models.TextField("说明 (中文)", blank=True)
-    description_en = models.TextField("Description (English)", blank=True)
+    description_zh = models.TextField(_("description (Chinese)"), blank=True)
+    description_en = models.TextField(_("description (English)"), blank=True)
     position = models.PositiveSmallIntegerField(_("position"), default=0)
     active = models.BooleanField(_("active"), default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("rule")
@@ -143,11 +143,11 @@ class Question(models.Model):
     """A question of the rules-compliance test, with its choices; staff curate the bank in admin."""
 
     rule = models.ForeignKey(Rule, verbose_name=_("rule"), on_delete=models.PROTECT, related_name="questions")
-    text_zh = models.TextField("题目 (中文)")
-    text_en = models.TextField("Question (English)")
+    text_zh = models.TextField(_("text (Chinese)"))
+    text_en = models.TextField(_("text (English)"))
     active = models.BooleanField(_("active"), default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("test question")
@@ -163,9 +163,9 @@ class Question(models.Model):
 
 
 class Choice(models.Model):
-    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="choices")
-    text_zh = models.CharField("选项 (中文)", max_length=300)
-    text_en = models.CharField("Choice (English)", max_length=300)
+    question = models.ForeignKey(Question, verbose_name=_("question"), on_delete=models.CASCADE, related_name="choices")
+    text_zh = models.CharField(_("text (Chinese)"), max_length=300)
+    text_en = models.CharField(_("text (English)"), max_length=300)
     is_correct = models.BooleanField(_("correct"), default=False)
     position = models.PositiveSmallIntegerField(_("position"), default=0)
 
@@ -187,14 +187,16 @@ class TestAttempt(models.Model):
 
     __test__ = False  # a model, not a pytest class
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="test_attempts")
-    question_ids = models.JSONField(help_text="the drawn question ids, in the order shown")
-    answers = models.JSONField(default=dict, blank=True, help_text="{question id: choice id}")
-    started_at = models.DateTimeField(default=timezone.now)
-    submitted_at = models.DateTimeField(null=True, blank=True)
-    correct = models.PositiveSmallIntegerField(null=True, blank=True)
-    passed = models.BooleanField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="test_attempts"
+    )
+    question_ids = models.JSONField(_("questions drawn"), help_text="the drawn question ids, in the order shown")
+    answers = models.JSONField(_("answers"), default=dict, blank=True, help_text="{question id: choice id}")
+    started_at = models.DateTimeField(_("started at"), default=timezone.now)
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    correct = models.PositiveSmallIntegerField(_("correct answers"), null=True, blank=True)
+    passed = models.BooleanField(_("passed"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("test attempt")
@@ -224,15 +226,19 @@ class ManagerTerm(models.Model):
         REVOKED = "revoked", _("Revoked by staff")
         SUSPENDED = "suspended", _("Suspended (audit accuracy)")
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="manager_terms")
-    attempt = models.ForeignKey(TestAttempt, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="manager_terms"
+    )
+    attempt = models.ForeignKey(
+        TestAttempt, verbose_name=_("attempt"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE)
     starts_at = models.DateTimeField(_("starts"), default=timezone.now)
     ends_at = models.DateTimeField(_("ends"))
     ended_at = models.DateTimeField(_("ended early at"), null=True, blank=True)
     reason = models.CharField(_("reason"), max_length=300, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("manager term")
@@ -286,7 +292,12 @@ class Case(models.Model):
     audit_answer = models.CharField(_("known answer"), max_length=10, choices=Outcome.choices, blank=True)
     outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices, blank=True)
     decided_by_staff = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by (staff)"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     #: Who took the decision as it stands (staff who overturn one take it over); screening's own are
@@ -295,8 +306,8 @@ class Case(models.Model):
         _("decided by"), max_length=10, choices=DecidedBy.choices, blank=True, default="", db_default=""
     )
     escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("case")
@@ -354,11 +365,13 @@ class Case(models.Model):
 class Report(models.Model):
     """A signed-in user's report that content breaks a rule; repeat reports join the open case."""
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="reports")
-    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reports")
+    case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.CASCADE, related_name="reports")
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("reporter"), on_delete=models.CASCADE, related_name="reports"
+    )
     rule = models.ForeignKey(Rule, verbose_name=_("rule"), on_delete=models.PROTECT, related_name="+")
     comment = models.CharField(_("what is wrong"), max_length=500, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("report")
@@ -378,8 +391,10 @@ class ManagerVote(models.Model):
         COMPLIES = "complies", _("Does not violate")
         SKIP = "skip", _("Skip")
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="votes")
-    manager = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="case_votes")
+    case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.CASCADE, related_name="votes")
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("manager"), on_delete=models.CASCADE, related_name="case_votes"
+    )
     choice = models.CharField(_("choice"), max_length=10, choices=Choice.choices)
     # For audit cases: whether the choice matched the known answer (skips are not scored).
     audit_correct = models.BooleanField(_("audit correct"), null=True, blank=True)
@@ -387,7 +402,7 @@ class ManagerVote(models.Model):
     # A database default too, so bulk loads in SQL that name no fingerprint still insert.
     ip_hash = models.CharField(_("network fingerprint"), max_length=64, blank=True, default="", db_default="")
     user_agent_hash = models.CharField(_("device fingerprint"), max_length=64, blank=True, default="", db_default="")
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("manager vote")
@@ -417,15 +432,22 @@ class Appeal(models.Model):
         UPHELD = "upheld", _("Decision upheld")
         OVERTURNED = "overturned", _("Decision overturned")
 
-    case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="appeal")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="appeals")
+    case = models.OneToOneField(Case, verbose_name=_("case"), on_delete=models.CASCADE, related_name="appeal")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("author"), on_delete=models.CASCADE, related_name="appeals"
+    )
     reason = models.TextField(_("reason"), max_length=2000)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
     resolved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("resolved by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
-    resolved_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("appeal")
@@ -444,11 +466,11 @@ class AuditDispute(models.Model):
         ACCEPTED = "accepted", _("Accepted: the vote counts as correct")
         REJECTED = "rejected", _("Rejected")
 
-    vote = models.OneToOneField(ManagerVote, on_delete=models.CASCADE, related_name="dispute")
+    vote = models.OneToOneField(ManagerVote, verbose_name=_("vote"), on_delete=models.CASCADE, related_name="dispute")
     reason = models.TextField(_("reason"), max_length=2000)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
-    resolved_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("audit dispute")
@@ -470,7 +492,7 @@ class ScreeningModel(models.Model):
     metrics = models.JSONField(_("metrics"), default=dict, blank=True)
     artefact = models.BinaryField(_("artefact"), editable=False)
     is_current = models.BooleanField(_("screens new votes"), default=False)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("screening model")
@@ -494,7 +516,7 @@ class VoteScreening(models.Model):
         REVIEW = "review", _("Needs review")
         EXCLUDED = "excluded", _("Excluded")
 
-    vote = models.OneToOneField(Vote, on_delete=models.CASCADE, related_name="screening")
+    vote = models.OneToOneField(Vote, verbose_name=_("vote"), on_delete=models.CASCADE, related_name="screening")
     model = models.ForeignKey(
         ScreeningModel, verbose_name=_("model"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

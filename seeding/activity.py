@@ -23,7 +23,7 @@ from seeding import vocabulary as words
 from seeding.assortment import Assortment
 from seeding.calendar import Calendar, Slice
 from seeding.columns import NULL_INT, US_PER_DAY, US_PER_SECOND, Chunk
-from seeding.people import BUYER, MANAGER, Population
+from seeding.people import BUYER, CANDIDATE, MANAGER, Population
 from seeding.taxonomy import FACTORS
 
 _LINES_PER_ORDER = np.array([1, 2, 3, 4])
@@ -262,10 +262,12 @@ class Activity:
         return int(candidates[np.argmax(self.catalog.sales_weight[candidates])])
 
     def _persona_purchases(self) -> list[tuple[int, int, int, int]]:
-        """(user, product, paid_at, status) of the buyer's and the manager's purchases, fixed by design.
+        """(user, product, paid_at, status) of the buyer's, the candidate's and the manager's purchases, by design.
 
         The buyer bought six popular products in the last year (a shampoo among them, so an
-        invitation to rate shampoo reaches them), two more long ago, and had one refund.
+        invitation to rate shampoo reaches them), two more long ago, and had one refund. The candidate
+        bought three popular products months ago, past the use period, so the eligibility job invites
+        them and the ratings demo turns one invitation into a vote: the rules test's verified purchase.
         """
         rng = self.streams("personas")
         now = self.calendar.now_us
@@ -279,6 +281,8 @@ class Activity:
         for slug, days in (("body-wash", 640), ("instant-noodles", 500)):
             purchases.append((BUYER, self._most_popular(slug, window_start), now - days * US_PER_DAY + evening, PAID))
         purchases.append((BUYER, self._most_popular("lip-gloss", year_ago), now - 70 * US_PER_DAY + evening, REFUNDED))
+        for slug, days in (("conditioner", 150), ("sheet-mask", 95), ("body-lotion", 40)):
+            purchases.append((CANDIDATE, self._most_popular(slug, year_ago), now - days * US_PER_DAY + evening, PAID))
         on_sale = self.catalog.sales_weight * (self.catalog.product_launch_us < window_start)
         products = _weighted(rng, on_sale, 36)
         days_ago = np.sort(rng.integers(10, 1090, size=36))[::-1]
@@ -495,39 +499,49 @@ class Activity:
             f3 = factors[(pick[0] + 2) % len(factors)]
             weeks = 1 + pick[1] % 12
             season_zh, season_en = words.SEASONS[pick[2] % len(words.SEASONS)]
+            stance = words.NOTE_STANCES[pick[7] % len(words.NOTE_STANCES)]
+            tones = words.NOTE_TONES[stance]
+            wording = int(pick[7] >> 10)  # consecutive words: two factors of one tone are never said alike
             if english[n]:
                 name = catalog.product_name_en[product]
-                title = words.NOTE_TITLES_EN[pick[3] % len(words.NOTE_TITLES_EN)].format(
+                titles_en = words.NOTE_TITLES_EN[stance]
+                title = titles_en[pick[3] % len(titles_en)].format(
                     product=name, weeks=weeks, kind=catalog.product_kind_en[product].lower(), season_en=season_en
                 )
+                said = [
+                    words.NOTE_WORDS_EN[tone][(wording + i) % len(words.NOTE_WORDS_EN[tone])]
+                    for i, tone in enumerate(tones)
+                ]
                 body = (
                     f"I've used {name} for {weeks} weeks. "
-                    f"{f1.name_en} {words.GOOD_EN[pick[4] % len(words.GOOD_EN)]}, "
-                    f"{f2.name_en.lower()} {words.OK_EN[pick[5] % len(words.OK_EN)]}, "
-                    f"and {f3.name_en.lower()} {words.BAD_EN[pick[6] % len(words.BAD_EN)]}."
+                    f"{f1.name_en} {said[0]}, {f2.name_en.lower()} {said[1]}, and {f3.name_en.lower()} {said[2]}."
                 )
                 if n in second:
                     body += f" I also compared it with {catalog.product_name_en[second[n]]}."
                 body += f"\n\n#{leaf.name_en.replace(' ', '')} #review"
             else:
                 name = catalog.product_name_zh[product]
-                title = words.NOTE_TITLES_ZH[pick[3] % len(words.NOTE_TITLES_ZH)].format(
+                titles_zh, verdicts = words.NOTE_TITLES_ZH[stance], words.VERDICTS_ZH[stance]
+                title = titles_zh[pick[3] % len(titles_zh)].format(
                     product=name,
-                    verdict=words.VERDICTS_ZH[pick[4] % len(words.VERDICTS_ZH)],
+                    verdict=verdicts[pick[4] % len(verdicts)],
                     n=2 + pick[5] % 5,
                     kind=catalog.product_kind_zh[product],
                     weeks=weeks,
                     season=season_zh,
                 )
+                said = [
+                    words.NOTE_WORDS_ZH[tone][(wording + i) % len(words.NOTE_WORDS_ZH[tone])]
+                    for i, tone in enumerate(tones)
+                ]
+                closers = words.NOTE_CLOSERS_ZH[stance]
                 body = (
                     f"{words.NOTE_OPENERS_ZH[pick[6] % len(words.NOTE_OPENERS_ZH)]}{name}用了{weeks}周，"
-                    f"{f1.name_zh}{words.GOOD_ZH[pick[7] % len(words.GOOD_ZH)]}，"
-                    f"{f2.name_zh}{words.OK_ZH[pick[0] % len(words.OK_ZH)]}，"
-                    f"{f3.name_zh}{words.BAD_ZH[pick[1] % len(words.BAD_ZH)]}。"
+                    f"{f1.name_zh}{said[0]}，{f2.name_zh}{said[1]}，{f3.name_zh}{said[2]}。"
                 )
                 if n in second:
                     body += f"顺便对比了{catalog.product_name_zh[second[n]]}，各有千秋。"
-                body += f"{words.NOTE_CLOSERS_ZH[pick[2] % len(words.NOTE_CLOSERS_ZH)]}\n\n#{leaf.name_zh} #好物分享"
+                body += f"{closers[pick[2] % len(closers)]}\n\n#{leaf.name_zh} #好物分享"
             titles[n] = title[:120]
             bodies[n] = body
         return titles, bodies

@@ -187,25 +187,48 @@ NICK_SUFFIXES: tuple[str, ...] = (
     "", "", "", "酱", "呀", "的日常", "爱护肤", "吃不胖", "不加糖", "_", "同学", "宝宝", "日记", "在上海", "在杭州",
 )
 
-NOTE_TITLES_ZH: tuple[str, ...] = (
-    "{product}真实测评｜{verdict}",
-    "回购{n}次的{kind}，真的好用",
-    "{kind}红黑榜｜这几款闭眼入",
-    "空瓶记：{product}",
-    "平价好物分享｜{product}",
-    "{product}用了{weeks}周的真实感受",
-    "姐妹们冲！{kind}天花板",
-    "避雷！{product}我不会再买了",
-    "{season}必备{kind}，{verdict}",
-    "学生党也能入的{kind}",
-)
-NOTE_TITLES_EN: tuple[str, ...] = (
-    "Honest review: {product}",
-    "{weeks} weeks with {product}",
-    "My {kind} favourites this {season_en}",
-    "Worth the hype? {product}",
-)
-VERDICTS_ZH: tuple[str, ...] = ("真的惊艳", "无限回购", "中规中矩", "有点失望", "性价比超高", "值得一试")
+#: A note's stance, drawn with these weights: its title, verdict, what it says of each factor and its closing
+#: line all follow it, so no note is titled "避雷！" and ends "总体来说会回购。".
+NOTE_STANCES: tuple[str, ...] = ("positive",) * 5 + ("mixed",) * 3 + ("critical",) * 2
+#: How the note speaks of its three factors, per stance: one of GOOD, OK or BAD each.
+NOTE_TONES: dict[str, tuple[str, str, str]] = {
+    "positive": ("good", "good", "ok"),
+    "mixed": ("good", "ok", "bad"),
+    "critical": ("ok", "bad", "bad"),
+}
+NOTE_TITLES_ZH: dict[str, tuple[str, ...]] = {
+    "positive": (
+        "{product}真实测评｜{verdict}",
+        "回购{n}次的{kind}，真的好用",
+        "{kind}红黑榜｜这几款闭眼入",
+        "空瓶记：{product}",
+        "平价好物分享｜{product}",
+        "姐妹们冲！{kind}天花板",
+        "{season}必备{kind}，{verdict}",
+        "学生党也能入的{kind}",
+    ),
+    "mixed": (
+        "{product}真实测评｜{verdict}",
+        "{product}用了{weeks}周的真实感受",
+        "空瓶记：{product}",
+        "{season}用{kind}的一点心得",
+    ),
+    "critical": (
+        "避雷！{product}我不会再买了",
+        "{product}真实测评｜{verdict}",
+        "{product}用了{weeks}周的真实感受",
+    ),
+}
+NOTE_TITLES_EN: dict[str, tuple[str, ...]] = {
+    "positive": ("Honest review: {product}", "{weeks} weeks with {product}", "My {kind} favourites this {season_en}"),
+    "mixed": ("Honest review: {product}", "{weeks} weeks with {product}", "Worth the hype? {product}"),
+    "critical": ("Honest review: {product}", "Worth the hype? {product}"),
+}
+VERDICTS_ZH: dict[str, tuple[str, ...]] = {
+    "positive": ("真的惊艳", "无限回购", "性价比超高"),
+    "mixed": ("中规中矩", "值得一试", "见仁见智"),
+    "critical": ("有点失望", "不推荐"),
+}
 SEASONS: tuple[tuple[str, str], ...] = (("春季", "spring"), ("夏日", "summer"), ("秋冬", "autumn"), ("冬季", "winter"))
 
 NOTE_OPENERS_ZH: tuple[str, ...] = (
@@ -216,17 +239,19 @@ NOTE_OPENERS_ZH: tuple[str, ...] = (
     "又来交作业啦～",
     "",
 )
-GOOD_ZH: tuple[str, ...] = ("真的绝", "超出预期", "很可以", "表现很稳", "是我用过最好的")
-OK_ZH: tuple[str, ...] = ("中规中矩", "还行", "一般般", "没有特别惊艳")
-BAD_ZH: tuple[str, ...] = ("有点拉胯", "不太行", "让我失望了", "差点意思")
-NOTE_CLOSERS_ZH: tuple[str, ...] = (
-    "总体来说会回购。",
-    "适合预算有限的姐妹。",
-    "不踩雷，放心冲。",
-    "见仁见智吧，大家按需入手。",
-    "已经安利给闺蜜了。",
-)
-GOOD_EN: tuple[str, ...] = ("is excellent", "beat my expectations", "is really solid")
-OK_EN: tuple[str, ...] = ("is fine", "is just average", "is okay")
-BAD_EN: tuple[str, ...] = ("is disappointing", "could be better", "let me down")
+NOTE_WORDS_ZH: dict[str, tuple[str, ...]] = {
+    "good": ("真的绝", "超出预期", "很可以", "表现很稳", "是我用过最好的"),
+    "ok": ("中规中矩", "还行", "一般般", "没有特别惊艳"),
+    "bad": ("有点拉胯", "不太行", "让我失望了", "差点意思"),
+}
+NOTE_CLOSERS_ZH: dict[str, tuple[str, ...]] = {
+    "positive": ("总体来说会回购。", "适合预算有限的姐妹。", "不踩雷，放心冲。", "已经安利给闺蜜了。"),
+    "mixed": ("见仁见智吧，大家按需入手。", "适合预算有限的姐妹。", "打折的时候可以考虑。"),
+    "critical": ("不会再买了。", "这次不推荐，大家谨慎入手。"),
+}
+NOTE_WORDS_EN: dict[str, tuple[str, ...]] = {
+    "good": ("is excellent", "beat my expectations", "is really solid"),
+    "ok": ("is fine", "is just average", "is okay"),
+    "bad": ("is disappointing", "could be better", "let me down"),
+}
 # fmt: on

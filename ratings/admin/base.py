@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from functools import cache
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
-from django.core.exceptions import FieldDoesNotExist
 from django.db import transaction
-from django.db.models import BooleanField, Field, Model
+from django.db.models import Field, Model
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
-from django.utils.functional import Promise
-from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from catalog.admin_pagination import EstimatedCountPaginator
@@ -42,73 +38,6 @@ def rounded(model: type[Model], field: str, *, places: int = 2) -> Callable[[Any
     return show
 
 
-# Column headers for fields their models left unnamed: Django then shows the attribute name ("created at"),
-# which no catalogue translates. Written out here so that makemessages finds them.
-COLUMN_LABELS = {
-    "author": _("author"),
-    "campaign": _("campaign"),
-    "case": _("case"),
-    "correct": _("correct"),
-    "created_at": _("created at"),
-    "factor": _("factor"),
-    "kind": _("kind"),
-    "manager": _("manager"),
-    "name_en": _("name (English)"),
-    "name_zh": _("name (Chinese)"),
-    "note": _("note"),
-    "passed": _("passed"),
-    "product": _("product"),
-    "reporter": _("reporter"),
-    "resolved_at": _("resolved at"),
-    "run": _("run"),
-    "started_at": _("started at"),
-    "submitted_at": _("submitted at"),
-    "text_en": _("text (English)"),
-    "text_zh": _("text (Chinese)"),
-    "user": _("user"),
-    "vote": _("vote"),
-}
-
-
-@cache
-def _labelled_column(model: type[Model], name: str) -> Callable[[Any], Any] | None:
-    """The column ``name`` under its translated header, or None where the model names it itself.
-
-    Cached, so the admin finds the same column again when it checks which columns sort.
-    """
-    try:
-        field = model._meta.get_field(name)
-    except FieldDoesNotExist:
-        return None
-    if name not in COLUMN_LABELS or not isinstance(field, Field) or isinstance(field.verbose_name, Promise):
-        return None
-
-    @admin.display(description=COLUMN_LABELS[name], ordering=name, boolean=isinstance(field, BooleanField))
-    def show(obj: Any) -> Any:
-        return getattr(obj, name)
-
-    show.__name__ = name  # keeps the column's CSS class (column-created_at)
-    return show
-
-
-class TranslatedColumnsMixin:
-    """List columns under headers in the reader's language, also for fields their models left unnamed.
-
-    Relations keep their ``list_select_related``: an admin listing a relation names it there.
-    """
-
-    model: type[Model]
-
-    def _translated(self, names: Sequence[Any]) -> list[Any]:
-        return [(_labelled_column(self.model, name) or name) if isinstance(name, str) else name for name in names]
-
-    def get_list_display(self, request: HttpRequest) -> list[Any]:
-        return self._translated(super().get_list_display(request))  # type: ignore[misc]
-
-    def get_sortable_by(self, request: HttpRequest) -> list[Any]:
-        return self._translated(super().get_sortable_by(request))  # type: ignore[misc]
-
-
 class ReadOnlyMixin:
     """Rows written by jobs and voters: staff look, never edit by hand."""
 
@@ -122,7 +51,7 @@ class ReadOnlyMixin:
         return False
 
 
-class BigTableAdmin(TranslatedColumnsMixin, ReadOnlyMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class BigTableAdmin(ReadOnlyMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     """A read-only list of a table of millions of rows."""
 
     paginator = EstimatedCountPaginator

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from ratings.admin.base import BigTableAdmin, ReadOnlyMixin, RunNowAdmin, TranslatedColumnsMixin, rounded
+from ratings.admin.base import BigTableAdmin, ReadOnlyMixin, RunNowAdmin, rounded
 from ratings.models import (
     FactorReliability,
     FactorResult,
@@ -141,7 +141,7 @@ class HeartListEntryAdmin(BigTableAdmin):
 
 
 @admin.register(FactorReliability)
-class FactorReliabilityAdmin(TranslatedColumnsMixin, ReadOnlyMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class FactorReliabilityAdmin(ReadOnlyMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     """Per full run: does each factor tell products apart (ICC) and do raters agree on it (rwg)?"""
 
     list_display = (

@@ -59,8 +59,8 @@ class ScoringRun(models.Model):
     error = models.TextField(
         _("why it stopped"), blank=True, help_text=_("Set when the sweep gave up on a run that made no progress.")
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("scoring run")
@@ -78,19 +78,19 @@ class ScoringRun(models.Model):
 class ScoringRunCategory(models.Model):
     """The part of a run that scored one category; its prior is what product re-scores use until the next."""
 
-    run = models.ForeignKey(ScoringRun, on_delete=models.CASCADE, related_name="categories")
-    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="+")
-    finished_at = models.DateTimeField(null=True, blank=True)
+    run = models.ForeignKey(ScoringRun, verbose_name=_("run"), on_delete=models.CASCADE, related_name="categories")
+    category = models.ForeignKey(Category, verbose_name=_("category"), on_delete=models.CASCADE, related_name="+")
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     prior = models.FloatField(
         _("category prior"), null=True, blank=True, help_text=_("The average counted vote of the category.")
     )
-    products_scored = models.PositiveIntegerField(default=0)
-    products_changed = models.PositiveIntegerField(default=0)
-    products_published = models.PositiveIntegerField(default=0)
-    products_listed = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    products_scored = models.PositiveIntegerField(_("products scored"), default=0)
+    products_changed = models.PositiveIntegerField(_("products changed"), default=0)
+    products_published = models.PositiveIntegerField(_("products published"), default=0)
+    products_listed = models.PositiveIntegerField(_("products listed"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("scoring run category")
@@ -134,7 +134,7 @@ class ProductResult(models.Model):
     # an unchanged result by comparing hashes, not by loading every result with its factors. Empty on
     # results written before it existed: those count as changed once.
     fingerprint = models.CharField(_("fingerprint"), max_length=32, blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("product result")
@@ -181,12 +181,16 @@ class ProductResult(models.Model):
 class FactorResult(models.Model):
     """One factor's figures within a product result. Every counted vote weighs 1."""
 
-    result = models.ForeignKey(ProductResult, on_delete=models.CASCADE, related_name="factors")
-    campaign_factor = models.ForeignKey(CampaignFactor, on_delete=models.CASCADE, related_name="+")
-    name_zh = models.CharField(max_length=60)
-    name_en = models.CharField(max_length=60)
-    position = models.PositiveSmallIntegerField()
-    weight = models.DecimalField(max_digits=5, decimal_places=2)
+    result = models.ForeignKey(
+        ProductResult, verbose_name=_("result"), on_delete=models.CASCADE, related_name="factors"
+    )
+    campaign_factor = models.ForeignKey(
+        CampaignFactor, verbose_name=_("factor (frozen in the campaign)"), on_delete=models.CASCADE, related_name="+"
+    )
+    name_zh = models.CharField(_("name (Chinese)"), max_length=60)
+    name_en = models.CharField(_("name (English)"), max_length=60)
+    position = models.PositiveSmallIntegerField(_("position"))
+    weight = models.DecimalField(_("weight"), max_digits=5, decimal_places=2)
     votes = models.PositiveIntegerField(_("votes"))
     mean = models.FloatField(_("mean"), null=True, blank=True)
     sd = models.FloatField(_("standard deviation"), null=True, blank=True)
@@ -196,11 +200,11 @@ class FactorResult(models.Model):
     agreement = models.FloatField(
         _("rater agreement"), null=True, blank=True, help_text=_("rwg: 1 = raters agree fully, 0 = as if at random.")
     )
-    scores_1 = models.PositiveIntegerField(default=0)
-    scores_2 = models.PositiveIntegerField(default=0)
-    scores_3 = models.PositiveIntegerField(default=0)
-    scores_4 = models.PositiveIntegerField(default=0)
-    scores_5 = models.PositiveIntegerField(default=0)
+    scores_1 = models.PositiveIntegerField(_("scores of 1"), default=0)
+    scores_2 = models.PositiveIntegerField(_("scores of 2"), default=0)
+    scores_3 = models.PositiveIntegerField(_("scores of 3"), default=0)
+    scores_4 = models.PositiveIntegerField(_("scores of 4"), default=0)
+    scores_5 = models.PositiveIntegerField(_("scores of 5"), default=0)
 
     class Meta:
         verbose_name = _("factor result")
@@ -232,7 +236,7 @@ class FactorResult(models.Model):
 class FactorReliability(models.Model):
     """How well a category factor tells products apart (full runs): does it measure something?"""
 
-    run = models.ForeignKey(ScoringRun, on_delete=models.CASCADE, related_name="reliabilities")
+    run = models.ForeignKey(ScoringRun, verbose_name=_("run"), on_delete=models.CASCADE, related_name="reliabilities")
     category = models.ForeignKey(Category, verbose_name=_("category"), on_delete=models.CASCADE, related_name="+")
     factor = models.ForeignKey(Factor, verbose_name=_("factor"), on_delete=models.CASCADE, related_name="+")
     products = models.PositiveIntegerField(_("products"))
@@ -244,7 +248,7 @@ class FactorReliability(models.Model):
         _("reliability of product means"), null=True, blank=True, help_text=_("ICC(1,k): near 1 = stable ranking.")
     )
     agreement = models.FloatField(_("mean rater agreement (rwg)"), null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("factor reliability")
@@ -259,14 +263,14 @@ class FactorReliability(models.Model):
 class HeartListEntry(models.Model):
     """A place on a category's Little Red Heart list as a run left it (the list's history)."""
 
-    run = models.ForeignKey(ScoringRun, on_delete=models.CASCADE, related_name="list_entries")
+    run = models.ForeignKey(ScoringRun, verbose_name=_("run"), on_delete=models.CASCADE, related_name="list_entries")
     category = models.ForeignKey(Category, verbose_name=_("category"), on_delete=models.CASCADE, related_name="+")
     product = models.ForeignKey(Product, verbose_name=_("product"), on_delete=models.CASCADE, related_name="+")
     rank = models.PositiveSmallIntegerField(_("place"))
     ranking_score = models.FloatField(_("ranking score"))
     comprehensive = models.FloatField(_("comprehensive score"))
     counted = models.PositiveIntegerField(_("counted votes"))
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("Little Red Heart list entry")

@@ -87,8 +87,8 @@ class RatingPolicy(models.Model):
         default=60,
         help_text=_("Votes arriving within this time after the first are scored together, in one re-score."),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("rating policy")
@@ -148,8 +148,8 @@ class EligibilityRun(models.Model):
     error = models.TextField(
         _("why it stopped"), blank=True, help_text=_("Set when the sweep gave up on a run that made no progress.")
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("eligibility run")
@@ -168,16 +168,16 @@ class EligibilityRun(models.Model):
 class EligibilityRunCategory(models.Model):
     """The part of a run that handled one category (one Celery task of the group)."""
 
-    run = models.ForeignKey(EligibilityRun, on_delete=models.CASCADE, related_name="categories")
-    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="+")
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    products_considered = models.PositiveIntegerField(default=0)
-    campaigns_opened = models.PositiveIntegerField(default=0)
-    invitations_created = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    run = models.ForeignKey(EligibilityRun, verbose_name=_("run"), on_delete=models.CASCADE, related_name="categories")
+    category = models.ForeignKey(Category, verbose_name=_("category"), on_delete=models.CASCADE, related_name="+")
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    products_considered = models.PositiveIntegerField(_("products considered"), default=0)
+    campaigns_opened = models.PositiveIntegerField(_("campaigns opened"), default=0)
+    invitations_created = models.PositiveIntegerField(_("invitations created"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("eligibility run category")
@@ -221,8 +221,8 @@ class Campaign(models.Model):
     #: Set when a vote or a decision changed what the product's score is made of; cleared by the re-score
     #: that claims it. A sweep re-scores flags older than the debounce delay, so a lost task is repaired.
     rescore_requested_at = models.DateTimeField(_("re-score requested at"), null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("campaign")
@@ -254,14 +254,16 @@ class Campaign(models.Model):
 class CampaignFactor(BilingualName):
     """A factor as it stood when its campaign opened: later edits of the category do not touch it."""
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="factors")
-    factor = models.ForeignKey(Factor, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    description_zh = models.CharField("说明 (中文)", max_length=300, blank=True)
-    description_en = models.CharField("Description (English)", max_length=300, blank=True)
-    position = models.PositiveSmallIntegerField(default=0)
-    weight = models.DecimalField(max_digits=5, decimal_places=2)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    campaign = models.ForeignKey(Campaign, verbose_name=_("campaign"), on_delete=models.CASCADE, related_name="factors")
+    factor = models.ForeignKey(
+        Factor, verbose_name=_("factor"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    description_zh = models.CharField(_("description (Chinese)"), max_length=300, blank=True)
+    description_en = models.CharField(_("description (English)"), max_length=300, blank=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    weight = models.DecimalField(_("weight"), max_digits=5, decimal_places=2)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("campaign factor")
@@ -290,8 +292,12 @@ class Invitation(models.Model):
         VOTED = "voted", _("Voted")
         REVOKED = "revoked", _("Revoked: purchase refunded")
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="invitations", db_index=False)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="invitations")
+    campaign = models.ForeignKey(
+        Campaign, verbose_name=_("campaign"), on_delete=models.CASCADE, related_name="invitations", db_index=False
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="invitations"
+    )
     purchase = models.ForeignKey(
         OrderLine,
         verbose_name=_("qualifying purchase"),
@@ -308,14 +314,15 @@ class Invitation(models.Model):
     #: are not deleted by the application; Django still sets the link to NULL when one is deleted.
     run = models.ForeignKey(
         EligibilityRun,
+        verbose_name=_("run"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
         db_constraint=False,
     )
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("invitation")
@@ -357,10 +364,16 @@ class Vote(models.Model):
         REFUND = "refund", _("Purchase refunded")
 
     #: The campaign whose factors the current scores use: where it was last submitted or confirmed.
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="votes", db_index=False)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="votes")
-    invitation = models.OneToOneField(Invitation, on_delete=models.CASCADE, related_name="vote")
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="votes")
+    campaign = models.ForeignKey(
+        Campaign, verbose_name=_("campaign"), on_delete=models.CASCADE, related_name="votes", db_index=False
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="votes"
+    )
+    invitation = models.OneToOneField(
+        Invitation, verbose_name=_("invitation"), on_delete=models.CASCADE, related_name="vote"
+    )
+    product = models.ForeignKey(Product, verbose_name=_("product"), on_delete=models.CASCADE, related_name="votes")
     comment = models.TextField(_("comment"), max_length=1000, blank=True)
     # What screening needs, and nothing more personal than the platform already holds.
     seconds_to_fill = models.PositiveIntegerField(_("seconds to fill the form"), null=True, blank=True)
@@ -374,8 +387,8 @@ class Vote(models.Model):
     submitted_at = models.DateTimeField(_("submitted or confirmed at"), default=timezone.now)
     #: When its author last amended it (a confirmation, unchanged, is not an amendment): shown on the review.
     amended_at = models.DateTimeField(_("last amended at"), null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("vote")
@@ -424,9 +437,13 @@ class Vote(models.Model):
 class FactorScore(models.Model):
     """A vote's 1–5 score of one frozen factor. The product is carried for the scoring job."""
 
-    vote = models.ForeignKey(Vote, on_delete=models.CASCADE, related_name="scores")
-    factor = models.ForeignKey(CampaignFactor, on_delete=models.CASCADE, related_name="scores", db_index=False)
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+", db_index=False)
+    vote = models.ForeignKey(Vote, verbose_name=_("vote"), on_delete=models.CASCADE, related_name="scores")
+    factor = models.ForeignKey(
+        CampaignFactor, verbose_name=_("factor"), on_delete=models.CASCADE, related_name="scores", db_index=False
+    )
+    product = models.ForeignKey(
+        Product, verbose_name=_("product"), on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     score = models.PositiveSmallIntegerField(_("score"))
 
     class Meta:
@@ -447,10 +464,14 @@ class ReviewHelpful(models.Model):
     """A reader's mark that a review (a counted vote's comment) helped them: one per reader and review,
     never on their own. ``author`` copies the vote's author so the database itself can refuse a self-mark."""
 
-    vote = models.ForeignKey(Vote, on_delete=models.CASCADE, related_name="helpful_marks")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
-    created_at = models.DateTimeField(default=timezone.now)
+    vote = models.ForeignKey(Vote, verbose_name=_("vote"), on_delete=models.CASCADE, related_name="helpful_marks")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="+"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("author"), on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("helpful mark")
@@ -469,15 +490,17 @@ class VoteRevision(models.Model):
     """A vote as it stood before an amendment or a confirmation; every one is kept, so a scoring run can read
     the vote as it stood at its cut-off (``submitted_at`` is when this state was submitted)."""
 
-    vote = models.ForeignKey(Vote, on_delete=models.CASCADE, related_name="revisions")
-    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    scores = models.JSONField(help_text="{campaign factor id: score}")
-    comment = models.TextField(blank=True)
-    seconds_to_fill = models.PositiveIntegerField(null=True, blank=True)
-    ip_hash = models.CharField(max_length=64, blank=True)
-    user_agent_hash = models.CharField(max_length=64, blank=True)
-    submitted_at = models.DateTimeField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    vote = models.ForeignKey(Vote, verbose_name=_("vote"), on_delete=models.CASCADE, related_name="revisions")
+    campaign = models.ForeignKey(
+        Campaign, verbose_name=_("campaign"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    scores = models.JSONField(_("factor scores"), help_text="{campaign factor id: score}")
+    comment = models.TextField(_("comment"), blank=True)
+    seconds_to_fill = models.PositiveIntegerField(_("seconds to fill in"), null=True, blank=True)
+    ip_hash = models.CharField(_("network fingerprint"), max_length=64, blank=True)
+    user_agent_hash = models.CharField(_("device fingerprint"), max_length=64, blank=True)
+    submitted_at = models.DateTimeField(_("submitted at"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("vote revision")
@@ -497,10 +520,12 @@ class VoteVerdictChange(models.Model):
     ``updated_at`` as the changing statement set it.
     """
 
-    vote = models.ForeignKey(Vote, on_delete=models.CASCADE, related_name="verdict_changes", db_index=False)
-    verdict = models.CharField(max_length=10, choices=Vote.Verdict.choices)
-    exclusion_reason = models.CharField(max_length=12, blank=True)
-    changed_at = models.DateTimeField()
+    vote = models.ForeignKey(
+        Vote, verbose_name=_("vote"), on_delete=models.CASCADE, related_name="verdict_changes", db_index=False
+    )
+    verdict = models.CharField(_("verdict"), max_length=10, choices=Vote.Verdict.choices)
+    exclusion_reason = models.CharField(_("exclusion reason"), max_length=12, blank=True)
+    changed_at = models.DateTimeField(_("changed at"))
 
     class Meta:
         verbose_name = _("verdict change")

@@ -105,3 +105,22 @@ def test_a_demo_comment_takes_its_stance_from_the_votes_own_scores(score: int, s
     assert set(written) <= of_the_stance
     assert any("香味" in comment or "清洁力" in comment for comment in written)
     assert any("aroma" in comment or "cleaning" in comment for comment in written)
+
+
+def test_a_demo_comment_avoids_what_the_products_other_reviews_say_already() -> None:
+    names = {1: {"zh": "清洁力", "en": "cleaning"}, 2: {"zh": "香味", "en": "aroma"}}
+    rng = np.random.default_rng(11)
+    wordings = {
+        template.format(best=names[1][language], worst=names[2][language])
+        for language, stances in demo._COMMENTS.items()
+        for template in stances["positive"]
+    }
+    # given a product whose reviews say every positive wording but one, in Chinese
+    left = min(wording for wording in wordings if not wording.isascii())
+    taken = wordings - {left}
+
+    # when more positive reviews are written for it
+    comments = {demo.review_comment(scores={1: 5, 2: 4}, names=names, rng=rng, taken=taken) for _ in range(60)}
+
+    # then the Chinese ones all take the wording left (the English ones, all taken, may repeat)
+    assert {comment for comment in comments if comment and not comment.isascii()} == {left}

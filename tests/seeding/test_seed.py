@@ -6,6 +6,7 @@ tests that write run inside their own transaction, which is rolled back, so they
 
 import datetime as dt
 import hashlib
+import re
 from collections.abc import Iterator
 from decimal import Decimal
 from io import StringIO
@@ -16,11 +17,17 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.models import Count, F, Min, Q
+from django.db.models.functions import TruncDate
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
 from catalog.models import Category, Engagement, Factor, Note, NoteProduct, OrderLine, Product
+from moderation import demo as moderation_demo
+from moderation.models import Case, ManagerTerm, ManagerVote, Report, TestAttempt
+from moderation.services import current_term, entry_shortfalls, policy_get, retake_at
+from ratings.models import Vote
 from seeding.columns import NULL_INT, Column, Kind
 from seeding.generator import SeedSizes
 from seeding.loading import SEEDED_MODELS, flush_seeded_data, seed_database
@@ -118,12 +125,13 @@ def test_the_accounts_table_is_printed_with_roles(demo_output: str) -> None:
         assert persona.email in demo_output
     assert DEMO_PASSWORD in demo_output
     assert "ecosystem manager" in demo_output
+    assert "candidate@demo.xhs" in demo_output and "may take the rules test" in demo_output
 
 
 @pytest.mark.django_db
 def test_each_persona_has_the_history_its_role_needs(demo_output: str) -> None:
     year_ago = timezone.now() - dt.timedelta(days=365)
-    shopper, buyer, manager, staff = (User.objects.get(email=persona.email) for persona in PERSONAS)
+    shopper, buyer, manager, staff, _candidate = (User.objects.get(email=persona.email) for persona in PERSONAS)
     assert not shopper.order_lines.exists() and not shopper.notes.exists()
     recent = buyer.order_lines.filter(status=OrderLine.Status.PAID, paid_at__gte=year_ago)
     assert recent.values("product").distinct().count() >= 5
@@ -133,7 +141,153 @@ def test_each_persona_has_the_history_its_role_needs(demo_output: str) -> None:
     assert staff.is_staff and staff.is_superuser and not buyer.is_staff
 
 
+@pytest.mark.django_db
+def test_the_personas_hold_the_roles_the_readme_gives_them(demo_output: str) -> None:
+    shopper, buyer, manager, staff, candidate = (User.objects.get(email=persona.email) for persona in PERSONAS)
+    # the shopper has no role and nothing to rate; the buyer rates but judges nothing
+    assert current_term(user=shopper) is None and not shopper.invitations.exists()
+    assert current_term(user=buyer) is None and buyer.invitations.exists()
+    # the manager's term came from passing the rules test
+    term = current_term(user=manager)
+    assert term is not None and term.attempt is not None and term.attempt.passed
+    assert term.attempt.correct >= policy_get().pass_mark and term.starts_at == term.attempt.submitted_at
+    # staff administer, they do not moderate
+    assert staff.is_staff and current_term(user=staff) is None
+    # the candidate meets the entry bar and may start the test now: no term, no cool-down
+    assert entry_shortfalls(user=candidate) == []
+    assert current_term(user=candidate) is None and retake_at(user=candidate) is None
+    assert not candidate.test_attempts.exists()
+    # nobody but the manager persona holds a term among the personas
+    personas = [persona.email for persona in PERSONAS]
+    assert list(ManagerTerm.objects.filter(user__email__in=personas).values_list("user__email", flat=True)) == [
+        manager.email
+    ]
+
+
+@pytest.mark.django_db
+def test_the_demo_candidate_reads_the_rules_then_starts_the_test(demo_output: str, client: Client) -> None:
+    # given the candidate signed in
+    client.force_login(User.objects.get(email="candidate@demo.xhs"))
+    # when they open the test page
+    page = client.get(reverse("moderation:test"), headers={"accept-language": "en"})
+    # then it shows the rules and a way to start, and no shortfall
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'id="rules"' in html and "No advertising" in html
+    assert reverse("moderation:test_start") in html
+    # when they start it
+    started = client.post(reverse("moderation:test_start"))
+    # then they land on their attempt's questions
+    attempt = TestAttempt.objects.get(user__email="candidate@demo.xhs", submitted_at__isnull=True)
+    assert started.status_code == 302 and started["Location"] == reverse("moderation:attempt", args=[attempt.pk])
+    questions = client.get(started["Location"])
+    assert questions.status_code == 200 and len(attempt.question_ids) == policy_get().questions_per_attempt
+
+
+def _content(case: Case) -> str:
+    return case.vote.comment if case.vote is not None else f"{case.note.title} {case.note.body}"  # type: ignore[union-attr]
+
+
+#: Every sentence the moderation demo plants to break a rule, by the rule it breaks.
+BREACHES = {
+    "no-advertising": [*moderation_demo.AD_COMMENTS, moderation_demo.NOTE_BREACHES["no-advertising"]],
+    "no-paid-reviews": [moderation_demo.TEMPLATE_COMMENT],
+    **{code: [text] for code, text in moderation_demo.NOTE_BREACHES.items() if code != "no-advertising"},
+}
+
+
+@pytest.mark.django_db
+def test_each_demo_case_is_judged_as_its_content_deserves(demo_output: str) -> None:
+    judged = Case.objects.exclude(decided_by=Case.DecidedBy.SCREENING).filter(
+        Q(status=Case.Status.DECIDED) | Q(is_audit=True)
+    )
+    assert (
+        judged.filter(outcome=Case.Outcome.VIOLATES).exists() and judged.filter(outcome=Case.Outcome.COMPLIES).exists()
+    )
+    assert judged.filter(audit_answer=Case.Outcome.VIOLATES).exists()
+    for case in judged.select_related("vote", "note__author", "rule"):
+        answer = case.audit_answer if case.is_audit else case.outcome
+        content = _content(case)
+        if answer == Case.Outcome.VIOLATES:
+            # content found to break a rule breaks that rule (no advertising rule on an innocent comment)
+            assert any(text in content for text in BREACHES[case.rule.code]), (case.rule.code, content)
+        else:
+            assert not any(text in content for texts in BREACHES.values() for text in texts), content
+        # the managers' votes agree with the decision they made
+        if not case.is_audit:
+            assert set(case.votes.values_list("choice", flat=True)) <= {answer, ManagerVote.Choice.SKIP}
+
+
+@pytest.mark.django_db
+def test_reporters_words_name_the_rule_they_report_and_screening_excludes_only_the_ring(demo_output: str) -> None:
+    for rule_code, comment in Report.objects.exclude(comment="").values_list("rule__code", "comment"):
+        assert comment == moderation_demo.REPORT_WORDS[rule_code]
+    # a report on content that breaks no rule (a mistaken one) gives no words pretending it does
+    mistaken = Case.objects.filter(outcome=Case.Outcome.COMPLIES, decided_by=Case.DecidedBy.MANAGERS)
+    assert mistaken.exists() and not Report.objects.filter(case__in=mistaken).exclude(comment="").exists()
+    # screening excluded the ring's votes, under the rule of genuine votes, and no reported comment was rewritten
+    excluded = Case.objects.filter(decided_by=Case.DecidedBy.SCREENING, outcome=Case.Outcome.VIOLATES)
+    assert excluded.exists()
+    assert set(excluded.values_list("rule__code", flat=True)) == {"genuine-votes"}
+    assert set(excluded.values_list("vote__comment", flat=True)) <= set(moderation_demo.RING_COMMENTS)
+    reported = Case.objects.filter(source=Case.Source.REPORT, vote__isnull=False)
+    assert not reported.filter(vote__comment__in=moderation_demo.RING_COMMENTS).exists()
+
+
 # --- purchase records and community activity ----------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_demo_reviews_are_dated_over_the_days_since_their_campaign_opened(demo_output: str) -> None:
+    days = Vote.objects.annotate(day=TruncDate("created_at")).values("day").annotate(n=Count("id"))
+    assert days.count() >= 7
+    # no day holds more than a fifth of the reviews, none predates its campaign or comes from the future
+    assert max(row["n"] for row in days) <= Vote.objects.count() / 5
+    assert not Vote.objects.filter(created_at__lt=F("campaign__opens_at")).exists()
+    assert not Vote.objects.filter(created_at__gt=timezone.now()).exists()
+
+
+@pytest.mark.django_db
+def test_a_product_page_rarely_repeats_a_review_word_for_word(demo_output: str) -> None:
+    planted = [moderation_demo.TEMPLATE_COMMENT, *moderation_demo.RING_COMMENTS]
+    repeats = (
+        Vote.objects.exclude(comment="")
+        .exclude(comment__in=planted)
+        .values("product_id", "comment")
+        .annotate(n=Count("id"))
+        .filter(n__gte=2)
+    )
+    # only a product with more reviews than one stance has wordings (fifty and more) says one thing twice
+    reviews = dict(Vote.objects.values("product_id").annotate(n=Count("id")).values_list("product_id", "n"))
+    assert all(reviews[row["product_id"]] >= 50 for row in repeats), list(repeats)
+
+
+@pytest.mark.django_db
+def test_each_demo_rater_writes_in_one_language(demo_output: str) -> None:
+    planted = [moderation_demo.TEMPLATE_COMMENT, *moderation_demo.AD_COMMENTS, *moderation_demo.RING_COMMENTS]
+    languages: dict[int, set[bool]] = {}  # per rater: do their comments contain Chinese?
+    for user_id, comment in (
+        Vote.objects.exclude(comment="").exclude(comment__in=planted).values_list("user_id", "comment")
+    ):
+        languages.setdefault(user_id, set()).add(bool(re.search(r"[\u4e00-\u9fff]", comment)))
+    assert not [user_id for user_id, kinds in languages.items() if len(kinds) > 1]
+    english = sum(1 for kinds in languages.values() if False in kinds)
+    assert 0.05 * len(languages) <= english <= 0.25 * len(languages)
+
+
+#: Words only a note that recommends the product uses, and words only one that does not.
+PRAISE = ("回购", "放心冲", "天花板", "闭眼入", "安利", "真的惊艳", "超高", "必备")
+DISMAY = ("避雷", "不会再买", "失望", "谨慎", "不推荐", "拉胯", "不太行")
+
+
+@pytest.mark.django_db
+def test_a_community_note_keeps_one_stance_from_its_title_to_its_last_line(demo_output: str) -> None:
+    notes = [f"{title} {body}" for title, body in Note.objects.values_list("title", "body")]
+    torn = [note for note in notes if any(w in note for w in PRAISE) and any(w in note for w in DISMAY)]
+    assert not torn, torn[:5]
+    # and all three stances show
+    assert any(w in note for note in notes for w in PRAISE) and any("避雷" in note for note in notes)
+    assert any("见仁见智" in note for note in notes)
 
 
 @pytest.mark.django_db

@@ -13,13 +13,14 @@ from moderation.demo import demo_moderation_seed
 from ratings.demo import DEMO_MIN_VOTES, demo_ratings_seed
 from seeding.generator import SCALES
 from seeding.loading import SeedRefused, SeedReport, is_seeded, report_header, report_table, seed_database
-from seeding.people import BUYER, DEMO_PASSWORD, MANAGER, PERSONAS
+from seeding.people import BUYER, CANDIDATE, DEMO_PASSWORD, MANAGER, PERSONAS
 
 _WHAT_EACH_PERSONA_IS = {
     "shopper": "signed up, no purchases",
     "buyer": "genuine purchases in the last year (a shampoo among them)",
-    "ecosystem manager": "long-standing member with purchases and notes",
+    "ecosystem manager": "passed the rules test: judges reported content at /moderation/",
     "staff": "Django admin (is_staff, is_superuser)",
+    "candidate": "meets the entry bar: may take the rules test at /moderation/test/",
 }
 
 
@@ -90,14 +91,20 @@ class Command(BaseCommand):
                 self.stdout.write(line)
         if scale == "demo":
             # Campaigns, invitations and votes, so the purchaser's and shopper's pages have data.
-            ratings = demo_ratings_seed(seed=options["seed"], buyer_email=PERSONAS[BUYER].email)
+            ratings = demo_ratings_seed(
+                seed=options["seed"], buyer_email=PERSONAS[BUYER].email, candidate_email=PERSONAS[CANDIDATE].email
+            )
             if chatty:
                 self.stdout.write(
                     f"Ratings: {ratings.campaigns} campaigns, {ratings.invitations} invitations, {ratings.votes} votes;"
                     f" {ratings.published} products published (at {DEMO_MIN_VOTES} counted votes in the demo),"
                     f" {ratings.listed} on the Little Red Heart list."
                 )
-            moderation = demo_moderation_seed(seed=options["seed"], manager_email=PERSONAS[MANAGER].email)
+            moderation = demo_moderation_seed(
+                seed=options["seed"],
+                manager_email=PERSONAS[MANAGER].email,
+                persona_emails=[persona.email for persona in PERSONAS],
+            )
             if chatty:
                 self.stdout.write(
                     f"Moderation: {moderation.rules} rules, {moderation.questions} test questions,"
