@@ -57,6 +57,10 @@ class FeatureParams:
     #: hundred honest raters vanish among its honest pushes, not among its filler-like ones.
     filler_push_sd: float = 0.5
     filler_profile: float = 0.85
+    #: ... over at least this many of the rater's ratings in the table: the profile of one or two ratings
+    #: is noise (on the platform a buyer rates a few products of a category; in the demo one each, where
+    #: every push on a small product came out "filler-like" and its evenly spread enthusiasts a burst).
+    filler_min_votes: int = 5
     #: The consensus is shrunk towards the overall mean with this many pseudo-votes.
     prior_votes: float = 5.0
     #: Share of the lowest and of the highest votes left out of a product's trimmed mean.
@@ -209,7 +213,10 @@ def rater_features(table: RatingTable, params: FeatureParams | None = None) -> F
     deviation = c("consensus_dev")
     deviation[:] = _consensus_deviation(product, vote, baseline, p)
     profiles = filler_profiles(user, product, vote, p)
-    filler_like = np.nan_to_num(profiles["profile"], nan=0.0)[user] >= p.filler_profile
+    filler_like = (np.nan_to_num(profiles["profile"], nan=0.0) >= p.filler_profile) & (
+        np.bincount(user, minlength=n_users) >= p.filler_min_votes
+    )
+    filler_like = filler_like[user]
     push_votes, push_ratio, in_burst = _push_burst(
         product, t, deviation, c("burst_votes"), baseline, span, half=half, p=p, filler_like=filler_like
     )
@@ -430,7 +437,7 @@ def _push_burst(
     a burst, forty on one with four hundred are not. Every push vote inside a burst window is in
     the burst.
     """
-    from scipy.stats import poisson  # lazily: web processes stay light
+    from scipy.stats import binom, poisson  # lazily: web processes stay light
 
     votes = np.zeros(len(t))
     ratio = np.zeros(len(t))
@@ -476,12 +483,17 @@ def _push_burst(
             base_side = np.bincount(group[baseline & side], minlength=size).astype(np.float64)
             side_in_window = _window_counts(group, t, width, baseline & side)
             overall = float(np.count_nonzero(baseline & side)) / max(float(np.count_nonzero(baseline)), 1.0)
+            # a product with little history outside the window is shrunk towards its OWN share of pushes
+            # over all its ordinary votes (itself shrunk towards the overall share): a product every buyer
+            # loves, or one whose campaign is younger than a window, has its enthusiasts spread evenly,
+            # and the overall share of pushes would call their every week a burst
+            own = (base_side + p.prior_votes * overall) / (base_n + p.prior_votes)
             others = np.maximum(window - same, 0.0)
             rows = np.flatnonzero(chosen)
             g = group[rows]
             outside_side = np.maximum(base_side[g] - side_in_window[rows], 0.0)
             outside_n = np.maximum(base_n[g] - base_in_window[rows], 0.0)
-            share = (outside_side + p.prior_votes * overall) / (outside_n + p.prior_votes)
+            share = (outside_side + p.prior_votes * own[g]) / (outside_n + p.prior_votes)
             odds = share / np.maximum(1.0 - share, 0.05)
             scale_ratio = same[rows] / (others[rows] * odds + 1.0)
             if scale == 1.0 and not fillers:
@@ -492,7 +504,19 @@ def _push_burst(
             # that is more
             usual = (outside_side + 1.0) / periods[g]
             expected = np.maximum(usual, others[rows] * odds)
+            # ... and conditioned on the product's own pushes: of all its pushes, inside the window and out,
+            # as many in the window as its share of the product's other traffic allows (a binomial tail).
+            # The share of pushes outside the window is an estimate; when little history lies outside (a
+            # campaign younger than the window, a product every buyer loves), a chance run of ordinary
+            # votes out there made the window's evenly spread enthusiasts look like a burst. With a long
+            # history both tests agree; the larger p-value is the window's. (Filler-like pushes are few and
+            # far between, and their baseline is the product's long history: the first test alone.)
             p_value = poisson.sf(same[rows] - 1, expected)
+            if not fillers:
+                traffic_in = others[rows] + 1.0
+                traffic_out = np.maximum(outside_n - outside_side, 0.0) + 1.0
+                in_window_share = traffic_in / (traffic_in + traffic_out)
+                p_value = np.maximum(p_value, binom.sf(same[rows] - 1, same[rows] + outside_side, in_window_share))
             significant = np.zeros(len(t), dtype=bool)
             significant[rows] = (
                 (p_value * tests <= p.burst_fwer)

@@ -12,12 +12,13 @@ False positives of each rule on real honest raters: the share of MovieLens 100K'
 
 * ``ring`` (hypergeometric null, Benjamini-Hochberg, lift >= 3): 0% (it was 48% with cell sizes less
   the group itself);
-* ``burst`` (Poisson tail against the product's own rate and share outside the window, Bonferroni;
-  all pushes, and filler-like raters' pushes apart; a push in the window by a rater with an ordinary
-  profile over 10 or more ratings left out): 0.007% (0.02% with those pushes, 0% before filler-like
-  pushes were counted apart);
-* ``account_flagged``: 0.22% (it only follows other flagged votes: the rest of the accounts of
-  those honest bursts, whose raters have filler-like profiles, ``rater_profile`` >= 0.83);
+* ``burst`` (Poisson tail against the product's own rate and share outside the window, and for
+  all pushes a binomial tail conditioned on the product's own pushes in and out of the window, the
+  larger p-value; Bonferroni; all pushes, and filler-like raters' pushes apart, a profile over 5 or
+  more ratings; a push in the window by a rater with an ordinary profile over 10 or more ratings left
+  out): 0% (0.007% before the conditional test and the 5 ratings, 0.02% with ordinary raters' pushes);
+* ``account_flagged``: 0% (0.22% when it followed those honest bursts to the rest of their raters'
+  votes: it only follows other flagged votes);
 * ``off_consensus``: on 1.5% of votes, never flagging alone (weight 0.2);
 * ``device_group`` (5 accounts through one device within a week, over every category) and
   ``network_group`` (8 through one network), ``shared_device``, ``shared_network``: 0% with the raters

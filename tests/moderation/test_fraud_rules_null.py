@@ -203,3 +203,39 @@ def test_an_ordinary_rater_whose_push_falls_in_an_attacks_burst_window_is_not_in
 
     assert burst[np.isin(table.user_id, attackers)].all()
     assert not burst[table.user_id == rater].any()
+
+
+def test_a_young_campaigns_enthusiasts_spread_over_its_days_are_no_burst() -> None:
+    # given: a campaign ten days old, a hundred buyers voting once each, evenly over its days; the twelve
+    # who loved the product happened to vote in its middle week, so the days outside that week hold no
+    # enthusiast at all (as on the demo's products before this was fixed)
+    times = START + np.linspace(0, 10 * DAY, 100)
+    scores = np.where(np.arange(100) % 2 == 0, 3.0, 4.0)
+    middle = np.flatnonzero((times > START + 2.5 * DAY) & (times < START + 7.5 * DAY))
+    scores[middle[:: max(1, len(middle) // 12)][:12]] = 5.0
+    table = RatingTable.from_arrays(
+        user_id=np.arange(1, 101),
+        product_id=np.ones(100, dtype=np.int64),
+        timestamp=times,
+        scores=scores.reshape(-1, 1),
+    )
+    assert np.count_nonzero(scores == 5.0) == 12
+
+    # then: an even spread, however unlucky the days outside the window, is not a burst
+    assert not flagged_by(table, "burst").any()
+
+
+def test_a_young_campaign_still_shows_a_burst_of_pushes_packed_into_its_last_days() -> None:
+    # given: the same campaign, its first eight days ordinary; then twenty fives in a day and a half
+    times = np.r_[START + np.linspace(0, 8 * DAY, 100), START + 8 * DAY + np.linspace(0, 1.5 * DAY, 20)]
+    scores = np.r_[np.where(np.arange(100) % 2 == 0, 3.0, 4.0), np.full(20, 5.0)]
+    table = RatingTable.from_arrays(
+        user_id=np.arange(1, 121),
+        product_id=np.ones(120, dtype=np.int64),
+        timestamp=times,
+        scores=scores.reshape(-1, 1),
+    )
+
+    burst = flagged_by(table, "burst")
+
+    assert burst[100:].all() and not burst[:100].any()
