@@ -242,13 +242,20 @@ def _read_inputs(product_ids: Sequence[int] | None, window: Window) -> Inputs:
         )
     )
     closer = [row[:6] for row in left_out if row[6] <= cutoff]
-    with connection.cursor() as cursor:
-        excluded = [row[0] for row in left_out]
-        if product_ids is None:
-            cursor.execute(HISTOGRAMS, [excluded])
-        else:
-            cursor.execute(HISTOGRAMS_OF_PRODUCTS, [list(product_ids), excluded])
-        rows = cursor.fetchall()
+    excluded = [row[0] for row in left_out]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            if product_ids is None:
+                cursor.execute(HISTOGRAMS, [excluded])
+            else:
+                cursor.execute(HISTOGRAMS_OF_PRODUCTS, [list(product_ids), excluded])
+            rows = cursor.fetchall()
+    else:  # SQLite on a fresh machine: the same counts through the ORM, without arrays
+        in_window = FactorScore.objects.exclude(vote_id__in=excluded)
+        if product_ids is not None:
+            in_window = in_window.filter(product_id__in=list(product_ids))
+        per_score = {f"n{n}": Count("pk", filter=Q(score=n)) for n in statistics.SCORES}
+        rows = list(in_window.order_by().values("factor_id").annotate(**per_score).values_list("factor_id", *per_score))
     for factor_id, *histogram in rows:
         key = (product_of[factor_id], keys[factor_id])
         if key in histograms:  # another campaign's factor of the same catalog factor
@@ -712,6 +719,8 @@ def _results_write(*, run: ScoringRun, changed: Sequence[tuple[Computed, str]]) 
     of one array per column (``bulk_create`` built a model instance and converted every value in Python:
     ~45k instances and 405k conversions for 21k rows at full scale)."""
     products = [c.result.product_id for c, _ in changed]
+    if connection.vendor != "postgresql":
+        return _results_write_orm(run=run, changed=changed)
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE ratings_productresult SET is_latest = false WHERE is_latest AND product_id = ANY(%s)", [products]
@@ -722,6 +731,31 @@ def _results_write(*, run: ScoringRun, changed: Sequence[tuple[Computed, str]]) 
         rows = [(result_of[c.result.product_id], f) for c, _ in changed for f in c.factors]
         factor_columns = [[getattr(f, name) for _, f in rows] for name in FACTOR_COLUMNS]
         cursor.execute(FACTORS_INSERT, [[pk for pk, _ in rows], *factor_columns])
+    return result_of
+
+
+def _results_write_orm(*, run: ScoringRun, changed: Sequence[tuple[Computed, str]]) -> dict[int, int]:
+    """``_results_write`` for SQLite (a fresh machine, the demo): the same rows through the ORM."""
+    ProductResult.objects.filter(is_latest=True, product_id__in=[c.result.product_id for c, _ in changed]).update(
+        is_latest=False
+    )
+    now = timezone.now()
+    saved = ProductResult.objects.bulk_create(
+        ProductResult(
+            run=run,
+            is_latest=True,
+            created_at=now,
+            fingerprint=digest,
+            **{name: getattr(c.result, name) for name in RESULT_COLUMNS},
+        )
+        for c, digest in changed
+    )
+    result_of = {result.product_id: result.pk for result in saved}
+    FactorResult.objects.bulk_create(
+        FactorResult(result_id=result_of[c.result.product_id], **{name: getattr(f, name) for name in FACTOR_COLUMNS})
+        for c, _ in changed
+        for f in c.factors
+    )
     return result_of
 
 
@@ -763,6 +797,17 @@ def _products_update(changed: Sequence[Computed]) -> None:
     product in Python, about a second of a full run; subqueries to the new results cost 8 ms a category).
     """
     results = [c.result for c in changed]
+    if connection.vendor != "postgresql":  # SQLite: one UPDATE per product, the demo's few hundred
+        for r in results:
+            # a product without a ranking score leaves the list in the same statement, as below
+            unlisted = {"heart_rank": None} if r.ranking_score is None else {}
+            Product.objects.filter(pk=r.product_id).update(
+                rating_score=r.comprehensive if r.published else None,
+                ranking_score=r.ranking_score,
+                rated_by=r.counted,
+                **unlisted,
+            )
+        return
     with connection.cursor() as cursor:
         cursor.execute(
             PRODUCTS_UPDATE,
