@@ -22,7 +22,7 @@ from ratings import scoring
 from ratings.models import RatingPolicy
 from tests.browser.test_manager_desk import signed_in
 from tests.browser.test_phone_widths import LATIN_OUTSIDE_USER_CONTENT, WIDEST
-from tests.factories import NoteFactory, ProductFactory, UserFactory, rating_ready_category
+from tests.factories import CategoryFactory, NoteFactory, ProductFactory, UserFactory, rating_ready_category
 from tests.moderation.factories import RuleFactory, manager, note_case, veteran
 from tests.ratings.factories import accepted_invitation, campaign_for, votes_cast
 
@@ -106,7 +106,10 @@ def _candidate() -> tuple[User, list[Visit]]:
 
 def _staff() -> tuple[User, list[Visit]]:
     """Staff open the admin and the products list."""
-    product = ProductFactory(name_zh="保湿面霜", name_en="Moisturising Cream")
+    names_en = ("Moisturising Cream", "Skin care")
+    ProductFactory(
+        name_zh="保湿面霜", name_en=names_en[0], category=CategoryFactory(name_zh="护肤", name_en=names_en[1])
+    )
     staff = UserFactory(display_name="管理员", is_staff=True, is_superuser=True)
     # the admin greets staff by their address and lists both names of what staff edit in both languages
     own = (staff.email,)
@@ -116,7 +119,7 @@ def _staff() -> tuple[User, list[Visit]]:
             "admin-products",
             "/admin/catalog/product/",
             key="#result_list",
-            user_text=(*own, product.name_en, product.category.name_en),
+            user_text=(*own, *names_en),
         ),
     ]
 
