@@ -1,6 +1,7 @@
 # ruff: noqa: E501 - each message is written exactly as the package wrote it, on one line
 """Django's and django-allauth's own messages whose Chinese translations end sentences in half-width
-punctuation ("请登录." beside our "请登录。"). Naming them here puts them in our catalogue (``makemessages``
+punctuation ("请登录." beside our "请登录。"), or that Django's Chinese catalogue lacks (the admin index's
+column headers for screen readers). Naming them here puts them in our catalogue (``makemessages``
 collects them) where they carry full-width punctuation; ``LOCALE_PATHS`` is searched before the
 packages' own catalogues, so ours are the ones shown. ``tests/test_translations.py`` lists any message a
 shopper, a manager or staff could see with half-width punctuation.
@@ -11,6 +12,9 @@ Nothing reads these values: they exist to be extracted.
 from django.utils.translation import gettext_noop, ngettext_lazy
 
 MESSAGES = (
+    gettext_noop("Model name"),
+    gettext_noop("Add link"),
+    gettext_noop("Change or view list link"),
     gettext_noop("Enter your password:"),
     gettext_noop(
         "If you do not recognize this change then please take proper security precautions immediately. The change to your account originates from:\n\n- IP address: %(ip)s\n- Browser: %(user_agent)s\n- Date: %(timestamp)s"

@@ -1,12 +1,13 @@
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy
 
 from catalog import views as catalog_views
 from xhs import health
 
-admin.site.site_header = "Little Red Heart · 小红心"
-admin.site.site_title = "Little Red Heart"
+admin.site.site_header = gettext_lazy("Little Red Heart")
+admin.site.site_title = gettext_lazy("Little Red Heart")
 # The admin login goes through allauth, so its rate limits cover it too.
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
