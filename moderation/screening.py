@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
@@ -401,8 +402,32 @@ class ScreeningOutcome:
     counted_again: int
 
 
+#: How long the nightly batch's device and network groups stay in the cache for its category tasks.
+SHARED_GROUPS_SECONDS = 3 * 3600
+
+
+def fingerprint_groups_share(batch: str) -> str:
+    """Every account's device and network groups, read once for a nightly batch and left in the cache
+    for its category tasks (``shared_fingerprint_groups``): each task reading its own raters' groups
+    read 10-15 s of votes at full scale (2.8M votes: 52k raters of the largest category), 93 times a
+    night, against 23 s once. Returns the cache key."""
+    key = f"screening:groups:{batch}"
+    cache.set(key, fingerprint_groups(), SHARED_GROUPS_SECONDS)
+    return key
+
+
+def shared_fingerprint_groups(key: str) -> RaterFingerprints | None:
+    """The groups ``fingerprint_groups_share`` left under ``key``; None when gone (expired, evicted, or the
+    cache unreachable): the caller reads its raters' own, as before."""
+    groups = cache.get(key)
+    return groups if isinstance(groups, RaterFingerprints) else None
+
+
 def votes_screen(
-    *, vote_ids: Sequence[int] | None = None, category_ids: Iterable[int] | None = None
+    *,
+    vote_ids: Sequence[int] | None = None,
+    category_ids: Iterable[int] | None = None,
+    fingerprints: RaterFingerprints | None = None,
 ) -> ScreeningOutcome:
     """Screen votes with the current model and apply the verdicts.
 
@@ -438,7 +463,7 @@ def votes_screen(
         screened = Vote.objects.filter(campaign__category_id__in=categories)
     else:
         screened = None
-    groups = fingerprint_groups(
+    groups = fingerprints or fingerprint_groups(
         raters=None if screened is None else list(screened.order_by().values_list("user_id", flat=True).distinct())
     )
     outcomes = []

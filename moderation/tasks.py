@@ -56,7 +56,8 @@ def screen_all_votes(self: Task[Any, Any]) -> int:
     if screening.current_model() is None:
         screening.screener_train()  # once here, not in every category's task
     category_ids = screening.categories_with_votes()
-    tasks = group(screen_category.si(category_id) for category_id in category_ids)
+    groups_key = screening.fingerprint_groups_share(self.request.id or "inline")
+    tasks = group(screen_category.si(category_id, groups_key) for category_id in category_ids)
     delivery = getattr(self.request, "delivery_info", None) or {}
     options = {"queue": delivery["routing_key"]} if delivery.get("routing_key") else {}
     transaction.on_commit(lambda: tasks.apply_async(**options), robust=True)
@@ -64,13 +65,16 @@ def screen_all_votes(self: Task[Any, Any]) -> int:
 
 
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
-def screen_category(category_id: int) -> str:
-    """One category of the nightly batch: every vote in it, among its votes, with the current model.
+def screen_category(category_id: int, groups_key: str | None = None) -> str:
+    """One category of the nightly batch: every vote in it, among its votes, with the current model, and
+    the batch's device and network groups read once for all categories (``groups_key``; without them,
+    or once they are gone from the cache, its raters' own are read).
 
     Harmless to re-run or to run twice at once: verdicts are applied under a lock and an unchanged one
     changes nothing; managers' decisions stand.
     """
-    return f"{screening.votes_screen(category_ids=[category_id])}"
+    shared = screening.shared_fingerprint_groups(groups_key) if groups_key else None
+    return f"{screening.votes_screen(category_ids=[category_id], fingerprints=shared)}"
 
 
 @shared_task(acks_late=True)

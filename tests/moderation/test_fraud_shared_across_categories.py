@@ -2,6 +2,7 @@
 on one phone, each voting once in its own category, were invisible category by category."""
 
 from datetime import timedelta
+from typing import Any
 
 import numpy as np
 import pytest
@@ -136,3 +137,41 @@ def test_training_judges_the_phone_across_categories_as_the_batch_does(
 
     assert flagged_in_training >= 5
     assert flagged_in_training == flagged_by_batch
+
+
+def test_the_nightly_batch_reads_the_groups_once_and_each_category_task_judges_with_them(
+    one_phone_in_five_categories: tuple[list[Vote], list[Vote]],
+    django_assert_max_num_queries: Any,
+) -> None:
+    from moderation.tasks import screen_category
+
+    _, ring = one_phone_in_five_categories
+    screening.screener_train()
+    # the batch leaves every account's groups in the cache once
+    key = screening.fingerprint_groups_share("night-1")
+    category = ring[2].campaign.category_id
+
+    # a category's task judges with them: its phone account goes to review, its reasons counted across categories
+    with django_assert_max_num_queries(60) as captured:
+        screen_category.run(category, key)
+
+    row = VoteScreening.objects.get(vote=ring[2])
+    assert row.verdict == "review"
+    assert any(reason["code"] == "device_group" and reason["params"]["others"] == 4 for reason in row.reasons)
+    fingerprint_reads = [q["sql"] for q in captured.captured_queries if '"ratings_vote"."ip_hash" IN' in q["sql"]]
+    assert fingerprint_reads == [], "the task read its raters' fingerprints again"
+
+
+def test_a_category_task_whose_shared_groups_are_gone_reads_its_raters_own(
+    one_phone_in_five_categories: tuple[list[Vote], list[Vote]],
+) -> None:
+    from moderation.tasks import screen_category
+
+    _, ring = one_phone_in_five_categories
+    screening.screener_train()
+
+    screen_category.run(ring[1].campaign.category_id, "screening:groups:expired-long-ago")
+
+    row = VoteScreening.objects.get(vote=ring[1])
+    assert row.verdict == "review"
+    assert any(reason["code"] == "device_group" for reason in row.reasons)
