@@ -79,6 +79,8 @@ class FeatureParams:
     #: Filler profiles: DegSim's neighbours, and the most raters it is computed for (else unknown).
     degsim_neighbours: int = 10
     degsim_max_raters: int = 50_000
+    #: ... among the raters with at least this many ratings in the table (others: unknown).
+    degsim_min_votes: int = 5
     #: Near-duplicate comments: character shingles, minimum normalised length, MinHash bands x rows.
     shingle: int = 3
     min_comment_chars: int = 50
@@ -874,8 +876,9 @@ def filler_profiles(user: I64, product: I64, rating: F64, p: FeatureParams) -> d
       item ratings squared;
     * ``degsim``: mean Pearson similarity (mean-centred cosine over co-rated items) with its
       ``degsim_neighbours`` most similar raters; attackers resemble no honest rater (and, with an
-      average attack, each other); NaN above ``degsim_max_raters`` raters, where the similarity
-      matrix would not fit;
+      average attack, each other), among the raters with ``degsim_min_votes`` ratings or more (NaN
+      for the others); NaN above ``degsim_max_raters`` such raters, where the similarity matrix would
+      not fit;
     * ``length_var``: how far its number of ratings is from the mean, over the variance (attack
       profiles share one length);
     * ``meanvar`` / ``fmtd``: its target (its top-rated items) against its fillers (the rest): the
@@ -913,21 +916,25 @@ def filler_profiles(user: I64, product: I64, rating: F64, p: FeatureParams) -> d
         fmtd = np.abs(target_mean - filler_mean)
 
     degsim = np.full(n_users, np.nan)
-    raters = np.flatnonzero(votes > 0)
+    # only raters with a few ratings have neighbours worth the name (a similarity over one or two co-rated
+    # items is noise), and only they are compared: the similarity matrix is theirs squared. On the
+    # platform a buyer rates a few products of a category, so this is a few heavy raters; over every
+    # rater, a category of 24,500 raters took 61 s (``bench/screening.py`` data), a night 93 of them.
+    raters = np.flatnonzero(votes >= p.degsim_min_votes)
     if 2 <= len(raters) <= p.degsim_max_raters:
         own_mean = np.bincount(u, weights=r, minlength=n_users) / np.maximum(votes, 1.0)
         matrix = sparse.csr_matrix((r - own_mean[u], (u, i)), shape=(n_users, n_products))
         norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
         scale = sparse.diags(np.where(norms > 0, 1.0 / np.maximum(norms, 1e-12), 0.0))
-        unit = (scale @ matrix).tocsr()
+        among = (scale @ matrix).tocsr()[raters]
+        others = among.T.tocsc()
         k = min(p.degsim_neighbours, len(raters) - 1)
-        step = max(1, 2_000_000 // max(n_users, 1))
+        step = max(1, 2_000_000 // len(raters))
         for start in range(0, len(raters), step):
-            rows = raters[start : start + step]
-            similar = (unit[rows] @ unit.T).toarray()
-            similar[np.arange(len(rows)), rows] = -np.inf
-            similar[:, votes == 0] = -np.inf
-            degsim[rows] = np.mean(-np.partition(-similar, k - 1, axis=1)[:, :k], axis=1)
+            block = among[start : start + step]
+            similar = (block @ others).toarray()
+            similar[np.arange(block.shape[0]), np.arange(start, start + block.shape[0])] = -np.inf
+            degsim[raters[start : start + step]] = np.mean(-np.partition(-similar, k - 1, axis=1)[:, :k], axis=1)
 
     def percentile(values: F64) -> F64:
         known = ~np.isnan(values) & (votes > 0)

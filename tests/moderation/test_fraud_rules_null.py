@@ -239,3 +239,16 @@ def test_a_young_campaign_still_shows_a_burst_of_pushes_packed_into_its_last_day
     burst = flagged_by(table, "burst")
 
     assert burst[100:].all() and not burst[:100].any()
+
+
+def test_raters_are_compared_for_degsim_only_with_five_ratings_or_more() -> None:
+    # a similarity over one or two co-rated products is noise, and comparing every buyer of a category
+    # with every other took a minute a category at full scale: the few heavy raters are compared
+    honest = sessions(400, 60, weeks=4, rng=np.random.default_rng(5))
+    features = rater_features(honest)
+    votes = features.column("rater_votes")
+    degsim = features.column("rater_degsim")
+
+    assert (votes < 5).any() and (votes >= 5).any()
+    assert np.isnan(degsim[votes < 5]).all()
+    assert not np.isnan(degsim[votes >= 5]).any()
