@@ -103,19 +103,8 @@ def measure(args: argparse.Namespace, env: dict[str, str], overlay_dir: Path) ->
     call_command("collectstatic", interactive=False, verbosity=0)
     paths, rated_slug = api_paths(args.seed)
     redis_pid = int(redis.Redis.from_url(args.redis_url).info("server")["process_id"])
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT current_database()")
-        database = cursor.fetchone()[0]
     connection.close()
-
-    def db_pids() -> list[int]:
-        import psycopg2
-
-        with psycopg2.connect(args.database_url) as probe, probe.cursor() as cursor:
-            cursor.execute(
-                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [database]
-            )
-            return [row[0] for row in cursor.fetchall()]
+    db_pids = harness.backend_pids(args.database_url)
 
     outcomes: list[harness.Outcome] = []
     print(f"{os.cpu_count()} cores; load average {harness.load_average()} before the run")

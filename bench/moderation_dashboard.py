@@ -514,19 +514,11 @@ def session_cookie(name: str, value: str) -> Iterator[None]:
 
 
 def under_load(args: argparse.Namespace, env: dict[str, str], overlay_dir: Path, session_key: str) -> None:
-    import psycopg2
     import redis
     from django.conf import settings
 
-    database = plb.database_name(args.database_url)
     redis_pid = int(redis.Redis.from_url(args.redis_url).info("server")["process_id"])
-
-    def db_pids() -> list[int]:
-        with psycopg2.connect(args.database_url) as probe, probe.cursor() as cursor:
-            cursor.execute(
-                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [database]
-            )
-            return [row[0] for row in cursor.fetchall()]
+    db_pids = plb.backend_pids(args.database_url)
 
     outcomes: list[plb.Outcome] = []
     log_path = overlay_dir / "gunicorn.log"

@@ -436,6 +436,23 @@ def database_name(database_url: str) -> str:
     return urlparse(database_url).path.lstrip("/")
 
 
+def backend_pids(database_url: str) -> Callable[[], list[int]]:
+    """A reader of the PostgreSQL backends serving the bench's database (the web server's and workers'
+    connections), asked afresh at each call so that connections opened later count."""
+    import psycopg2
+
+    database = database_name(database_url)
+
+    def pids() -> list[int]:
+        with psycopg2.connect(database_url) as probe, probe.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [database]
+            )
+            return [row[0] for row in cursor.fetchall()]
+
+    return pids
+
+
 def prepare(args: argparse.Namespace) -> None:
     import psycopg2
 
@@ -755,19 +772,8 @@ def measure(args: argparse.Namespace, env: dict[str, str], overlay_dir: Path) ->
     counts = query_counts(rated_slug, unrated_slug)
     bench_redis = redis.Redis.from_url(args.redis_url)
     redis_pid = int(bench_redis.info("server")["process_id"])
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT current_database()")
-        database = cursor.fetchone()[0]
     connection.close()
-
-    def db_pids() -> list[int]:
-        import psycopg2
-
-        with psycopg2.connect(args.database_url) as probe, probe.cursor() as cursor:
-            cursor.execute(
-                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [database]
-            )
-            return [row[0] for row in cursor.fetchall()]
+    db_pids = backend_pids(args.database_url)
 
     outcomes: list[Outcome] = []
     print(f"{os.cpu_count()} cores; load average {load_average()} before the run")

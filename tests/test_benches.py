@@ -213,6 +213,19 @@ def test_the_product_page_bench_prints_its_table(bench_database: BenchDatabase) 
 
 
 @pytest.mark.postgres
+def test_the_api_bench_prints_its_table(bench_database: BenchDatabase) -> None:
+    bench_database.with_demo_data()
+
+    output = bench_database.run(
+        "api_load.py",
+        *bench_database.server_args(),
+        *("--connections", "2", "--client-processes", "1", "--warmup", "0"),
+    )
+
+    assert "÷ /healthz/ req/s" in output
+
+
+@pytest.mark.postgres
 def test_the_moderation_dashboard_bench_prints_its_table(bench_database: BenchDatabase) -> None:
     bench_database.with_demo_data()
 
