@@ -5,7 +5,11 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.utils import timezone
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone, translation
 
 from accounts.models import Notification
 from catalog.models import OrderLine, Product, Store
@@ -232,3 +236,124 @@ def test_one_report_per_person_and_one_claim_under_a_race() -> None:
     assert len(set(claims)) == 1
     assert CounterfeitCase.objects.count() == 1
     assert CounterfeitReport.objects.count() == 9 == CounterfeitCase.objects.get().reports_count
+
+
+# --- pages ---------------------------------------------------------------------------------------------------
+
+
+def test_a_buyer_reports_from_the_product_page_and_a_non_buyer_is_told_why_not(client: Client) -> None:
+    product = ProductFactory()
+    buyer = buyer_of(product)
+    url = reverse("moderation:counterfeit_report", args=[product.slug])
+    page = client.get(product.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert url in page
+
+    # a shopper without a purchase is told, and a forged post stores nothing
+    client.force_login(UserFactory())
+    refused_form = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    forged = client.post(url, {"store": product.store_id, "description": "fake"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert "no kept purchase of this product on your account" in refused_form
+    assert forged.status_code == 200 and "Only buyers can report a counterfeit" in forged.content.decode()
+    assert CounterfeitCase.objects.count() == 0 and CounterfeitReport.objects.count() == 0
+
+    # the buyer sees the store they bought from, with its type, and reports
+    client.force_login(buyer)
+    form = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    sent = client.post(url, {"store": product.store_id, "description": "The seal was broken."})
+    assert product.store.name_en in form and "Authorized retailer" in form
+    assert sent.status_code == 302 and sent["Location"] == product.get_absolute_url()
+    assert CounterfeitReport.objects.get().description == "The seal was broken."
+
+
+def test_managers_judge_claims_on_their_page_and_the_product_page_says_the_product_is_held(
+    client: Client, django_capture_on_commit_callbacks: Any, django_assert_num_queries: Any
+) -> None:
+    product = listed_product()
+    reporter = buyer_of(product)
+    case = report(product, reporter, description="Smells of glue, the batch code is unknown.")
+    judges = [manager() for _ in range(5)]
+    page = reverse("moderation:counterfeit_claims")
+
+    client.force_login(judges[0])
+    shown = client.get(page, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Smells of glue" in shown and product.name_en in shown and "Authorized retailer" in shown
+    # the page's queries do not grow with the claims
+    report(ProductFactory())
+    report(ProductFactory())
+    client.get(page)
+    with CaptureQueriesContext(connection) as many:
+        client.get(page)
+    CounterfeitCase.objects.exclude(pk=case.pk).delete()
+    with django_assert_num_queries(len(many)):
+        client.get(page)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for judge in judges:
+            client.force_login(judge)
+            answer = client.post(reverse("moderation:counterfeit_vote", args=[case.pk]), {"choice": "counterfeit"})
+            assert answer.status_code == 302
+    assert CounterfeitCase.objects.get(pk=case.pk).status == CounterfeitCase.Status.CONFIRMED
+    assert "Smells of glue" not in client.get(page).content.decode()
+
+    # the product page says so plainly, anonymously too (its cached copy was dropped)
+    client.logout()
+    notice = client.get(product.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Off the Little Red Heart list: counterfeit confirmed" in notice
+    assert f"sold by {product.store.name_en} (Authorized retailer)" in notice
+    # it left the list and drops to the end of its category's ranking
+    assert product.name_en not in client.get(reverse("ratings:heart_list"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    category = client.get(product.category.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Counterfeit confirmed: not ranked" in category
+    # the API says it too, with the store type in the product's card
+    answer = client.get(reverse("api-v1:product", args=[product.slug]), HTTP_ACCEPT_LANGUAGE="en").json()
+    assert answer["counterfeit_hold"] == {"store": product.store.name_en, "store_kind": "Authorized retailer"}
+    assert answer["product"]["store"]["kind"] == "authorized"
+    # the reporter's inbox tells them
+    client.force_login(reporter)
+    inbox = client.get(reverse("accounts:inbox"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "The counterfeit you reported was confirmed" in inbox
+
+
+def test_the_product_page_notice_in_chinese(client: Client, staff: Any) -> None:
+    if (
+        _zh("Off the Little Red Heart list: counterfeit confirmed")
+        == "Off the Little Red Heart list: counterfeit confirmed"
+    ):
+        pytest.skip("translations not compiled yet")
+    product = ProductFactory()
+    counterfeits.decide(case=report(product), confirmed=True, staff=staff)
+
+    page = client.get(product.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+
+    assert _zh("Off the Little Red Heart list: counterfeit confirmed") in page
+
+
+def _zh(message: str) -> str:
+    with translation.override("zh-hans"):
+        return translation.gettext(message)
+
+
+def test_store_type_is_shown_beside_every_score(client: Client) -> None:
+    product = listed_product(store=StoreFactory(kind=Store.Kind.CROSS_BORDER))
+
+    for url in (product.get_absolute_url(), reverse("ratings:heart_list"), product.category.get_absolute_url()):
+        assert "Cross-border store" in client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode(), url
+    card = client.get(reverse("api-v1:list"), HTTP_ACCEPT_LANGUAGE="en").json()["categories"][0]["products"][0]
+    assert card["store"]["kind"] == "cross_border" and card["store"]["kind_label"] == "Cross-border store"
+
+
+def test_staff_confirm_and_clear_in_the_admin(admin_client: Client, django_capture_on_commit_callbacks: Any) -> None:
+    product = listed_product()
+    case = report(product)
+    changelist = reverse("admin:moderation_counterfeitcase_changelist")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(changelist, {"action": "confirm", "_selected_action": [case.pk]})
+    assert Product.objects.get(pk=product.pk).heart_rank is None
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(changelist, {"action": "clear", "_selected_action": [case.pk]})
+
+    case.refresh_from_db()
+    assert (case.status, case.decided_by) == (CounterfeitCase.Status.CLEARED, CounterfeitCase.DecidedBy.STAFF)
+    assert Product.objects.get(pk=product.pk).heart_rank == 1
+    assert admin_client.get(reverse("admin:moderation_counterfeitcase_change", args=[case.pk])).status_code == 200
