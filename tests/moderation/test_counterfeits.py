@@ -357,3 +357,9 @@ def test_staff_confirm_and_clear_in_the_admin(admin_client: Client, django_captu
     assert (case.status, case.decided_by) == (CounterfeitCase.Status.CLEARED, CounterfeitCase.DecidedBy.STAFF)
     assert Product.objects.get(pk=product.pk).heart_rank == 1
     assert admin_client.get(reverse("admin:moderation_counterfeitcase_change", args=[case.pk])).status_code == 200
+
+
+def test_the_methodology_explains_counterfeit_claims(client: Client) -> None:
+    page = client.get(reverse("ratings:methodology"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert "Counterfeit claims" in page and "Only staff can clear a confirmed claim" in page
