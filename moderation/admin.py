@@ -57,7 +57,16 @@ class ModerationPolicyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         ),
         (
             _("Deciding cases"),
-            {"fields": ("quorum", "majority_numerator", "majority_denominator", "stale_hours", "daily_cap")},
+            {
+                "fields": (
+                    "quorum",
+                    "majority_numerator",
+                    "majority_denominator",
+                    "stale_hours",
+                    "counterfeit_stale_days",
+                    "daily_cap",
+                )
+            },
         ),
         (_("Audits"), {"fields": ("audit_window", "audit_min_accuracy")}),
         (_("Reports"), {"fields": ("reports_per_day",)}),
