@@ -18,7 +18,18 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from moderation.fraud.fingerprints import FingerprintParams
-from moderation.models import Case, Choice, ManagerTerm, ManagerVote, Question, Report, Rule, TestAttempt
+from moderation.models import (
+    Case,
+    Choice,
+    CounterfeitCase,
+    CounterfeitReport,
+    ManagerTerm,
+    ManagerVote,
+    Question,
+    Report,
+    Rule,
+    TestAttempt,
+)
 from ratings.models import FactorScore, Vote
 
 #: How many cases the dashboard shows at once; voting loads the next ones.
@@ -446,4 +457,22 @@ def audit_record(*, manager: User, limit: int = 20) -> list[ManagerVote]:
         ManagerVote.objects.filter(manager=manager, audit_correct__isnull=False)
         .select_related("case", "case__rule", "dispute")
         .order_by("-created_at", "-id")[:limit]
+    )
+
+
+#: Claims shown on the managers' page at once: the oldest first, so none waits for ever.
+CLAIMS_PER_PAGE = 20
+
+
+def counterfeit_queue(*, manager: User) -> list[CounterfeitCase]:
+    """Open counterfeit claims this manager has neither voted on nor reported, oldest first, each with its
+    product, store and reports (three queries however many claims)."""
+    reports = CounterfeitReport.objects.select_related("purchase").order_by("created_at", "id")
+    return list(
+        CounterfeitCase.objects.filter(status=CounterfeitCase.Status.OPEN)
+        .exclude(votes__manager=manager)
+        .exclude(reports__reporter=manager)
+        .select_related("product__brand", "product__category", "store")
+        .prefetch_related(Prefetch("reports", queryset=reports))
+        .order_by("created_at", "id")[:CLAIMS_PER_PAGE]
     )
