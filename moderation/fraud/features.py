@@ -533,7 +533,41 @@ def _push_burst(
             else:
                 # in a wider window of filler-like pushes, only those whose OWN window is a burst
                 overlaps[significant] += 1
+    for fillers_side in sides[2:]:
+        overlaps += _stragglers(group, t, fillers_side, overlaps > 0, baseline, group_span, half)
     return votes, ratio, overlaps
+
+
+def _stragglers(
+    group: I64,
+    t: F64,
+    side: npt.NDArray[np.bool_],
+    in_burst: npt.NDArray[np.bool_],
+    baseline: npt.NDArray[np.bool_],
+    group_span: F64,
+    half: float,
+) -> F64:
+    """Filler-like pushes that trail (or lead) a burst on a quiet product: chained to a push in the burst
+    by gaps of at most ``half``, on a product whose filler-like pushes outside bursts come fewer than one
+    per window. A campaign's last three votes, a few days apart after its busiest week, are too few
+    for a test of their own (``burst_min_votes``), yet on a film that sees a filler-like push a season
+    they are the campaign's. On a busy product nothing is chained: its own fans push every week."""
+    rows = np.flatnonzero(side)
+    if len(rows) == 0 or not np.any(in_burst[rows]):
+        return np.zeros(len(t))
+    size = len(group_span)
+    quiet_pushes = np.bincount(group[baseline & side & ~in_burst], minlength=size).astype(np.float64)
+    per_window = (quiet_pushes + 1.0) / np.maximum(group_span / (2 * half), 1.0)
+    rows = rows[per_window[group[rows]] < 1.0]
+    if len(rows) == 0:
+        return np.zeros(len(t))
+    rows = rows[np.lexsort((t[rows], group[rows]))]
+    breaks = np.r_[True, (group[rows][1:] != group[rows][:-1]) | (np.diff(t[rows]) > half)]
+    chain = np.cumsum(breaks) - 1
+    burst_chain = np.bincount(chain, weights=in_burst[rows].astype(np.float64)) > 0
+    joined = np.zeros(len(t))
+    joined[rows] = (burst_chain[chain] & ~in_burst[rows]).astype(np.float64)
+    return joined
 
 
 def _counts_near(

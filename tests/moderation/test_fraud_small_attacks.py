@@ -91,3 +91,31 @@ def test_a_rater_in_one_burst_beside_a_group_in_several_is_on_its_edge() -> None
     # then only the honest rater's burst vote is on the group's edge: the group's own votes are not, nor a
     # burst whose raters share no other burst (nothing tells a group there), nor a vote outside any burst
     assert edge.tolist() == [False] * 8 + [True] + [False] * 4
+
+
+def test_a_campaigns_stragglers_on_a_quiet_product_are_in_its_burst() -> None:
+    # given a product a handful of honest raters rated over half a year, and nine filler accounts pushing it:
+    # six within a week, then three more a few days apart (too few for a burst of their own)
+    honest = honest_platform()
+    counts = np.bincount(honest.product_id)
+    quiet = int(np.flatnonzero((counts > 0) & (counts <= 12))[0])
+    days = [0.0, 0.0, 0.1, 0.2, 3.0, 6.5, 7.6, 10.1, 12.2]
+    rng = np.random.default_rng(23)
+    table = honest
+    for rater, day in zip(ATTACKERS, days, strict=True):
+        filler = rng.choice(np.setdiff1d(np.arange(1, 301), [quiet]), size=40, replace=False)
+        table = table.concat(
+            RatingTable.from_arrays(
+                user_id=np.full(41, rater),
+                product_id=np.r_[quiet, filler],
+                timestamp=START + 80 * DAY + day * DAY + np.sort(rng.uniform(0, HOUR, 41)),
+                scores=np.r_[5.0, rng.integers(1, 6, 40)].reshape(-1, 1),
+            )
+        )
+    pushes = np.isin(table.user_id, ATTACKERS) & (table.product_id == quiet)
+
+    burst = apply_rules(table, rater_features(table)).reasons.has("burst")
+
+    # then all nine pushes are the burst's, the three stragglers chained to the week before them
+    assert np.count_nonzero(burst[pushes]) == 9
+    assert not burst[: len(honest)].any()
