@@ -83,16 +83,12 @@ HEART_LIST_CACHE_KEY = "ratings:heart-list"
 # --- Reading what a category's campaigns are made of ---------------------------------------------
 
 
-def _scored_campaigns(
-    category_id: int, product_ids: Sequence[int] | None = None, *, as_of: datetime | None = None
-) -> list[Campaign]:
-    """Each product's latest campaign that was not cancelled (opened by ``as_of``, if given): the one whose
-    factors its public score is shown on. The votes come from all its campaigns (``_read_inputs``)."""
+def _scored_campaigns(category_id: int, product_ids: Sequence[int] | None = None) -> list[Campaign]:
+    """Each product's latest campaign that was not cancelled: the one whose factors its public score is
+    shown on. The votes come from all its campaigns (``_read_inputs``)."""
     campaigns = Campaign.objects.filter(category_id=category_id).exclude(status=Campaign.Status.CANCELLED)
     if product_ids is not None:
         campaigns = campaigns.filter(product_id__in=product_ids)
-    if as_of is not None:
-        campaigns = campaigns.filter(opens_at__lte=as_of)
     latest: dict[int, Campaign] = {}
     for campaign in campaigns.order_by("product_id", "-opens_at", "-id").only(
         "id", "product_id", "category_id", "opens_at"
@@ -652,7 +648,7 @@ def _category_computed(
     inputs: Inputs | None = None,
 ) -> tuple[list[Computed], float]:
     """The figures of these campaigns' products as of the run's cut-off, and the prior used (computed
-    from them when ``prior`` is None). Reads only: the scoring run and ``run_verify`` share it.
+    from them when ``prior`` is None). Reads only.
     ``inputs`` are the full run's, read once for every category; without them, these products' are read."""
     _jit_off()
     window = Window.ending(run.data_cutoff, days=window_days)
@@ -1264,62 +1260,3 @@ def rescores_due(*, now: datetime | None = None) -> list[int]:
     return list(
         Campaign.objects.filter(rescore_requested_at__lt=since).order_by("pk").values_list("pk", flat=True)[:1000]
     )
-
-
-# --- Verifying a past run -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Mismatch:
-    product_id: int
-    stored: tuple[Any, ...]
-    recomputed: tuple[Any, ...]
-
-
-def run_verify(*, run_id: int) -> tuple[int, list[Mismatch]]:
-    """Recompute a run's figures from the database as it stood at the run's cut-off, and compare them with
-    what the run left published: each product's latest result as of the run (a run writes only what changed,
-    so an unchanged product's result may come from an earlier run).
-
-    A full run's prior is recomputed from the data too; a one-product run uses the prior it recorded. The
-    publication minimum and prior strength are the ones recorded on the results. Returns how many products
-    were checked and those that differ. Reads only.
-    """
-    run = ScoringRun.objects.get(pk=run_id)
-    full = run.kind == ScoringRun.Kind.FULL
-    groups: list[tuple[int, list[int] | None]] = (
-        [(pk, None) for pk in run.categories.values_list("category_id", flat=True)]
-        if full
-        else [(r.category_id, [r.product_id]) for r in ProductResult.objects.filter(run=run)]
-    )
-    checked, mismatches = 0, []
-    for category_id, product_ids in groups:
-        campaigns = _scored_campaigns(category_id, product_ids, as_of=run.data_cutoff)
-        stored: dict[int, ProductResult] = {
-            r.product_id: r
-            for r in ProductResult.objects.filter(product_id__in=[c.product_id for c in campaigns], run_id__lte=run_id)
-            .order_by("product_id", "run_id")
-            .prefetch_related("factors")
-        }
-        if not stored:
-            continue
-        sample = next(iter(stored.values()))
-        computed, _prior = _category_computed(
-            run=run,
-            campaigns=campaigns,
-            prior=None if full else sample.prior,
-            min_votes=sample.min_votes,
-            prior_strength=sample.prior_strength,
-            window_days=run.score_window_days or policy_get().score_window_days,
-        )
-        for fresh in computed:
-            old = stored.get(fresh.result.product_id)
-            if old is None:
-                continue
-            checked += 1
-            kept = Computed(result=old, factors=list(old.factors.all()))
-            if kept.fingerprint() != fresh.fingerprint():
-                mismatches.append(
-                    Mismatch(product_id=old.product_id, stored=kept.fingerprint(), recomputed=fresh.fingerprint())
-                )
-    return checked, mismatches
