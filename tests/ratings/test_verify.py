@@ -73,7 +73,7 @@ def _vote_excluded(campaign: Campaign) -> None:
 
 
 def _vote_added(campaign: Campaign) -> None:
-    votes_cast(campaign, [[3, 3, 3, 3, 3]], created_at=timezone.now() - timedelta(hours=1))
+    votes_cast(campaign, [[3, 3, 3, 3, 3]])  # now: a vote backdated before an earlier run would change that run
 
 
 def _vote_swapped_for_the_same_scores(campaign: Campaign) -> None:
@@ -149,6 +149,22 @@ def test_verify_scores_finds_no_difference_after_a_real_run_on_generated_data(tm
     assert f"run {run.pk}: " in from_database and from_database.strip().endswith("0 differ")
     assert from_files.strip().endswith("0 differ") and from_export.strip().endswith("0 differ")
     assert {path.name for path in tmp_path.iterdir()} >= {"votes.csv", "scores.csv", "results.csv", "run.csv"}
+
+
+@pytest.mark.postgres
+def test_verify_scores_recomputes_a_product_re_score_with_the_prior_it_recorded() -> None:
+    set_policy(min_votes_to_publish=2)
+    campaign = _rated([[4, 4, 3, 5, 4], [2, 3, 3, 4, 1], [5, 5, 5, 5, 5]])
+    _rated([[3, 3, 3, 3, 3], [4, 4, 4, 4, 4]])
+    scoring.run_all(triggered_by="test")
+    _vote_added(campaign)
+    scoring.rescore_request(campaign_id=campaign.pk)
+
+    rescore = scoring.campaign_rescore(campaign_id=campaign.pk)
+
+    assert rescore is not None and rescore.products_changed == 1 and rescore.input_fingerprint
+    assert _verify("--run", str(rescore.pk)).strip().endswith("0 differ")
+    assert _verify("--all").count(" 0 differ") == 2, "the full run before it too"
 
 
 @pytest.mark.postgres
