@@ -16,6 +16,11 @@ the scores, the vote counts, the invitation counts, the factors), and each categ
 from memory; a re-score reads its one product through the product's indexes. Results go in by
 ``INSERT … SELECT FROM unnest(…)``, three statements per category whatever its size.
 
+Each result also records its input fingerprint (``ratings.fingerprints``: a SHA-256 over its counted
+votes' scores, frozen factors, policy and method version, the scores hashed in one ordered pass in SQL
+beside the histograms), and each category and run one over their products'. ``verify_scores``
+(``ratings.verification``) recomputes every published figure and fingerprint on a path of its own.
+
 Concurrency contract: every write for a category happens in one transaction that first locks the
 category row, so a full run and a product re-score of the same category serialise; a crash rolls
 the whole category back and a redelivered task starts clean.
