@@ -163,7 +163,10 @@ EXPORT_QUERIES = {
     "results.csv": """
         SELECT product_id, category_id, id AS result_id, run_id, scored, invited, voted, counted, under_review,
                excluded_screening, excluded_moderation, excluded_refund, last_vote_at, min_votes, published,
-               comprehensive, prior, prior_strength, ranking_score, input_fingerprint
+               comprehensive, prior, prior_strength, ranking_score, input_fingerprint,
+               -- held off the lists by a confirmed counterfeit claim (as now: claims keep no history)
+               EXISTS (SELECT 1 FROM moderation_counterfeitcase c
+                        WHERE c.product_id = verify_results.product_id AND c.status = 'confirmed') AS held
           FROM verify_results ORDER BY product_id""",
     "factor_results.csv": """
         SELECT r.product_id, f.campaign_factor_id, f.votes, f.mean, f.sd, f.ci_low, f.ci_high, f.median, f.agreement,
@@ -519,7 +522,7 @@ def export_verify(directory: Path) -> Report:
             else:
                 ranking = _float(result["ranking_score"]) if _bool(result["published"]) else None
                 counted = int(result["counted"])
-            if ranking is not None and ranking >= threshold:
+            if ranking is not None and ranking >= threshold and not _bool(result.get("held", "")):
                 candidates.append((-ranking, -counted, pid))
         listed = [pid for *_, pid in sorted(candidates)[:size]]
         report.figures += 1

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from catalog.models import Product
+from moderation.models import CounterfeitCase
 from ratings import scoring
 from ratings.models import Campaign, FactorScore, ProductResult, Vote
 from tests.factories import ProductFactory, rating_ready_category
@@ -191,6 +192,25 @@ def test_verify_scores_names_the_product_of_a_tampered_result_row(tamper: dict[s
         call_command("verify_scores", "--run", str(run.pk), stdout=out)
     differences = [line for line in out.getvalue().splitlines() if line.startswith("  ")]
     assert differences and all(line.startswith(f"  product {campaign.product_id}:") for line in differences)
+
+
+@pytest.mark.postgres
+def test_verify_scores_leaves_a_product_held_for_a_confirmed_counterfeit_off_the_list() -> None:
+    set_policy(min_votes_to_publish=2, list_threshold=1)
+    campaign = _rated([[5, 5, 5, 5, 5], [5, 5, 5, 5, 4], [5, 4, 5, 5, 5]])
+    product = campaign.product
+    CounterfeitCase.objects.create(
+        product=product,
+        store=product.store,
+        status=CounterfeitCase.Status.CONFIRMED,
+        decided_by=CounterfeitCase.DecidedBy.STAFF,
+        decided_at=timezone.now(),
+    )
+
+    run = scoring.run_all(triggered_by="test")
+
+    assert run.products_listed == 0 and run.products_published == 1
+    assert _verify("--run", str(run.pk)).strip().endswith("0 differ")
 
 
 @pytest.mark.postgres
