@@ -108,8 +108,8 @@ def _rating(rating: rating_selectors.ProductRating) -> dict[str, Any] | None:
             "id": result.run_id,
             "method_version": result.method_version,
             "data_cutoff": result.data_cutoff,
-            # Runs record no input fingerprint yet (issue 18, item 1): the field is reserved.
-            "fingerprint": None,
+            # The result's input fingerprint (docs/verify.md); null for a result from before they were recorded.
+            "fingerprint": result.input_fingerprint or None,
         },
         "factors": [
             {

@@ -133,7 +133,10 @@ class Run(Schema):
     method_version: str
     data_cutoff: datetime
     fingerprint: str | None = Field(
-        description="Reserved for the run's SHA-256 input fingerprint (issue 18, item 1); null until runs record one."
+        description=(
+            "SHA-256 of the result's canonical input (counted votes, factors, policy, method version; "
+            "docs/verify.md); null for a result scored before fingerprints were recorded."
+        )
     )
 
 

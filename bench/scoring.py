@@ -231,8 +231,8 @@ def prepare(*, scale: str, seed: int, per_category: int, cap: int, purchase_days
         products_per_category=per_category, max_open_invitations=cap, purchase_days=purchase_days
     )
     with timed(timings, "eligibility job (campaigns, invitations)"):
-        _job, campaigns, invitations, _notify, _ids = eligibility_job(notify_too=False)
-    print(f"    {campaigns:,} campaigns, {invitations:,} invitations")
+        job = eligibility_job(notify_too=False)
+    print(f"    {job.campaigns:,} campaigns, {job.invitations:,} invitations")
 
     fraction = (seed % 10_000) / 10_000
     tables = [Invitation._meta.db_table, Vote._meta.db_table, FactorScore._meta.db_table]

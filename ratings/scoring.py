@@ -16,6 +16,11 @@ the scores, the vote counts, the invitation counts, the factors), and each categ
 from memory; a re-score reads its one product through the product's indexes. Results go in by
 ``INSERT … SELECT FROM unnest(…)``, three statements per category whatever its size.
 
+Each result also records its input fingerprint (``ratings.fingerprints``: a SHA-256 over its counted
+votes' scores, frozen factors, policy and method version, the scores hashed in one ordered pass in SQL
+beside the histograms), and each category and run one over their products'. ``verify_scores``
+(``ratings.verification``) recomputes every published figure and fingerprint on a path of its own.
+
 Concurrency contract: every write for a category happens in one transaction that first locks the
 category row, so a full run and a product re-score of the same category serialise; a crash rolls
 the whole category back and a redelivered task starts clean.
@@ -48,7 +53,7 @@ from django.utils import timezone
 
 from catalog import page_cache
 from catalog.models import Category, Product
-from ratings import stalls, statistics
+from ratings import fingerprints, stalls, statistics
 from ratings.eligibility import campaigns_close_expired, policy_get
 from ratings.models import (
     Campaign,
@@ -83,16 +88,12 @@ HEART_LIST_CACHE_KEY = "ratings:heart-list"
 # --- Reading what a category's campaigns are made of ---------------------------------------------
 
 
-def _scored_campaigns(
-    category_id: int, product_ids: Sequence[int] | None = None, *, as_of: datetime | None = None
-) -> list[Campaign]:
-    """Each product's latest campaign that was not cancelled (opened by ``as_of``, if given): the one whose
-    factors its public score is shown on. The votes come from all its campaigns (``_read_inputs``)."""
+def _scored_campaigns(category_id: int, product_ids: Sequence[int] | None = None) -> list[Campaign]:
+    """Each product's latest campaign that was not cancelled: the one whose factors its public score is
+    shown on. The votes come from all its campaigns (``_read_inputs``)."""
     campaigns = Campaign.objects.filter(category_id=category_id).exclude(status=Campaign.Status.CANCELLED)
     if product_ids is not None:
         campaigns = campaigns.filter(product_id__in=product_ids)
-    if as_of is not None:
-        campaigns = campaigns.filter(opens_at__lte=as_of)
     latest: dict[int, Campaign] = {}
     for campaign in campaigns.order_by("product_id", "-opens_at", "-id").only(
         "id", "product_id", "category_id", "opens_at"
@@ -150,6 +151,9 @@ class Inputs:
     invited: dict[int, int]
     factor_keys: dict[int, int]
     factor_defs: dict[int, list["FactorDef"]] = field(default_factory=dict)
+    #: Per product, the SHA-256 of its counted scores' lines (``fingerprints.votes_digest``).
+    vote_digests: dict[int, str] = field(default_factory=dict)
+    window_days: int = 0
 
     def histogram(self, product_id: int, factor: "FactorLike") -> list[int]:
         return self.histograms.get((product_id, self.factor_keys[factor.pk]), [0] * len(statistics.SCORES))
@@ -166,6 +170,8 @@ class Inputs:
             invited={k: v for k, v in self.invited.items() if k not in ids} | other.invited,
             factor_keys=self.factor_keys | other.factor_keys,
             factor_defs=self.factor_defs | other.factor_defs,
+            vote_digests={k: v for k, v in self.vote_digests.items() if k not in ids} | other.vote_digests,
+            window_days=self.window_days,
         )
 
 
@@ -228,6 +234,9 @@ def _read_inputs(product_ids: Sequence[int] | None, window: Window) -> Inputs:
     votes = every.filter(created_at__lte=cutoff)
     unusual = Q(submitted_at__lt=start) | Q(updated_at__gt=cutoff) | ~Q(verdict=Vote.Verdict.COUNTED)
     histograms: dict[tuple[int, int], list[int]] = {}
+
+    # The counted scores of the closer look, per product: their products' fingerprints are hashed here.
+    closer_lines: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
 
     def add(product_id: int, campaign_factor_id: int, score: int, n: int = 1) -> None:
         into = histograms.setdefault((product_id, keys[campaign_factor_id]), [0] * len(statistics.SCORES))
@@ -299,14 +308,17 @@ def _read_inputs(product_ids: Sequence[int] | None, window: Window) -> Inputs:
             if submitted >= start and verdict == Vote.Verdict.COUNTED:
                 for factor_id, score in scores.items():
                     add(product_id, int(factor_id), int(score))
+                    closer_lines[product_id].append((vote_id, int(factor_id), int(score)))
         elif submitted >= start and verdict == Vote.Verdict.COUNTED:
             current_scores.append(vote_id)
         if submitted >= start:
             counts[product_id].add(verdict, reason, submitted)
-    for product_id, factor_id, score in FactorScore.objects.filter(vote_id__in=current_scores).values_list(
-        "product_id", "factor_id", "score"
+    for vote_id, product_id, factor_id, score in FactorScore.objects.filter(vote_id__in=current_scores).values_list(
+        "vote_id", "product_id", "factor_id", "score"
     ):
         add(product_id, factor_id, score)
+        closer_lines[product_id].append((vote_id, factor_id, score))
+    digests = fingerprints.votes_digests(product_ids, excluded=excluded, closer=closer_lines)
 
     invitations = Invitation.objects.filter(created_at__range=(start, cutoff))
     if product_ids is not None:
@@ -314,7 +326,15 @@ def _read_inputs(product_ids: Sequence[int] | None, window: Window) -> Inputs:
     invited = dict(
         invitations.values_list("campaign__product_id").annotate(n=Count("user_id", distinct=True)).order_by()
     )
-    return Inputs(histograms=histograms, votes=dict(counts), invited=invited, factor_keys=keys, factor_defs=defs)
+    return Inputs(
+        histograms=histograms,
+        votes=dict(counts),
+        invited=invited,
+        factor_keys=keys,
+        factor_defs=defs,
+        vote_digests=digests,
+        window_days=(cutoff - start).days,
+    )
 
 
 #: The inputs of the full run this process is working on, read by its first category and sliced by the
@@ -390,6 +410,7 @@ class ResultRow:
     prior: float
     prior_strength: int
     ranking_score: float | None
+    input_fingerprint: str
 
 
 @dataclass(slots=True)
@@ -447,6 +468,7 @@ class Computed:
             _rounded(r.prior),
             r.prior_strength,
             _rounded(r.ranking_score),
+            r.input_fingerprint,  # a counted vote swapped for another with the same scores writes a result too
         )
         rows = tuple(
             (f.campaign_factor_id, f.name_zh, f.name_en, f.position, f.weight, *_histogram(f))
@@ -562,6 +584,20 @@ def _computed_many(
                 if published and comprehensive is not None
                 else None
             ),
+            input_fingerprint=fingerprints.sha256(
+                fingerprints.product_text(
+                    product_id=campaign.product_id,
+                    campaign_id=campaign.pk,
+                    min_votes=min_votes,
+                    prior_strength=prior_strength,
+                    window_days=inputs.window_days,
+                    factors=[
+                        fingerprints.FactorInput(f.pk, inputs.factor_keys.get(f.pk, -f.pk), f.position, f.weight)
+                        for f in factors[campaign.pk]
+                    ],
+                    votes_digest=inputs.vote_digests.get(campaign.product_id, fingerprints.NO_VOTES),
+                )
+            ),
         )
         computed.append(Computed(result=result, factors=factor_rows))
     return computed, prior
@@ -602,6 +638,8 @@ class CategoryOutcome:
     changed_products: list[int]
     #: Each product's latest result now, by its id (the reliability figures are computed from them).
     latest: list[tuple[int, "Computed"]] = field(default_factory=list)
+    #: SHA-256 over the input fingerprints of the products scored (``fingerprints.category_fingerprint``).
+    input_fingerprint: str = ""
 
 
 def _category_computed(
@@ -615,7 +653,7 @@ def _category_computed(
     inputs: Inputs | None = None,
 ) -> tuple[list[Computed], float]:
     """The figures of these campaigns' products as of the run's cut-off, and the prior used (computed
-    from them when ``prior`` is None). Reads only: the scoring run and ``run_verify`` share it.
+    from them when ``prior`` is None). Reads only.
     ``inputs`` are the full run's, read once for every category; without them, these products' are read."""
     _jit_off()
     window = Window.ending(run.data_cutoff, days=window_days)
@@ -684,6 +722,11 @@ def _score_category(
         listed=listed,
         changed_products=[c.result.product_id for c, _ in changed],
         latest=[(written.get(c.result.product_id) or stored[c.result.product_id][1], c) for c in computed],
+        input_fingerprint=fingerprints.category_fingerprint(
+            list_threshold=rules.list_threshold,
+            list_size=rules.list_size,
+            products=[(c.result.product_id, c.result.input_fingerprint) for c in computed],
+        ),
     )
     return outcome, prior
 
@@ -694,12 +737,12 @@ RESULTS_INSERT = """
         run_id, is_latest, created_at, fingerprint,
         product_id, campaign_id, category_id, method_version, data_cutoff, invited, voted, counted, under_review,
         excluded_screening, excluded_moderation, excluded_refund, last_vote_at, min_votes, published,
-        comprehensive, prior, prior_strength, ranking_score)
+        comprehensive, prior, prior_strength, ranking_score, input_fingerprint)
     SELECT %s, true, %s, new.*
       FROM unnest(%s::text[],
                   %s::bigint[], %s::bigint[], %s::bigint[], %s::text[], %s::timestamptz[], %s::int[], %s::int[],
                   %s::int[], %s::int[], %s::int[], %s::int[], %s::int[], %s::timestamptz[], %s::int[], %s::boolean[],
-                  %s::float8[], %s::float8[], %s::int[], %s::float8[]) AS new
+                  %s::float8[], %s::float8[], %s::int[], %s::float8[], %s::text[]) AS new
     RETURNING id, product_id
 """
 FACTORS_INSERT = """
@@ -984,6 +1027,7 @@ def _run_category(*, run_id: int, category_id: int) -> CategoryOutcome | None:
         part.products_changed = outcome.changed
         part.products_published = outcome.published
         part.products_listed = outcome.listed
+        part.input_fingerprint = outcome.input_fingerprint
         part.finished_at = timezone.now()
         part.save()
         _forget_cached(outcome.changed_products)
@@ -1055,6 +1099,7 @@ def run_finish(*, run_id: int) -> bool:
         run.products_changed = sum(p.products_changed for p in parts)
         run.products_published = sum(p.products_published for p in parts)
         run.products_listed = sum(p.products_listed for p in parts)
+        run.input_fingerprint = fingerprints.run_fingerprint([(p.category_id, p.input_fingerprint) for p in parts])
         run.status = ScoringRun.Status.FAILED if any(p.error for p in parts) else ScoringRun.Status.FINISHED
         run.finished_at = timezone.now()
         run.save()
@@ -1205,6 +1250,7 @@ def campaign_rescore(*, campaign_id: int, triggered_by: str = "vote", now: datet
         run.products_changed = outcome.changed
         run.products_published = outcome.published
         run.products_listed = outcome.listed
+        run.input_fingerprint = fingerprints.run_fingerprint([(category.pk, outcome.input_fingerprint)])
         run.status = ScoringRun.Status.FINISHED
         run.finished_at = timezone.now()
         run.save()
@@ -1219,62 +1265,3 @@ def rescores_due(*, now: datetime | None = None) -> list[int]:
     return list(
         Campaign.objects.filter(rescore_requested_at__lt=since).order_by("pk").values_list("pk", flat=True)[:1000]
     )
-
-
-# --- Verifying a past run -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Mismatch:
-    product_id: int
-    stored: tuple[Any, ...]
-    recomputed: tuple[Any, ...]
-
-
-def run_verify(*, run_id: int) -> tuple[int, list[Mismatch]]:
-    """Recompute a run's figures from the database as it stood at the run's cut-off, and compare them with
-    what the run left published: each product's latest result as of the run (a run writes only what changed,
-    so an unchanged product's result may come from an earlier run).
-
-    A full run's prior is recomputed from the data too; a one-product run uses the prior it recorded. The
-    publication minimum and prior strength are the ones recorded on the results. Returns how many products
-    were checked and those that differ. Reads only.
-    """
-    run = ScoringRun.objects.get(pk=run_id)
-    full = run.kind == ScoringRun.Kind.FULL
-    groups: list[tuple[int, list[int] | None]] = (
-        [(pk, None) for pk in run.categories.values_list("category_id", flat=True)]
-        if full
-        else [(r.category_id, [r.product_id]) for r in ProductResult.objects.filter(run=run)]
-    )
-    checked, mismatches = 0, []
-    for category_id, product_ids in groups:
-        campaigns = _scored_campaigns(category_id, product_ids, as_of=run.data_cutoff)
-        stored: dict[int, ProductResult] = {
-            r.product_id: r
-            for r in ProductResult.objects.filter(product_id__in=[c.product_id for c in campaigns], run_id__lte=run_id)
-            .order_by("product_id", "run_id")
-            .prefetch_related("factors")
-        }
-        if not stored:
-            continue
-        sample = next(iter(stored.values()))
-        computed, _prior = _category_computed(
-            run=run,
-            campaigns=campaigns,
-            prior=None if full else sample.prior,
-            min_votes=sample.min_votes,
-            prior_strength=sample.prior_strength,
-            window_days=run.score_window_days or policy_get().score_window_days,
-        )
-        for fresh in computed:
-            old = stored.get(fresh.result.product_id)
-            if old is None:
-                continue
-            checked += 1
-            kept = Computed(result=old, factors=list(old.factors.all()))
-            if kept.fingerprint() != fresh.fingerprint():
-                mismatches.append(
-                    Mismatch(product_id=old.product_id, stored=kept.fingerprint(), recomputed=fresh.fingerprint())
-                )
-    return checked, mismatches

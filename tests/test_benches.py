@@ -9,7 +9,7 @@ The benches that need PostgreSQL share one scratch database, made from the migra
 dropped at the end; they run in this file's order, each building on what the previous ones left:
 ``seed_full.py --scale tiny`` seeds it, the eligibility and import benches run on that, then the demo's
 ratings and moderation data are added (as ``seed --scale demo`` adds them) for the page, dashboard,
-mixed-load, scoring and screening benches. The server benches (product page, dashboard, mixed load)
+mixed-load, scoring, verify_scores and screening benches. The server benches (product page, dashboard, mixed load)
 start gunicorn and a Celery worker on the test's Redis database, which mixed_load flushes.
 """
 
@@ -261,6 +261,15 @@ def test_the_scoring_bench_prints_its_table(bench_database: BenchDatabase) -> No
     output = bench_database.run("scoring.py", "--rounds", "1", "--rescores", "1")
 
     assert "ratio job / bound" in output
+
+
+@pytest.mark.postgres
+def test_the_verify_scores_bench_finds_no_difference_and_prints_its_table(bench_database: BenchDatabase) -> None:
+    bench_database.with_demo_data()
+
+    output = bench_database.run("verify_scores.py")
+
+    assert "verify_scores (database) ÷ job" in output  # the bench exits 1 unless 0 figures differ
 
 
 @pytest.mark.postgres

@@ -53,7 +53,7 @@ class ScoringRunAdmin(ReadOnlyMixin, RunNowAdmin):
         "products_listed",
     )
     list_filter = ("kind", "status")
-    fields = (*list_display, "resumes", "resumed_at", "error", "task_id")
+    fields = (*list_display, "input_fingerprint", "resumes", "resumed_at", "error", "task_id")
     readonly_fields = fields
     inlines = (ScoringRunCategoryInline,)
     show_facets = admin.ShowFacets.NEVER

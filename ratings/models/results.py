@@ -56,6 +56,14 @@ class ScoringRun(models.Model):
         help_text=_("How often the sweep sent the unfinished categories of a stalled run again."),
     )
     resumed_at = models.DateTimeField(_("last resumed at"), null=True, blank=True)
+    input_fingerprint = models.CharField(
+        _("input fingerprint"),
+        max_length=64,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("SHA-256 of the run's canonical input (docs/verify.md); empty until the run finishes."),
+    )
     error = models.TextField(
         _("why it stopped"), blank=True, help_text=_("Set when the sweep gave up on a run that made no progress.")
     )
@@ -88,6 +96,7 @@ class ScoringRunCategory(models.Model):
     products_changed = models.PositiveIntegerField(_("products changed"), default=0)
     products_published = models.PositiveIntegerField(_("products published"), default=0)
     products_listed = models.PositiveIntegerField(_("products listed"), default=0)
+    input_fingerprint = models.CharField(_("input fingerprint"), max_length=64, blank=True, default="", db_default="")
     error = models.TextField(_("error"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -134,6 +143,14 @@ class ProductResult(models.Model):
     # an unchanged result by comparing hashes, not by loading every result with its factors. Empty on
     # results written before it existed: those count as changed once.
     fingerprint = models.CharField(_("fingerprint"), max_length=32, blank=True, default="")
+    input_fingerprint = models.CharField(
+        _("input fingerprint"),
+        max_length=64,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("SHA-256 of the product's canonical input: its counted votes, factors and policy."),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:

@@ -98,8 +98,9 @@ def test_a_published_product_gives_every_factor_interval_and_where_the_votes_wen
         "id": result.run_id,
         "method_version": result.method_version,
         "data_cutoff": rating["run"]["data_cutoff"],
-        "fingerprint": None,
+        "fingerprint": result.input_fingerprint,
     }
+    assert len(result.input_fingerprint) == 64
 
 
 def test_an_unpublished_product_gives_progress_and_never_its_computed_score(client: Client) -> None:

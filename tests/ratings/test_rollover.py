@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from catalog.models import OrderLine, Product
-from ratings import eligibility, scoring, services
+from ratings import eligibility, scoring, services, verification
 from ratings.models import Campaign, FactorScore, Invitation, ProductResult, Vote, VoteRevision
 from ratings.purchases import purchases_withdrawn
 from tests.factories import FactorFactory, ProductFactory, rating_ready_category
@@ -154,6 +154,7 @@ def test_votes_leave_the_score_after_the_window_and_a_confirmation_brings_them_b
     assert _published(first.product).comprehensive == pytest.approx(3)
 
 
+@pytest.mark.postgres  # verify_scores reads the database in PostgreSQL's SQL
 def test_a_past_run_recomputes_exactly_after_later_amendments_exclusions_and_new_votes() -> None:
     set_policy(min_votes_to_publish=2)
     first = campaign_for(_product(), opens_at=timezone.now() - timedelta(days=20))
@@ -172,17 +173,17 @@ def test_a_past_run_recomputes_exactly_after_later_amendments_exclusions_and_new
     assert _published(first.product).comprehensive != pytest.approx(figures)
 
     for run in (earlier, later):
-        checked, mismatches = scoring.run_verify(run_id=run.pk)
-        assert checked == 1 and mismatches == []
+        report = verification.database_verify(run_id=run.pk)
+        assert report.products == 1 and report.differences == []
 
-    call_command("scoring_verify", "--all", stdout=StringIO())
+    call_command("verify_scores", "--all", stdout=StringIO())
 
     # the check can fail: a figure tampered with is found
     ProductResult.objects.filter(run=earlier).update(comprehensive=F("comprehensive") - 0.25)
-    _checked, found = scoring.run_verify(run_id=earlier.pk)
-    assert [m.product_id for m in found] == [first.product_id]
-    with pytest.raises(CommandError, match="1 products differ"):
-        call_command("scoring_verify", "--run", str(earlier.pk), stdout=StringIO())
+    found = verification.database_verify(run_id=earlier.pk).differences
+    assert {d.product_id for d in found} == {first.product_id}
+    with pytest.raises(CommandError, match="figures differ"):
+        call_command("verify_scores", "--run", str(earlier.pk), stdout=StringIO())
 
 
 def test_the_invitation_page_offers_to_confirm_or_amend_an_earlier_vote(client: Client) -> None:
@@ -204,6 +205,7 @@ def test_the_invitation_page_offers_to_confirm_or_amend_an_earlier_vote(client: 
     assert amend_form.content.decode().count("checked") >= 5, "the earlier scores are shown under the new factors"
 
 
+@pytest.mark.postgres  # verify_scores reads the database in PostgreSQL's SQL
 def test_a_simulated_year_of_monthly_runs_never_gives_two_votes_or_drops_a_published_score() -> None:
     """12 monthly eligibility runs with purchases arriving, votes, amendments, confirmations, second
     attempts and refunds; a full scoring run after each."""
@@ -266,10 +268,10 @@ def test_a_simulated_year_of_monthly_runs_never_gives_two_votes_or_drops_a_publi
     assert Campaign.objects.filter(status=Campaign.Status.SCORED).count() >= 10
     assert VoteRevision.objects.exists(), "re-invited voters confirmed or amended"
     assert Vote.objects.filter(exclusion_reason=Vote.ExclusionReason.REFUND).exists(), "refunds took votes back"
-    for run in runs:
-        checked, mismatches = scoring.run_verify(run_id=run.pk)
-        assert mismatches == [], f"run {run.pk} does not recompute"
-    assert sum(scoring.run_verify(run_id=run.pk)[0] for run in runs) >= 12
+    reports = [verification.database_verify(run_id=run.pk) for run in runs]
+    for run, report in zip(runs, reports, strict=True):
+        assert report.differences == [], f"run {run.pk} does not recompute: {report.differences[:3]}"
+    assert sum(report.products for report in reports) >= 12
 
 
 def _rate(invitation: Invitation, *, when: datetime, rng: random.Random) -> None:
