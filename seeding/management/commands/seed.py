@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from moderation.demo import demo_moderation_seed
+from ratings import scoring
 from ratings.demo import DEMO_MIN_VOTES, demo_ratings_seed
 from seeding.generator import SCALES
 from seeding.loading import SeedRefused, SeedReport, is_seeded, report_header, report_table, seed_database
@@ -105,12 +106,16 @@ class Command(BaseCommand):
                 manager_email=PERSONAS[MANAGER].email,
                 persona_emails=[persona.email for persona in PERSONAS],
             )
+            # The moderation demo rewrites some votes (a ring, paid reviews) and screens them: score again, so
+            # that the latest run's figures are those of the votes as they now stand (verify_scores checks it)
+            rescored = scoring.run_all(triggered_by="demo seed, after moderation")
             if chatty:
                 self.stdout.write(
                     f"Moderation: {moderation.rules} rules, {moderation.questions} test questions,"
                     f" {moderation.managers} ecosystem managers, {moderation.open_cases} open cases,"
                     f" {moderation.decided_cases} decided; screening excluded {moderation.excluded_by_screening}"
-                    f" of {moderation.screened} votes and held {moderation.held_for_review} for review."
+                    f" of {moderation.screened} votes and held {moderation.held_for_review} for review;"
+                    f" scored again in run {rescored.pk}."
                 )
         self._print_accounts()
 
