@@ -42,6 +42,7 @@ from catalog.models import (
     RATING_READY_MAX_FACTORS,
     RATING_READY_MIN_FACTORS,
     Brand,
+    BrandAccount,
     Category,
     Engagement,
     Factor,
@@ -328,6 +329,19 @@ class StoreAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     search_fields = ("name_zh", "name_en", "slug")
     autocomplete_fields = ("brand",)
     prepopulated_fields = {"slug": ("name_en",)}
+
+
+@admin.register(BrandAccount)
+class BrandAccountAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Staff link an account to the brand or the store it speaks for: from then on it sees ``/brand/`` and
+    can never steer that brand's ratings (``catalog.stakes``). The database keeps one target per link and
+    one link per account and target; a duplicate is a form error, not a failed commit."""
+
+    list_display = ("user", "brand", "store", "created_at")
+    list_select_related = ("user", "brand", "store")
+    search_fields = ("user__email", "user__display_name", "brand__name_en", "brand__name_zh", "store__name_en")
+    autocomplete_fields = ("user", "brand", "store")
+    fields = ("user", "brand", "store", "note")
 
 
 @admin.register(Product)

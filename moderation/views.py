@@ -12,6 +12,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.models import User
 from catalog.models import Note
+from catalog.stakes import BrandStakeRefused
+from catalog.views import stake_refused
 from moderation import selectors, services
 from moderation.cards import case_card, case_cards
 from moderation.forms import AttemptForm, ReasonForm, ReportForm
@@ -161,6 +163,10 @@ def case_vote(request: HttpRequest, pk: int) -> HttpResponse:
             ip_address=client_address(request),
             user_agent=client_user_agent(request),
         )
+    except BrandStakeRefused as error:
+        if _wants_json(request):
+            return _answer(request, ok=False, message=str(error.message), status=403)
+        return stake_refused(request, error)
     except services.ModerationError as error:
         return _answer(request, ok=False, message=str(error.message), status=409)
     # Without JavaScript the desk lists a vote that may be taken back beside its undo (``_desk_status.html``);
@@ -239,6 +245,10 @@ def report(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
             raise Http404("only ratings with a comment can be reported")
     else:
         raise Http404("unknown content")
+    try:  # a brand's account is not offered the form at all
+        services.content_stake_check(user=_user(request), message=services.STAKE_REPORT_MESSAGE, note=note, vote=vote)
+    except BrandStakeRefused as error:
+        return stake_refused(request, error)
     form = ReportForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -277,6 +287,8 @@ def decision(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.appeal_submit(author=_user(request), case_id=case.pk, reason=form.cleaned_data["reason"])
+        except BrandStakeRefused as error:
+            return stake_refused(request, error)
         except services.ModerationError as error:
             form.add_error(None, str(error.message))
         else:

@@ -11,6 +11,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.models import Notification, User
 from accounts.services import notifications_mark_read
+from catalog.stakes import BrandStakeRefused
+from catalog.views import stake_refused
 from ratings import selectors, services
 from ratings.forms import RatingForm
 from ratings.models import Invitation, Vote
@@ -70,6 +72,10 @@ def invitation_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def invitation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     invitation = get_object_or_404(selectors.user_invitation(user=_user(request), pk=pk))
+    try:
+        services.rating_stake_check(user=_user(request), product_id=invitation.campaign.product_id)
+    except BrandStakeRefused as error:
+        return stake_refused(request, error)
     # Opening an invitation is reading the inbox message about it.
     notifications_mark_read(user_id=invitation.user_id, about=(Notification.Kind.INVITATION, invitation.pk))
     vote = selectors.invitation_vote(invitation) if invitation.status != Invitation.Status.PENDING else None
@@ -96,6 +102,8 @@ def invitation_accept(request: HttpRequest, pk: int) -> HttpResponse:
     invitation = get_object_or_404(Invitation.objects.filter(user=_user(request)), pk=pk)
     try:
         services.invitation_accept(invitation=invitation, user=_user(request))
+    except BrandStakeRefused as error:
+        return stake_refused(request, error)
     except services.RatingError as error:
         messages.error(request, str(error.message))
     else:
@@ -127,6 +135,10 @@ def invitation_decline(request: HttpRequest, pk: int) -> HttpResponse:
 def vote(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     invitation = get_object_or_404(selectors.user_invitation(user=user, pk=pk))
+    try:
+        services.rating_stake_check(user=user, product_id=invitation.campaign.product_id)
+    except BrandStakeRefused as error:
+        return stake_refused(request, error)
     refusal = _vote_refusal(invitation)
     if refusal is not None:
         messages.error(request, refusal)
@@ -145,6 +157,8 @@ def vote(request: HttpRequest, pk: int) -> HttpResponse:
                 user_agent=client_user_agent(request),
                 amends_revision=form.submitted_revision,
             )
+        except BrandStakeRefused as error:
+            return stake_refused(request, error)
         except services.RatingError as error:
             form.add_error(None, str(error.message))
         else:
@@ -177,6 +191,8 @@ def vote_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     invitation = get_object_or_404(Invitation.objects.filter(user=_user(request)), pk=pk)
     try:
         outcome = services.vote_confirm(invitation=invitation, user=_user(request))
+    except BrandStakeRefused as error:
+        return stake_refused(request, error)
     except services.RatingError as error:
         messages.error(request, str(error.message))
     else:
@@ -205,6 +221,8 @@ def review_helpful(request: HttpRequest, pk: int) -> HttpResponse:
     vote = get_object_or_404(Vote.objects.select_related("product"), pk=pk)
     try:
         marked = services.review_helpful_toggle(user=_user(request), vote_id=vote.pk)
+    except BrandStakeRefused as error:
+        return stake_refused(request, error)
     except services.RatingError as error:
         messages.error(request, str(error.message))
     else:
