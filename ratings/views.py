@@ -2,10 +2,12 @@ from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -13,7 +15,7 @@ from accounts.models import Notification, User
 from accounts.services import notifications_mark_read
 from catalog.stakes import BrandStakeRefused
 from catalog.views import stake_refused
-from ratings import selectors, services
+from ratings import brand_dashboard, selectors, services
 from ratings.forms import RatingForm
 from ratings.models import Invitation, Vote
 from xhs.client_address import client_address, client_user_agent
@@ -231,3 +233,55 @@ def review_helpful(request: HttpRequest, pk: int) -> HttpResponse:
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         back = f"{vote.product.get_absolute_url()}#review-{vote.pk}"
     return redirect(back)
+
+
+#: A brand's page is read-only figures that change when products are re-scored: a minute old is fresh enough,
+#: and a team refreshing it before a meeting costs nothing.
+BRAND_PAGE_SECONDS = 60
+
+
+def _brand_dashboard(user: User) -> brand_dashboard.BrandDashboard:
+    key = f"ratings:brand-dashboard:{user.pk}:{get_language()}"
+    dashboard = cache.get(key)
+    if not isinstance(dashboard, brand_dashboard.BrandDashboard):
+        dashboard = brand_dashboard.brand_dashboard(user=user)
+        cache.set(key, dashboard, BRAND_PAGE_SECONDS)
+    return dashboard
+
+
+def _not_a_brand(request: HttpRequest) -> HttpResponse:
+    context = {
+        "error_code": "403",
+        "error_title": _("For brand accounts"),
+        "error_text": _(
+            "This page shows a brand or a store its products' ratings. Staff link a brand's account to it on "
+            "request; ask us through the inbox."
+        ),
+    }
+    return render(request, "errors/_page.html", context, status=403)
+
+
+@login_required
+@require_GET
+def brand_page(request: HttpRequest) -> HttpResponse:
+    """A brand's or a store's own products, read-only: scores per factor against the category, the trend by
+    month, recent comments, and where each product stands. For linked accounts only."""
+    dashboard = _brand_dashboard(_user(request))
+    if not dashboard.brands and not dashboard.stores:
+        return _not_a_brand(request)
+    return render(request, "ratings/brand.html", {"dashboard": dashboard})
+
+
+@login_required
+@require_GET
+def brand_export(request: HttpRequest) -> HttpResponse:
+    """The page's figures as CSV (UTF-8 with a byte-order mark, so spreadsheet programs read Chinese names):
+    one row per product and factor."""
+    dashboard = _brand_dashboard(_user(request))
+    if not dashboard.brands and not dashboard.stores:
+        return _not_a_brand(request)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="little-red-heart-brand.csv"'
+    response.write("\ufeff")
+    brand_dashboard.csv_write(dashboard, response)
+    return response
