@@ -179,3 +179,12 @@ def test_the_trend_leaves_a_gap_for_a_month_without_votes() -> None:
     assert svg.count("<polyline") == 2  # two runs of months with votes, not one line through the gap
     assert "2026-03: — (0 votes)" in svg
     assert trend_svg([], title="Cream", id_prefix="trend-2") == ""
+
+
+def test_the_methodology_says_placement_cannot_be_bought_and_how() -> None:
+    html = Client(HTTP_ACCEPT_LANGUAGE="en").get(reverse("ratings:methodology")).content.decode()
+
+    section = html[html.index('<section id="placement">') :]
+    assert "Placement cannot be bought" in section
+    assert "never invited to rate its own products" in section
+    assert "each refusal stores nothing" in section
