@@ -2,7 +2,7 @@
 
 Read-only, for an account staff linked to a brand or a store (``catalog.BrandAccount``). Every figure is one
 the public pages or the methodology already show; nothing here lets a brand act on a rating
-(``catalog.stakes``). A fixed number of queries (nine), however many products, factors and months: each
+(``catalog.stakes``). A fixed number of queries (ten), however many products, factors and months: each
 read is one aggregate over all the account's products.
 """
 
@@ -160,9 +160,11 @@ def _standing(report: ProductReport) -> str:
 
 
 def brand_dashboard(*, user: User, now: datetime | None = None) -> BrandDashboard:
-    """Everything ``/brand/`` shows for this account, in nine queries whatever it holds."""
+    """Everything ``/brand/`` shows for this account, in ten queries whatever it holds."""
     now = now or timezone.now()
     brands, stores = linked_targets(user)
+    if not brands and not stores:
+        return BrandDashboard(brands=[], stores=[], products=[], comments=[])
     products = list(
         Product.objects.filter(pk__in=stakes.linked_products(user.pk))
         .select_related("category", "brand", "store")

@@ -1,12 +1,17 @@
+import io
+from collections.abc import Callable
 from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -236,17 +241,23 @@ def review_helpful(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 #: A brand's page is read-only figures that change when products are re-scored: a minute old is fresh enough,
-#: and a team refreshing it before a meeting costs nothing.
+#: and a team refreshing it before a meeting costs a cache read.
 BRAND_PAGE_SECONDS = 60
+#: Products shown with their charts on one page (the table below lists them all).
+BRAND_PRODUCTS_PER_PAGE = 10
+BRAND_MOST_PAGES = 100
 
 
-def _brand_dashboard(user: User) -> brand_dashboard.BrandDashboard:
-    key = f"ratings:brand-dashboard:{user.pk}:{get_language()}"
-    dashboard = cache.get(key)
-    if not isinstance(dashboard, brand_dashboard.BrandDashboard):
-        dashboard = brand_dashboard.brand_dashboard(user=user)
-        cache.set(key, dashboard, BRAND_PAGE_SECONDS)
-    return dashboard
+def _brand_cached(user: User, part: str, build: Callable[[], str | None]) -> str | None:
+    """``build()`` (a page's body or the CSV, None for an account that is not a brand's), kept a minute per
+    account, language and part. What is cached holds no CSRF token and no message: only the figures."""
+    key = f"ratings:brand:{user.pk}:{get_language()}:{part}"
+    cached = cache.get(key)
+    if cached is None:
+        cached = build()
+        if cached is not None:
+            cache.set(key, cached, BRAND_PAGE_SECONDS)
+    return cached if isinstance(cached, str) else None
 
 
 def _not_a_brand(request: HttpRequest) -> HttpResponse:
@@ -265,11 +276,31 @@ def _not_a_brand(request: HttpRequest) -> HttpResponse:
 @require_GET
 def brand_page(request: HttpRequest) -> HttpResponse:
     """A brand's or a store's own products, read-only: scores per factor against the category, the trend by
-    month, recent comments, and where each product stands. For linked accounts only."""
-    dashboard = _brand_dashboard(_user(request))
-    if not dashboard.brands and not dashboard.stores:
+    month, recent comments, and where each product stands. For linked accounts only. The body is built once a
+    minute per account, language and page (ten queries, whatever the account holds); in between, a cache read."""
+    user = _user(request)
+    try:  # a page number, within reason: the cache holds one body per number asked for
+        number = max(1, min(int(request.GET.get("page", "1")), BRAND_MOST_PAGES))
+    except ValueError:
+        number = 1
+
+    def build() -> str | None:
+        dashboard = brand_dashboard.brand_dashboard(user=user)
+        if not dashboard.brands and not dashboard.stores:
+            return None
+        paginator = Paginator(dashboard.products, BRAND_PRODUCTS_PER_PAGE)
+        page = paginator.get_page(number)
+        context = {
+            "dashboard": dashboard,
+            "page": page,
+            "standing": [(report, i // BRAND_PRODUCTS_PER_PAGE + 1) for i, report in enumerate(dashboard.products)],
+        }
+        return render_to_string("ratings/_brand_body.html", context)
+
+    body = _brand_cached(user, f"page-{number}", build)
+    if body is None:
         return _not_a_brand(request)
-    return render(request, "ratings/brand.html", {"dashboard": dashboard})
+    return render(request, "ratings/brand.html", {"body": mark_safe(body)})  # noqa: S308 - our own template's output
 
 
 @login_required
@@ -277,11 +308,19 @@ def brand_page(request: HttpRequest) -> HttpResponse:
 def brand_export(request: HttpRequest) -> HttpResponse:
     """The page's figures as CSV (UTF-8 with a byte-order mark, so spreadsheet programs read Chinese names):
     one row per product and factor."""
-    dashboard = _brand_dashboard(_user(request))
-    if not dashboard.brands and not dashboard.stores:
+    user = _user(request)
+
+    def build() -> str | None:
+        dashboard = brand_dashboard.brand_dashboard(user=user)
+        if not dashboard.brands and not dashboard.stores:
+            return None
+        out = io.StringIO()
+        brand_dashboard.csv_write(dashboard, out)
+        return out.getvalue()
+
+    text = _brand_cached(user, "csv", build)
+    if text is None:
         return _not_a_brand(request)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response = HttpResponse("\ufeff" + text, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="little-red-heart-brand.csv"'
-    response.write("\ufeff")
-    brand_dashboard.csv_write(dashboard, response)
     return response

@@ -188,3 +188,17 @@ def test_the_methodology_says_placement_cannot_be_bought_and_how() -> None:
     assert "Placement cannot be bought" in section
     assert "never invited to rate its own products" in section
     assert "each refusal stores nothing" in section
+
+
+def test_ten_products_a_page_have_their_charts_and_the_table_lists_them_all() -> None:
+    team, _rival = _brand_with_products(12)
+    client = _client(team)
+
+    first = client.get(reverse("ratings:brand")).content.decode()
+    second = client.get(reverse("ratings:brand"), {"page": "2"}).content.decode()
+    nonsense = client.get(reverse("ratings:brand"), {"page": "x"})
+
+    assert first.count('class="chart chart-trend') == 10 and second.count('class="chart chart-trend') == 2
+    assert first.count('<tr><th scope="row"><a href="?page=') == 12  # the table has every product
+    assert "?page=2#product-" in first
+    assert nonsense.status_code == 200
