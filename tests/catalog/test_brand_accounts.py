@@ -42,7 +42,7 @@ def campaign() -> Any:
 
 
 def signed_in(user: Any) -> Client:
-    client = Client()
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
     client.force_login(user)
     return client
 
@@ -314,3 +314,13 @@ def test_an_unlinked_account_still_reports_the_same_note() -> None:
 
     assert case.reports_count == 1
     assert Product.objects.filter(pk=product.pk).exists()
+
+
+def test_staff_linking_an_account_are_told_of_its_earlier_ratings_of_the_brand(staff: Any, campaign: Any) -> None:
+    rater = vote_for(accepted_invitation(campaign=campaign)).user
+
+    response = signed_in(staff).post(
+        reverse("admin:catalog_brandaccount_add"), {"user": rater.pk, "brand": campaign.product.brand.pk}, follow=True
+    )
+
+    assert "This account rated 1 product it now speaks for" in response.content.decode()
