@@ -9,6 +9,7 @@ its page does). Django Ninja turns the schemas (api/schemas.py) into the OpenAPI
 api/http.py.
 """
 
+from dataclasses import asdict
 from typing import Any
 
 from django.core.paginator import Paginator
@@ -67,6 +68,14 @@ def _card(product: Product) -> dict[str, Any]:
             "name": product.brand.name,
             "name_zh": product.brand.name_zh,
             "name_en": product.brand.name_en,
+        },
+        "store": {
+            "slug": product.store.slug,
+            "name": product.store.name,
+            "name_zh": product.store.name_zh,
+            "name_en": product.store.name_en,
+            "kind": product.store.kind,
+            "kind_label": str(product.store.get_kind_display()),
         },
         "price": str(product.price),
         "heart_rank": product.heart_rank,
@@ -205,6 +214,7 @@ def product_rating(request: HttpRequest, slug: str) -> Any:
     return {
         "product": _card(product),
         "category": _category(product.category),
+        "counterfeit_hold": asdict(hold) if (hold := catalog_selectors.counterfeit_hold(product)) else None,
         "rating": _rating(rating_selectors.product_rating(product.pk)),
     }
 

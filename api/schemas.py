@@ -30,6 +30,24 @@ class CategoryRef(Schema):
     url: str = Field(description="The category's public page.")
 
 
+class StoreRef(Schema):
+    """The store that lists the product, shown beside every score."""
+
+    slug: str
+    name: str
+    name_zh: str
+    name_en: str
+    kind: str = Field(description="flagship, authorized or cross_border.")
+    kind_label: str = Field(description="The store type in the reader's language.")
+
+
+class CounterfeitHold(Schema):
+    """A confirmed counterfeit claim: the product is off the lists until staff clear it."""
+
+    store: str = Field(description="The store the counterfeit came from, in the reader's language.")
+    store_kind: str = Field(description="Its type in the reader's language.")
+
+
 class ProductCard(Schema):
     """A product as a list or a category page shows it."""
 
@@ -38,6 +56,7 @@ class ProductCard(Schema):
     name_zh: str
     name_en: str
     brand: Brand
+    store: StoreRef
     price: str = Field(description="CNY, as a decimal string.")
     heart_rank: int | None = Field(description="Its place on its category's Little Red Heart list, if listed.")
     rating_score: float | None = Field(description="The published comprehensive score (1–5); null until published.")
@@ -138,6 +157,9 @@ class Rating(Schema):
 class ProductRating(Schema):
     product: ProductCard
     category: CategoryRef
+    counterfeit_hold: CounterfeitHold | None = Field(
+        description="Set while a confirmed counterfeit claim holds the product off the lists."
+    )
     rating: Rating | None = Field(description="null until the product is first scored.")
 
 

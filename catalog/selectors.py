@@ -2,11 +2,13 @@
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
-from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
-from catalog.models import Category, Engagement, Factor, Note, OrderLine, Product
+from catalog.bilingual import in_language
+from catalog.models import Category, Engagement, Factor, Note, OrderLine, Product, Store
 
 #: The window of "recent" community popularity shown to shoppers.
 POPULARITY_DAYS = 30
@@ -46,15 +48,28 @@ def category_page(slug: str) -> QuerySet[Category]:
 
 
 def products_for_listing() -> QuerySet[Product]:
-    return Product.objects.filter(is_active=True).select_related("brand", "category")
+    """Products on sale with what a card shows: brand, category and the store type beside the score."""
+    return Product.objects.filter(is_active=True).select_related("brand", "category", "store")
+
+
+def _confirmed_counterfeits() -> QuerySet[Any]:
+    """Confirmed counterfeit claims about the outer product, latest first (moderation's model, imported
+    here lazily: moderation depends on catalog)."""
+    from moderation.models import CounterfeitCase
+
+    return CounterfeitCase.objects.filter(product=OuterRef("pk"), status=CounterfeitCase.Status.CONFIRMED).order_by(
+        "-decided_at", "-id"
+    )
 
 
 def products_in_category(category: Category) -> QuerySet[Product]:
-    """Products on sale in a category or in its sub-categories, best ranking score first, unrated last."""
+    """Products on sale in a category or in its sub-categories, best ranking score first, unrated last;
+    a product held for a confirmed counterfeit claim takes no place among the ranked (``counterfeit_held``)."""
     return (
         products_for_listing()
         .filter(Q(category=category) | Q(category__parent=category))
-        .order_by(F("ranking_score").desc(nulls_last=True), "-rated_by", "id")
+        .annotate(counterfeit_held=Exists(_confirmed_counterfeits()))
+        .order_by("counterfeit_held", F("ranking_score").desc(nulls_last=True), "-rated_by", "id")
     )
 
 
@@ -72,11 +87,36 @@ def product_search(query: str) -> QuerySet[Product]:
 
 
 def product_page(slug: str) -> QuerySet[Product]:
+    """The product with what its page shows, in the same query: the store of its latest confirmed
+    counterfeit claim, if any (``counterfeit_store_zh``, ``_en``, ``_kind``; None when it is not held)."""
+    held = _confirmed_counterfeits()
     return (
         Product.objects.select_related("brand", "store", "category", "category__parent")
         .prefetch_related(Prefetch("category__factors", queryset=Factor.objects.filter(active=True)))
+        .annotate(
+            counterfeit_store_zh=Subquery(held.values("store__name_zh")[:1]),
+            counterfeit_store_en=Subquery(held.values("store__name_en")[:1]),
+            counterfeit_store_kind=Subquery(held.values("store__kind")[:1]),
+        )
         .filter(slug=slug)
     )
+
+
+@dataclass(frozen=True)
+class CounterfeitHold:
+    """Why a product is off the lists: the store a confirmed counterfeit came from, in the reader's language."""
+
+    store: str
+    store_kind: str
+
+
+def counterfeit_hold(product: Product) -> CounterfeitHold | None:
+    """The hold read from ``product_page``'s annotations (no query), or None."""
+    kind = getattr(product, "counterfeit_store_kind", None)
+    if kind is None:
+        return None
+    store = in_language(product.counterfeit_store_zh, product.counterfeit_store_en)  # type: ignore[attr-defined]
+    return CounterfeitHold(store=store, store_kind=str(Store.Kind(kind).label))
 
 
 def product_units_sold(product: Product, *, days: int = 365) -> int:

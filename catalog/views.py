@@ -76,6 +76,7 @@ def _product_detail(request: HttpRequest, slug: str) -> tuple[HttpResponse, int]
         ),
         "units_sold": selectors.product_units_sold(product),
         "notes": selectors.product_notes(product),
+        "counterfeit_hold": selectors.counterfeit_hold(product),
     }
     return render(request, "catalog/product_detail.html", context), page.number
 

@@ -15,12 +15,15 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from catalog.stakes import BrandStakeRefused
-from moderation import selectors, services
+from moderation import counterfeits, selectors, services
 from moderation.models import (
     Appeal,
     AuditDispute,
     Case,
     Choice,
+    CounterfeitCase,
+    CounterfeitReport,
+    CounterfeitVote,
     ManagerTerm,
     ManagerVote,
     ModerationPolicy,
@@ -55,7 +58,16 @@ class ModerationPolicyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         ),
         (
             _("Deciding cases"),
-            {"fields": ("quorum", "majority_numerator", "majority_denominator", "stale_hours", "daily_cap")},
+            {
+                "fields": (
+                    "quorum",
+                    "majority_numerator",
+                    "majority_denominator",
+                    "stale_hours",
+                    "counterfeit_stale_days",
+                    "daily_cap",
+                )
+            },
         ),
         (_("Audits"), {"fields": ("audit_window", "audit_min_accuracy")}),
         (_("Reports"), {"fields": ("reports_per_day",)}),
@@ -216,6 +228,59 @@ class CaseAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     @admin.action(description=_("Decide: does not violate (show / count)"))
     def decide_complies(self, request: HttpRequest, queryset: QuerySet[Case]) -> None:
         self._decide(request, queryset, Case.Outcome.COMPLIES)
+
+
+class CounterfeitReportInline(ReadOnlyMixin, admin.TabularInline):  # type: ignore[type-arg]
+    model = CounterfeitReport
+    fields = ("reporter", "purchase", "description", "created_at")
+    readonly_fields = fields
+    extra = 0
+
+
+class CounterfeitVoteInline(ReadOnlyMixin, admin.TabularInline):  # type: ignore[type-arg]
+    model = CounterfeitVote
+    fields = ("manager", "choice", "created_at")
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(CounterfeitCase)
+class CounterfeitCaseAdmin(ReadOnlyMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    """Counterfeit claims: staff confirm or clear any of them (escalated ones wait for them here); only staff
+    clear a confirmed claim, which puts the product back on the lists."""
+
+    list_display = ("id", "product", "store", "store_kind", "status", "reports_count", "decided_by", "created_at")
+    list_filter = ("status", "decided_by", "store__kind")
+    list_select_related = ("product", "store")
+    search_fields = ("product__name_zh", "product__name_en", "store__name_zh", "store__name_en")
+    inlines = (CounterfeitReportInline, CounterfeitVoteInline)
+    actions = ("confirm", "clear")
+    show_facets = admin.ShowFacets.NEVER
+
+    @admin.display(description=_("store type"), ordering="store__kind")
+    def store_kind(self, obj: CounterfeitCase) -> str:
+        return str(obj.store.get_kind_display())
+
+    def _decide(self, request: HttpRequest, queryset: QuerySet[CounterfeitCase], *, confirmed: bool) -> None:
+        staff = cast(User, request.user)
+        target = CounterfeitCase.Status.CONFIRMED if confirmed else CounterfeitCase.Status.CLEARED
+        decided = 0
+        for case in queryset.exclude(status=target).order_by("pk"):
+            try:
+                counterfeits.decide(case=case, confirmed=confirmed, staff=staff)
+            except (services.ModerationError, BrandStakeRefused) as error:
+                self.message_user(request, f"#{case.pk}: {error.message}", messages.ERROR)
+            else:
+                decided += 1
+        self.message_user(request, _("%(count)d claim(s) decided.") % {"count": decided}, messages.SUCCESS)
+
+    @admin.action(description=_("Confirm: counterfeit (hold the product off the lists)"))
+    def confirm(self, request: HttpRequest, queryset: QuerySet[CounterfeitCase]) -> None:
+        self._decide(request, queryset, confirmed=True)
+
+    @admin.action(description=_("Clear: not counterfeit (the product is listed again)"))
+    def clear(self, request: HttpRequest, queryset: QuerySet[CounterfeitCase]) -> None:
+        self._decide(request, queryset, confirmed=False)
 
 
 @admin.register(Report)

@@ -17,8 +17,8 @@ from django.db.models import Count
 from django.utils import timezone
 
 from accounts.models import User
-from catalog.models import Note
-from moderation import screening, services
+from catalog.models import Note, OrderLine
+from moderation import counterfeits, screening, services
 from moderation.models import Case, Choice, Question, Rule, TestAttempt
 from ratings.models import FactorScore, Vote
 from ratings.services import fingerprint
@@ -306,6 +306,7 @@ class DemoModeration:
     screened: int
     excluded_by_screening: int
     held_for_review: int
+    open_counterfeit_claims: int = 0
 
 
 #: The demo's fraud ring: this many accounts behind one phone push one product within an hour.
@@ -410,6 +411,7 @@ def demo_moderation_seed(*, seed: int, manager_email: str, persona_emails: Seque
         Case.objects.filter(pk=case.pk).update(created_at=timezone.now() - timedelta(hours=rng.randint(1, 60)))
     _fraud_ring(rng=rng, ring=ring)
     _paid_template(rng=rng, votes=list(scattered.values()), quick=True)
+    claims = _counterfeit_claim(excluded=[persona.pk, *(user.pk for user in managers)], persona_emails=persona_emails)
     screening.screener_train()
     screened = screening.votes_screen()
     return DemoModeration(
@@ -421,7 +423,36 @@ def demo_moderation_seed(*, seed: int, manager_email: str, persona_emails: Seque
         screened=screened.screened,
         excluded_by_screening=screened.excluded,
         held_for_review=screened.review,
+        open_counterfeit_claims=claims,
     )
+
+
+#: The seeds' story of a fake cream: what the demo's buyers say about the one open counterfeit claim.
+COUNTERFEIT_WORDS = [
+    "盒子上的批号在品牌官网查不到，膏体颜色比以前买的深，还有一股胶水味。",
+    "The seal was already broken and the texture is grainy, not like the jar I bought at the counter.",
+]
+
+
+def _counterfeit_claim(*, excluded: Sequence[int], persona_emails: Sequence[str]) -> int:
+    """One open counterfeit claim for the managers' page: two buyers of a listed product report the store
+    they bought it from (never a persona, never a manager: they keep their README roles)."""
+    lines = (
+        OrderLine.objects.filter(status=OrderLine.Status.PAID, product__heart_rank__isnull=False)
+        .exclude(buyer_id__in=excluded)
+        .exclude(buyer__is_banned=True)
+        .exclude(buyer__email__in=persona_emails)
+        .select_related("product", "buyer")
+        .order_by("product__category_id", "product__heart_rank", "pk")
+    )
+    first = lines.first()
+    if first is None:
+        return 0
+    buyers = lines.filter(product=first.product, store=first.store).order_by("pk")
+    reporters = list({line.buyer_id: line.buyer for line in buyers}.values())[: len(COUNTERFEIT_WORDS)]
+    for reporter, words in zip(reporters, COUNTERFEIT_WORDS, strict=False):
+        counterfeits.report_submit(reporter=reporter, product=first.product, store_id=first.store_id, description=words)
+    return 1
 
 
 def _pass_the_test(*, user: User, rng: random.Random) -> None:

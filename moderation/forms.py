@@ -68,3 +68,24 @@ class AttemptForm(forms.Form):
 
 class ReasonForm(forms.Form):
     reason = FreeTextField(label=_("Your reason"), max_length=2000, widget=forms.Textarea(attrs={"rows": 4}))
+
+
+class CounterfeitReportForm(forms.Form):
+    """The store the buyer bought from, among their genuine purchases of the product, and what looks wrong.
+
+    The store is taken as a number and checked by the service (``counterfeits.report_submit``), which
+    refuses anyone without a kept purchase from it with a message that says so."""
+
+    store = forms.IntegerField(label=_("Where did you buy it?"), widget=forms.RadioSelect)
+    description = FreeTextField(
+        label=_("What makes it look fake?"),
+        max_length=500,
+        help_text=_("For example the packaging, the batch code, the smell or texture. 500 characters at most."),
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+    def __init__(self, *args: Any, stores: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["store"].widget.choices = stores
+        if len(stores) == 1:
+            self.fields["store"].initial = stores[0][0]

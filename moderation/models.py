@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from catalog.bilingual import BilingualName, in_language
-from catalog.models import Note
+from catalog.models import Note, OrderLine, Product, Store
 from ratings.models import Vote
 
 
@@ -68,6 +68,9 @@ class ModerationPolicy(models.Model):
     daily_cap = models.PositiveSmallIntegerField(_("votes per manager per day"), default=60)
     reports_per_day = models.PositiveSmallIntegerField(
         _("reports per account per day"), default=20, help_text=_("In any 24 hours.")
+    )
+    counterfeit_stale_days = models.PositiveSmallIntegerField(
+        _("escalate an undecided counterfeit claim after (days)"), default=7
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -536,3 +539,126 @@ class VoteScreening(models.Model):
 
     def __str__(self) -> str:
         return f"{self.vote_id}: {self.verdict}"
+
+
+class CounterfeitCase(models.Model):
+    """A claim that a store sold a fake of this product: its buyers from that store report, managers and
+    staff decide. A confirmed claim holds the product off the lists until staff clear it."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        ESCALATED = "escalated", _("Escalated to staff")
+        CONFIRMED = "confirmed", _("Counterfeit confirmed")
+        CLEARED = "cleared", _("Cleared")
+
+    class DecidedBy(models.TextChoices):
+        MANAGERS = "managers", _("Ecosystem managers")
+        STAFF = "staff", _("Staff")
+
+    product = models.ForeignKey(
+        Product, verbose_name=_("product"), on_delete=models.CASCADE, related_name="counterfeit_cases"
+    )
+    store = models.ForeignKey(
+        Store, verbose_name=_("store"), on_delete=models.PROTECT, related_name="counterfeit_cases"
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
+    reports_count = models.PositiveIntegerField(_("reports"), default=0)
+    decided_by = models.CharField(_("decided by"), max_length=10, choices=DecidedBy.choices, blank=True, default="")
+    decided_by_staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by (staff)"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("counterfeit claim")
+        verbose_name_plural = _("counterfeit claims")
+        ordering = ("created_at", "id")
+        constraints = [
+            # Cleared claims are history: a new report about the same store opens a new one.
+            models.UniqueConstraint(
+                fields=["product", "store"],
+                condition=Q(status__in=["open", "escalated", "confirmed"]),
+                name="counterfeitcase_one_live_per_product_store",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=["confirmed", "cleared"],
+                    decided_at__isnull=False,
+                    decided_by__in=["managers", "staff"],
+                )
+                | Q(status__in=["open", "escalated"], decided_at__isnull=True, decided_by=""),
+                name="counterfeitcase_decided_says_when_and_by_whom",
+            ),
+        ]
+        indexes = [
+            # The lists and the product page ask "is this product held?": a tiny partial index answers.
+            models.Index(fields=["product"], condition=Q(status="confirmed"), name="cfcase_confirmed_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.product_id} @ {self.store_id} ({self.get_status_display()})"
+
+
+class CounterfeitReport(models.Model):
+    """One buyer's report that what they bought from the store was fake, with the purchase it rests on."""
+
+    case = models.ForeignKey(CounterfeitCase, verbose_name=_("claim"), on_delete=models.CASCADE, related_name="reports")
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reporter"),
+        on_delete=models.CASCADE,
+        related_name="counterfeit_reports",
+    )
+    purchase = models.ForeignKey(
+        OrderLine, verbose_name=_("purchase"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    description = models.CharField(_("what makes it look fake"), max_length=500)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("counterfeit report")
+        verbose_name_plural = _("counterfeit reports")
+        ordering = ("-created_at", "-id")
+        constraints = [
+            models.UniqueConstraint(fields=["case", "reporter"], name="counterfeitreport_once_per_user_and_case")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reporter_id} → claim {self.case_id}"
+
+
+class CounterfeitVote(models.Model):
+    """One manager's judgement of a counterfeit claim; blind, as ``ManagerVote``."""
+
+    class Choice(models.TextChoices):
+        COUNTERFEIT = "counterfeit", _("Counterfeit")
+        GENUINE = "genuine", _("Not shown to be counterfeit")
+        SKIP = "skip", _("Skip")
+
+    case = models.ForeignKey(CounterfeitCase, verbose_name=_("claim"), on_delete=models.CASCADE, related_name="votes")
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("manager"),
+        on_delete=models.CASCADE,
+        related_name="counterfeit_votes",
+    )
+    choice = models.CharField(_("choice"), max_length=12, choices=Choice.choices)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("counterfeit vote")
+        verbose_name_plural = _("counterfeit votes")
+        ordering = ("-created_at", "-id")
+        constraints = [models.UniqueConstraint(fields=["case", "manager"], name="counterfeitvote_once_per_case")]
+        indexes = [models.Index(fields=["manager", "created_at"], name="cfvote_manager_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.manager_id} on claim {self.case_id}: {self.choice}"

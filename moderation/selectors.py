@@ -20,7 +20,18 @@ from accounts.models import User
 from catalog import stakes
 from catalog.models import NoteProduct, Product
 from moderation.fraud.fingerprints import FingerprintParams
-from moderation.models import Case, Choice, ManagerTerm, ManagerVote, Question, Report, Rule, TestAttempt
+from moderation.models import (
+    Case,
+    Choice,
+    CounterfeitCase,
+    CounterfeitReport,
+    ManagerTerm,
+    ManagerVote,
+    Question,
+    Report,
+    Rule,
+    TestAttempt,
+)
 from ratings.models import FactorScore, Vote
 
 #: How many cases the dashboard shows at once; voting loads the next ones.
@@ -465,4 +476,24 @@ def audit_record(*, manager: User, limit: int = 20) -> list[ManagerVote]:
         ManagerVote.objects.filter(manager=manager, audit_correct__isnull=False)
         .select_related("case", "case__rule", "dispute")
         .order_by("-created_at", "-id")[:limit]
+    )
+
+
+#: Claims shown on the managers' page at once: the oldest first, so none waits for ever.
+CLAIMS_PER_PAGE = 20
+
+
+def counterfeit_queue(*, manager: User) -> list[CounterfeitCase]:
+    """Open counterfeit claims this manager has neither voted on nor reported nor speaks for (as a brand's
+    account), oldest first, each with its
+    product, store and reports (three queries however many claims)."""
+    reports = CounterfeitReport.objects.select_related("purchase").order_by("created_at", "id")
+    return list(
+        CounterfeitCase.objects.filter(status=CounterfeitCase.Status.OPEN)
+        .exclude(votes__manager=manager)
+        .exclude(reports__reporter=manager)
+        .exclude(product_id__in=stakes.linked_products(manager.pk))  # brands can never steer
+        .select_related("product__brand", "product__category", "store")
+        .prefetch_related(Prefetch("reports", queryset=reports))
+        .order_by("created_at", "id")[:CLAIMS_PER_PAGE]
     )

@@ -6,7 +6,7 @@ from typing import Any
 from celery import Task, group, shared_task
 from django.db import OperationalError, transaction
 
-from moderation import screening, services
+from moderation import counterfeits, screening, services
 from ratings.models import Vote
 
 logger = logging.getLogger(__name__)
@@ -14,8 +14,9 @@ logger = logging.getLogger(__name__)
 
 @shared_task(acks_late=True)
 def escalate_stale_cases() -> int:
-    """Hourly: open cases older than the policy allows go to staff. Harmless to repeat."""
-    return services.cases_escalate_stale()
+    """Hourly: open cases older than the policy allows go to staff, counterfeit claims with them (their
+    own age limit, ``counterfeit_stale_days``). Harmless to repeat."""
+    return services.cases_escalate_stale() + counterfeits.claims_escalate_stale()
 
 
 @shared_task(acks_late=True)

@@ -16,4 +16,7 @@ urlpatterns = [
     path("moderation/test/<int:pk>/", views.test_attempt, name="attempt"),
     path("moderation/report/<str:kind>/<int:pk>/", views.report, name="report"),
     path("moderation/decisions/<int:pk>/", views.decision, name="decision"),
+    path("moderation/counterfeits/", views.counterfeit_claims, name="counterfeit_claims"),
+    path("moderation/counterfeits/<int:pk>/vote/", views.counterfeit_vote, name="counterfeit_vote"),
+    path("moderation/counterfeits/report/<slug:slug>/", views.counterfeit_report, name="counterfeit_report"),
 ]

@@ -11,13 +11,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
-from catalog.models import Note
+from catalog import stakes
+from catalog.models import Note, Product
 from catalog.stakes import BrandStakeRefused
 from catalog.views import stake_refused
-from moderation import selectors, services
+from moderation import counterfeits, selectors, services
 from moderation.cards import case_card, case_cards
-from moderation.forms import AttemptForm, ReasonForm, ReportForm
-from moderation.models import Case, ManagerTerm, ManagerVote, TestAttempt
+from moderation.forms import AttemptForm, CounterfeitReportForm, ReasonForm, ReportForm
+from moderation.models import Case, CounterfeitVote, ManagerTerm, ManagerVote, TestAttempt
 from moderation.reasons import reasons_text
 from ratings.models import Vote
 from xhs.client_address import client_address, client_user_agent
@@ -301,3 +302,72 @@ def decision(request: HttpRequest, pk: int) -> HttpResponse:
         "reasons": reasons_text(case.evidence.get("reasons", [])) if isinstance(case.evidence, dict) else [],
     }
     return render(request, "moderation/decision.html", context)
+
+
+# --- Counterfeit claims --------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def counterfeit_report(request: HttpRequest, slug: str) -> HttpResponse:
+    """A buyer reports a suspected counterfeit, naming the store it came from (one of their purchases)."""
+    product = get_object_or_404(Product.objects.select_related("brand", "store"), slug=slug, is_active=True)
+    try:  # a brand's account is not offered the form at all
+        stakes.refuse_if_stake(
+            user_id=_user(request).pk, product_ids=[product.pk], message=services.STAKE_REPORT_MESSAGE
+        )
+    except BrandStakeRefused as error:
+        return stake_refused(request, error)
+    purchases = counterfeits.buyer_purchases(user=_user(request), product=product)
+    stores = [
+        (line.store_id, f"{line.store.name} ({line.store.get_kind_display()}) · {line.paid_at:%Y-%m-%d}")
+        for line in purchases
+    ]
+    form = CounterfeitReportForm(request.POST or None, stores=stores)
+    if request.method == "POST" and form.is_valid():
+        try:
+            counterfeits.report_submit(
+                reporter=_user(request),
+                product=product,
+                store_id=form.cleaned_data["store"],
+                description=form.cleaned_data["description"],
+            )
+        except BrandStakeRefused as error:
+            return stake_refused(request, error)
+        except services.ModerationError as error:
+            form.add_error(None, str(error.message))
+        else:
+            messages.success(
+                request, _("Thank you. Ecosystem managers will look at your report; you will be told their decision.")
+            )
+            return redirect(product.get_absolute_url())
+    return render(
+        request, "moderation/counterfeit_report.html", {"product": product, "form": form, "is_buyer": bool(purchases)}
+    )
+
+
+@manager_required
+@require_GET
+def counterfeit_claims(request: HttpRequest) -> HttpResponse:
+    """The managers' page of counterfeit claims: the oldest open ones they have no part in."""
+    context = {"claims": selectors.counterfeit_queue(manager=_user(request)), "choices": CounterfeitVote.Choice}
+    return render(request, "moderation/counterfeit_claims.html", context)
+
+
+@manager_required
+@require_POST
+def counterfeit_vote(request: HttpRequest, pk: int) -> HttpResponse:
+    choice = request.POST.get("choice", "")
+    try:
+        counterfeits.vote_cast(manager=_user(request), case_id=pk, choice=choice)
+    except BrandStakeRefused as error:
+        return stake_refused(request, error)
+    except services.ModerationError as error:
+        messages.error(request, str(error.message))
+    else:
+        messages.success(
+            request,
+            _("Your vote on claim %(number)s: %(choice)s.")
+            % {"number": pk, "choice": CounterfeitVote.Choice(choice).label},
+        )
+    return redirect("moderation:counterfeit_claims")

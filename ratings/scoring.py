@@ -822,12 +822,15 @@ def _products_update(changed: Sequence[Computed]) -> None:
 
 
 def _list_rebuild(*, run: ScoringRun, category: Category, rules: RatingPolicy) -> int:
-    """The category's list from its latest published results: a snapshot for this run, ranks on products."""
+    """The category's list from its latest published results: a snapshot for this run, ranks on products.
+
+    A product with a confirmed counterfeit claim (``moderation.CounterfeitCase``, reached by its reverse
+    relation: moderation depends on ratings, not the other way) is held off until staff clear it."""
     candidates = [
         statistics.Candidate(product_id=pid, ranking_score=rank, comprehensive=score, counted=counted)
-        for pid, rank, score, counted in ProductResult.objects.filter(
-            category=category, is_latest=True, published=True
-        ).values_list("product_id", "ranking_score", "comprehensive", "counted")
+        for pid, rank, score, counted in ProductResult.objects.filter(category=category, is_latest=True, published=True)
+        .exclude(product__counterfeit_cases__status="confirmed")
+        .values_list("product_id", "ranking_score", "comprehensive", "counted")
         if rank is not None and score is not None
     ]
     chosen = statistics.heart_list(candidates, threshold=float(rules.list_threshold), size=rules.list_size)

@@ -246,7 +246,7 @@ def heart_list() -> list[ListedCategory]:
         grouped: dict[int, ListedCategory] = {}
         listed = (
             Product.objects.filter(heart_rank__isnull=False, is_active=True)
-            .select_related("brand", "category", "category__parent")
+            .select_related("brand", "store", "category", "category__parent")
             .order_by("category__parent__position", "category__position", "category_id", "heart_rank")
         )
         for product in listed:

@@ -457,7 +457,7 @@ def inject(
     scores[np.arange(width)[None, :] >= k[:, None]] = np.nan
 
     # timestamps: each attacker rates in sessions like the dataset's raters, its push in the campaign
-    t = _session_stamps(table, stamps, attacker, first_push=role != 1, start=t0, stop=window_end, rng=rng)
+    t = _session_stamps(table, stamps, attacker, first_push=role == 0, start=t0, stop=window_end, rng=rng)
     t = np.maximum(t, first_seen[product] + HOUR)
     ring_device = np.full(n_attackers, -1, dtype=np.int64)
     if kind == "ring":
@@ -641,8 +641,8 @@ def _session_stamps(
     """Timestamps for the attackers' rows: each attacker's votes, in a random order, are spaced by gaps
     drawn from the dataset's own raters' gaps (so they share seconds and sessions as honest raters
     do); the whole run is placed so that the attacker's first push (``first_push``) falls in
-    [start, stop] at one of the dataset's timestamps and, where it fits, everything stays within the
-    dataset's time span. All NaN when the dataset has no timestamps."""
+    [start, stop] at one of the dataset's timestamps (give or take an hour) and, where it fits,
+    everything stays within the dataset's time span. All NaN when the dataset has no timestamps."""
     m = len(attacker)
     if len(stamps) == 0:
         return np.full(m, np.nan)
@@ -656,11 +656,14 @@ def _session_stamps(
     push_offset = np.full(n_attackers, np.inf)
     np.minimum.at(push_offset, attacker[first_push], offset[first_push])
     push_offset[np.isinf(push_offset)] = 0.0
-    lo = np.maximum(start - push_offset, stamps[0])
-    hi = np.minimum(stop - push_offset, stamps[-1] - length)
-    hi = np.where(hi < lo, lo, hi)
-    first = _draw_stamps(stamps, lo, hi, rng)
-    return np.floor(first[attacker] + offset)
+    # the push's time: in the window, and where the run fits, with the run inside the dataset's span;
+    # a run too long to fit spills over the span's ends rather than move its push out of the campaign
+    lo = np.maximum(start, stamps[0] + push_offset)
+    hi = np.minimum(stop, stamps[-1] - length + push_offset)
+    fits = lo <= hi
+    push = _draw_stamps(stamps, np.where(fits, lo, start), np.where(fits, hi, stop), rng)
+    stamped: F64 = np.floor(push[attacker] - push_offset[attacker] + offset)
+    return stamped
 
 
 def interleaved_ids(existing: I64, count: int, rng: np.random.Generator) -> tuple[I64, I64]:

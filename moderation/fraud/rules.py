@@ -45,6 +45,7 @@ from moderation.fraud.fingerprints import RaterFingerprints, rater_fingerprints
 
 F64 = npt.NDArray[np.float64]
 Bools = npt.NDArray[np.bool_]
+I64 = npt.NDArray[np.int64]
 ParamValue = int | float | str
 
 
@@ -152,6 +153,9 @@ class Thresholds:
     #: and lost no attacker (0.85 lost some of the average attack's).
     account_flag_share: float = 0.25
     account_profile: float = 0.83
+    #: Raters in bursts on two products or more that make a product's burst a group's (see
+    #: ``burst_edge``).
+    burst_core_raters: int = 3
 
 
 @dataclass
@@ -379,11 +383,20 @@ def apply_rules(
     suspicious = own >= th.account_flag_score
     strong_own = reasons.any_of(STRONG)
     user, n_users = dense_codes(table.user_id)
-    others = np.bincount(user[suspicious], minlength=n_users)[user] - suspicious.astype(np.int64)
+    # a mild push swept into a group's burst on a product the group pushes with others (a bandwagon's
+    # popular film) goes to review, but does not take the rater's account with it: the group's own
+    # members are in bursts on two products or more, this rater on that one only
+    swept = (
+        push
+        & (np.abs(deviation) < fp.push_sd)
+        & burst_edge(user, n_users, table.product_id, push, th.burst_core_raters)
+    )
+    telling = suspicious & ~swept
+    others = np.bincount(user[telling], minlength=n_users)[user] - telling.astype(np.int64)
     strong_others = np.bincount(user[strong_own], minlength=n_users)[user] - strong_own.astype(np.int64)
     # one suspicious vote does not condemn a long honest history: the rest follow it only when they
     # are few beside it, or the rater's profile looks like filler (or a strong rule caught one)
-    share = np.bincount(user[suspicious], minlength=n_users)[user] / np.maximum(col("rater_votes"), 1.0)
+    share = np.bincount(user[telling], minlength=n_users)[user] / np.maximum(col("rater_votes"), 1.0)
     attacker_like = (others >= th.account_flag_votes) & (
         (profile >= th.account_profile) | (share >= th.account_flag_share)
     )
@@ -393,3 +406,20 @@ def apply_rules(
     score = noisy_or(reasons)
     strong = reasons.any_of(STRONG)
     return RuleResult(score=score, strong=strong, reasons=reasons)
+
+
+def burst_edge(user: I64, n_users: int, product: I64, burst: Bools, core: int) -> Bools:
+    """Burst votes of raters on the edge of a group: the rater is in bursts on one product only, and
+    that product's bursts hold at least ``core`` raters, and at least half of its burst raters, who are
+    in bursts on two products or more."""
+    if not np.any(burst):
+        return np.zeros(len(user), dtype=bool)
+    codes, size = dense_codes(product)
+    pairs = np.unique(np.stack([user[burst], codes[burst]], axis=1), axis=0)
+    products_per_user = np.bincount(pairs[:, 0], minlength=n_users)
+    in_core = products_per_user[pairs[:, 0]] >= 2
+    core_per_product = np.bincount(pairs[in_core, 1], minlength=size)
+    raters_per_product = np.bincount(pairs[:, 1], minlength=size)
+    grouped = (core_per_product >= core) & (2 * core_per_product >= raters_per_product)
+    edge: Bools = burst & (products_per_user[user] == 1) & grouped[codes]
+    return edge

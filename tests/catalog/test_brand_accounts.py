@@ -324,3 +324,73 @@ def test_staff_linking_an_account_are_told_of_its_earlier_ratings_of_the_brand(s
     )
 
     assert "This account rated 1 product it now speaks for" in response.content.decode()
+
+
+# --- Counterfeit claims: never reported, judged or decided by the brand -------------------------------
+
+
+def test_a_linked_account_cannot_report_its_product_as_counterfeit() -> None:
+    from moderation import counterfeits
+    from moderation.models import CounterfeitCase
+    from tests.factories import OrderLineFactory
+
+    product = ProductFactory()
+    team = OrderLineFactory(product=product, store=product.store).buyer  # even one who bought it
+    brand_account(user=team, brand=product.brand)
+
+    with pytest.raises(BrandStakeRefused):
+        counterfeits.report_submit(reporter=team, product=product, store_id=product.store_id, description="fake")
+    client = signed_in(team)
+    url = reverse("moderation:counterfeit_report", args=[product.slug])
+    page = client.get(url)
+    sent = client.post(url, {"store": product.store_id, "description": "fake"})
+
+    refused(page, "cannot report it")
+    refused(sent, "cannot report it")
+    assert not CounterfeitCase.objects.exists()
+
+
+def test_a_manager_linked_to_the_store_never_sees_nor_judges_its_counterfeit_claims() -> None:
+    from moderation import counterfeits
+    from moderation.models import CounterfeitVote
+    from tests.factories import OrderLineFactory
+
+    product = ProductFactory()
+    claim = counterfeits.report_submit(
+        reporter=OrderLineFactory(product=product, store=product.store).buyer,
+        product=product,
+        store_id=product.store_id,
+        description="The batch code does not exist.",
+    )
+    judge = manager()
+    brand_account(user=judge, store=product.store)
+
+    queue = moderation_selectors.counterfeit_queue(manager=judge)
+    with pytest.raises(BrandStakeRefused):
+        counterfeits.vote_cast(manager=judge, case_id=claim.pk, choice="genuine")
+    response = signed_in(judge).post(reverse("moderation:counterfeit_vote", args=[claim.pk]), {"choice": "genuine"})
+
+    assert queue == []
+    refused(response, "others judge it")
+    assert not CounterfeitVote.objects.exists()
+
+
+def test_staff_linked_to_the_brand_cannot_decide_its_counterfeit_claims(staff: Any) -> None:
+    from moderation import counterfeits
+    from moderation.models import CounterfeitCase
+    from tests.factories import OrderLineFactory
+
+    product = ProductFactory()
+    claim = counterfeits.report_submit(
+        reporter=OrderLineFactory(product=product, store=product.store).buyer,
+        product=product,
+        store_id=product.store_id,
+        description="The batch code does not exist.",
+    )
+    brand_account(user=staff, brand=product.brand)
+
+    with pytest.raises(BrandStakeRefused):
+        counterfeits.decide(case=claim, confirmed=False, staff=staff)
+
+    claim.refresh_from_db()
+    assert claim.status == CounterfeitCase.Status.OPEN

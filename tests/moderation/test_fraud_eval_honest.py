@@ -23,7 +23,7 @@ from moderation.fraud.evaluation import (
     score_shift,
     shortfalls,
 )
-from moderation.fraud.features import DAY
+from moderation.fraud.features import DAY, HOUR
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +85,21 @@ def test_an_injected_attack_cannot_be_told_apart_by_its_ids_or_its_timing(
     assert separation(injected[timed], gap[timed]) <= 0.6
     # and attackers rate in sessions as the honest raters do (independent draws: no shared second at all)
     assert np.mean(sharing_a_second(attacked)[injected]) >= 0.4
+
+
+@pytest.mark.parametrize("kind", ["average", "random", "bandwagon"])
+def test_every_attacker_pushes_the_target_within_the_campaign(base: RatingTable, kind: str) -> None:
+    # given a 14-day campaign of 150 attackers, bandwagon ones also rating the most popular products at the top
+    attacked, injected = inject(
+        base, kind, attack_size=0.05, filler_size=0.10, targets=1, rng=np.random.default_rng(8), campaign_days=14
+    )
+    target = np.unique(attacked.product_id[injected], return_counts=True)
+    target_id = target[0][np.argmax(target[1])]  # every attacker rates the target; fillers are spread
+
+    # then the pushes on the target all fall within the campaign's 14 days, whatever else the attacker rates
+    pushes = attacked.timestamp[injected & (attacked.product_id == target_id)]
+    assert len(pushes) == 150
+    assert pushes.max() - pushes.min() <= 14 * DAY + 2 * HOUR  # each at one of the data's times, give or take an hour
 
 
 def test_injected_ids_are_interleaved_with_the_existing_ones_and_the_existing_keep_their_order() -> None:

@@ -6,7 +6,7 @@ import numpy as np
 
 from moderation.fraud.data import RatingTable
 from moderation.fraud.features import DAY, HOUR, FeatureParams, rater_features
-from moderation.fraud.rules import apply_rules
+from moderation.fraud.rules import apply_rules, burst_edge
 from tests.moderation.test_fraud_rules_null import START, sessions
 
 ATTACKERS = np.arange(30_000_001, 30_000_010)
@@ -76,3 +76,18 @@ def test_counted_among_all_the_products_pushes_the_nine_were_invisible() -> None
     burst = apply_rules(table, rater_features(table, without_fillers), params=without_fillers).reasons.has("burst")
 
     assert np.count_nonzero(burst[pushes]) <= 2
+
+
+def test_a_rater_in_one_burst_beside_a_group_in_several_is_on_its_edge() -> None:
+    # given a group of four raters (0-3) in bursts on the target (10) and a popular product (20), one honest
+    # rater (4) whose push on the popular product fell in that week, and three raters (5-7) in a burst of
+    # their own on product 30, each on that product only
+    user = np.array([0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 6, 7])
+    product = np.array([10, 20, 10, 20, 10, 20, 10, 20, 20, 40, 30, 30, 30])
+    burst = np.array([True] * 9 + [False] + [True] * 3)
+
+    edge = burst_edge(user, 8, product, burst, core=3)
+
+    # then only the honest rater's burst vote is on the group's edge: the group's own votes are not, nor a
+    # burst whose raters share no other burst (nothing tells a group there), nor a vote outside any burst
+    assert edge.tolist() == [False] * 8 + [True] + [False] * 4

@@ -28,11 +28,15 @@ from django.utils import timezone
 
 from accounts.models import Notification, User
 from catalog.models import Note, Product
+from moderation import counterfeits
 from moderation.models import (
     Appeal,
     AuditDispute,
     Case,
     Choice,
+    CounterfeitCase,
+    CounterfeitReport,
+    CounterfeitVote,
     ManagerTerm,
     ManagerVote,
     ModerationPolicy,
@@ -86,6 +90,8 @@ class World:
     decided: Case
     #: an open case the manager voted on a moment ago: theirs to undo
     voted: Case
+    #: an open counterfeit claim about the product, reported by a stranger who bought it
+    claim: CounterfeitCase
 
 
 def build_world() -> World:
@@ -151,6 +157,12 @@ def build_world() -> World:
             decided_by=Case.DecidedBy.MANAGERS,
         ),
         voted=voted,
+        claim=counterfeits.report_submit(
+            reporter=OrderLineFactory(product=campaign.product).buyer,
+            product=campaign.product,
+            store_id=campaign.product.store_id,
+            description="The batch code does not exist.",
+        ),
     )
 
 
@@ -162,6 +174,11 @@ def snapshot(client: Client | None = None) -> dict[str, Any]:
         "factor scores": list(FactorScore.objects.order_by("pk").values_list("pk", "score")),
         "case votes": list(ManagerVote.objects.order_by("pk").values_list("pk", "case_id", "manager_id", "choice")),
         "cases": list(Case.objects.order_by("pk").values_list("pk", "status", "priority", "reports_count")),
+        "counterfeit claims": list(
+            CounterfeitCase.objects.order_by("pk").values_list("pk", "status", "reports_count", "updated_at")
+        ),
+        "counterfeit reports": list(CounterfeitReport.objects.order_by("pk").values_list("pk", "reporter_id")),
+        "counterfeit votes": list(CounterfeitVote.objects.order_by("pk").values_list("pk", "manager_id", "choice")),
         "reports": list(Report.objects.order_by("pk").values_list("pk", "case_id", "reporter_id")),
         "appeals": list(Appeal.objects.order_by("pk").values_list("pk", "status")),
         "disputes": list(AuditDispute.objects.order_by("pk").values_list("pk", "status")),
@@ -262,6 +279,8 @@ BUYER_FORM = "            login     404     302   404     404      404     404  
 # The brand's account speaks for the product the note and the rating below are about: it may not touch them.
 STAKE_PAGE = "            login     200     200   200     200      200     200       200   403"
 STAKE_FORM = "            login     302     302   302     302      302     302       302   403"
+# Only a buyer of the product from the store may report it counterfeit: the others' form comes back with its error.
+COUNTERFEIT_FORM = "       login     200     200   200     302      200     200       200   403"
 BRAND_PAGE = "            login     403     403   403     403      403     403       403   200"
 NOT_FOUND = "             404       404     404   404     404      404     404       404   404"
 
@@ -390,6 +409,23 @@ URLS = [
         STAKE_FORM,
         args=lambda w: ["rating", w.rated.pk],
         data=lambda w: {"rule": w.rule.pk, "comment": "an advert"},
+    ),
+    Url("moderation:counterfeit_claims", MANAGER_PAGE, MANAGER_NO_POST),
+    Url(
+        "moderation:counterfeit_vote",
+        MANAGER_NO_POST,
+        MANAGER_FORM,
+        args=lambda w: [w.claim.pk],
+        data=lambda w: {"choice": "genuine"},
+        actor="manager",
+    ),
+    Url(
+        "moderation:counterfeit_report",
+        STAKE_PAGE,
+        COUNTERFEIT_FORM,
+        args=lambda w: [w.product.slug],
+        data=lambda w: {"store": w.product.store_id, "description": "The cap is loose."},
+        actor="accepted",
     ),
     Url(
         "moderation:decision",

@@ -25,7 +25,7 @@ from django.utils import timezone
 from accounts.models import User
 from catalog.models import Category, Engagement, Factor, Note, NoteProduct, OrderLine, Product
 from moderation import demo as moderation_demo
-from moderation.models import Case, ManagerTerm, ManagerVote, Report, TestAttempt
+from moderation.models import Case, CounterfeitCase, CounterfeitReport, ManagerTerm, ManagerVote, Report, TestAttempt
 from moderation.services import current_term, entry_shortfalls, policy_get, retake_at
 from ratings.models import Vote
 from seeding.columns import NULL_INT, Column, Kind
@@ -235,6 +235,15 @@ def test_reporters_words_name_the_rule_they_report_and_screening_excludes_only_t
     assert set(excluded.values_list("vote__comment", flat=True)) <= set(moderation_demo.RING_COMMENTS)
     reported = Case.objects.filter(source=Case.Source.REPORT, vote__isnull=False)
     assert not reported.filter(vote__comment__in=moderation_demo.RING_COMMENTS).exists()
+
+
+@pytest.mark.django_db
+def test_the_demo_has_one_open_counterfeit_claim_by_buyers_of_that_store(demo_output: str) -> None:
+    [claim] = CounterfeitCase.objects.all()
+    assert claim.status == CounterfeitCase.Status.OPEN and claim.reports_count == 2
+    for report in CounterfeitReport.objects.select_related("purchase", "reporter"):
+        assert report.purchase.store_id == claim.store_id and report.purchase.product_id == claim.product_id
+        assert report.reporter.email not in {persona.email for persona in PERSONAS}
 
 
 # --- purchase records and community activity ----------------------------------------------------------
