@@ -36,12 +36,13 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.models import User
-from catalog import page_cache, services
+from catalog import page_cache, services, stakes
 from catalog.admin_pagination import EstimatedCountPaginator
 from catalog.models import (
     RATING_READY_MAX_FACTORS,
     RATING_READY_MIN_FACTORS,
     Brand,
+    BrandAccount,
     Category,
     Engagement,
     Factor,
@@ -51,6 +52,7 @@ from catalog.models import (
     Product,
     Store,
 )
+from ratings.models import Vote
 from ratings.purchases import purchases_withdrawn
 
 logger = logging.getLogger(__name__)
@@ -328,6 +330,37 @@ class StoreAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     search_fields = ("name_zh", "name_en", "slug")
     autocomplete_fields = ("brand",)
     prepopulated_fields = {"slug": ("name_en",)}
+
+
+@admin.register(BrandAccount)
+class BrandAccountAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Staff link an account to the brand or the store it speaks for: from then on it sees ``/brand/`` and
+    can never steer that brand's ratings (``catalog.stakes``). The database keeps one target per link and
+    one link per account and target; a duplicate is a form error, not a failed commit."""
+
+    list_display = ("user", "brand", "store", "created_at")
+    list_select_related = ("user", "brand", "store")
+    search_fields = ("user__email", "user__display_name", "brand__name_en", "brand__name_zh", "store__name_en")
+    autocomplete_fields = ("user", "brand", "store")
+    fields = ("user", "brand", "store", "note")
+
+    def save_model(self, request: HttpRequest, obj: BrandAccount, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        # Ratings it gave before the link are not undone here: staff see them, and moderation decides.
+        earlier = Vote.objects.filter(user_id=obj.user_id, product_id__in=stakes.linked_products(obj.user_id)).count()
+        if earlier:
+            self.message_user(
+                request,
+                ngettext(
+                    "This account rated %(count)d product it now speaks for; that rating counts until moderation "
+                    "excludes it (Votes, filtered by this user).",
+                    "This account rated %(count)d products it now speaks for; those ratings count until moderation "
+                    "excludes them (Votes, filtered by this user).",
+                    earlier,
+                )
+                % {"count": earlier},
+                messages.WARNING,
+            )
 
 
 @admin.register(Product)

@@ -131,6 +131,57 @@ class Store(BilingualName):
         return self.name
 
 
+class BrandAccount(models.Model):
+    """A user account that speaks for a brand or a store, linked by staff.
+
+    It sees its products' ratings read-only (``/brand/``) and can never steer them: it is not invited to
+    rate them, and cannot report, judge, appeal or mark helpful anything about them (``catalog.stakes``).
+    Exactly one of brand and store; one link per account and target (database constraints).
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("account"), on_delete=models.CASCADE, related_name="brand_accounts"
+    )
+    brand = models.ForeignKey(
+        Brand, verbose_name=_("brand"), null=True, blank=True, on_delete=models.CASCADE, related_name="accounts"
+    )
+    store = models.ForeignKey(
+        Store, verbose_name=_("store"), null=True, blank=True, on_delete=models.CASCADE, related_name="accounts"
+    )
+    note = models.CharField(
+        _("staff note"), max_length=200, blank=True, help_text=_("Who asked, and how it was checked.")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("brand account")
+        verbose_name_plural = _("brand accounts")
+        ordering = ("user_id", "id")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(brand__isnull=False, store__isnull=True) | Q(brand__isnull=True, store__isnull=False),
+                name="brandaccount_one_target",
+                violation_error_message=_("Link the account to a brand or to a store: one of the two."),
+            ),
+            models.UniqueConstraint(
+                fields=["user", "brand"],
+                condition=Q(brand__isnull=False),
+                name="brandaccount_unique_brand",
+                violation_error_message=_("This account is linked to this brand already."),
+            ),
+            models.UniqueConstraint(
+                fields=["user", "store"],
+                condition=Q(store__isnull=False),
+                name="brandaccount_unique_store",
+                violation_error_message=_("This account is linked to this store already."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} → {self.brand or self.store}"
+
+
 class Product(BilingualName):
     category = models.ForeignKey(
         Category, verbose_name=_("category"), on_delete=models.PROTECT, related_name="products"

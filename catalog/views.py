@@ -3,6 +3,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
@@ -10,6 +11,7 @@ from django.views.i18n import set_language
 
 from catalog import page_cache, selectors
 from catalog.placeholder import product_placeholder_svg
+from catalog.stakes import BrandStakeRefused
 from ratings import selectors as rating_selectors
 from ratings.forms import ReviewFilterForm
 
@@ -107,3 +109,9 @@ def language_set(request: HttpRequest) -> HttpResponse:
         if refusal is not None:
             return refusal
     return set_language(request)
+
+
+def stake_refused(request: HttpRequest, error: BrandStakeRefused) -> HttpResponse:
+    """The 403 page, saying what a brand's account was refused and why (``catalog.stakes``)."""
+    context = {"error_code": "403", "error_title": _("Not for a brand's own account"), "error_text": error.message}
+    return render(request, "errors/_page.html", context, status=403)

@@ -14,6 +14,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from catalog.stakes import BrandStakeRefused
 from moderation import counterfeits, selectors, services
 from moderation.models import (
     Appeal,
@@ -212,7 +213,11 @@ class CaseAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         staff = cast(User, request.user)
         decided = 0
         for case in queryset.exclude(status=Case.Status.DECIDED).filter(is_audit=False).select_related("note", "vote"):
-            services.decision_apply(case=case, outcome=outcome, staff=staff)
+            try:
+                services.decision_apply(case=case, outcome=outcome, staff=staff)
+            except BrandStakeRefused as error:
+                self.message_user(request, f"#{case.pk}: {error.message}", messages.WARNING)
+                continue
             decided += 1
         self.message_user(request, _("%(count)d case(s) decided.") % {"count": decided}, messages.SUCCESS)
 
@@ -263,7 +268,7 @@ class CounterfeitCaseAdmin(ReadOnlyMixin, admin.ModelAdmin):  # type: ignore[typ
         for case in queryset.exclude(status=target).order_by("pk"):
             try:
                 counterfeits.decide(case=case, confirmed=confirmed, staff=staff)
-            except services.ModerationError as error:
+            except (services.ModerationError, BrandStakeRefused) as error:
                 self.message_user(request, f"#{case.pk}: {error.message}", messages.ERROR)
             else:
                 decided += 1
@@ -306,7 +311,11 @@ class AppealAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         staff = cast(User, request.user)
         done = 0
         for appeal in queryset.filter(status=Appeal.Status.OPEN).select_related("case__note", "case__vote"):
-            services.appeal_resolve(appeal=appeal, staff=staff, overturn=overturn)
+            try:
+                services.appeal_resolve(appeal=appeal, staff=staff, overturn=overturn)
+            except BrandStakeRefused as error:
+                self.message_user(request, f"#{appeal.case_id}: {error.message}", messages.WARNING)
+                continue
             done += 1
         self.message_user(request, _("%(count)d appeal(s) resolved.") % {"count": done}, messages.SUCCESS)
 

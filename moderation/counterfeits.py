@@ -20,11 +20,18 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Notification, User
-from catalog import page_cache
+from catalog import page_cache, stakes
 from catalog.models import OrderLine, Product
 from moderation import quorum
 from moderation.models import CounterfeitCase, CounterfeitReport, CounterfeitVote, ManagerTerm, ManagerVote
-from moderation.services import ModerationError, current_term, policy_get, quorum_rules
+from moderation.services import (
+    STAKE_JUDGE_MESSAGE,
+    STAKE_REPORT_MESSAGE,
+    ModerationError,
+    current_term,
+    policy_get,
+    quorum_rules,
+)
 from ratings.models import ProductResult
 from ratings.services import rescore_soon
 
@@ -60,13 +67,15 @@ def report_submit(*, reporter: User, product: Product, store_id: int, descriptio
     recorded with the report); anyone else is refused and nothing is stored. Repeat reports by other buyers
     join the live claim; a second report by the same person is refused (database constraint). The live
     claim is locked while a report joins it, so a deciding vote cannot cross it; a report about a confirmed
-    claim joins its record.
+    claim joins its record. An account linked to the product's brand or store is refused
+    (``stakes.BrandStakeRefused``): brands can never steer.
     """
     description = description.strip()[:500]
     if not description:
         raise ModerationError(_("Say briefly what makes it look fake."))
     if reporter.is_banned:
         raise ModerationError(_("Your account is under a sanction."))
+    stakes.refuse_if_stake(user_id=reporter.pk, product_ids=[product.pk], message=STAKE_REPORT_MESSAGE)
     purchase = (
         OrderLine.objects.filter(buyer=reporter, product=product, store_id=store_id, status=OrderLine.Status.PAID)
         .order_by("-paid_at", "-id")
@@ -117,8 +126,8 @@ def vote_cast(*, manager: User, case_id: int, choice: str, now: datetime | None 
 
     Locks as ``services.vote_cast`` does: the manager's term row first (the day's cap counts content and
     counterfeit votes together, so parallel votes cannot pass it), then the claim row (exactly one of two
-    deciding votes decides). A manager who reported the claim does not judge it; a second vote is refused
-    (database constraint).
+    deciding votes decides). A manager who reported the claim does not judge it, nor one linked to the
+    product's brand or store (``stakes.BrandStakeRefused``); a second vote is refused (database constraint).
     """
     now = now or timezone.now()
     if choice not in CounterfeitVote.Choice.values:
@@ -143,6 +152,7 @@ def vote_cast(*, manager: User, case_id: int, choice: str, now: datetime | None 
             raise ModerationError(_("This case is no longer open."))
         if CounterfeitReport.objects.filter(case=case, reporter=manager).exists():
             raise ModerationError(_("You reported this claim, so others judge it."))
+        stakes.refuse_if_stake(user_id=manager.pk, product_ids=[case.product_id], message=STAKE_JUDGE_MESSAGE)
         try:
             with transaction.atomic():
                 vote = CounterfeitVote.objects.create(case=case, manager=manager, choice=choice, created_at=now)
@@ -173,9 +183,12 @@ def decide(
     managers' votes decide an open one. A confirmed claim holds the product off the lists: its category's
     list is rebuilt by a re-score after commit, and its cached pages are dropped. Refused if another live
     claim about the same product and store stands (the database allows one). Runs inside the caller's
-    transaction or its own; harmless to repeat (the reporters' message is updated, never doubled).
+    transaction or its own; harmless to repeat (the reporters' message is updated, never doubled). Staff linked
+    to the product's brand or store are refused (``stakes.BrandStakeRefused``).
     """
     now = now or timezone.now()
+    if staff is not None:
+        stakes.refuse_if_stake(user_id=staff.pk, product_ids=[case.product_id], message=STAKE_JUDGE_MESSAGE)
     status = CounterfeitCase.Status.CONFIRMED if confirmed else CounterfeitCase.Status.CLEARED
     by = CounterfeitCase.DecidedBy.STAFF if staff is not None else CounterfeitCase.DecidedBy.MANAGERS
     try:

@@ -17,6 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from catalog import stakes
+from catalog.models import NoteProduct, Product
 from moderation.fraud.fingerprints import FingerprintParams
 from moderation.models import (
     Case,
@@ -43,6 +45,7 @@ class Conflict(models.TextChoices):
     REPORTER = "reporter", _("reported this content")
     SHARED_FINGERPRINT = "shared_fingerprint", _("a device or network shared with the author")
     RATED_PRODUCT = "rated_product", _("rated the same product")
+    BRAND = "brand", _("speaks for the brand or store of the product")
 
 
 def fingerprint_sharers(user_id: int) -> QuerySet[Any]:
@@ -134,7 +137,8 @@ def conflict_rules(manager: User) -> dict[Conflict, Q]:
 
     Devices and networks are screening's (``fingerprint_sharers``): an empty fingerprint never matches, a
     common one (a carrier's pool) binds nobody. Ratings: a manager who rated a product (in any campaign)
-    judges no rating of it.
+    judges no rating of it. Brands: an account linked to a brand or store (``catalog.stakes``) judges no
+    rating of its products and no note that mentions one.
     """
     # The accounts that share a fingerprint with the manager, found once (an uncorrelated subquery the
     # database hashes), then each case's author looked up in them: a correlated EXISTS with an OR of the
@@ -147,6 +151,11 @@ def conflict_rules(manager: User) -> dict[Conflict, Q]:
         # the author as one expression: the sharers' subquery is hashed once, not once per author column
         Conflict.SHARED_FINGERPRINT: Q(In(Coalesce(F("note__author_id"), F("vote__user_id")), sharers)),
         Conflict.RATED_PRODUCT: Q(vote__product_id__in=Vote.objects.filter(user=manager).values("product_id")),
+        # uncorrelated subqueries (hashed once), as the rules above: for an account linked to nothing, empty
+        Conflict.BRAND: Q(vote__product_id__in=stakes.linked_products(manager.pk))
+        | Q(
+            note_id__in=NoteProduct.objects.filter(product_id__in=stakes.linked_products(manager.pk)).values("note_id")
+        ),
     }
 
 
@@ -197,6 +206,16 @@ def case_conflicts(case: Case) -> dict[User, list[Conflict]]:
     mark(managers.filter(pk__in=fingerprint_sharers(author_id)), Conflict.SHARED_FINGERPRINT)
     if case.vote_id is not None:
         mark(managers.filter(votes__product_id=case.vote.product_id), Conflict.RATED_PRODUCT)  # type: ignore[union-attr]
+        products = Product.objects.filter(pk=case.vote.product_id)  # type: ignore[union-attr]
+    else:
+        products = Product.objects.filter(notes=case.note_id)
+    mark(
+        managers.filter(
+            Q(brand_accounts__brand__in=products.values("brand_id"))
+            | Q(brand_accounts__store__in=products.values("store_id"))
+        ),
+        Conflict.BRAND,
+    )
     users = User.objects.in_bulk(list(found))
     return {users[pk]: reasons for pk, reasons in sorted(found.items())}
 
@@ -465,13 +484,15 @@ CLAIMS_PER_PAGE = 20
 
 
 def counterfeit_queue(*, manager: User) -> list[CounterfeitCase]:
-    """Open counterfeit claims this manager has neither voted on nor reported, oldest first, each with its
+    """Open counterfeit claims this manager has neither voted on nor reported nor speaks for (as a brand's
+    account), oldest first, each with its
     product, store and reports (three queries however many claims)."""
     reports = CounterfeitReport.objects.select_related("purchase").order_by("created_at", "id")
     return list(
         CounterfeitCase.objects.filter(status=CounterfeitCase.Status.OPEN)
         .exclude(votes__manager=manager)
         .exclude(reports__reporter=manager)
+        .exclude(product_id__in=stakes.linked_products(manager.pk))  # brands can never steer
         .select_related("product__brand", "product__category", "store")
         .prefetch_related(Prefetch("reports", queryset=reports))
         .order_by("created_at", "id")[:CLAIMS_PER_PAGE]

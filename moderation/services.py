@@ -21,7 +21,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Notification, User
-from catalog import page_cache
+from catalog import page_cache, stakes
 from catalog.models import Note, NoteProduct
 from moderation import quorum, selectors
 from moderation.models import (
@@ -52,6 +52,34 @@ class ModerationError(Exception):
 def policy_get() -> ModerationPolicy:
     """The moderation policy, created with its defaults the first time it is read."""
     return ModerationPolicy.objects.get_or_create(pk=1)[0]
+
+
+# --- Brands can never steer -------------------------------------------------------------------------
+
+STAKE_REPORT_MESSAGE = _(
+    "Your account speaks for the brand or store of a product this is about, so it cannot report it. "
+    "If it breaks a rule, write to us through the inbox."
+)
+STAKE_JUDGE_MESSAGE = _("Your account speaks for the brand or store of a product this case is about: others judge it.")
+STAKE_APPEAL_MESSAGE = _(
+    "Your account speaks for the brand or store of a product this decision is about, so it cannot appeal it."
+)
+
+
+def content_products(*, note: Note | None = None, vote: Vote | None = None) -> list[int]:
+    """The products a note (those it mentions) or a rating (its product) is about."""
+    if vote is not None:
+        return [vote.product_id]
+    if note is not None:
+        return list(NoteProduct.objects.filter(note=note).values_list("product_id", flat=True))
+    return []
+
+
+def content_stake_check(
+    *, user: User, message: str | Promise, note: Note | None = None, vote: Vote | None = None
+) -> None:
+    """Raise ``stakes.BrandStakeRefused(message)`` if the user speaks for a product this content is about."""
+    stakes.refuse_if_stake(user_id=user.pk, product_ids=content_products(note=note, vote=vote), message=message)
 
 
 # --- Becoming a manager ----------------------------------------------------------------------------
@@ -288,7 +316,8 @@ def report_submit(
 
     An account sends at most ``reports_per_day`` reports in any 24 hours, counted with its user row
     locked (parallel reports cannot pass the limit); a report from an account younger than the entry bar
-    raises priority by ``YOUNG_REPORT_WEIGHT``, others by ``REPORT_WEIGHT``.
+    raises priority by ``YOUNG_REPORT_WEIGHT``, others by ``REPORT_WEIGHT``. An account linked to the
+    brand or store of a product the content is about is refused (``stakes.BrandStakeRefused``).
     """
     if (note is None) == (vote is None):
         raise ModerationError(_("Report one note or one rating."))
@@ -297,6 +326,7 @@ def report_submit(
         raise ModerationError(_("You cannot report your own content."))
     if not rule.active:
         raise ModerationError(_("Choose one of the current rules."))
+    content_stake_check(user=reporter, message=STAKE_REPORT_MESSAGE, note=note, vote=vote)
     comment = comment.strip()[:500]
     target = {"note": note} if note is not None else {"vote": vote}
     now = timezone.now()
@@ -461,7 +491,8 @@ def vote_cast(
     parallel votes cannot pass it; concurrent deciding votes serialise on the second, and exactly one of
     them decides. A second vote by the same manager is refused (database constraint). A manager with a
     stake in the case (``selectors.conflicts_q``, the filter their queue uses) is refused with the
-    reason. The vote records the manager's fingerprints, hashed as a rater's are.
+    reason; a stake as a brand's account raises ``stakes.BrandStakeRefused``. The vote records the
+    manager's fingerprints, hashed as a rater's are.
 
     The adaptive blind quorum (``moderation/quorum.py``) reads the case's choices in the order cast and its
     screening evidence: three agreeing votes with strong evidence decide, a split calls up to
@@ -492,6 +523,8 @@ def vote_cast(
             conflicts = selectors.conflicts_of(manager=manager, case_id=case.pk)
             if selectors.Conflict.OWN in conflicts:
                 raise ModerationError(_("You cannot judge your own content."))
+            if selectors.Conflict.BRAND in conflicts:
+                raise stakes.BrandStakeRefused(STAKE_JUDGE_MESSAGE)
             raise ModerationError(
                 _("You cannot judge this case because you have a stake in it: %(reasons)s.")
                 % {"reasons": "; ".join(str(conflict.label) for conflict in conflicts)}
@@ -561,9 +594,12 @@ def decision_apply(
 
     Violating content is hidden (a note) or excluded from scoring (a vote, then re-scored); content
     found compliant is shown and counted again if moderation had taken it away. The author is told.
-    Runs inside the caller's transaction or its own.
+    Runs inside the caller's transaction or its own. Staff linked to the brand or store of a product the
+    case is about are refused (``stakes.BrandStakeRefused``): managers' votes were screened for that already.
     """
     now = now or timezone.now()
+    if staff is not None:
+        content_stake_check(user=staff, message=STAKE_JUDGE_MESSAGE, note=case.note, vote=case.vote)
     decided_by = Case.DecidedBy.STAFF if staff is not None else Case.DecidedBy.MANAGERS
     with transaction.atomic():
         Case.objects.filter(pk=case.pk).update(
@@ -748,13 +784,15 @@ def cases_escalate_stale(*, now: datetime | None = None) -> int:
 
 
 def appeal_submit(*, author: User, case_id: int, reason: str) -> Appeal:
-    """The author's one appeal of a violating decision, for staff."""
+    """The author's one appeal of a violating decision, for staff; never by an account linked to the brand or
+    store of a product it is about (``stakes.BrandStakeRefused``)."""
     reason = reason.strip()
     if not reason:
         raise ModerationError(_("Say why the decision is wrong."))
     case = Case.objects.select_related("note", "vote").filter(pk=case_id, status=Case.Status.DECIDED).first()
     if case is None or case.author_id != author.pk or case.outcome != Case.Outcome.VIOLATES:
         raise ModerationError(_("There is no decision to appeal."))
+    content_stake_check(user=author, message=STAKE_APPEAL_MESSAGE, note=case.note, vote=case.vote)
     try:
         with transaction.atomic():
             return Appeal.objects.create(case=case, author=author, reason=reason[:2000])
@@ -764,7 +802,8 @@ def appeal_submit(*, author: User, case_id: int, reason: str) -> Appeal:
 
 def appeal_resolve(*, appeal: Appeal, staff: User, overturn: bool) -> Appeal:
     """Staff uphold or overturn; overturning restores the content (and re-scores a vote). The author is
-    told the answer in their inbox."""
+    told the answer in their inbox. Never by staff linked to the brand or store of a product it is about."""
+    content_stake_check(user=staff, message=STAKE_JUDGE_MESSAGE, note=appeal.case.note, vote=appeal.case.vote)
     with transaction.atomic():
         if not Appeal.objects.filter(pk=appeal.pk, status=Appeal.Status.OPEN).update(
             status=Appeal.Status.OVERTURNED if overturn else Appeal.Status.UPHELD,

@@ -11,7 +11,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
+from catalog import stakes
 from catalog.models import Note, Product
+from catalog.stakes import BrandStakeRefused
+from catalog.views import stake_refused
 from moderation import counterfeits, selectors, services
 from moderation.cards import case_card, case_cards
 from moderation.forms import AttemptForm, CounterfeitReportForm, ReasonForm, ReportForm
@@ -161,6 +164,10 @@ def case_vote(request: HttpRequest, pk: int) -> HttpResponse:
             ip_address=client_address(request),
             user_agent=client_user_agent(request),
         )
+    except BrandStakeRefused as error:
+        if _wants_json(request):
+            return _answer(request, ok=False, message=str(error.message), status=403)
+        return stake_refused(request, error)
     except services.ModerationError as error:
         return _answer(request, ok=False, message=str(error.message), status=409)
     # Without JavaScript the desk lists a vote that may be taken back beside its undo (``_desk_status.html``);
@@ -239,6 +246,10 @@ def report(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
             raise Http404("only ratings with a comment can be reported")
     else:
         raise Http404("unknown content")
+    try:  # a brand's account is not offered the form at all
+        services.content_stake_check(user=_user(request), message=services.STAKE_REPORT_MESSAGE, note=note, vote=vote)
+    except BrandStakeRefused as error:
+        return stake_refused(request, error)
     form = ReportForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -277,6 +288,8 @@ def decision(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.appeal_submit(author=_user(request), case_id=case.pk, reason=form.cleaned_data["reason"])
+        except BrandStakeRefused as error:
+            return stake_refused(request, error)
         except services.ModerationError as error:
             form.add_error(None, str(error.message))
         else:
@@ -299,6 +312,12 @@ def decision(request: HttpRequest, pk: int) -> HttpResponse:
 def counterfeit_report(request: HttpRequest, slug: str) -> HttpResponse:
     """A buyer reports a suspected counterfeit, naming the store it came from (one of their purchases)."""
     product = get_object_or_404(Product.objects.select_related("brand", "store"), slug=slug, is_active=True)
+    try:  # a brand's account is not offered the form at all
+        stakes.refuse_if_stake(
+            user_id=_user(request).pk, product_ids=[product.pk], message=services.STAKE_REPORT_MESSAGE
+        )
+    except BrandStakeRefused as error:
+        return stake_refused(request, error)
     purchases = counterfeits.buyer_purchases(user=_user(request), product=product)
     stores = [
         (line.store_id, f"{line.store.name} ({line.store.get_kind_display()}) · {line.paid_at:%Y-%m-%d}")
@@ -313,6 +332,8 @@ def counterfeit_report(request: HttpRequest, slug: str) -> HttpResponse:
                 store_id=form.cleaned_data["store"],
                 description=form.cleaned_data["description"],
             )
+        except BrandStakeRefused as error:
+            return stake_refused(request, error)
         except services.ModerationError as error:
             form.add_error(None, str(error.message))
         else:
@@ -339,6 +360,8 @@ def counterfeit_vote(request: HttpRequest, pk: int) -> HttpResponse:
     choice = request.POST.get("choice", "")
     try:
         counterfeits.vote_cast(manager=_user(request), case_id=pk, choice=choice)
+    except BrandStakeRefused as error:
+        return stake_refused(request, error)
     except services.ModerationError as error:
         messages.error(request, str(error.message))
     else:

@@ -11,10 +11,11 @@ from datetime import timedelta
 
 import numpy as np
 from django.db import transaction
-from django.db.models import Count, F
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from accounts.models import Notification, User
+from catalog.models import Brand, BrandAccount
 from ratings import eligibility, scoring
 from ratings.models import Campaign, CampaignFactor, EligibilityRun, FactorScore, Invitation, RatingPolicy, Vote
 
@@ -322,3 +323,22 @@ def review_comment(
         for template in templates[first:] + templates[:first]
     ]
     return next((comment for comment in said if comment not in taken), said[0])
+
+
+def demo_brand_account_link(*, email: str) -> Brand | None:
+    """Link the demo brand persona to the brand with the most published products (then the most products), so
+    ``/brand/`` has scores, trends and comments to show. Harmless to repeat (one link per account and brand).
+    None when the persona or any brand is missing."""
+    user = User.objects.filter(email=email).first()
+    brand = (
+        Brand.objects.annotate(
+            published=Count("products", filter=Q(products__results__is_latest=True, products__results__published=True)),
+            listed=Count("products"),
+        )
+        .order_by("-published", "-listed", "id")
+        .first()
+    )
+    if user is None or brand is None:
+        return None
+    BrandAccount.objects.get_or_create(user=user, brand=brand, defaults={"note": "demo"})
+    return brand

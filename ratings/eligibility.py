@@ -36,7 +36,8 @@ Rules (the policy figures are ``RatingPolicy``, edited by staff):
   running, which may have gained buyers since) invites each *experienced, active* user (``is_active``,
   not banned, seen within ``active_days``, an account at least ``min_account_days`` old) with a genuine
   purchase (paid, neither refunded nor cancelled) of its product within the ``purchase_days`` before
-  the run and at least ``use_days`` ago, so they have genuinely tried it. Someone who rated the product
+  the run and at least ``use_days`` ago, so they have genuinely tried it; never an account linked to the
+  product's brand or store (``catalog.stakes``: brands can never steer). Someone who rated the product
   in an earlier campaign is invited again: they confirm or amend their one vote (``vote_confirm``).
   Several purchases make one invitation, which remembers the latest recorded one (highest id).
   A user is never given more than ``max_open_invitations`` pending, unexpired invitations:
@@ -530,12 +531,20 @@ _INVITE_SQL = """
         FROM (
             SELECT c.id AS campaign_id, ol.buyer_id AS user_id, MAX(ol.id) AS purchase_id
             FROM ratings_campaign c
+            JOIN catalog_product p ON p.id = c.product_id
             JOIN catalog_orderline ol ON ol.product_id = c.product_id
                 AND ol.status = 'paid' AND ol.paid_at >= %(purchase_since)s AND ol.paid_at <= %(used_since)s
             JOIN accounts_user u ON u.id = ol.buyer_id
                 AND u.is_active AND NOT u.is_banned AND u.last_seen_at >= %(active_since)s
                 AND u.date_joined <= %(joined_by)s
             WHERE c.status = 'open' AND c.closes_at > %(now)s
+                -- brands can never steer (catalog.stakes): no account linked to the product's brand or store
+                AND NOT EXISTS (
+                    SELECT 1 FROM catalog_brandaccount ba WHERE ba.user_id = ol.buyer_id AND ba.brand_id = p.brand_id
+                )
+                AND NOT EXISTS (
+                    SELECT 1 FROM catalog_brandaccount ba WHERE ba.user_id = ol.buyer_id AND ba.store_id = p.store_id
+                )
             GROUP BY c.id, ol.buyer_id
         ) b
         LEFT JOIN (

@@ -21,7 +21,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from catalog import page_cache
+from catalog import page_cache, stakes
 from catalog.models import OrderLine
 from ratings import scoring, tasks
 from ratings.eligibility import policy_get
@@ -31,6 +31,13 @@ MIN_SCORE = 1
 MAX_SCORE = 5
 COMMENT_MAX_LENGTH = 1000
 REVOKED_MESSAGE = _("This invitation was withdrawn because the purchase was refunded or cancelled.")
+STAKE_RATE_MESSAGE = _(
+    "Your account speaks for this product's brand or store, so it cannot rate this product: "
+    "placement cannot be bought, and a brand's own votes would be exactly that."
+)
+STAKE_HELPFUL_MESSAGE = _(
+    "Your account speaks for this product's brand or store, so it cannot mark reviews of it as helpful."
+)
 
 
 class RatingError(Exception):
@@ -75,15 +82,24 @@ def _own_invitation_for_update(*, invitation_id: int, user: User) -> Invitation:
         raise RatingError(_("This invitation does not exist.")) from None
 
 
+def rating_stake_check(*, user: User, product_id: int) -> None:
+    """Raise ``stakes.BrandStakeRefused`` if the user speaks for the product's brand or store: such an account
+    is never invited (the eligibility job leaves it out), and an invitation from before its link cannot be
+    used either."""
+    stakes.refuse_if_stake(user_id=user.pk, product_ids=[product_id], message=STAKE_RATE_MESSAGE)
+
+
 def invitation_accept(*, invitation: Invitation, user: User, now: datetime | None = None) -> Invitation:
     """Accept a pending invitation: the user becomes a verified purchaser of the product.
 
     Idempotent: accepting an accepted (or already voted) invitation changes nothing. Locks the
-    invitation row, so an accept racing a decline ends in one of the two, never both.
+    invitation row, so an accept racing a decline ends in one of the two, never both. Refused
+    (``stakes.BrandStakeRefused``) to an account linked to the product's brand or store.
     """
     now = now or timezone.now()
     with transaction.atomic():
         fresh = _own_invitation_for_update(invitation_id=invitation.pk, user=user)
+        rating_stake_check(user=user, product_id=fresh.campaign.product_id)
         if fresh.status in (Invitation.Status.ACCEPTED, Invitation.Status.VOTED):
             return fresh
         if fresh.status == Invitation.Status.REVOKED:
@@ -137,6 +153,7 @@ def _usable_invitation(*, invitation: Invitation, user: User, now: datetime) -> 
     Locked until the caller's transaction ends, so that a refund revoking the invitation waits for this vote,
     or this vote for it."""
     fresh = _own_invitation_for_update(invitation_id=invitation.pk, user=user)
+    rating_stake_check(user=user, product_id=fresh.campaign.product_id)
     if fresh.status == Invitation.Status.DECLINED:
         raise RatingError(_("You declined this invitation."))
     if fresh.status == Invitation.Status.REVOKED:
@@ -355,12 +372,14 @@ def review_helpful_toggle(*, user: User, vote_id: int) -> bool:
     """Mark a review (a counted vote with a comment) as helpful to ``user``, or take the mark back;
     returns whether it is marked now. Never one's own review; one mark per reader and review (a unique
     constraint: a double click marks once, the racing second insert is the same outcome). The product's
-    cached pages are dropped so anonymous visitors see the new count."""
+    cached pages are dropped so anonymous visitors see the new count. Refused (``stakes.BrandStakeRefused``)
+    to an account linked to the product's brand or store, both ways: it neither marks nor takes back."""
     vote = Vote.objects.filter(pk=vote_id, verdict=Vote.Verdict.COUNTED).exclude(comment="").first()
     if vote is None:
         raise RatingError(_("This review is not shown any more."))
     if vote.user_id == user.pk:
         raise RatingError(_("You cannot mark your own review as helpful."))
+    stakes.refuse_if_stake(user_id=user.pk, product_ids=[vote.product_id], message=STAKE_HELPFUL_MESSAGE)
     with transaction.atomic():
         removed, _kinds = ReviewHelpful.objects.filter(vote=vote, user=user).delete()
         if not removed:

@@ -14,4 +14,6 @@ urlpatterns = [
     path("reviews/<int:pk>/helpful/", views.review_helpful, name="review_helpful"),
     path("little-red-heart/", views.heart_list, name="heart_list"),
     path("methodology/", views.methodology, name="methodology"),
+    path("brand/", views.brand_page, name="brand"),
+    path("brand/export.csv", views.brand_export, name="brand_export"),
 ]

@@ -1,17 +1,26 @@
+import io
+from collections.abc import Callable
 from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Notification, User
 from accounts.services import notifications_mark_read
-from ratings import selectors, services
+from catalog.stakes import BrandStakeRefused
+from catalog.views import stake_refused
+from ratings import brand_dashboard, selectors, services
 from ratings.forms import RatingForm
 from ratings.models import Invitation, Vote
 from xhs.client_address import client_address, client_user_agent
@@ -70,6 +79,10 @@ def invitation_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def invitation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     invitation = get_object_or_404(selectors.user_invitation(user=_user(request), pk=pk))
+    try:
+        services.rating_stake_check(user=_user(request), product_id=invitation.campaign.product_id)
+    except BrandStakeRefused as error:
+        return stake_refused(request, error)
     # Opening an invitation is reading the inbox message about it.
     notifications_mark_read(user_id=invitation.user_id, about=(Notification.Kind.INVITATION, invitation.pk))
     vote = selectors.invitation_vote(invitation) if invitation.status != Invitation.Status.PENDING else None
@@ -96,6 +109,8 @@ def invitation_accept(request: HttpRequest, pk: int) -> HttpResponse:
     invitation = get_object_or_404(Invitation.objects.filter(user=_user(request)), pk=pk)
     try:
         services.invitation_accept(invitation=invitation, user=_user(request))
+    except BrandStakeRefused as error:
+        return stake_refused(request, error)
     except services.RatingError as error:
         messages.error(request, str(error.message))
     else:
@@ -127,6 +142,10 @@ def invitation_decline(request: HttpRequest, pk: int) -> HttpResponse:
 def vote(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     invitation = get_object_or_404(selectors.user_invitation(user=user, pk=pk))
+    try:
+        services.rating_stake_check(user=user, product_id=invitation.campaign.product_id)
+    except BrandStakeRefused as error:
+        return stake_refused(request, error)
     refusal = _vote_refusal(invitation)
     if refusal is not None:
         messages.error(request, refusal)
@@ -145,6 +164,8 @@ def vote(request: HttpRequest, pk: int) -> HttpResponse:
                 user_agent=client_user_agent(request),
                 amends_revision=form.submitted_revision,
             )
+        except BrandStakeRefused as error:
+            return stake_refused(request, error)
         except services.RatingError as error:
             form.add_error(None, str(error.message))
         else:
@@ -177,6 +198,8 @@ def vote_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     invitation = get_object_or_404(Invitation.objects.filter(user=_user(request)), pk=pk)
     try:
         outcome = services.vote_confirm(invitation=invitation, user=_user(request))
+    except BrandStakeRefused as error:
+        return stake_refused(request, error)
     except services.RatingError as error:
         messages.error(request, str(error.message))
     else:
@@ -205,6 +228,8 @@ def review_helpful(request: HttpRequest, pk: int) -> HttpResponse:
     vote = get_object_or_404(Vote.objects.select_related("product"), pk=pk)
     try:
         marked = services.review_helpful_toggle(user=_user(request), vote_id=vote.pk)
+    except BrandStakeRefused as error:
+        return stake_refused(request, error)
     except services.RatingError as error:
         messages.error(request, str(error.message))
     else:
@@ -213,3 +238,89 @@ def review_helpful(request: HttpRequest, pk: int) -> HttpResponse:
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         back = f"{vote.product.get_absolute_url()}#review-{vote.pk}"
     return redirect(back)
+
+
+#: A brand's page is read-only figures that change when products are re-scored: a minute old is fresh enough,
+#: and a team refreshing it before a meeting costs a cache read.
+BRAND_PAGE_SECONDS = 60
+#: Products shown with their charts on one page (the table below lists them all).
+BRAND_PRODUCTS_PER_PAGE = 10
+BRAND_MOST_PAGES = 100
+
+
+def _brand_cached(user: User, part: str, build: Callable[[], str | None]) -> str | None:
+    """``build()`` (a page's body or the CSV, None for an account that is not a brand's), kept a minute per
+    account, language and part. What is cached holds no CSRF token and no message: only the figures."""
+    key = f"ratings:brand:{user.pk}:{get_language()}:{part}"
+    cached = cache.get(key)
+    if cached is None:
+        cached = build()
+        if cached is not None:
+            cache.set(key, cached, BRAND_PAGE_SECONDS)
+    return cached if isinstance(cached, str) else None
+
+
+def _not_a_brand(request: HttpRequest) -> HttpResponse:
+    context = {
+        "error_code": "403",
+        "error_title": _("For brand accounts"),
+        "error_text": _(
+            "This page shows a brand or a store its products' ratings. Staff link a brand's account to it on "
+            "request; ask us through the inbox."
+        ),
+    }
+    return render(request, "errors/_page.html", context, status=403)
+
+
+@login_required
+@require_GET
+def brand_page(request: HttpRequest) -> HttpResponse:
+    """A brand's or a store's own products, read-only: scores per factor against the category, the trend by
+    month, recent comments, and where each product stands. For linked accounts only. The body is built once a
+    minute per account, language and page (ten queries, whatever the account holds); in between, a cache read."""
+    user = _user(request)
+    try:  # a page number, within reason: the cache holds one body per number asked for
+        number = max(1, min(int(request.GET.get("page", "1")), BRAND_MOST_PAGES))
+    except ValueError:
+        number = 1
+
+    def build() -> str | None:
+        dashboard = brand_dashboard.brand_dashboard(user=user)
+        if not dashboard.brands and not dashboard.stores:
+            return None
+        paginator = Paginator(dashboard.products, BRAND_PRODUCTS_PER_PAGE)
+        page = paginator.get_page(number)
+        context = {
+            "dashboard": dashboard,
+            "page": page,
+            "standing": [(report, i // BRAND_PRODUCTS_PER_PAGE + 1) for i, report in enumerate(dashboard.products)],
+        }
+        return render_to_string("ratings/_brand_body.html", context)
+
+    body = _brand_cached(user, f"page-{number}", build)
+    if body is None:
+        return _not_a_brand(request)
+    return render(request, "ratings/brand.html", {"body": mark_safe(body)})  # noqa: S308 - our own template's output
+
+
+@login_required
+@require_GET
+def brand_export(request: HttpRequest) -> HttpResponse:
+    """The page's figures as CSV (UTF-8 with a byte-order mark, so spreadsheet programs read Chinese names):
+    one row per product and factor."""
+    user = _user(request)
+
+    def build() -> str | None:
+        dashboard = brand_dashboard.brand_dashboard(user=user)
+        if not dashboard.brands and not dashboard.stores:
+            return None
+        out = io.StringIO()
+        brand_dashboard.csv_write(dashboard, out)
+        return out.getvalue()
+
+    text = _brand_cached(user, "csv", build)
+    if text is None:
+        return _not_a_brand(request)
+    response = HttpResponse("\ufeff" + text, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="little-red-heart-brand.csv"'
+    return response

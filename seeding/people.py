@@ -1,9 +1,9 @@
-"""The seed's users: five demo personas, then the crowd.
+"""The seed's users: six demo personas, then the crowd.
 
 The crowd is shaped like a real platform's: sign-ups grow over six years; most accounts are active,
 some lapsed months ago and some went dormant years ago (the eligibility job must skip them); a few
 are banned; buying and posting are both heavy-tailed and independent of each other. Personas take
-the first five ids so their rows are easy to find; the samplers of the crowd's activity never pick
+the first six ids so their rows are easy to find; the samplers of the crowd's activity never pick
 them, so what a persona has bought or written is exactly what ``activity.py`` gives them.
 """
 
@@ -39,8 +39,10 @@ PERSONAS: tuple[Persona, ...] = (
     # Last, so the first four keep the ids they always had. Old enough for the rules test's entry bar; the
     # ratings demo makes one of their purchases a verified one (a vote), and nobody grants them a term.
     Persona("candidate@demo.xhs", "candidate", "认真测评的小周", joined_days_ago=420, seen_hours_ago=5),
+    # A brand's marketing team: no purchases, no role; the ratings demo links it to a brand (``/brand/``).
+    Persona("brand@demo.xhs", "brand", "品牌市场部", joined_days_ago=200, seen_hours_ago=4),
 )
-SHOPPER, BUYER, MANAGER, STAFF, CANDIDATE = range(len(PERSONAS))
+SHOPPER, BUYER, MANAGER, STAFF, CANDIDATE, BRAND = range(len(PERSONAS))
 #: Crowd users start after the personas.
 FIRST_CROWD_USER = len(PERSONAS)
 

@@ -8,7 +8,18 @@ import factory
 from django.utils import timezone
 
 from accounts.models import User
-from catalog.models import Brand, Category, Engagement, Factor, Note, NoteProduct, OrderLine, Product, Store
+from catalog.models import (
+    Brand,
+    BrandAccount,
+    Category,
+    Engagement,
+    Factor,
+    Note,
+    NoteProduct,
+    OrderLine,
+    Product,
+    Store,
+)
 
 DEFAULT_PASSWORD = "correct-horse-battery-staple"
 
@@ -133,3 +144,10 @@ class EngagementFactory(factory.django.DjangoModelFactory):
     note = factory.SubFactory(NoteFactory)
     user = factory.SubFactory(UserFactory)
     kind = Engagement.Kind.LIKE
+
+
+def brand_account(*, user: User | None = None, brand: Brand | None = None, store: Store | None = None) -> User:
+    """An account staff linked to this brand or store (a new account unless ``user`` is given)."""
+    user = user or UserFactory(display_name="Brand team")
+    BrandAccount.objects.create(user=user, brand=brand, store=store)
+    return user

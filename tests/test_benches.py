@@ -38,10 +38,11 @@ import django
 django.setup()
 
 from moderation.demo import demo_moderation_seed
-from ratings.demo import demo_ratings_seed
-from seeding.people import BUYER, MANAGER, PERSONAS
+from ratings.demo import demo_brand_account_link, demo_ratings_seed
+from seeding.people import BRAND, BUYER, MANAGER, PERSONAS
 
 demo_ratings_seed(seed=42, buyer_email=PERSONAS[BUYER].email)
+demo_brand_account_link(email=PERSONAS[BRAND].email)
 demo_moderation_seed(seed=42, manager_email=PERSONAS[MANAGER].email)
 """
 
@@ -223,6 +224,19 @@ def test_the_api_bench_prints_its_table(bench_database: BenchDatabase) -> None:
     )
 
     assert "÷ /healthz/ req/s" in output
+
+
+@pytest.mark.postgres
+def test_the_brand_page_bench_prints_its_table(bench_database: BenchDatabase) -> None:
+    bench_database.with_demo_data()
+
+    output = bench_database.run(
+        "brand_page_load.py",
+        *bench_database.server_args(),
+        *("--connections", "2", "--client-processes", "1", "--warmup", "0", "--builds", "2"),
+    )
+
+    assert "÷ /healthz/ req/s" in output and "uncached builds of the figures" in output
 
 
 @pytest.mark.postgres

@@ -9,6 +9,7 @@ from django.utils.translation import gettext
 
 from catalog.models import Product
 from ratings import charts
+from ratings.brand_dashboard import ProductReport
 from ratings.eligibility import policy_get
 from ratings.selectors import ProductRating
 
@@ -64,3 +65,34 @@ def votes_needed(product: Product) -> int:
         return int(product.category.min_votes_to_publish)
     needed = cache.get_or_set(POLICY_MIN_VOTES_KEY, lambda: policy_get().min_votes_to_publish, 60)
     return int(needed) if needed is not None else policy_get().min_votes_to_publish
+
+
+@register.simple_tag
+def brand_compare(report: ProductReport) -> SafeString:
+    """A brand's product against its category, factor by factor (``/brand/``)."""
+    bars = [
+        charts.ComparedBar(label=row.name, mean=row.mean, average=row.category_average, votes=row.votes)
+        for row in report.factors
+    ]
+    return charts.compare_bars_svg(
+        bars,
+        title=gettext("%(product)s against its category, factor by factor") % {"product": report.product.name},
+        id_prefix=f"compare-{report.product.pk}",
+        average_label=gettext("category average"),
+        no_votes_label=gettext("no votes"),
+    )
+
+
+@register.simple_tag
+def brand_trend(report: ProductReport) -> SafeString:
+    """A brand's product's average score month by month (``/brand/``)."""
+    points = [
+        charts.TrendPoint(label=point.month.strftime("%Y-%m"), mean=point.mean, votes=point.votes)
+        for point in report.trend
+    ]
+    return charts.trend_svg(
+        points,
+        title=gettext("%(product)s: average score by month") % {"product": report.product.name},
+        id_prefix=f"trend-{report.product.pk}",
+        no_votes_label=gettext("no votes"),
+    )

@@ -28,11 +28,15 @@ from django.utils import timezone
 
 from accounts.models import Notification, User
 from catalog.models import Note, Product
+from moderation import counterfeits
 from moderation.models import (
     Appeal,
     AuditDispute,
     Case,
     Choice,
+    CounterfeitCase,
+    CounterfeitReport,
+    CounterfeitVote,
     ManagerTerm,
     ManagerVote,
     ModerationPolicy,
@@ -43,13 +47,20 @@ from moderation.models import (
 )
 from ratings.forms import form_token
 from ratings.models import Campaign, FactorScore, Invitation, ReviewHelpful, Vote
-from tests.factories import NoteFactory, OrderLineFactory, ProductFactory, UserFactory, rating_ready_category
+from tests.factories import (
+    NoteFactory,
+    OrderLineFactory,
+    ProductFactory,
+    UserFactory,
+    brand_account,
+    rating_ready_category,
+)
 from tests.moderation.factories import RuleFactory, manager, note_case, question_bank
 from tests.ratings.factories import InvitationFactory, accepted_invitation, campaign_for, vote_for, votes_cast
 
 pytestmark = pytest.mark.django_db
 
-PERSONAS = ("anonymous", "shopper", "buyer", "pending", "accepted", "manager", "suspended", "staff")
+PERSONAS = ("anonymous", "shopper", "buyer", "pending", "accepted", "manager", "suspended", "staff", "brand")
 
 # --- The world every row is checked against ------------------------------------------------------------
 
@@ -79,6 +90,8 @@ class World:
     decided: Case
     #: an open case the manager voted on a moment ago: theirs to undo
     voted: Case
+    #: an open counterfeit claim about the product, reported by a stranger who bought it
+    claim: CounterfeitCase
 
 
 def build_world() -> World:
@@ -121,6 +134,8 @@ def build_world() -> World:
             "manager": judge,
             "suspended": suspended,
             "staff": UserFactory(display_name="Staff", is_staff=True, is_superuser=True),
+            # linked to the brand of the product everybody else may rate, report and mark helpful
+            "brand": brand_account(brand=campaign.product.brand),
         },
         product=campaign.product,
         rule=rule,
@@ -142,6 +157,12 @@ def build_world() -> World:
             decided_by=Case.DecidedBy.MANAGERS,
         ),
         voted=voted,
+        claim=counterfeits.report_submit(
+            reporter=OrderLineFactory(product=campaign.product).buyer,
+            product=campaign.product,
+            store_id=campaign.product.store_id,
+            description="The batch code does not exist.",
+        ),
     )
 
 
@@ -153,6 +174,11 @@ def snapshot(client: Client | None = None) -> dict[str, Any]:
         "factor scores": list(FactorScore.objects.order_by("pk").values_list("pk", "score")),
         "case votes": list(ManagerVote.objects.order_by("pk").values_list("pk", "case_id", "manager_id", "choice")),
         "cases": list(Case.objects.order_by("pk").values_list("pk", "status", "priority", "reports_count")),
+        "counterfeit claims": list(
+            CounterfeitCase.objects.order_by("pk").values_list("pk", "status", "reports_count", "updated_at")
+        ),
+        "counterfeit reports": list(CounterfeitReport.objects.order_by("pk").values_list("pk", "reporter_id")),
+        "counterfeit votes": list(CounterfeitVote.objects.order_by("pk").values_list("pk", "manager_id", "choice")),
         "reports": list(Report.objects.order_by("pk").values_list("pk", "case_id", "reporter_id")),
         "appeals": list(Appeal.objects.order_by("pk").values_list("pk", "status")),
         "disputes": list(AuditDispute.objects.order_by("pk").values_list("pk", "status")),
@@ -233,24 +259,30 @@ class Url:
         yield Row(self.name, "POST", _columns(self.post), self.args, self.data, self.actor)
 
 
-# Persona columns:      anonymous shopper buyer pending accepted manager suspended staff
-PUBLIC = "                200       200     200   200     200      200     200       200"
-NO_POST = "               405       405     405   405     405      405     405       405"
-SIGNED_IN = "             login     200     200   200     200      200     200       200"
-SIGNED_IN_NO_POST = "     login     405     405   405     405      405     405       405"
-ANYONE_REDIRECT = "       302       302     302   302     302      302     302       302"
-SIGNED_IN_REDIRECT = "    login     302     302   302     302      302     302       302"
-MANAGER_PAGE = "          login     403     403   403     403      200     403       403"
-MANAGER_NO_POST = "       login     403     403   403     403      405     403       403"
-MANAGER_FORM = "          login     403     403   403     403      302     403       403"
-PENDING_ONLY = "          login     404     404   302     404      404     404       404"
-ACCEPTED_ONLY = "         login     404     404   404     200      404     404       404"
-ACCEPTED_FORM = "         login     404     404   404     302      404     404       404"
-SUSPENDED_ONLY = "        login     404     404   404     404      404     200       404"
-SUSPENDED_FORM = "        login     404     404   404     404      404     302       404"
-BUYER_ONLY = "            login     404     200   404     404      404     404       404"
-BUYER_FORM = "            login     404     302   404     404      404     404       404"
-NOT_FOUND = "             404       404     404   404     404      404     404       404"
+# Persona columns:      anonymous shopper buyer pending accepted manager suspended staff brand
+PUBLIC = "                200       200     200   200     200      200     200       200   200"
+NO_POST = "               405       405     405   405     405      405     405       405   405"
+SIGNED_IN = "             login     200     200   200     200      200     200       200   200"
+SIGNED_IN_NO_POST = "     login     405     405   405     405      405     405       405   405"
+ANYONE_REDIRECT = "       302       302     302   302     302      302     302       302   302"
+SIGNED_IN_REDIRECT = "    login     302     302   302     302      302     302       302   302"
+MANAGER_PAGE = "          login     403     403   403     403      200     403       403   403"
+MANAGER_NO_POST = "       login     403     403   403     403      405     403       403   403"
+MANAGER_FORM = "          login     403     403   403     403      302     403       403   403"
+PENDING_ONLY = "          login     404     404   302     404      404     404       404   404"
+ACCEPTED_ONLY = "         login     404     404   404     200      404     404       404   404"
+ACCEPTED_FORM = "         login     404     404   404     302      404     404       404   404"
+SUSPENDED_ONLY = "        login     404     404   404     404      404     200       404   404"
+SUSPENDED_FORM = "        login     404     404   404     404      404     302       404   404"
+BUYER_ONLY = "            login     404     200   404     404      404     404       404   404"
+BUYER_FORM = "            login     404     302   404     404      404     404       404   404"
+# The brand's account speaks for the product the note and the rating below are about: it may not touch them.
+STAKE_PAGE = "            login     200     200   200     200      200     200       200   403"
+STAKE_FORM = "            login     302     302   302     302      302     302       302   403"
+# Only a buyer of the product from the store may report it counterfeit: the others' form comes back with its error.
+COUNTERFEIT_FORM = "       login     200     200   200     302      200     200       200   403"
+BRAND_PAGE = "            login     403     403   403     403      403     403       403   200"
+NOT_FOUND = "             404       404     404   404     404      404     404       404   404"
 
 
 def vote_form_data(world: World) -> dict[str, Any]:
@@ -317,12 +349,14 @@ URLS = [
     Url(
         "ratings:review_helpful",
         SIGNED_IN_NO_POST,
-        SIGNED_IN_REDIRECT,
+        STAKE_FORM,
         args=lambda w: [w.rated.pk],
         actor="shopper",
     ),
     Url("ratings:heart_list", PUBLIC, NO_POST),
     Url("ratings:methodology", PUBLIC, NO_POST),
+    Url("ratings:brand", BRAND_PAGE, SIGNED_IN_NO_POST),
+    Url("ratings:brand_export", BRAND_PAGE, SIGNED_IN_NO_POST),
     Url("accounts:inbox", SIGNED_IN, SIGNED_IN_NO_POST),
     Url("accounts:profile", SIGNED_IN, SIGNED_IN_NO_POST),
     Url("moderation:dashboard", MANAGER_PAGE, MANAGER_NO_POST),
@@ -363,18 +397,35 @@ URLS = [
     ),
     Url(
         "moderation:report",
-        SIGNED_IN,
-        SIGNED_IN_REDIRECT,
+        STAKE_PAGE,
+        STAKE_FORM,
         args=lambda w: ["note", w.note.pk],
         data=lambda w: {"rule": w.rule.pk, "comment": "an advert"},
         actor="shopper",
     ),
     Url(
         "moderation:report",
-        SIGNED_IN,
-        SIGNED_IN_REDIRECT,
+        STAKE_PAGE,
+        STAKE_FORM,
         args=lambda w: ["rating", w.rated.pk],
         data=lambda w: {"rule": w.rule.pk, "comment": "an advert"},
+    ),
+    Url("moderation:counterfeit_claims", MANAGER_PAGE, MANAGER_NO_POST),
+    Url(
+        "moderation:counterfeit_vote",
+        MANAGER_NO_POST,
+        MANAGER_FORM,
+        args=lambda w: [w.claim.pk],
+        data=lambda w: {"choice": "genuine"},
+        actor="manager",
+    ),
+    Url(
+        "moderation:counterfeit_report",
+        STAKE_PAGE,
+        COUNTERFEIT_FORM,
+        args=lambda w: [w.product.slug],
+        data=lambda w: {"store": w.product.store_id, "description": "The cap is loose."},
+        actor="accepted",
     ),
     Url(
         "moderation:decision",

@@ -28,6 +28,7 @@ from tests.factories import (
     NoteFactory,
     ProductFactory,
     UserFactory,
+    brand_account,
     rating_ready_category,
 )
 from tests.moderation.factories import manager, note_case, vote_case
@@ -106,6 +107,7 @@ def build_scene() -> Scene:
         "manager": manager(display_name="Manager"),
         "staff": UserFactory(display_name="Staff", is_staff=True, is_superuser=True),
         "shopper": UserFactory(display_name="Shopper"),
+        "brand": brand_account(brand=brand),
     }
     visits = [
         Visit(
@@ -135,6 +137,7 @@ def build_scene() -> Scene:
         Visit("manager", "/moderation/", texts=(NOTE_TITLE, NOTE_BODY, AUTHOR_NAME, COMMENT, PRODUCT_NAME, VOTER_NAME)),
         Visit("author", f"/moderation/decisions/{decided.pk}/", texts=(NOTE_TITLE, NOTE_BODY, AUTHOR_NAME)),
         Visit("author", "/inbox/", texts=(AUTHOR_NAME,)),
+        Visit("brand", "/brand/", texts=(PRODUCT_NAME, BRAND_NAME, COMMENT)),
         Visit("staff", "/admin/ratings/vote/", texts=(VOTER_NAME, PRODUCT_NAME)),
         Visit("staff", f"/admin/ratings/vote/{vote.pk}/change/", texts=(COMMENT, VOTER_NAME, PRODUCT_NAME)),
         Visit("staff", "/admin/catalog/note/", texts=(NOTE_TITLE, AUTHOR_NAME)),

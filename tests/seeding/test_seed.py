@@ -131,7 +131,7 @@ def test_the_accounts_table_is_printed_with_roles(demo_output: str) -> None:
 @pytest.mark.django_db
 def test_each_persona_has_the_history_its_role_needs(demo_output: str) -> None:
     year_ago = timezone.now() - dt.timedelta(days=365)
-    shopper, buyer, manager, staff, _candidate = (User.objects.get(email=persona.email) for persona in PERSONAS)
+    shopper, buyer, manager, staff, _candidate, _brand = (User.objects.get(email=persona.email) for persona in PERSONAS)
     assert not shopper.order_lines.exists() and not shopper.notes.exists()
     recent = buyer.order_lines.filter(status=OrderLine.Status.PAID, paid_at__gte=year_ago)
     assert recent.values("product").distinct().count() >= 5
@@ -143,7 +143,7 @@ def test_each_persona_has_the_history_its_role_needs(demo_output: str) -> None:
 
 @pytest.mark.django_db
 def test_the_personas_hold_the_roles_the_readme_gives_them(demo_output: str) -> None:
-    shopper, buyer, manager, staff, candidate = (User.objects.get(email=persona.email) for persona in PERSONAS)
+    shopper, buyer, manager, staff, candidate, brand = (User.objects.get(email=persona.email) for persona in PERSONAS)
     # the shopper has no role and nothing to rate; the buyer rates but judges nothing
     assert current_term(user=shopper) is None and not shopper.invitations.exists()
     assert current_term(user=buyer) is None and buyer.invitations.exists()
@@ -157,6 +157,9 @@ def test_the_personas_hold_the_roles_the_readme_gives_them(demo_output: str) -> 
     assert entry_shortfalls(user=candidate) == []
     assert current_term(user=candidate) is None and retake_at(user=candidate) is None
     assert not candidate.test_attempts.exists()
+    # the brand persona speaks for a brand with published scores, and rates nothing
+    assert brand.brand_accounts.filter(brand__products__rating_score__isnull=False).exists()
+    assert not brand.invitations.exists() and current_term(user=brand) is None
     # nobody but the manager persona holds a term among the personas
     personas = [persona.email for persona in PERSONAS]
     assert list(ManagerTerm.objects.filter(user__email__in=personas).values_list("user__email", flat=True)) == [

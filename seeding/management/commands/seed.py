@@ -11,10 +11,10 @@ from django.utils import timezone
 from accounts.models import User
 from moderation.demo import demo_moderation_seed
 from ratings import scoring
-from ratings.demo import DEMO_MIN_VOTES, demo_ratings_seed
+from ratings.demo import DEMO_MIN_VOTES, demo_brand_account_link, demo_ratings_seed
 from seeding.generator import SCALES
 from seeding.loading import SeedRefused, SeedReport, is_seeded, report_header, report_table, seed_database
-from seeding.people import BUYER, CANDIDATE, DEMO_PASSWORD, MANAGER, PERSONAS
+from seeding.people import BRAND, BUYER, CANDIDATE, DEMO_PASSWORD, MANAGER, PERSONAS
 
 _WHAT_EACH_PERSONA_IS = {
     "shopper": "signed up, no purchases",
@@ -22,6 +22,7 @@ _WHAT_EACH_PERSONA_IS = {
     "ecosystem manager": "passed the rules test: judges reported content at /moderation/",
     "staff": "Django admin (is_staff, is_superuser)",
     "candidate": "meets the entry bar: may take the rules test at /moderation/test/",
+    "brand": "linked to a brand: its products' ratings at /brand/, read-only",
 }
 
 
@@ -101,6 +102,9 @@ class Command(BaseCommand):
                     f" {ratings.published} products published (at {DEMO_MIN_VOTES} counted votes in the demo),"
                     f" {ratings.listed} on the Little Red Heart list."
                 )
+            brand = demo_brand_account_link(email=PERSONAS[BRAND].email)
+            if chatty and brand is not None:
+                self.stdout.write(f"Brand account: {PERSONAS[BRAND].email} speaks for {brand.name_en}.")
             moderation = demo_moderation_seed(
                 seed=options["seed"],
                 manager_email=PERSONAS[MANAGER].email,

@@ -1,0 +1,58 @@
+"""Brands can never steer: what an account linked to a brand or a store (``BrandAccount``) may not touch.
+
+A linked account has a stake in every product of its brand (``Product.brand``) and of its store
+(``Product.store``). The services of ratings and moderation ask here before they store anything; the
+eligibility job's SQL and the managers' queue filter use the same rule as a subquery. One rule, one place:
+a product is "theirs" when the account is linked to its brand or to its store.
+"""
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.utils.functional import Promise
+
+from catalog.models import BrandAccount, Product
+
+
+class BrandStakeRefused(PermissionDenied):
+    """An action about a product the account speaks for. A ``PermissionDenied``: a view that does not catch
+    it answers 403; views that do show ``message``, which says what was refused and why."""
+
+    def __init__(self, message: str | Promise) -> None:
+        super().__init__(str(message))
+        self.message = message
+
+
+def linked_products(user_id: int) -> QuerySet[Any]:
+    """The ids (``pk`` values) of the products this account has a stake in, as an uncorrelated subquery:
+    the database runs it once per statement, however many rows it filters."""
+    links = BrandAccount.objects.filter(user_id=user_id).order_by()
+    return (
+        Product.objects.filter(
+            Q(brand_id__in=links.filter(brand__isnull=False).values("brand_id"))
+            | Q(store_id__in=links.filter(store__isnull=False).values("store_id"))
+        )
+        .order_by()
+        .values("pk")
+    )
+
+
+def has_stake(*, user_id: int | None, product_ids: Iterable[int]) -> bool:
+    """Whether the account speaks for any of these products (one query; none for an anonymous visitor or
+    no product)."""
+    wanted = [pk for pk in product_ids if pk is not None]
+    if user_id is None or not wanted:
+        return False
+    return Product.objects.filter(pk__in=wanted).filter(pk__in=linked_products(user_id)).exists()
+
+
+def refuse_if_stake(*, user_id: int | None, product_ids: Iterable[int], message: str | Promise) -> None:
+    """Raise ``BrandStakeRefused(message)`` if the account speaks for any of these products."""
+    if has_stake(user_id=user_id, product_ids=product_ids):
+        raise BrandStakeRefused(message)
+
+
+def is_brand_account(user_id: int | None) -> bool:
+    return user_id is not None and BrandAccount.objects.filter(user_id=user_id).exists()

@@ -1,0 +1,204 @@
+"""A brand's own page (/brand/) and its CSV: read-only figures for the account staff linked to a brand or store."""
+
+import csv
+import io
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from ratings import scoring
+from ratings.models import Campaign, RatingPolicy, Vote
+from tests.factories import BrandFactory, ProductFactory, UserFactory, brand_account, rating_ready_category
+from tests.ratings.factories import campaign_for, votes_cast
+
+pytestmark = pytest.mark.django_db
+
+
+def _rated(product: Any, *, votes: int, score: int = 4, comment: str = "", months_ago: int = 0) -> Campaign:
+    campaign = campaign_for(product)
+    when = timezone.now() - timedelta(days=31 * months_ago)
+    votes_cast(
+        campaign, [[score] * campaign.factors.count()] * votes, comment=comment, created_at=when, submitted_at=when
+    )
+    return campaign
+
+
+def _brand_with_products(count: int, *, months: int = 1) -> tuple[Any, Any]:
+    """A brand with ``count`` rated products, two votes in each of the last ``months`` months, and a rival's
+    product in the same category; scored."""
+    RatingPolicy.objects.update_or_create(pk=1, defaults={"min_votes_to_publish": 2, "prior_strength": 0})
+    category = rating_ready_category()
+    brand = BrandFactory(name_en="Acme", name_zh="极致")
+    now = timezone.now()
+    for n in range(count):
+        product = ProductFactory(category=category, brand=brand, name_en=f"Acme cream {n}")
+        _rated(product, votes=2 * months, comment=f"Soft {n}")
+        for i, pk in enumerate(Vote.objects.filter(product=product).order_by("pk").values_list("pk", flat=True)):
+            when = now - timedelta(days=31 * (i % months))
+            Vote.objects.filter(pk=pk).update(created_at=when, submitted_at=when)
+    rival = ProductFactory(category=category)
+    _rated(rival, votes=3, score=2)
+    scoring.run_all(triggered_by="test")
+    return brand_account(brand=brand), rival
+
+
+def _client(user: Any, language: str = "en") -> Client:
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    client.force_login(user)
+    return client
+
+
+def test_a_brand_account_sees_its_products_against_the_category_charts_first() -> None:
+    team, rival = _brand_with_products(1)
+    cache.clear()
+
+    page = _client(team).get(reverse("ratings:brand"))
+
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "Acme cream 0" in html and rival.name_en not in html
+    assert html.index('class="chart chart-compare') < html.index("Where each product stands")
+    assert 'class="chart chart-trend' in html
+    assert "category average 3.0" in html  # its 4 against the category's (4 + 2) / 2
+    assert "Soft 0" in html  # a recent comment
+    assert reverse("ratings:methodology") + "#placement" in html
+
+
+def test_a_product_still_collecting_votes_says_how_many_are_needed() -> None:
+    RatingPolicy.objects.update_or_create(pk=1, defaults={"min_votes_to_publish": 5, "prior_strength": 0})
+    product = ProductFactory(category=rating_ready_category())
+    _rated(product, votes=2)
+    scoring.run_all(triggered_by="test")
+    team = brand_account(brand=product.brand)
+
+    html = _client(team).get(reverse("ratings:brand")).content.decode()
+
+    assert "Collecting votes" in html
+    assert "3 more counted votes needed to publish" in html
+
+
+def test_a_store_account_sees_the_products_its_store_lists() -> None:
+    product = ProductFactory()
+    team = brand_account(store=product.store)
+
+    html = _client(team).get(reverse("ratings:brand")).content.decode()
+
+    assert product.name_en in html and "Category not rated yet" in html
+
+
+@pytest.mark.parametrize("name", ["ratings:brand", "ratings:brand_export"])
+def test_anyone_else_is_refused(name: str) -> None:
+    url = reverse(name)
+
+    anonymous = Client().get(url)
+    shopper = _client(UserFactory()).get(url)
+
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith(reverse("account_login"))
+    assert shopper.status_code == 403 and "For brand accounts" in shopper.content.decode()
+
+
+def test_the_export_has_a_row_per_product_and_factor_with_the_categorys_average() -> None:
+    team, _rival = _brand_with_products(2)
+
+    response = _client(team).get(reverse("ratings:brand_export"))
+
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    header, body = rows[0], rows[1:]
+    assert header[0] == "Product" and header[-1] == "Category factor average"
+    assert len(body) == 2 * 5  # two products, five factors each
+    assert {row[0] for row in body} == {"Acme cream 0", "Acme cream 1"}
+    assert all(row[9] == "4.00" and row[11] == "3.33" for row in body)  # (4 + 4 + 2) / 3
+
+
+def test_the_chinese_page_speaks_chinese() -> None:
+    team, _rival = _brand_with_products(1)
+    with translation.override("zh-hans"):
+        title = translation.gettext("Your products' ratings")
+    if title == "Your products' ratings":
+        pytest.skip("translations not compiled yet")
+
+    html = _client(team, "zh-hans").get(reverse("ratings:brand")).content.decode()
+
+    assert title in html and "极致" in html
+
+
+def test_the_page_runs_the_same_queries_however_many_products_and_months(django_assert_num_queries: Any) -> None:
+    small, _ = _brand_with_products(1, months=1)
+    big, _ = _brand_with_products(6, months=2)
+    cache.clear()
+    with CaptureQueriesContext(connection) as cold:
+        _client(small).get(reverse("ratings:brand"))
+    with CaptureQueriesContext(connection) as warm:
+        _client(small).get(reverse("ratings:brand"))
+
+    with django_assert_num_queries(len(cold)):
+        big_page = _client(big).get(reverse("ratings:brand"))
+    with django_assert_num_queries(len(warm)):
+        _client(big).get(reverse("ratings:brand"))
+
+    assert big_page.status_code == 200 and big_page.content.decode().count('class="chart chart-trend') == 6
+    assert len(warm) < len(cold)  # a minute's cache
+
+
+# --- The two charts ------------------------------------------------------------------------------------
+
+
+def test_the_comparison_chart_marks_the_category_average_and_escapes_names() -> None:
+    from ratings.charts import ComparedBar, compare_bars_svg
+
+    with translation.override("en"):
+        svg = compare_bars_svg(
+            [ComparedBar("<b>Aroma</b>", 4.2, 3.6, 12), ComparedBar("Foam", None, 3.1, 0)],
+            title="Cream",
+            id_prefix="compare-1",
+            average_label="category average",
+        )
+
+    assert "&lt;b&gt;Aroma" in svg and "<b>" not in svg
+    assert svg.count('class="average"') == 2 and svg.count('class="bar"') == 1  # no bar without votes
+    assert "Aroma&lt;/b&gt;: 4.2 (12 votes); category average 3.6" in svg
+
+
+def test_the_trend_leaves_a_gap_for_a_month_without_votes() -> None:
+    from ratings.charts import TrendPoint, trend_svg
+
+    points = [TrendPoint("2026-01", 4.0, 3), TrendPoint("2026-02", 4.2, 5), TrendPoint("2026-03", None, 0)]
+    points += [TrendPoint("2026-04", 3.8, 2), TrendPoint("2026-05", 3.9, 4)]
+
+    with translation.override("en"):
+        svg = trend_svg(points, title="Cream", id_prefix="trend-1")
+
+    assert svg.count("<polyline") == 2  # two runs of months with votes, not one line through the gap
+    assert "2026-03: — (0 votes)" in svg
+    assert trend_svg([], title="Cream", id_prefix="trend-2") == ""
+
+
+def test_the_methodology_says_placement_cannot_be_bought_and_how() -> None:
+    html = Client(HTTP_ACCEPT_LANGUAGE="en").get(reverse("ratings:methodology")).content.decode()
+
+    section = html[html.index('<section id="placement">') :]
+    assert "Placement cannot be bought" in section
+    assert "never invited to rate its own products" in section
+    assert "each refusal stores nothing" in section
+
+
+def test_ten_products_a_page_have_their_charts_and_the_table_lists_them_all() -> None:
+    team, _rival = _brand_with_products(12)
+    client = _client(team)
+
+    first = client.get(reverse("ratings:brand")).content.decode()
+    second = client.get(reverse("ratings:brand"), {"page": "2"}).content.decode()
+    nonsense = client.get(reverse("ratings:brand"), {"page": "x"})
+
+    assert first.count('class="chart chart-trend') == 10 and second.count('class="chart chart-trend') == 2
+    assert first.count('<tr><th scope="row"><a href="?page=') == 12  # the table has every product
+    assert "?page=2#product-" in first
+    assert nonsense.status_code == 200
