@@ -298,7 +298,8 @@ def output_reset() -> int:
     sql(f"TRUNCATE {', '.join(SCORING_OUTPUT)} CASCADE")
     sql("UPDATE ratings_campaign SET rescore_requested_at = NULL WHERE rescore_requested_at IS NOT NULL")
     sql(
-        "UPDATE catalog_product SET rating_score = NULL, ranking_score = NULL, rated_by = 0, heart_rank = NULL"
+        "UPDATE catalog_product SET rating_score = NULL, ranking_score = NULL, rated_by = 0, heart_rank = NULL,"
+        " heart_rank_low = NULL, heart_rank_high = NULL"
         " WHERE rating_score IS NOT NULL OR ranking_score IS NOT NULL OR rated_by <> 0 OR heart_rank IS NOT NULL"
     )
     return added

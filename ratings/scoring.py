@@ -43,7 +43,8 @@ from typing import Any, Protocol
 
 from django.core.cache import cache
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Count, F, FloatField, Max, Q, Sum
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from catalog import page_cache
@@ -676,7 +677,14 @@ def _score_category(
     if changed:
         written = _results_write(run=run, changed=changed)
         _products_update([c for c, _ in changed])
-    listed = _list_rebuild(run=run, category=category, rules=rules)
+    bootstrap = (
+        Bootstrap(
+            window=Window.ending(run.data_cutoff, days=window_days), prior=prior, prior_strength=rules.prior_strength
+        )
+        if run.kind == ScoringRun.Kind.FULL
+        else None
+    )
+    listed = _list_rebuild(run=run, category=category, rules=rules, bootstrap=bootstrap)
     outcome = CategoryOutcome(
         scored=len(computed),
         changed=len(changed),
@@ -783,7 +791,9 @@ PRODUCTS_UPDATE = """
        SET rating_score = CASE WHEN new.published THEN new.comprehensive END,
            ranking_score = new.ranking_score,
            rated_by = new.counted,
-           heart_rank = CASE WHEN new.ranking_score IS NOT NULL THEN p.heart_rank END
+           heart_rank = CASE WHEN new.ranking_score IS NOT NULL THEN p.heart_rank END,
+           heart_rank_low = CASE WHEN new.ranking_score IS NOT NULL THEN p.heart_rank_low END,
+           heart_rank_high = CASE WHEN new.ranking_score IS NOT NULL THEN p.heart_rank_high END
       FROM unnest(%s::bigint[], %s::boolean[], %s::float8[], %s::float8[], %s::int[])
            AS new (product_id, published, comprehensive, ranking_score, counted)
      WHERE p.id = new.product_id
@@ -800,7 +810,9 @@ def _products_update(changed: Sequence[Computed]) -> None:
     if connection.vendor != "postgresql":  # SQLite: one UPDATE per product, the demo's few hundred
         for r in results:
             # a product without a ranking score leaves the list in the same statement, as below
-            unlisted = {"heart_rank": None} if r.ranking_score is None else {}
+            unlisted = (
+                {"heart_rank": None, "heart_rank_low": None, "heart_rank_high": None} if r.ranking_score is None else {}
+            )
             Product.objects.filter(pk=r.product_id).update(
                 rating_score=r.comprehensive if r.published else None,
                 ranking_score=r.ranking_score,
@@ -821,8 +833,16 @@ def _products_update(changed: Sequence[Computed]) -> None:
         )
 
 
-def _list_rebuild(*, run: ScoringRun, category: Category, rules: RatingPolicy) -> int:
-    """The category's list from its latest published results: a snapshot for this run, ranks on products."""
+def _list_rebuild(
+    *, run: ScoringRun, category: Category, rules: RatingPolicy, bootstrap: "Bootstrap | None" = None
+) -> int:
+    """The category's list from its latest published results: a snapshot for this run, ranks on products.
+
+    With ``bootstrap`` (a full run) each place gets its 90% interval from a bootstrap over the category's
+    raters (``_rank_intervals``). A re-score has no bootstrap (it would read every vote of the category
+    for one product's change): a product keeps its interval from the last full run, widened to take in
+    its new place, and one new to the list shows none until the next full run.
+    """
     candidates = [
         statistics.Candidate(product_id=pid, ranking_score=rank, comprehensive=score, counted=counted)
         for pid, rank, score, counted in ProductResult.objects.filter(
@@ -831,6 +851,23 @@ def _list_rebuild(*, run: ScoringRun, category: Category, rules: RatingPolicy) -
         if rank is not None and score is not None
     ]
     chosen = statistics.heart_list(candidates, threshold=float(rules.list_threshold), size=rules.list_size)
+    ranks = {c.product_id: place for place, c in enumerate(chosen, start=1)}
+    current = {
+        pk: (rank, low, high)
+        for pk, rank, low, high in Product.objects.filter(
+            Q(heart_rank__isnull=False, campaigns__category=category) | Q(pk__in=ranks)
+        )
+        .distinct()
+        .values_list("pk", "heart_rank", "heart_rank_low", "heart_rank_high")
+    }
+    intervals: dict[int, tuple[int | None, int | None]]
+    if bootstrap is not None:
+        intervals = _rank_intervals(category_id=category.pk, candidates=candidates, bootstrap=bootstrap, listed=ranks)
+    else:
+        intervals = {}
+        for pk, place in ranks.items():
+            _, low, high = current.get(pk, (None, None, None))
+            intervals[pk] = (None, None) if low is None or high is None else (min(low, place), max(high, place))
     HeartListEntry.objects.bulk_create(
         HeartListEntry(
             run=run,
@@ -840,20 +877,80 @@ def _list_rebuild(*, run: ScoringRun, category: Category, rules: RatingPolicy) -
             ranking_score=c.ranking_score,
             comprehensive=c.comprehensive,
             counted=c.counted,
+            rank_low=intervals[c.product_id][0],
+            rank_high=intervals[c.product_id][1],
         )
         for place, c in enumerate(chosen, start=1)
     )
-    ranks = {c.product_id: place for place, c in enumerate(chosen, start=1)}
-    current = dict(
-        Product.objects.filter(Q(heart_rank__isnull=False, campaigns__category=category) | Q(pk__in=ranks))
-        .distinct()
-        .values_list("pk", "heart_rank")
-    )
-    moved = [Product(pk=pk, heart_rank=ranks.get(pk)) for pk, rank in current.items() if ranks.get(pk) != rank]
+    placed = {pk: (ranks.get(pk), *intervals.get(pk, (None, None))) for pk in current}
+    moved = [
+        Product(pk=pk, heart_rank=rank, heart_rank_low=low, heart_rank_high=high)
+        for pk, (rank, low, high) in placed.items()
+        if current[pk] != (rank, low, high)
+    ]
     if moved:
-        Product.objects.bulk_update(moved, ["heart_rank"])
+        Product.objects.bulk_update(moved, ["heart_rank", "heart_rank_low", "heart_rank_high"])
         transaction.on_commit(lambda: cache.delete(HEART_LIST_CACHE_KEY))
     return len(chosen)
+
+
+@dataclass(frozen=True)
+class Bootstrap:
+    """What a full run's rank intervals are computed with: the votes' window and the category's prior."""
+
+    window: Window
+    prior: float
+    prior_strength: int
+
+
+def _rank_intervals(
+    *,
+    category_id: int,
+    candidates: Sequence[statistics.Candidate],
+    bootstrap: Bootstrap,
+    listed: dict[int, int],
+) -> dict[int, tuple[int | None, int | None]]:
+    """Each listed product's 90% place interval (``ratings.rank_intervals``) among every published product
+    of the category, from one query: each counted vote's own score (its weighted mean over the factors it
+    scored) with its rater and product."""
+    if not listed:
+        return {}
+    import numpy as np  # lazily, as in _computed_many
+
+    from ratings import rank_intervals
+
+    ordered = sorted(candidates, key=lambda c: (-c.ranking_score, -c.counted, c.product_id))
+    index = {c.product_id: i for i, c in enumerate(ordered)}
+    window = bootstrap.window
+    rows = list(
+        FactorScore.objects.filter(
+            product_id__in=list(index),
+            vote__verdict=Vote.Verdict.COUNTED,
+            vote__submitted_at__range=(window.start, window.cutoff),
+            vote__created_at__lte=window.cutoff,
+        )
+        .values("product_id", "vote__user_id", "vote_id")
+        .annotate(
+            total=Sum(F("score") * Cast("factor__weight", FloatField())),
+            weights=Sum(Cast("factor__weight", FloatField())),
+        )
+        .order_by()
+        .values_list("product_id", "vote__user_id", "total", "weights")
+    )
+    votes = np.array([(index[p], user, total / weights) for p, user, total, weights in rows if weights], dtype=float)
+    votes = votes.reshape(-1, 3)
+    figures = rank_intervals.rank_intervals(
+        ranking=np.array([c.ranking_score for c in ordered]),
+        comprehensive=np.array([c.comprehensive for c in ordered]),
+        counted=np.array([c.counted for c in ordered], dtype=np.float64),
+        vote_product=votes[:, 0].astype(np.int64),
+        vote_rater=votes[:, 1].astype(np.int64),
+        vote_score=votes[:, 2],
+        prior=bootstrap.prior,
+        prior_strength=bootstrap.prior_strength,
+        seed=category_id,
+    )
+    return {pk: (int(figures.low[place - 1]), int(figures.high[place - 1])) for pk, place in listed.items()}
 
 
 def _forget_cached(product_ids: Sequence[int]) -> None:
