@@ -679,7 +679,10 @@ def _score_category(
         _products_update([c for c, _ in changed])
     bootstrap = (
         Bootstrap(
-            window=Window.ending(run.data_cutoff, days=window_days), prior=prior, prior_strength=rules.prior_strength
+            window=Window.ending(run.data_cutoff, days=window_days),
+            prior=prior,
+            prior_strength=rules.prior_strength,
+            changed=bool(changed),
         )
         if run.kind == ScoringRun.Kind.FULL
         else None
@@ -861,9 +864,13 @@ def _list_rebuild(
         .values_list("pk", "heart_rank", "heart_rank_low", "heart_rank_high")
     }
     intervals: dict[int, tuple[int | None, int | None]]
-    if bootstrap is not None:
+    if bootstrap is not None and (
+        bootstrap.changed
+        or any(current.get(pk, (None, None, None))[1] is None for pk in ranks)
+        or _list_rescored_since_full_run(category)
+    ):
         intervals = _rank_intervals(category_id=category.pk, candidates=candidates, bootstrap=bootstrap, listed=ranks)
-    else:
+    else:  # a re-score, or a full run in which nothing of the category changed since the last one's bootstrap
         intervals = {}
         for pk, place in ranks.items():
             _, low, high = current.get(pk, (None, None, None))
@@ -896,11 +903,20 @@ def _list_rebuild(
 
 @dataclass(frozen=True)
 class Bootstrap:
-    """What a full run's rank intervals are computed with: the votes' window and the category's prior."""
+    """What a full run's rank intervals are computed with: the votes' window and the category's prior; and
+    whether any result of the category changed in the run (if none did, and no re-score rebuilt the list
+    since the last full run, the bootstrap would give the same intervals again: they are kept)."""
 
     window: Window
     prior: float
     prior_strength: int
+    changed: bool
+
+
+def _list_rescored_since_full_run(category: Category) -> bool:
+    """Whether the category's latest list was rebuilt by a re-score (its intervals widened, not computed)."""
+    latest = HeartListEntry.objects.filter(category=category).order_by("-run_id").values_list("run__kind", flat=True)
+    return latest.first() == ScoringRun.Kind.PRODUCT
 
 
 def _rank_intervals(

@@ -179,6 +179,34 @@ def test_a_rescore_keeps_the_nightly_interval_widened_to_the_new_place() -> None
 
 
 @pages
+def test_a_full_run_with_nothing_new_keeps_the_intervals_and_one_after_a_rescore_computes_them_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _policy()
+    campaigns = _close_category()
+    scoring.run_all(triggered_by="test")
+    before = sorted(Product.objects.filter(heart_rank__isnull=False).values_list("pk", "heart_rank_low"))
+    computed: list[int] = []
+    original = scoring._rank_intervals
+
+    def counted(**kwargs: Any) -> Any:
+        computed.append(kwargs["category_id"])
+        return original(**kwargs)
+
+    monkeypatch.setattr(scoring, "_rank_intervals", counted)
+
+    scoring.run_all(triggered_by="test")
+    kept = sorted(Product.objects.filter(heart_rank__isnull=False).values_list("pk", "heart_rank_low"))
+    scoring.rescore_request(campaign_id=campaigns[1].pk)
+    votes_cast(campaigns[1], [[4] * 5])
+    scoring.campaign_rescore(campaign_id=campaigns[1].pk)
+    scoring.run_all(triggered_by="test")
+
+    assert kept == before
+    assert computed == [campaigns[0].category_id]  # only the run after the re-score
+
+
+@pages
 def test_list_and_category_cards_show_the_interval(client: Client) -> None:
     _policy()
     _close_category()
