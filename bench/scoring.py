@@ -71,7 +71,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from bench.eligibility import run_job as eligibility_job  # noqa: E402
-from ratings import eligibility, scoring  # noqa: E402
+from ratings import eligibility, rank_intervals, scoring  # noqa: E402
 from ratings.models import (  # noqa: E402
     CampaignFactor,
     FactorResult,
@@ -231,7 +231,8 @@ def prepare(*, scale: str, seed: int, per_category: int, cap: int, purchase_days
         products_per_category=per_category, max_open_invitations=cap, purchase_days=purchase_days
     )
     with timed(timings, "eligibility job (campaigns, invitations)"):
-        _job, campaigns, invitations, _notify, _ids = eligibility_job(notify_too=False)
+        opened = eligibility_job(notify_too=False)
+    campaigns, invitations = opened.campaigns, opened.invitations
     print(f"    {campaigns:,} campaigns, {invitations:,} invitations")
 
     fraction = (seed % 10_000) / 10_000
@@ -341,16 +342,44 @@ def database_clock() -> Iterator[list[float]]:
         yield waited
 
 
-def run_job() -> tuple[float, float, ScoringRun, dict[int, float]]:
-    """Returns (seconds, seconds waiting for the database, the run, seconds per category)."""
-    with category_clock() as per_category, database_clock() as waited:
+@contextmanager
+def bootstrap_clock() -> Iterator[list[float]]:
+    """Adds up the time of the rank intervals' bootstrap: in all (its query of the votes and the numpy)
+    and in numpy alone, by wrapping ``scoring._rank_intervals`` and ``rank_intervals.rank_intervals``."""
+    spent = [0.0, 0.0]
+    whole: Callable[..., Any] = scoring._rank_intervals
+    arrays: Callable[..., Any] = rank_intervals.rank_intervals
+
+    def clocked(into: int, original: Callable[..., Any]) -> Callable[..., Any]:
+        def call(**kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return original(**kwargs)
+            finally:
+                spent[into] += time.perf_counter() - started
+
+        return call
+
+    scoring._rank_intervals = clocked(0, whole)  # type: ignore[assignment]
+    rank_intervals.rank_intervals = clocked(1, arrays)  # type: ignore[assignment]
+    try:
+        yield spent
+    finally:
+        scoring._rank_intervals = whole  # type: ignore[assignment]
+        rank_intervals.rank_intervals = arrays  # type: ignore[assignment]
+
+
+def run_job() -> tuple[float, float, ScoringRun, dict[int, float], list[float]]:
+    """Returns (seconds, seconds waiting for the database, the run, seconds per category, the bootstrap's
+    seconds in all and in numpy)."""
+    with category_clock() as per_category, database_clock() as waited, bootstrap_clock() as bootstrap:
         started = time.perf_counter()
         run = scoring.run_all(triggered_by="bench")
         seconds = time.perf_counter() - started
     errors = list(run.categories.exclude(error="").values_list("error", flat=True)[:3])
     if errors or run.status != ScoringRun.Status.FINISHED:
         raise SystemExit(f"the scoring run did not finish cleanly: {run.status} {errors}")
-    return seconds, waited[0], run, per_category
+    return seconds, waited[0], run, per_category, bootstrap
 
 
 # The tight bound: the same figures in the cheapest honest form, written here and never taken from the job.
@@ -525,6 +554,9 @@ class Round:
 
     job: float
     job_database: float
+    #: The rank intervals' bootstrap within the job: in all, and its numpy alone.
+    job_bootstrap: float
+    job_bootstrap_numpy: float
     results: int
     factor_results: int
     per_category: dict[int, float]
@@ -550,15 +582,17 @@ class Round:
 def measure_round() -> Round:
     output_reset()
     loads = {"job": settle()}
-    job, job_database, run, per_category = run_job()
+    job, job_database, run, per_category, (bootstrap, bootstrap_numpy) = run_job()
     factor_results = FactorResult.objects.count()
     loads["re-run"] = settle()
-    rerun, rerun_database, again, _ = run_job()
+    rerun, rerun_database, again, _, _ = run_job()
     loads["bound"] = settle()
     bound_factors, bound_campaigns, bound_factor_rows, bound_campaign_rows, differ = run_bound()
     return Round(
         job=job,
         job_database=job_database,
+        job_bootstrap=bootstrap,
+        job_bootstrap_numpy=bootstrap_numpy,
         results=run.products_changed,
         factor_results=factor_results,
         per_category=per_category,
@@ -609,7 +643,8 @@ def measure(*, rounds: int, count: int, seed: int, explain: bool) -> None:
         done.append(measure_round())
         r = done[-1]
         print(
-            f"round {number}: result check {r.differ} rows differ; job {r.job:.2f} s (database {r.job_database:.2f} s),"
+            f"round {number}: result check {r.differ} rows differ; job {r.job:.2f} s (database {r.job_database:.2f} s,"
+            f" bootstrap {r.job_bootstrap:.2f} s),"
             f" bound {r.bound:.2f} s, ratio {r.ratio:.2f} ×; re-run {r.rerun:.2f} s, {r.rerun / r.bound:.2f} ×;"
             f" load average {r.loads['job']} / {r.loads['bound']}",
             flush=True,
@@ -632,6 +667,13 @@ def measure(*, rounds: int, count: int, seed: int, explain: bool) -> None:
             r.loads["job"],
         ),
         ("  of which in the database (execute)", r.job_database, f"{r.job_database / r.job:.0%} of the job", "", ""),
+        (
+            "  of which the rank intervals' bootstrap",
+            r.job_bootstrap,
+            f"{r.job_bootstrap / r.job:.0%} of the job; numpy {r.job_bootstrap_numpy:.2f} s",
+            f"{r.job_bootstrap / r.bound:.2f} ×",
+            "",
+        ),
         (
             f"  slowest category ({slowest})",
             r.per_category[slowest],
@@ -664,6 +706,10 @@ def measure(*, rounds: int, count: int, seed: int, explain: bool) -> None:
         print(f"{name:<44} {seconds:8.2f}s  {note:<40} {ratio:>8}  {load}")
     print(f"result check: {r.differ} rows differ between the bound and the job's stored results")
     print(f"ratio job / bound: {r.ratio:.2f} × (target ≤ 1.5 ×)")
+    print(
+        f"bootstrap share: {r.job_bootstrap / r.job:.1%} of the job ({r.job_bootstrap:.2f} s, numpy"
+        f" {r.job_bootstrap_numpy:.2f} s); ratio without it {(r.job - r.job_bootstrap) / r.bound:.2f} ×"
+    )
     print(f"ratio re-run / bound: {r.rerun / r.bound:.2f} × (target ≤ 0.5 ×); {r.rerun_written} results written")
     if times:
         print(
