@@ -349,3 +349,19 @@ def test_the_chinese_cards_and_page_speak_chinese(client: Client) -> None:
 
     assert "likely #" not in listing and "place certain" not in listing
     assert "raters agree" not in page
+
+
+@pages
+def test_the_api_gives_each_listed_product_its_interval(client: Client) -> None:
+    _policy()
+    _close_category()
+    scoring.run_all(triggered_by="test")
+    cache.clear()
+
+    body = client.get(reverse("api-v1:list")).json()
+
+    cards = body["categories"][0]["products"]
+    stored = Product.objects.filter(heart_rank__isnull=False).order_by("heart_rank")
+    expected = [(p.heart_rank, p.heart_rank_low, p.heart_rank_high) for p in stored]
+    assert [(c["heart_rank"], c["heart_rank_low"], c["heart_rank_high"]) for c in cards] == expected
+    assert all(low is not None for _, low, _ in expected)
