@@ -35,7 +35,7 @@ without its queue, say) makes no progress: after ``JOB_STALLED_AFTER_SECONDS`` t
 import hashlib
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -151,6 +151,8 @@ class Inputs:
     invited: dict[int, int]
     factor_keys: dict[int, int]
     factor_defs: dict[int, list["FactorDef"]] = field(default_factory=dict)
+    #: The votes the histogram query left out (not counted, outside the window, changed since the cut-off).
+    left_out: list[int] = field(default_factory=list)
 
     def histogram(self, product_id: int, factor: "FactorLike") -> list[int]:
         return self.histograms.get((product_id, self.factor_keys[factor.pk]), [0] * len(statistics.SCORES))
@@ -315,7 +317,14 @@ def _read_inputs(product_ids: Sequence[int] | None, window: Window) -> Inputs:
     invited = dict(
         invitations.values_list("campaign__product_id").annotate(n=Count("user_id", distinct=True)).order_by()
     )
-    return Inputs(histograms=histograms, votes=dict(counts), invited=invited, factor_keys=keys, factor_defs=defs)
+    return Inputs(
+        histograms=histograms,
+        votes=dict(counts),
+        invited=invited,
+        factor_keys=keys,
+        factor_defs=defs,
+        left_out=excluded,
+    )
 
 
 #: The inputs of the full run this process is working on, read by its first category and sliced by the
@@ -677,14 +686,16 @@ def _score_category(
     if changed:
         written = _results_write(run=run, changed=changed)
         _products_update([c for c, _ in changed])
+    run_inputs = inputs
     bootstrap = (
         Bootstrap(
             window=Window.ending(run.data_cutoff, days=window_days),
             prior=prior,
             prior_strength=rules.prior_strength,
             changed=bool(changed),
+            vote_scores=lambda: _run_vote_scores(run, window_days=window_days, inputs=run_inputs),
         )
-        if run.kind == ScoringRun.Kind.FULL
+        if run.kind == ScoringRun.Kind.FULL and run_inputs is not None
         else None
     )
     listed = _list_rebuild(run=run, category=category, rules=rules, bootstrap=bootstrap)
@@ -903,20 +914,82 @@ def _list_rebuild(
 
 @dataclass(frozen=True)
 class Bootstrap:
-    """What a full run's rank intervals are computed with: the votes' window and the category's prior; and
-    whether any result of the category changed in the run (if none did, and no re-score rebuilt the list
-    since the last full run, the bootstrap would give the same intervals again: they are kept)."""
+    """What a full run's rank intervals are computed with: the votes' window and the category's prior, the
+    run's vote scores (read on first use, ``_run_vote_scores``); and whether any result of the category
+    changed in the run (if none did, and no re-score rebuilt the list since the last full run, the
+    bootstrap would give the same intervals again: they are kept)."""
 
     window: Window
     prior: float
     prior_strength: int
     changed: bool
+    vote_scores: Callable[[], "VoteScores"]
 
 
 def _list_rescored_since_full_run(category: Category) -> bool:
     """Whether the category's latest list was rebuilt by a re-score (its intervals widened, not computed)."""
     latest = HeartListEntry.objects.filter(category=category).order_by("-run_id").values_list("run__kind", flat=True)
     return latest.first() == ScoringRun.Kind.PRODUCT
+
+
+#: Per product: its counted votes' own scores (each vote's weighted mean over the factors it scored) and
+#: how many votes have each.
+VoteScores = dict[int, tuple[list[float], list[int]]]
+
+# Every counted vote's own score, binned per product: the histogram query's scan of the scores grouped by
+# vote instead of by factor, the same votes left out by the same hashed NOT IN (no join to the votes).
+VOTE_SCORES = """
+    SELECT product_id, vote_score, COUNT(*)
+      FROM (SELECT fs.product_id, ROUND(SUM(fs.score * cf.weight) / SUM(cf.weight), 4)::float8 AS vote_score
+              FROM ratings_factorscore fs
+              JOIN ratings_campaignfactor cf ON cf.id = fs.factor_id
+             WHERE fs.vote_id <> ALL(%s::bigint[])
+             GROUP BY fs.vote_id, fs.product_id) per_vote
+     GROUP BY product_id, vote_score
+"""
+
+#: The vote scores of the full run this process is working on, read by the first category that needs
+#: them: (run id, cut-off, window in days) and the scores.
+_run_vote_scores_cached: tuple[tuple[int, datetime, int], VoteScores] | None = None
+
+
+def _run_vote_scores(run: ScoringRun, *, window_days: int, inputs: Inputs) -> VoteScores:
+    """Every product's vote scores as of the run's cut-off, read once per run and process (as its inputs)."""
+    global _run_vote_scores_cached
+    key = (run.pk, run.data_cutoff, window_days)
+    if _run_vote_scores_cached is None or _run_vote_scores_cached[0] != key:
+        _run_vote_scores_cached = None
+        _run_vote_scores_cached = (key, _vote_scores_read(inputs.left_out))
+    return _run_vote_scores_cached[1]
+
+
+def _vote_scores_read(left_out: Sequence[int]) -> VoteScores:
+    scores: VoteScores = {}
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(VOTE_SCORES, [list(left_out)])
+            rows = cursor.fetchall()
+    else:  # SQLite: each vote's score through the ORM, binned here
+        per_vote = (
+            FactorScore.objects.exclude(vote_id__in=list(left_out))
+            .values("vote_id", "product_id")
+            .annotate(
+                total=Sum(F("score") * Cast("factor__weight", FloatField())),
+                weights=Sum(Cast("factor__weight", FloatField())),
+            )
+            .order_by()
+            .values_list("product_id", "total", "weights")
+        )
+        binned: dict[tuple[int, float], int] = defaultdict(int)
+        for product_id, total, weights in per_vote:
+            if weights:
+                binned[(product_id, round(total / weights, 4))] += 1
+        rows = [(product_id, score, n) for (product_id, score), n in binned.items()]
+    for product_id, score, n in rows:
+        values, counts = scores.setdefault(product_id, ([], []))
+        values.append(score)
+        counts.append(n)
+    return scores
 
 
 def _rank_intervals(
@@ -927,8 +1000,7 @@ def _rank_intervals(
     listed: dict[int, int],
 ) -> dict[int, tuple[int | None, int | None]]:
     """Each listed product's 90% place interval (``ratings.rank_intervals``) among every published product
-    of the category, from one query: each counted vote's own score (its weighted mean over the factors it
-    scored) with its rater and product."""
+    of the category, from the run's vote scores."""
     if not listed:
         return {}
     import numpy as np  # lazily, as in _computed_many
@@ -936,32 +1008,20 @@ def _rank_intervals(
     from ratings import rank_intervals
 
     ordered = sorted(candidates, key=lambda c: (-c.ranking_score, -c.counted, c.product_id))
-    index = {c.product_id: i for i, c in enumerate(ordered)}
-    window = bootstrap.window
-    rows = list(
-        FactorScore.objects.filter(
-            product_id__in=list(index),
-            vote__verdict=Vote.Verdict.COUNTED,
-            vote__submitted_at__range=(window.start, window.cutoff),
-            vote__created_at__lte=window.cutoff,
-        )
-        .values("product_id", "vote__user_id", "vote_id")
-        .annotate(
-            total=Sum(F("score") * Cast("factor__weight", FloatField())),
-            weights=Sum(Cast("factor__weight", FloatField())),
-        )
-        .order_by()
-        .values_list("product_id", "vote__user_id", "total", "weights")
-    )
-    votes = np.array([(index[p], user, total / weights) for p, user, total, weights in rows if weights], dtype=float)
-    votes = votes.reshape(-1, 3)
+    scores = bootstrap.vote_scores()
+    bins = [
+        (i, score, n)
+        for i, c in enumerate(ordered)
+        for score, n in zip(*scores.get(c.product_id, ([], [])), strict=True)
+    ]
+    arrays = np.array(bins, dtype=np.float64).reshape(-1, 3)
     figures = rank_intervals.rank_intervals(
         ranking=np.array([c.ranking_score for c in ordered]),
         comprehensive=np.array([c.comprehensive for c in ordered]),
         counted=np.array([c.counted for c in ordered], dtype=np.float64),
-        vote_product=votes[:, 0].astype(np.int64),
-        vote_rater=votes[:, 1].astype(np.int64),
-        vote_score=votes[:, 2],
+        bin_product=arrays[:, 0].astype(np.int64),
+        bin_score=arrays[:, 1],
+        bin_votes=arrays[:, 2],
         prior=bootstrap.prior,
         prior_strength=bootstrap.prior_strength,
         seed=category_id,
