@@ -1,6 +1,7 @@
 """The uncertainty shown (issue 18, item 6): rank intervals from a bootstrap over raters, how far raters
 agree in words, and the score had the held and excluded votes counted."""
 
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -11,7 +12,7 @@ from django.db.models import F
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from catalog.models import Product
 from ratings import rank_intervals, scoring, statistics
@@ -364,3 +365,21 @@ def test_the_api_gives_each_listed_product_its_interval(client: Client) -> None:
     expected = [(p.heart_rank, p.heart_rank_low, p.heart_rank_high) for p in stored]
     assert [(c["heart_rank"], c["heart_rank_low"], c["heart_rank_high"]) for c in cards] == expected
     assert all(low is not None for _, low, _ in expected)
+
+
+@pages
+def test_a_vote_scores_its_weighted_mean_over_its_factors_when_they_weigh_unequally() -> None:
+    category = rating_ready_category()
+    for factor, weight in zip(category.factors.order_by("position", "id"), [4, 1, 1, 1, 1], strict=True):
+        factor.weight = Decimal(weight)
+        factor.save(update_fields=["weight"])
+    weighted = campaign_for(ProductFactory(category=category))
+    plain = campaign_for(ProductFactory(category=rating_ready_category()))
+    votes_cast(weighted, [[5, 1, 1, 1, 1]] * 2 + [[1] * 5])
+    votes_cast(plain, [[5, 1, 1, 1, 1]])
+    window = scoring.Window.ending(timezone.now(), days=365)
+
+    scores = scoring._vote_scores_read(scoring._read_inputs(None, window))
+
+    assert sorted(zip(*scores[weighted.product_id], strict=True)) == [(1.0, 1), (pytest.approx(24 / 8), 2)]
+    assert scores[plain.product_id] == ([pytest.approx(9 / 5)], [1])
