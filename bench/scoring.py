@@ -24,8 +24,9 @@ seed does. Random draws come from ``setseed()``. VACUUM ANALYZE at the end (auto
 The default run measures, in this process acting as the worker (categories one after another):
 
 1. the job: ``scoring.run_all`` on empty result tables (every product gets its first result), with
-   the time of each category;
-2. the re-run with no new data (must write no result);
+   the time of each category and of the rank intervals' bootstrap within it (its read of the vote
+   scores and its numpy), printed as its share of the job;
+2. the re-run with no new data (must write no result; it keeps the intervals, bootstrapping nothing);
 3. the bound, written here independently of the job: one scan of all factor scores grouped by frozen
    factor into 1–5 histograms and means, the votes that do not count left out by a hashed anti-join
    (``NOT IN``) and no per-product semi-join; one scan of the votes by verdict per product and one of

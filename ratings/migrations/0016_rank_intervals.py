@@ -5,7 +5,6 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("catalog", "0006_rank_intervals"),
         ("ratings", "0015_field_verbose_names_for_admin"),
     ]
 
