@@ -79,6 +79,8 @@ def _card(product: Product) -> dict[str, Any]:
         },
         "price": str(product.price),
         "heart_rank": product.heart_rank,
+        "heart_rank_low": product.heart_rank_low,
+        "heart_rank_high": product.heart_rank_high,
         "rating_score": product.rating_score,
         "ranking_score": product.ranking_score,
         "rated_by": product.rated_by,

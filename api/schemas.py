@@ -59,6 +59,10 @@ class ProductCard(Schema):
     store: StoreRef
     price: str = Field(description="CNY, as a decimal string.")
     heart_rank: int | None = Field(description="Its place on its category's Little Red Heart list, if listed.")
+    heart_rank_low: int | None = Field(
+        description="The best place of the 90% interval from the nightly bootstrap over raters; null without one."
+    )
+    heart_rank_high: int | None = Field(description="The worst place of that interval; equal to low when certain.")
     rating_score: float | None = Field(description="The published comprehensive score (1–5); null until published.")
     ranking_score: float | None = Field(description="The score lists are ordered by (shrunk towards the prior).")
     rated_by: int = Field(description="Counted votes the latest result rests on.")

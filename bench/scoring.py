@@ -24,8 +24,9 @@ seed does. Random draws come from ``setseed()``. VACUUM ANALYZE at the end (auto
 The default run measures, in this process acting as the worker (categories one after another):
 
 1. the job: ``scoring.run_all`` on empty result tables (every product gets its first result), with
-   the time of each category;
-2. the re-run with no new data (must write no result);
+   the time of each category and of the rank intervals' bootstrap within it (its read of the vote
+   scores and its numpy), printed as its share of the job;
+2. the re-run with no new data (must write no result; it keeps the intervals, bootstrapping nothing);
 3. the bound, written here independently of the job: one scan of all factor scores grouped by frozen
    factor into 1–5 histograms and means, the votes that do not count left out by a hashed anti-join
    (``NOT IN``) and no per-product semi-join; one scan of the votes by verdict per product and one of
@@ -71,7 +72,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from bench.eligibility import run_job as eligibility_job  # noqa: E402
-from ratings import eligibility, scoring  # noqa: E402
+from ratings import eligibility, rank_intervals, scoring  # noqa: E402
 from ratings.models import (  # noqa: E402
     CampaignFactor,
     FactorResult,
@@ -298,7 +299,8 @@ def output_reset() -> int:
     sql(f"TRUNCATE {', '.join(SCORING_OUTPUT)} CASCADE")
     sql("UPDATE ratings_campaign SET rescore_requested_at = NULL WHERE rescore_requested_at IS NOT NULL")
     sql(
-        "UPDATE catalog_product SET rating_score = NULL, ranking_score = NULL, rated_by = 0, heart_rank = NULL"
+        "UPDATE catalog_product SET rating_score = NULL, ranking_score = NULL, rated_by = 0, heart_rank = NULL,"
+        " heart_rank_low = NULL, heart_rank_high = NULL"
         " WHERE rating_score IS NOT NULL OR ranking_score IS NOT NULL OR rated_by <> 0 OR heart_rank IS NOT NULL"
     )
     return added
@@ -340,16 +342,44 @@ def database_clock() -> Iterator[list[float]]:
         yield waited
 
 
-def run_job() -> tuple[float, float, ScoringRun, dict[int, float]]:
-    """Returns (seconds, seconds waiting for the database, the run, seconds per category)."""
-    with category_clock() as per_category, database_clock() as waited:
+@contextmanager
+def bootstrap_clock() -> Iterator[list[float]]:
+    """Adds up the time of the rank intervals' bootstrap: in all (its query of the votes and the numpy)
+    and in numpy alone, by wrapping ``scoring._rank_intervals`` and ``rank_intervals.rank_intervals``."""
+    spent = [0.0, 0.0]
+    whole: Callable[..., Any] = scoring._rank_intervals
+    arrays: Callable[..., Any] = rank_intervals.rank_intervals
+
+    def clocked(into: int, original: Callable[..., Any]) -> Callable[..., Any]:
+        def call(**kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return original(**kwargs)
+            finally:
+                spent[into] += time.perf_counter() - started
+
+        return call
+
+    scoring._rank_intervals = clocked(0, whole)  # type: ignore[assignment]
+    rank_intervals.rank_intervals = clocked(1, arrays)  # type: ignore[assignment]
+    try:
+        yield spent
+    finally:
+        scoring._rank_intervals = whole  # type: ignore[assignment]
+        rank_intervals.rank_intervals = arrays  # type: ignore[assignment]
+
+
+def run_job() -> tuple[float, float, ScoringRun, dict[int, float], list[float]]:
+    """Returns (seconds, seconds waiting for the database, the run, seconds per category, the bootstrap's
+    seconds in all and in numpy)."""
+    with category_clock() as per_category, database_clock() as waited, bootstrap_clock() as bootstrap:
         started = time.perf_counter()
         run = scoring.run_all(triggered_by="bench")
         seconds = time.perf_counter() - started
     errors = list(run.categories.exclude(error="").values_list("error", flat=True)[:3])
     if errors or run.status != ScoringRun.Status.FINISHED:
         raise SystemExit(f"the scoring run did not finish cleanly: {run.status} {errors}")
-    return seconds, waited[0], run, per_category
+    return seconds, waited[0], run, per_category, bootstrap
 
 
 # The tight bound: the same figures in the cheapest honest form, written here and never taken from the job.
@@ -524,6 +554,9 @@ class Round:
 
     job: float
     job_database: float
+    #: The rank intervals' bootstrap within the job: in all, and its numpy alone.
+    job_bootstrap: float
+    job_bootstrap_numpy: float
     results: int
     factor_results: int
     per_category: dict[int, float]
@@ -549,15 +582,17 @@ class Round:
 def measure_round() -> Round:
     output_reset()
     loads = {"job": settle()}
-    job, job_database, run, per_category = run_job()
+    job, job_database, run, per_category, (bootstrap, bootstrap_numpy) = run_job()
     factor_results = FactorResult.objects.count()
     loads["re-run"] = settle()
-    rerun, rerun_database, again, _ = run_job()
+    rerun, rerun_database, again, _, _ = run_job()
     loads["bound"] = settle()
     bound_factors, bound_campaigns, bound_factor_rows, bound_campaign_rows, differ = run_bound()
     return Round(
         job=job,
         job_database=job_database,
+        job_bootstrap=bootstrap,
+        job_bootstrap_numpy=bootstrap_numpy,
         results=run.products_changed,
         factor_results=factor_results,
         per_category=per_category,
@@ -608,7 +643,8 @@ def measure(*, rounds: int, count: int, seed: int, explain: bool) -> None:
         done.append(measure_round())
         r = done[-1]
         print(
-            f"round {number}: result check {r.differ} rows differ; job {r.job:.2f} s (database {r.job_database:.2f} s),"
+            f"round {number}: result check {r.differ} rows differ; job {r.job:.2f} s (database {r.job_database:.2f} s,"
+            f" bootstrap {r.job_bootstrap:.2f} s),"
             f" bound {r.bound:.2f} s, ratio {r.ratio:.2f} ×; re-run {r.rerun:.2f} s, {r.rerun / r.bound:.2f} ×;"
             f" load average {r.loads['job']} / {r.loads['bound']}",
             flush=True,
@@ -631,6 +667,13 @@ def measure(*, rounds: int, count: int, seed: int, explain: bool) -> None:
             r.loads["job"],
         ),
         ("  of which in the database (execute)", r.job_database, f"{r.job_database / r.job:.0%} of the job", "", ""),
+        (
+            "  of which the rank intervals' bootstrap",
+            r.job_bootstrap,
+            f"{r.job_bootstrap / r.job:.0%} of the job; numpy {r.job_bootstrap_numpy:.2f} s",
+            f"{r.job_bootstrap / r.bound:.2f} ×",
+            "",
+        ),
         (
             f"  slowest category ({slowest})",
             r.per_category[slowest],
@@ -663,6 +706,10 @@ def measure(*, rounds: int, count: int, seed: int, explain: bool) -> None:
         print(f"{name:<44} {seconds:8.2f}s  {note:<40} {ratio:>8}  {load}")
     print(f"result check: {r.differ} rows differ between the bound and the job's stored results")
     print(f"ratio job / bound: {r.ratio:.2f} × (target ≤ 1.5 ×)")
+    print(
+        f"bootstrap share: {r.job_bootstrap / r.job:.1%} of the job ({r.job_bootstrap:.2f} s, numpy"
+        f" {r.job_bootstrap_numpy:.2f} s); ratio without it {(r.job - r.job_bootstrap) / r.bound:.2f} ×"
+    )
     print(f"ratio re-run / bound: {r.rerun / r.bound:.2f} × (target ≤ 0.5 ×); {r.rerun_written} results written")
     if times:
         print(

@@ -207,6 +207,10 @@ class Product(BilingualName):
     heart_rank = models.PositiveSmallIntegerField(
         _("place on the Little Red Heart list"), null=True, blank=True, editable=False
     )
+    # The place's 90% interval from the scoring job's bootstrap over raters (ratings.rank_intervals):
+    # None when the run had none (a product listed by a re-score since the nightly run).
+    heart_rank_low = models.PositiveSmallIntegerField(_("likely place from"), null=True, blank=True, editable=False)
+    heart_rank_high = models.PositiveSmallIntegerField(_("likely place to"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -223,6 +227,13 @@ class Product(BilingualName):
             models.CheckConstraint(
                 condition=Q(rating_score__isnull=True) | Q(rating_score__gte=1, rating_score__lte=5),
                 name="product_rating_on_scale",
+            ),
+            models.CheckConstraint(
+                condition=Q(heart_rank_low__isnull=True, heart_rank_high__isnull=True)
+                | Q(
+                    heart_rank__isnull=False, heart_rank_low__lte=F("heart_rank"), heart_rank_high__gte=F("heart_rank")
+                ),
+                name="product_rank_interval_holds_rank",
             ),
         ]
         indexes = [

@@ -40,7 +40,7 @@ without its queue, say) makes no progress: after ``JOB_STALLED_AFTER_SECONDS`` t
 import hashlib
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -154,6 +154,8 @@ class Inputs:
     #: Per product, the SHA-256 of its counted scores' lines (``fingerprints.votes_digest``).
     vote_digests: dict[int, str] = field(default_factory=dict)
     window_days: int = 0
+    #: The votes the histogram query left out (not counted, outside the window, changed since the cut-off).
+    left_out: list[int] = field(default_factory=list)
 
     def histogram(self, product_id: int, factor: "FactorLike") -> list[int]:
         return self.histograms.get((product_id, self.factor_keys[factor.pk]), [0] * len(statistics.SCORES))
@@ -334,6 +336,7 @@ def _read_inputs(product_ids: Sequence[int] | None, window: Window) -> Inputs:
         factor_defs=defs,
         vote_digests=digests,
         window_days=(cutoff - start).days,
+        left_out=excluded,
     )
 
 
@@ -714,7 +717,19 @@ def _score_category(
     if changed:
         written = _results_write(run=run, changed=changed)
         _products_update([c for c, _ in changed])
-    listed = _list_rebuild(run=run, category=category, rules=rules)
+    run_inputs = inputs
+    bootstrap = (
+        Bootstrap(
+            window=Window.ending(run.data_cutoff, days=window_days),
+            prior=prior,
+            prior_strength=rules.prior_strength,
+            changed=bool(changed),
+            vote_scores=lambda: _run_vote_scores(run, window_days=window_days, inputs=run_inputs),
+        )
+        if run.kind == ScoringRun.Kind.FULL and run_inputs is not None
+        else None
+    )
+    listed = _list_rebuild(run=run, category=category, rules=rules, bootstrap=bootstrap)
     outcome = CategoryOutcome(
         scored=len(computed),
         changed=len(changed),
@@ -826,7 +841,9 @@ PRODUCTS_UPDATE = """
        SET rating_score = CASE WHEN new.published THEN new.comprehensive END,
            ranking_score = new.ranking_score,
            rated_by = new.counted,
-           heart_rank = CASE WHEN new.ranking_score IS NOT NULL THEN p.heart_rank END
+           heart_rank = CASE WHEN new.ranking_score IS NOT NULL THEN p.heart_rank END,
+           heart_rank_low = CASE WHEN new.ranking_score IS NOT NULL THEN p.heart_rank_low END,
+           heart_rank_high = CASE WHEN new.ranking_score IS NOT NULL THEN p.heart_rank_high END
       FROM unnest(%s::bigint[], %s::boolean[], %s::float8[], %s::float8[], %s::int[])
            AS new (product_id, published, comprehensive, ranking_score, counted)
      WHERE p.id = new.product_id
@@ -843,7 +860,9 @@ def _products_update(changed: Sequence[Computed]) -> None:
     if connection.vendor != "postgresql":  # SQLite: one UPDATE per product, the demo's few hundred
         for r in results:
             # a product without a ranking score leaves the list in the same statement, as below
-            unlisted = {"heart_rank": None} if r.ranking_score is None else {}
+            unlisted = (
+                {"heart_rank": None, "heart_rank_low": None, "heart_rank_high": None} if r.ranking_score is None else {}
+            )
             Product.objects.filter(pk=r.product_id).update(
                 rating_score=r.comprehensive if r.published else None,
                 ranking_score=r.ranking_score,
@@ -864,11 +883,19 @@ def _products_update(changed: Sequence[Computed]) -> None:
         )
 
 
-def _list_rebuild(*, run: ScoringRun, category: Category, rules: RatingPolicy) -> int:
+def _list_rebuild(
+    *, run: ScoringRun, category: Category, rules: RatingPolicy, bootstrap: "Bootstrap | None" = None
+) -> int:
     """The category's list from its latest published results: a snapshot for this run, ranks on products.
 
     A product with a confirmed counterfeit claim (``moderation.CounterfeitCase``, reached by its reverse
-    relation: moderation depends on ratings, not the other way) is held off until staff clear it."""
+    relation: moderation depends on ratings, not the other way) is held off until staff clear it.
+
+    With ``bootstrap`` (a full run) each place gets its 90% interval from a bootstrap over its products'
+    raters (``_rank_intervals``). A re-score has no bootstrap (it would read every score of the category
+    for one product's change): a product keeps its interval from the last full run, widened to take in
+    its new place, and one new to the list shows none until the next full run.
+    """
     candidates = [
         statistics.Candidate(product_id=pid, ranking_score=rank, comprehensive=score, counted=counted)
         for pid, rank, score, counted in ProductResult.objects.filter(category=category, is_latest=True, published=True)
@@ -877,6 +904,27 @@ def _list_rebuild(*, run: ScoringRun, category: Category, rules: RatingPolicy) -
         if rank is not None and score is not None
     ]
     chosen = statistics.heart_list(candidates, threshold=float(rules.list_threshold), size=rules.list_size)
+    ranks = {c.product_id: place for place, c in enumerate(chosen, start=1)}
+    current = {
+        pk: (rank, low, high)
+        for pk, rank, low, high in Product.objects.filter(
+            Q(heart_rank__isnull=False, campaigns__category=category) | Q(pk__in=ranks)
+        )
+        .distinct()
+        .values_list("pk", "heart_rank", "heart_rank_low", "heart_rank_high")
+    }
+    intervals: dict[int, tuple[int | None, int | None]]
+    if bootstrap is not None and (
+        bootstrap.changed
+        or any(current.get(pk, (None, None, None))[1] is None for pk in ranks)
+        or _list_rescored_since_full_run(category)
+    ):
+        intervals = _rank_intervals(category_id=category.pk, candidates=candidates, bootstrap=bootstrap, listed=ranks)
+    else:  # a re-score, or a full run in which nothing of the category changed since the last one's bootstrap
+        intervals = {}
+        for pk, place in ranks.items():
+            _, low, high = current.get(pk, (None, None, None))
+            intervals[pk] = (None, None) if low is None or high is None else (min(low, place), max(high, place))
     HeartListEntry.objects.bulk_create(
         HeartListEntry(
             run=run,
@@ -886,20 +934,153 @@ def _list_rebuild(*, run: ScoringRun, category: Category, rules: RatingPolicy) -
             ranking_score=c.ranking_score,
             comprehensive=c.comprehensive,
             counted=c.counted,
+            rank_low=intervals[c.product_id][0],
+            rank_high=intervals[c.product_id][1],
         )
         for place, c in enumerate(chosen, start=1)
     )
-    ranks = {c.product_id: place for place, c in enumerate(chosen, start=1)}
-    current = dict(
-        Product.objects.filter(Q(heart_rank__isnull=False, campaigns__category=category) | Q(pk__in=ranks))
-        .distinct()
-        .values_list("pk", "heart_rank")
-    )
-    moved = [Product(pk=pk, heart_rank=ranks.get(pk)) for pk, rank in current.items() if ranks.get(pk) != rank]
+    placed = {pk: (ranks.get(pk), *intervals.get(pk, (None, None))) for pk in current}
+    moved = [
+        Product(pk=pk, heart_rank=rank, heart_rank_low=low, heart_rank_high=high)
+        for pk, (rank, low, high) in placed.items()
+        if current[pk] != (rank, low, high)
+    ]
     if moved:
-        Product.objects.bulk_update(moved, ["heart_rank"])
+        Product.objects.bulk_update(moved, ["heart_rank", "heart_rank_low", "heart_rank_high"])
         transaction.on_commit(lambda: cache.delete(HEART_LIST_CACHE_KEY))
     return len(chosen)
+
+
+@dataclass(frozen=True)
+class Bootstrap:
+    """What a full run's rank intervals are computed with: the votes' window and the category's prior, the
+    run's vote scores (read on first use, ``_run_vote_scores``); and whether any result of the category
+    changed in the run (if none did, and no re-score rebuilt the list since the last full run, the
+    bootstrap would give the same intervals again: they are kept)."""
+
+    window: Window
+    prior: float
+    prior_strength: int
+    changed: bool
+    vote_scores: Callable[[], "VoteScores"]
+
+
+def _list_rescored_since_full_run(category: Category) -> bool:
+    """Whether the category's latest list was rebuilt by a re-score (its intervals widened, not computed)."""
+    latest = HeartListEntry.objects.filter(category=category).order_by("-run_id").values_list("run__kind", flat=True)
+    return latest.first() == ScoringRun.Kind.PRODUCT
+
+
+#: Per product: its counted votes' own scores (each vote's weighted mean over the factors it scored) and
+#: how many votes have each.
+VoteScores = dict[int, tuple[list[float], list[int]]]
+
+# Every counted vote's own score, binned per product: the histogram query's scan of the scores grouped by
+# vote instead of by factor, the same votes left out by the same hashed NOT IN (no join to the votes). A
+# vote's score is its sum over its count of factors, binned as the pair (integers: no rounding, and
+# numeric division cost 1.5 s over 5M scores); where some factor does not weigh 1, a weighted sum over
+# the sum of weights, with the weights of those factors only (a join to every campaign factor cost 2.5 s).
+VOTE_SCORES = """
+    SELECT product_id, total, weights, COUNT(*)
+      FROM (SELECT MIN(product_id) AS product_id, SUM(score) AS total, COUNT(*) AS weights
+              FROM ratings_factorscore
+             WHERE vote_id <> ALL(%s::bigint[])
+             GROUP BY vote_id) per_vote
+     GROUP BY product_id, total, weights
+"""
+VOTE_SCORES_WEIGHTED = """
+    SELECT product_id, total, weights, COUNT(*)
+      FROM (SELECT MIN(fs.product_id) AS product_id, SUM(fs.score * COALESCE(w.weight, 1)) AS total,
+                   SUM(COALESCE(w.weight, 1)) AS weights
+              FROM ratings_factorscore fs
+              LEFT JOIN unnest(%s::bigint[], %s::float8[]) AS w (factor_id, weight) ON w.factor_id = fs.factor_id
+             WHERE fs.vote_id <> ALL(%s::bigint[])
+             GROUP BY fs.vote_id) per_vote
+     GROUP BY product_id, total, weights
+"""
+
+#: The vote scores of the full run this process is working on, read by the first category that needs
+#: them: (run id, cut-off, window in days) and the scores.
+_run_vote_scores_cached: tuple[tuple[int, datetime, int], VoteScores] | None = None
+
+
+def _run_vote_scores(run: ScoringRun, *, window_days: int, inputs: Inputs) -> VoteScores:
+    """Every product's vote scores as of the run's cut-off, read once per run and process (as its inputs)."""
+    global _run_vote_scores_cached
+    key = (run.pk, run.data_cutoff, window_days)
+    if _run_vote_scores_cached is None or _run_vote_scores_cached[0] != key:
+        _run_vote_scores_cached = None
+        _run_vote_scores_cached = (key, _vote_scores_read(inputs))
+    return _run_vote_scores_cached[1]
+
+
+def _vote_scores_read(inputs: Inputs) -> VoteScores:
+    weighted = {f.pk: float(f.weight) for defs in inputs.factor_defs.values() for f in defs if f.weight != 1}
+    rows: list[tuple[int, float, float, int]]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            if weighted:
+                cursor.execute(VOTE_SCORES_WEIGHTED, [list(weighted), list(weighted.values()), inputs.left_out])
+            else:
+                cursor.execute(VOTE_SCORES, [inputs.left_out])
+            rows = cursor.fetchall()
+    else:  # SQLite: each vote's sums through the ORM, binned here
+        binned: dict[tuple[int, float, float], int] = defaultdict(int)
+        per_vote: dict[int, list[float]] = {}
+        for vote_id, product_id, factor_id, score in FactorScore.objects.exclude(
+            vote_id__in=inputs.left_out
+        ).values_list("vote_id", "product_id", "factor_id", "score"):
+            weight = weighted.get(factor_id, 1.0)
+            sums = per_vote.setdefault(vote_id, [product_id, 0.0, 0.0])
+            sums[1] += score * weight
+            sums[2] += weight
+        for sums in per_vote.values():
+            binned[(int(sums[0]), sums[1], sums[2])] += 1
+        rows = [(pk, total, weights, n) for (pk, total, weights), n in binned.items()]
+    scores: VoteScores = {}
+    for product_id, total, weights, n in rows:
+        if weights:
+            values, counts = scores.setdefault(product_id, ([], []))
+            values.append(float(total) / float(weights))
+            counts.append(n)
+    return scores
+
+
+def _rank_intervals(
+    *,
+    category_id: int,
+    candidates: Sequence[statistics.Candidate],
+    bootstrap: Bootstrap,
+    listed: dict[int, int],
+) -> dict[int, tuple[int | None, int | None]]:
+    """Each listed product's 90% place interval (``ratings.rank_intervals``) among every published product
+    of the category, from the run's vote scores."""
+    if not listed:
+        return {}
+    import numpy as np  # lazily, as in _computed_many
+
+    from ratings import rank_intervals
+
+    ordered = sorted(candidates, key=lambda c: (-c.ranking_score, -c.counted, c.product_id))
+    scores = bootstrap.vote_scores()
+    bins = [
+        (i, score, n)
+        for i, c in enumerate(ordered)
+        for score, n in zip(*scores.get(c.product_id, ([], [])), strict=True)
+    ]
+    arrays = np.array(bins, dtype=np.float64).reshape(-1, 3)
+    figures = rank_intervals.rank_intervals(
+        ranking=np.array([c.ranking_score for c in ordered]),
+        comprehensive=np.array([c.comprehensive for c in ordered]),
+        counted=np.array([c.counted for c in ordered], dtype=np.float64),
+        bin_product=arrays[:, 0].astype(np.int64),
+        bin_score=arrays[:, 1],
+        bin_votes=arrays[:, 2],
+        prior=bootstrap.prior,
+        prior_strength=bootstrap.prior_strength,
+        seed=category_id,
+    )
+    return {pk: (int(figures.low[place - 1]), int(figures.high[place - 1])) for pk, place in listed.items()}
 
 
 def _forget_cached(product_ids: Sequence[int]) -> None:

@@ -2,7 +2,7 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from celery.schedules import crontab
@@ -20,7 +20,16 @@ from catalog.bilingual import in_language
 from catalog.models import Category, Factor, Product
 from ratings import scoring, statistics, tasks
 from ratings.eligibility import policy_get
-from ratings.models import CampaignFactor, FactorResult, FactorScore, Invitation, ProductResult, ReviewHelpful, Vote
+from ratings.models import (
+    CampaignFactor,
+    FactorReliability,
+    FactorResult,
+    FactorScore,
+    Invitation,
+    ProductResult,
+    ReviewHelpful,
+    Vote,
+)
 
 #: Results change only when a re-score writes a new one, which deletes the cached copy; the timeout
 #: only bounds how long a copy can outlive a missed delete.
@@ -130,12 +139,47 @@ _VERDICTS = (
 )
 
 
+#: Per-factor agreement (rwg) and reliability (ICC(1,k)) bands in words, as the methodology page states them.
+_AGREEMENT_WORDS = {
+    "lack": _("raters disagree"),
+    "weak": _("raters agree weakly"),
+    "moderate": _("raters agree moderately"),
+    "strong": _("raters agree strongly"),
+    "very_strong": _("raters agree very strongly"),
+}
+_RELIABILITY_WORDS = {
+    "poor": _("tells this category's products apart poorly"),
+    "moderate": _("tells this category's products apart moderately well"),
+    "good": _("tells this category's products apart well"),
+    "excellent": _("tells this category's products apart very well"),
+}
+
+
+@dataclass(frozen=True)
+class FactorAgreement:
+    name: str
+    agreement: str
+    reliability: str
+
+
+@dataclass(frozen=True)
+class Robustness:
+    """The comprehensive score had the held and excluded votes counted too."""
+
+    votes: int
+    comprehensive: float
+
+
 @dataclass(frozen=True)
 class ProductRating:
     """What the product page shows of the latest result (cached until the product is re-scored)."""
 
     result: ProductResult | None
     factors: list[FactorResult]
+    #: ICC(1,k) of each catalog factor in the category's latest reliability figures, by factor id.
+    #: Defaults (class attributes) let a copy cached before these fields existed still load.
+    reliability: tuple[tuple[int, float | None], ...] = ()
+    robustness: Robustness | None = None
 
     @property
     def verdict(self) -> str:
@@ -162,14 +206,96 @@ class ProductRating:
         """The weights the comprehensive score was computed with, when they are not all equal."""
         return _unequal_weights(self.factors)
 
+    @property
+    def agreements(self) -> list[FactorAgreement]:
+        """Per factor, in words: how far this product's raters agree (rwg) and how reliably the factor tells
+        the category's products apart (ICC(1,k)); factors with neither figure are left out."""
+        reliability = dict(self.reliability)
+        rows = []
+        for factor in self.factors:
+            agree = statistics.band(factor.agreement, statistics.AGREEMENT_BANDS)
+            apart = statistics.band(
+                reliability.get(getattr(factor, "catalog_factor_id", None) or 0), statistics.RELIABILITY_BANDS
+            )
+            if agree or apart:
+                rows.append(
+                    FactorAgreement(
+                        name=factor.name,
+                        agreement=str(_AGREEMENT_WORDS[agree]) if agree else "",
+                        reliability=str(_RELIABILITY_WORDS[apart]) if apart else "",
+                    )
+                )
+        return rows
+
+
+def _factor_key(catalog_factor_id: int | None, campaign_factor_id: int) -> int:
+    """The key a factor's scores add up under across campaigns, as in the scoring job."""
+    return catalog_factor_id if catalog_factor_id is not None else -campaign_factor_id
+
+
+def _robustness(result: ProductResult, factors: Sequence[FactorResult]) -> Robustness | None:
+    """The comprehensive score with the result's held and excluded votes counted too (1 query, none when
+    there are none): their scores as they stand now, added to the counted histograms of each factor."""
+    held = result.under_review + result.excluded_screening + result.excluded_moderation + result.excluded_refund
+    if not held or not result.published:
+        return None
+    days = result.run.score_window_days or policy_get().score_window_days
+    start = result.data_cutoff - timedelta(days=days)
+    extra: dict[int, list[int]] = {}
+    per_score = {f"n{n}": Count("pk", filter=Q(score=n)) for n in statistics.SCORES}
+    for catalog_factor_id, campaign_factor_id, *histogram in (
+        FactorScore.objects.filter(
+            product_id=result.product_id,
+            vote__submitted_at__range=(start, result.data_cutoff),
+            vote__created_at__lte=result.data_cutoff,
+        )
+        .exclude(vote__verdict=Vote.Verdict.COUNTED)
+        .values("factor__factor_id", "factor_id")
+        .annotate(**per_score)
+        .order_by()
+        .values_list("factor__factor_id", "factor_id", *per_score)
+    ):
+        into = extra.setdefault(_factor_key(catalog_factor_id, campaign_factor_id), [0] * len(statistics.SCORES))
+        for i, n in enumerate(histogram):
+            into[i] += n
+    means = []
+    for factor in factors:
+        added = extra.get(_factor_key(getattr(factor, "catalog_factor_id", None), factor.campaign_factor_id))
+        histogram = factor.histogram if added is None else [a + b for a, b in zip(factor.histogram, added, strict=True)]
+        means.append(statistics.histogram_mean(histogram))
+    comprehensive = statistics.comprehensive_score(means, [float(f.weight) for f in factors])
+    return None if comprehensive is None else Robustness(votes=held, comprehensive=comprehensive)
+
+
+def _latest_reliability(category_id: int, factor_ids: Sequence[int]) -> tuple[tuple[int, float | None], ...]:
+    """ICC(1,k) of these factors from the category's latest reliability figures (1 query)."""
+    latest_run = FactorReliability.objects.filter(category_id=category_id).order_by("-run_id").values("run_id")[:1]
+    return tuple(
+        FactorReliability.objects.filter(
+            category_id=category_id, factor_id__in=factor_ids, run_id=Subquery(latest_run)
+        ).values_list("factor_id", "reliability")
+    )
+
 
 def product_rating(product_id: int) -> ProductRating:
-    """The product's latest result with its factors: 2 queries, then none until its next re-score."""
+    """The product's latest result with its factors, the category's reliability figures of them and the
+    score had the held and excluded votes counted: 4 queries at most, then none until its next re-score."""
 
     def load() -> ProductRating:
         result = ProductResult.objects.filter(product_id=product_id, is_latest=True).select_related("run").first()
-        factors = list(result.factors.order_by("position", "id")) if result else []
-        return ProductRating(result=result, factors=factors)
+        if result is None:
+            return ProductRating(result=None, factors=[])
+        factors: list[FactorResult] = list(
+            result.factors.annotate(catalog_factor_id=F("campaign_factor__factor_id")).order_by("position", "id")
+        )
+        return ProductRating(
+            result=result,
+            factors=factors,
+            reliability=_latest_reliability(
+                result.category_id, [pk for f in factors if (pk := getattr(f, "catalog_factor_id", None))]
+            ),
+            robustness=_robustness(result, factors),
+        )
 
     key = scoring.product_rating_cache_key(product_id)
     rating = cache.get(key)

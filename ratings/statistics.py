@@ -240,3 +240,16 @@ def factor_reliability(groups: Sequence[tuple[int, float, float]]) -> Reliabilit
     icc = (between - within) / denominator if denominator > 0 else None
     reliability = (between - within) / between if between > 0 else None
     return Reliability(products=products, votes=votes, icc=icc, reliability=reliability)
+
+
+#: Bands of rwg, within-group agreement (LeBreton & Senter 2008, table 3): lower bound of each, highest first.
+AGREEMENT_BANDS = ((0.9, "very_strong"), (0.7, "strong"), (0.5, "moderate"), (0.3, "weak"), (float("-inf"), "lack"))
+#: Bands of an intraclass correlation's reliability (Koo & Li 2016): lower bound of each, highest first.
+RELIABILITY_BANDS = ((0.9, "excellent"), (0.75, "good"), (0.5, "moderate"), (float("-inf"), "poor"))
+
+
+def band(value: float | None, bands: Sequence[tuple[float, str]]) -> str | None:
+    """The name of the band ``value`` falls in (a value on a boundary takes the higher band); None for none."""
+    if value is None:
+        return None
+    return next(name for floor, name in bands if value >= floor)

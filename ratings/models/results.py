@@ -287,6 +287,9 @@ class HeartListEntry(models.Model):
     ranking_score = models.FloatField(_("ranking score"))
     comprehensive = models.FloatField(_("comprehensive score"))
     counted = models.PositiveIntegerField(_("counted votes"))
+    #: The place's 90% interval from the bootstrap over raters; None when the run computed none.
+    rank_low = models.PositiveSmallIntegerField(_("likely place from"), null=True, blank=True)
+    rank_high = models.PositiveSmallIntegerField(_("likely place to"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
@@ -297,6 +300,11 @@ class HeartListEntry(models.Model):
             models.UniqueConstraint(fields=["run", "category", "rank"], name="heartlistentry_unique_place"),
             models.UniqueConstraint(fields=["run", "product"], name="heartlistentry_once_per_run"),
             models.CheckConstraint(condition=Q(rank__gte=1), name="heartlistentry_rank_positive"),
+            models.CheckConstraint(
+                condition=Q(rank_low__isnull=True, rank_high__isnull=True)
+                | Q(rank_low__lte=F("rank"), rank_high__gte=F("rank")),
+                name="heartlistentry_interval_holds_rank",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -119,7 +119,7 @@ def test_the_product_page_runs_the_same_queries_however_many_votes_factors_and_c
         response = client.get(big.product.get_absolute_url())
 
     assert response.status_code == 200
-    assert len(small_warm) == len(small_cold) - 2  # the cached result and its factors
+    assert len(small_warm) == len(small_cold) - 3  # the cached result, its factors and their reliability
 
 
 def test_a_cached_rating_is_dropped_when_the_product_is_rescored(
