@@ -1,0 +1,285 @@
+"""Factor surveys: who is invited, one answer per person (also under a race), the ranking, and adoption."""
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import User
+from catalog.models import Category, Factor, OrderLine
+from ratings import surveys
+from ratings.models import FactorSurvey, SurveyCandidate, SurveyInvitation, SurveyRank, SurveyResponse
+from ratings.survey_ranking import borda_ranking
+from tests import concurrency
+from tests.factories import ProductFactory, rating_ready_category
+from tests.ratings.eligibility_factories import active_buyer, purchase
+from tests.ratings.factories import campaign_for
+
+pytestmark = pytest.mark.django_db
+
+
+def candidate_specs(count: int = 8) -> list[surveys.CandidateSpec]:
+    return [
+        surveys.CandidateSpec(name_zh=f"候选{i}", name_en=f"Candidate {i}", description_en=f"What candidate {i} means.")
+        for i in range(1, count + 1)
+    ]
+
+
+def draft_survey(category: Category | None = None, *, count: int = 8, **kwargs: Any) -> FactorSurvey:
+    now = timezone.now()
+    kwargs.setdefault("opens_at", now - timedelta(hours=1))
+    kwargs.setdefault("closes_at", now + timedelta(days=14))
+    return surveys.survey_create(
+        category=category or rating_ready_category(), candidates=candidate_specs(count), **kwargs
+    )
+
+
+def eligible_buyer_of(category: Category) -> User:
+    buyer = active_buyer()
+    purchase(buyer, ProductFactory(category=category), days_ago=30)
+    return buyer
+
+
+def open_survey_with(buyers: int = 1) -> tuple[FactorSurvey, list[User]]:
+    category = rating_ready_category()
+    people = [eligible_buyer_of(category) for _ in range(buyers)]
+    survey = draft_survey(category)
+    surveys.survey_open(survey=survey)
+    return survey, people
+
+
+def ids(survey: FactorSurvey) -> list[int]:
+    return list(survey.candidates.order_by("position").values_list("pk", flat=True))
+
+
+def answer(survey: FactorSurvey, user: User, order: Sequence[int], suggestion: str = "") -> surveys.ResponseOutcome:
+    invitation = SurveyInvitation.objects.select_related("survey").get(survey=survey, user=user)
+    return surveys.response_submit(invitation=invitation, user=user, ranking=order, suggestion=suggestion)
+
+
+# --- The ranking ----------------------------------------------------------------------------------
+
+
+def test_the_borda_ranking_and_kendalls_w_equal_the_hand_computed_reference() -> None:
+    # given three respondents ranking four candidates; by hand: rank sums 4, 6, 8, 12 → points 8, 6, 4, 0;
+    # mean rank sum 7.5, squared deviations 12.25 + 2.25 + 0.25 + 20.25 = 35, W = 12·35 / (9·60) = 7/9
+    rankings = [[1, 2, 3, 4], [2, 1, 3, 4], [1, 3, 2, 4]]
+
+    result = borda_ranking([1, 2, 3, 4], rankings)
+
+    assert [(t.candidate, t.points, t.firsts, t.top_three) for t in result.tallies] == [
+        (1, 8, 2, 3),
+        (2, 6, 1, 3),
+        (3, 4, 0, 3),
+        (4, 0, 0, 0),
+    ]
+    assert result.tallies[0].mean_rank == pytest.approx(4 / 3)
+    assert result.respondents == 3
+    assert result.agreement == pytest.approx(7 / 9)
+
+
+def test_identical_rankings_agree_fully_and_reversed_pairs_not_at_all() -> None:
+    assert borda_ranking([1, 2, 3], [[3, 1, 2]] * 4).agreement == pytest.approx(1.0)
+    assert borda_ranking([1, 2, 3], [[1, 2, 3], [3, 2, 1]]).agreement == pytest.approx(0.0)
+    assert borda_ranking([1, 2, 3], [[1, 2, 3]]).agreement is None
+
+
+def test_a_ranking_that_leaves_out_a_candidate_is_refused() -> None:
+    with pytest.raises(ValueError, match="every candidate"):
+        borda_ranking([1, 2, 3], [[1, 2]])
+
+
+def test_the_survey_results_rank_the_stored_answers_as_the_reference_does() -> None:
+    survey, people = open_survey_with(buyers=3)
+    c = ids(survey)
+    orders = [c, [c[1], c[0], *c[2:]], [c[0], c[2], c[1], *c[3:]]]
+    for person, order in zip(people, orders, strict=True):
+        answer(survey, person, order)
+
+    results = surveys.survey_results(survey)
+
+    reference = borda_ranking(c, orders)
+    assert [row.candidate.pk for row in results.ranked] == [t.candidate for t in reference.tallies]
+    assert [row.points for row in results.ranked] == [t.points for t in reference.tallies]
+    assert results.agreement == pytest.approx(reference.agreement)
+    assert results.respondents == 3
+    assert results.invited == 3
+    assert "Borda" in results.method
+    assert "Kendall" in results.method
+
+
+# --- Creating and opening -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("count", [7, 16])
+def test_a_survey_needs_eight_to_fifteen_candidates(count: int) -> None:
+    with pytest.raises(surveys.SurveyError, match="8 to 15"):
+        draft_survey(count=count)
+    assert not FactorSurvey.objects.exists()
+
+
+def test_a_category_is_surveyed_again_only_after_the_policys_interval() -> None:
+    # given a survey that opened 200 days ago and was adopted
+    category = rating_ready_category()
+    first = draft_survey(category, opens_at=timezone.now() - timedelta(days=200))
+    FactorSurvey.objects.filter(pk=first.pk).update(status=FactorSurvey.Status.CLOSED)
+
+    with pytest.raises(surveys.SurveyError, match="less than 365 days"):
+        draft_survey(category)
+
+    again = draft_survey(
+        category, opens_at=timezone.now() + timedelta(days=170), closes_at=timezone.now() + timedelta(days=200)
+    )
+    assert again.category == category
+
+
+def test_only_verified_purchasers_of_the_category_in_the_window_are_invited() -> None:
+    category = rating_ready_category()
+    product = ProductFactory(category=category)
+    invited = eligible_buyer_of(category)
+    purchase(other_shop := active_buyer(), ProductFactory(), days_ago=30)  # another category
+    purchase(old := active_buyer(), product, days_ago=400)  # outside the purchase window
+    purchase(fresh := active_buyer(), product, days_ago=2)  # not yet tried (use period)
+    purchase(
+        refunded := active_buyer(),
+        product,
+        days_ago=30,
+        status=OrderLine.Status.REFUNDED,
+        status_changed_at=timezone.now(),
+    )
+    purchase(newcomer := active_buyer(date_joined=timezone.now() - timedelta(days=3)), product, days_ago=30)
+    purchase(away := active_buyer(last_seen_at=timezone.now() - timedelta(days=200)), product, days_ago=30)
+    purchase(banned := active_buyer(is_banned=True), product, days_ago=30)
+    purchase(invited, product, days_ago=60)  # a second purchase: still one invitation
+    survey = draft_survey(category)
+
+    count = surveys.survey_open(survey=survey)
+
+    assert count == 1
+    assert list(SurveyInvitation.objects.values_list("user_id", flat=True)) == [invited.pk]
+    assert {other_shop, old, fresh, refunded, newcomer, away, banned}.isdisjoint({invited})
+    assert surveys.survey_invite(survey=survey) == 0, "a re-run invites no one twice"
+
+
+# --- Answering ------------------------------------------------------------------------------------
+
+
+def test_an_invited_buyer_answers_once_with_a_suggestion() -> None:
+    survey, [buyer] = open_survey_with()
+    order = list(reversed(ids(survey)))
+
+    outcome = answer(survey, buyer, order, suggestion="  包装是否环保  ")
+    again = answer(survey, buyer, ids(survey))
+
+    assert outcome.status == surveys.ResponseStatus.CREATED
+    assert again.status == surveys.ResponseStatus.ALREADY_ANSWERED
+    response = SurveyResponse.objects.get()
+    assert response.suggestion == "包装是否环保"
+    assert list(response.ranks.order_by("rank").values_list("candidate_id", flat=True)) == order
+
+
+def test_a_ranking_must_place_every_candidate_once() -> None:
+    survey, [buyer] = open_survey_with()
+    c = ids(survey)
+
+    with pytest.raises(surveys.SurveyError, match="its own place"):
+        answer(survey, buyer, [c[0], *c[:-1]])
+    assert not SurveyResponse.objects.exists()
+
+
+def test_someone_else_cannot_answer_with_an_invitation() -> None:
+    survey, [buyer] = open_survey_with()
+    invitation = SurveyInvitation.objects.get(user=buyer)
+
+    with pytest.raises(surveys.SurveyError, match="not yours"):
+        surveys.response_submit(invitation=invitation, user=active_buyer(), ranking=ids(survey))
+
+
+def test_a_closed_survey_takes_no_answers() -> None:
+    survey, [buyer] = open_survey_with()
+    surveys.survey_close(survey=survey)
+
+    with pytest.raises(surveys.SurveyError, match="not taking answers"):
+        answer(survey, buyer, ids(survey))
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_sixteen_simultaneous_answers_of_one_person_store_exactly_one() -> None:
+    survey, [buyer] = open_survey_with()
+    c = ids(survey)
+
+    def submit(i: int) -> surveys.ResponseStatus:
+        order = c[i % len(c) :] + c[: i % len(c)]
+        return answer(survey, buyer, order).status
+
+    statuses, errors = concurrency.run_at_once(submit, threads=16)
+
+    assert errors == []
+    assert statuses.count(surveys.ResponseStatus.CREATED) == 1
+    assert statuses.count(surveys.ResponseStatus.ALREADY_ANSWERED) == 15
+    assert SurveyResponse.objects.count() == 1
+    assert SurveyRank.objects.count() == len(c)
+
+
+# --- Adoption -------------------------------------------------------------------------------------
+
+
+def closed_answered_survey() -> tuple[FactorSurvey, list[int]]:
+    survey, people = open_survey_with(buyers=2)
+    c = ids(survey)
+    answer(survey, people[0], c)
+    answer(survey, people[1], c)
+    surveys.survey_close(survey=survey)
+    return survey, c
+
+
+def test_adoption_makes_the_picks_the_categorys_factors_and_records_the_survey() -> None:
+    survey, c = closed_answered_survey()
+    category = survey.category
+    old_factor_ids = set(Factor.objects.filter(category=category).values_list("pk", flat=True))
+
+    surveys.survey_adopt(survey=survey, candidate_ids=c[:6])
+
+    category.refresh_from_db()
+    survey.refresh_from_db()
+    assert category.factors_survey == survey
+    assert survey.status == FactorSurvey.Status.ADOPTED
+    assert survey.respondent_count == 2
+    active = list(Factor.objects.filter(category=category, active=True).order_by("position"))
+    assert [f.name_en for f in active] == [f"Candidate {i}" for i in range(1, 7)]
+    assert not Factor.objects.filter(pk__in=old_factor_ids, active=True).exists()
+    assert set(SurveyCandidate.objects.filter(adopted=True).values_list("pk", flat=True)) == set(c[:6])
+
+
+def test_a_running_campaigns_frozen_factors_stay_as_they_were() -> None:
+    survey, c = closed_answered_survey()
+    campaign = campaign_for(ProductFactory(category=survey.category))
+    frozen = list(campaign.factors.order_by("pk").values_list("pk", "name_en", "factor_id", "weight"))
+
+    surveys.survey_adopt(survey=survey, candidate_ids=c[:5])
+
+    assert list(campaign.factors.order_by("pk").values_list("pk", "name_en", "factor_id", "weight")) == frozen
+
+
+@pytest.mark.parametrize("picks", [4, 11])
+def test_staff_pick_five_to_ten_factors(picks: int) -> None:
+    survey, _c = closed_answered_survey()
+    extra = [
+        SurveyCandidate.objects.create(survey=survey, name_zh=f"多{i}", name_en=f"More {i}", position=20 + i).pk
+        for i in range(3)
+    ]
+
+    with pytest.raises(surveys.SurveyError, match="5 to 10"):
+        surveys.survey_adopt(survey=survey, candidate_ids=(ids(survey) + extra)[:picks])
+    survey.refresh_from_db()
+    assert survey.status == FactorSurvey.Status.CLOSED
+
+
+def test_an_open_survey_cannot_be_adopted_before_it_closes() -> None:
+    survey, _people = open_survey_with()
+
+    with pytest.raises(surveys.SurveyError, match="closed survey"):
+        surveys.survey_adopt(survey=survey, candidate_ids=ids(survey)[:5])
