@@ -14,4 +14,5 @@ urlpatterns = [
     path("reviews/<int:pk>/helpful/", views.review_helpful, name="review_helpful"),
     path("little-red-heart/", views.heart_list, name="heart_list"),
     path("methodology/", views.methodology, name="methodology"),
+    path("surveys/<int:pk>/", views.survey, name="survey"),
 ]

@@ -2,7 +2,7 @@ from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -11,9 +11,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.models import Notification, User
 from accounts.services import notifications_mark_read
-from ratings import selectors, services
+from ratings import selectors, services, surveys
 from ratings.forms import RatingForm
 from ratings.models import Invitation, Vote
+from ratings.survey_forms import SurveyForm
 from xhs.client_address import client_address, client_user_agent
 
 
@@ -213,3 +214,35 @@ def review_helpful(request: HttpRequest, pk: int) -> HttpResponse:
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         back = f"{vote.product.get_absolute_url()}#review-{vote.pk}"
     return redirect(back)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def survey(request: HttpRequest, pk: int) -> HttpResponse:
+    """An invited buyer ranks a survey's candidate factors and may suggest one of their own."""
+    page = surveys.survey_page(user=_user(request), survey_id=pk)
+    if page is None:
+        raise Http404
+    survey = page.invitation.survey
+    accepts = surveys.survey_accepts_answers(survey)
+    form = None
+    if page.response is None and accepts:
+        form = SurveyForm(request.POST if request.method == "POST" else None, candidates=page.candidates)
+        if request.method == "POST" and form.is_valid():
+            try:
+                outcome = surveys.response_submit(
+                    invitation=page.invitation,
+                    user=_user(request),
+                    ranking=form.cleaned_data["ranking"],
+                    suggestion=form.cleaned_data["suggestion"],
+                )
+            except surveys.SurveyError as error:
+                form.add_error(None, str(error.message))
+            else:
+                if outcome.status == surveys.ResponseStatus.CREATED:
+                    messages.success(request, _("Thank you: your ranking is counted."))
+                else:
+                    messages.info(request, _("You had already answered this survey; your first answer counts."))
+                return redirect("ratings:survey", pk=pk)
+    context = {"page": page, "survey": survey, "category": survey.category, "form": form, "accepts": accepts}
+    return render(request, "ratings/survey.html", context)

@@ -5,7 +5,11 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.utils import timezone
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone, translation
 
 from accounts.models import User
 from catalog.models import Category, Factor, OrderLine
@@ -283,3 +287,91 @@ def test_an_open_survey_cannot_be_adopted_before_it_closes() -> None:
 
     with pytest.raises(surveys.SurveyError, match="closed survey"):
         surveys.survey_adopt(survey=survey, candidate_ids=ids(survey)[:5])
+
+
+# --- The respondent's page ------------------------------------------------------------------------
+
+
+def survey_url(survey: FactorSurvey) -> str:
+    return reverse("ratings:survey", kwargs={"pk": survey.pk})
+
+
+def places_for(survey: FactorSurvey, order: Sequence[int]) -> dict[str, str]:
+    return {f"place_{candidate_id}": str(place) for place, candidate_id in enumerate(order, start=1)}
+
+
+def test_an_invited_buyer_ranks_the_factors_on_the_page(client: Client) -> None:
+    survey, [buyer] = open_survey_with()
+    client.force_login(buyer)
+    order = list(reversed(ids(survey)))
+
+    page = client.get(survey_url(survey), HTTP_ACCEPT_LANGUAGE="en")
+    sent = client.post(survey_url(survey), {**places_for(survey, order), "suggestion": "Gentle on dyed hair"})
+
+    assert page.status_code == 200
+    assert "Candidate 8" in page.content.decode()
+    assert sent.status_code == 302
+    response = SurveyResponse.objects.get()
+    assert list(response.ranks.order_by("rank").values_list("candidate_id", flat=True)) == order
+    assert response.suggestion == "Gentle on dyed hair"
+    shown = client.get(survey_url(survey), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Your answer" in shown
+    assert "Gentle on dyed hair" in shown
+
+
+def test_two_factors_in_one_place_are_shown_as_errors_on_the_page(client: Client) -> None:
+    survey, [buyer] = open_survey_with()
+    client.force_login(buyer)
+    c = ids(survey)
+    data = places_for(survey, c)
+    data[f"place_{c[1]}"] = "1"
+
+    page = client.post(survey_url(survey), data, HTTP_ACCEPT_LANGUAGE="en")
+
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "Give every factor its own place" in body
+    assert body.count("Another factor has this place too.") == 2
+    assert not SurveyResponse.objects.exists()
+
+
+def test_the_survey_page_is_only_for_the_invited(client: Client) -> None:
+    survey, _people = open_survey_with()
+    client.force_login(active_buyer())
+
+    assert client.get(survey_url(survey)).status_code == 404
+    assert client.post(survey_url(survey), places_for(survey, ids(survey))).status_code == 404
+    assert not SurveyResponse.objects.exists()
+
+
+def test_the_survey_page_runs_as_many_queries_for_fifteen_candidates_as_for_eight(
+    client: Client,
+) -> None:
+    counts = []
+    for size in (8, 15):
+        category = rating_ready_category()
+        buyer = eligible_buyer_of(category)
+        survey = draft_survey(category, count=size)
+        surveys.survey_open(survey=survey)
+        client.force_login(buyer)
+        with CaptureQueriesContext(connection) as before:
+            assert client.get(survey_url(survey)).status_code == 200
+        answer(survey, buyer, ids(survey))
+        with CaptureQueriesContext(connection) as after:
+            assert client.get(survey_url(survey)).status_code == 200
+        counts.append((len(before), len(after)))
+
+    assert counts[0] == counts[1]
+
+
+def test_the_survey_page_speaks_chinese_with_the_chinese_names(client: Client) -> None:
+    with translation.override("zh-hans"):
+        if translation.gettext("Your answer") == "Your answer":
+            pytest.skip("translations not compiled yet")
+    survey, [buyer] = open_survey_with()
+    client.force_login(buyer)
+
+    body = client.get(survey_url(survey), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+
+    assert "候选8" in body
+    assert "Candidate 8" not in body
