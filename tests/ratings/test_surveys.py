@@ -375,3 +375,74 @@ def test_the_survey_page_speaks_chinese_with_the_chinese_names(client: Client) -
 
     assert "候选8" in body
     assert "Candidate 8" not in body
+
+
+# --- Admin ----------------------------------------------------------------------------------------
+
+
+def test_staff_see_the_ranking_with_its_method_and_adopt_from_it(client: Client, staff: User) -> None:
+    survey, c = closed_answered_survey()
+    client.force_login(staff)
+    url = reverse("admin:ratings_factorsurvey_results", args=[survey.pk])
+
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="en")
+    adopted = client.post(url, {"candidates": [str(pk) for pk in c[:7]]})
+
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert "Borda count" in body
+    assert "Kendall" in body
+    assert "2 of 2 invited buyers answered" in body
+    assert adopted.status_code == 302
+    survey.category.refresh_from_db()
+    assert survey.category.factors_survey_id == survey.pk
+    assert Factor.objects.filter(category=survey.category, active=True).count() == 7
+
+
+def test_adopting_too_few_in_admin_shows_the_rule_and_changes_nothing(client: Client, staff: User) -> None:
+    survey, c = closed_answered_survey()
+    client.force_login(staff)
+
+    page = client.post(
+        reverse("admin:ratings_factorsurvey_results", args=[survey.pk]),
+        {"candidates": [str(pk) for pk in c[:3]]},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+
+    assert page.status_code == 200
+    assert "Pick 5 to 10 factors" in page.content.decode()
+    survey.category.refresh_from_db()
+    assert survey.category.factors_survey_id is None
+
+
+def test_the_admin_refuses_a_survey_with_seven_candidates(client: Client, staff: User) -> None:
+    category = rating_ready_category()
+    client.force_login(staff)
+    now = timezone.now()
+    data: dict[str, Any] = {
+        "category": category.pk,
+        "opens_at_0": now.strftime("%Y-%m-%d"),
+        "opens_at_1": "00:00:00",
+        "closes_at_0": (now + timedelta(days=14)).strftime("%Y-%m-%d"),
+        "closes_at_1": "00:00:00",
+        "candidates-TOTAL_FORMS": "7",
+        "candidates-INITIAL_FORMS": "0",
+        "candidates-MIN_NUM_FORMS": "0",
+        "candidates-MAX_NUM_FORMS": "1000",
+    }
+    for i in range(7):
+        data |= {
+            f"candidates-{i}-position": str(i),
+            f"candidates-{i}-name_zh": f"候{i}",
+            f"candidates-{i}-name_en": f"C {i}",
+        }
+
+    page = client.post(reverse("admin:ratings_factorsurvey_add"), data, HTTP_ACCEPT_LANGUAGE="en")
+
+    assert page.status_code == 200
+    assert "8 to 15 candidate factors" in page.content.decode()
+    assert not FactorSurvey.objects.exists()
+    data["candidates-TOTAL_FORMS"] = "8"
+    data |= {"candidates-7-position": "7", "candidates-7-name_zh": "候7", "candidates-7-name_en": "C 7"}
+    assert client.post(reverse("admin:ratings_factorsurvey_add"), data).status_code == 302
+    assert FactorSurvey.objects.get().candidates.count() == 8
