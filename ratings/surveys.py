@@ -27,7 +27,8 @@ from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from catalog.models import Category, Factor
+from catalog import page_cache
+from catalog.models import Category, Factor, Product
 from ratings.eligibility import ELIGIBLE_BUYER_SQL, GENUINE_PURCHASE_SQL, buyer_window_params, policy_get
 from ratings.models import FactorSurvey, SurveyCandidate, SurveyInvitation, SurveyRank, SurveyResponse
 from ratings.models.surveys import MAX_ADOPTED, MAX_CANDIDATES, MIN_ADOPTED, MIN_CANDIDATES
@@ -320,6 +321,9 @@ def survey_adopt(*, survey: FactorSurvey, candidate_ids: Sequence[int], now: dat
         SurveyCandidate.objects.filter(survey=survey, pk__in=picks).update(adopted=True, updated_at=now)
         category.factors_survey_id = survey.pk
         category.save(update_fields=["factors_survey", "updated_at"])
+        # Product pages say where the factors came from: their cached copies go once this commits.
+        product_ids = list(Product.objects.filter(category=category).values_list("pk", flat=True))
+        transaction.on_commit(lambda: page_cache.forget(product_ids))
     survey.refresh_from_db()
     return category
 

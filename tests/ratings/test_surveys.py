@@ -446,3 +446,31 @@ def test_the_admin_refuses_a_survey_with_seven_candidates(client: Client, staff:
     data |= {"candidates-7-position": "7", "candidates-7-name_zh": "候7", "candidates-7-name_en": "C 7"}
     assert client.post(reverse("admin:ratings_factorsurvey_add"), data).status_code == 302
     assert FactorSurvey.objects.get().candidates.count() == 8
+
+
+# --- Where the factors came from, on the public pages ---------------------------------------------
+
+
+def test_the_product_and_methodology_pages_say_how_many_buyers_chose_the_factors(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    survey, c = closed_answered_survey()
+    product = ProductFactory(category=survey.category)
+    before = client.get(product.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):  # the cached page is forgotten after commit
+        surveys.survey_adopt(survey=survey, candidate_ids=c[:5])
+
+    assert "Factors chosen with" not in before
+    page = client.get(product.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Factors chosen with 2 buyers" in page
+    methodology = client.get(reverse("ratings:methodology"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "factors chosen with 2 buyers" in methodology
+
+
+def test_a_category_whose_staff_chose_the_factors_says_nothing_of_buyers(client: Client) -> None:
+    product = ProductFactory(category=rating_ready_category())
+
+    page = client.get(product.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert "Factors chosen with" not in page
