@@ -64,7 +64,8 @@ def _rating_form(invitation: Invitation, vote: Vote | None, data: Any = None) ->
 @require_GET
 def invitation_list(request: HttpRequest) -> HttpResponse:
     sections = selectors.user_invitations(user=_user(request))
-    return render(request, "ratings/invitations.html", {"sections": sections})
+    open_surveys = surveys.user_open_surveys(user=_user(request))
+    return render(request, "ratings/invitations.html", {"sections": sections, "open_surveys": open_surveys})
 
 
 @login_required

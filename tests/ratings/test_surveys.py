@@ -474,3 +474,15 @@ def test_a_category_whose_staff_chose_the_factors_says_nothing_of_buyers(client:
     page = client.get(product.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="en").content.decode()
 
     assert "Factors chosen with" not in page
+
+
+def test_my_invitations_lead_to_an_open_survey_until_it_is_answered(client: Client) -> None:
+    survey, [buyer] = open_survey_with()
+    client.force_login(buyer)
+
+    listed = client.get(reverse("ratings:invitations")).content.decode()
+    answer(survey, buyer, ids(survey))
+    after = client.get(reverse("ratings:invitations")).content.decode()
+
+    assert survey_url(survey) in listed
+    assert survey_url(survey) not in after
