@@ -277,7 +277,7 @@ def survey_results(survey: FactorSurvey) -> SurveyResults:
 def survey_adopt(*, survey: FactorSurvey, candidate_ids: Sequence[int], now: datetime | None = None) -> Category:
     """Make the picked candidates (5 to 10, in this order) the category's active factors.
 
-    A factor whose English name matches a pick's (by slug) is updated and kept active, so its history
+    A factor whose English name (or slug) matches a pick's is updated and kept active, so its history
     stays attached; the category's other factors are deactivated, as staff would in the category admin.
     Running campaigns are untouched: their factors were copied when they opened. The survey must be
     closed (or open past its closing time); the claim is a conditional update, so two staff adopting
@@ -306,12 +306,16 @@ def survey_adopt(*, survey: FactorSurvey, candidate_ids: Sequence[int], now: dat
         if len(candidates) != len(picks):
             raise SurveyError(_("Pick only this survey's candidates."))
         category = Category.objects.select_for_update().get(pk=survey.category_id)
-        existing = {factor.slug: factor for factor in Factor.objects.filter(category=category)}
+        factors = list(Factor.objects.filter(category=category))
+        by_slug = {factor.slug: factor for factor in factors}
+        by_name = {factor.name_en.casefold(): factor for factor in factors}
         kept: list[int] = []
         for position, pk in enumerate(picks, start=1):
             candidate = candidates[pk]
             slug = slugify(candidate.name_en)[:60] or f"factor-{candidate.pk}"
-            factor = existing.get(slug) or Factor(category=category, slug=slug)
+            factor = (
+                by_slug.get(slug) or by_name.get(candidate.name_en.casefold()) or Factor(category=category, slug=slug)
+            )
             factor.name_zh, factor.name_en = candidate.name_zh, candidate.name_en
             factor.description_zh, factor.description_en = candidate.description_zh, candidate.description_en
             factor.position, factor.active = position, True

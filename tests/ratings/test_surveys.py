@@ -5,6 +5,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -486,3 +487,26 @@ def test_my_invitations_lead_to_an_open_survey_until_it_is_answered(client: Clie
 
     assert survey_url(survey) in listed
     assert survey_url(survey) not in after
+
+
+# --- The demo -------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_demo_has_an_adopted_survey_and_an_open_one_the_buyer_can_answer(client: Client) -> None:
+    call_command("seed", "--scale", "demo", "--as-of", "2026-11-01", verbosity=0)
+
+    adopted = FactorSurvey.objects.get(status=FactorSurvey.Status.ADOPTED)
+    assert adopted.respondent_count >= 30
+    assert Category.objects.get(factors_survey=adopted).rating_ready
+    assert (
+        Factor.objects.filter(category=adopted.category, active=True).count()
+        == adopted.candidates.filter(adopted=True).count()
+    )
+    assert SurveyResponse.objects.filter(invitation__survey=adopted).count() == adopted.respondent_count
+    buyer = User.objects.get(email="buyer@demo.xhs")
+    current = FactorSurvey.objects.get(status=FactorSurvey.Status.OPEN)
+    assert SurveyInvitation.objects.filter(survey=current, user=buyer, response__isnull=True).exists()
+    assert SurveyResponse.objects.filter(invitation__survey=current).exists()
+    client.force_login(buyer)
+    assert client.get(survey_url(current)).status_code == 200

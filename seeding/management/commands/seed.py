@@ -11,6 +11,7 @@ from django.utils import timezone
 from accounts.models import User
 from moderation.demo import demo_moderation_seed
 from ratings.demo import DEMO_MIN_VOTES, demo_ratings_seed
+from ratings.demo_surveys import demo_surveys_seed
 from seeding.generator import SCALES
 from seeding.loading import SeedRefused, SeedReport, is_seeded, report_header, report_table, seed_database
 from seeding.people import BUYER, CANDIDATE, DEMO_PASSWORD, MANAGER, PERSONAS
@@ -99,6 +100,13 @@ class Command(BaseCommand):
                     f"Ratings: {ratings.campaigns} campaigns, {ratings.invitations} invitations, {ratings.votes} votes;"
                     f" {ratings.published} products published (at {DEMO_MIN_VOTES} counted votes in the demo),"
                     f" {ratings.listed} on the Little Red Heart list."
+                )
+            factor_surveys = demo_surveys_seed(seed=options["seed"], buyer_email=PERSONAS[BUYER].email)
+            if chatty and factor_surveys is not None:
+                self.stdout.write(
+                    f"Factor surveys: {factor_surveys.adopted_category} chose its factors with"
+                    f" {factor_surveys.adopted_respondents} buyers; {factor_surveys.open_category} is open"
+                    f" ({factor_surveys.open_invited} invited, the demo buyer among them)."
                 )
             moderation = demo_moderation_seed(
                 seed=options["seed"],
