@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.text import slugify
@@ -157,6 +158,14 @@ def survey_close(*, survey: FactorSurvey, now: datetime | None = None) -> bool:
     return closed == 1
 
 
+def survey_adoptable(survey: FactorSurvey, now: datetime | None = None) -> bool:
+    """Whether staff may adopt factors from the survey now: closed, or open past its closing time."""
+    now = now or timezone.now()
+    return survey.status == FactorSurvey.Status.CLOSED or (
+        survey.status == FactorSurvey.Status.OPEN and survey.closes_at <= now
+    )
+
+
 def survey_accepts_answers(survey: FactorSurvey, now: datetime | None = None) -> bool:
     now = now or timezone.now()
     return survey.status == FactorSurvey.Status.OPEN and survey.opens_at <= now < survey.closes_at
@@ -236,7 +245,8 @@ class SurveyResults:
     invited: int
     agreement: float | None
     ranked: list[RankedCandidate]
-    suggestions: list[str]
+    #: The buyers' own factors, each with how many suggested it in those words, most frequent first.
+    suggestions: list[tuple[str, int]]
 
 
 def survey_results(survey: FactorSurvey) -> SurveyResults:
@@ -249,12 +259,14 @@ def survey_results(survey: FactorSurvey) -> SurveyResults:
         by_response.setdefault(response_id, []).append((rank, candidate_id))
     rankings = [[candidate for _rank, candidate in sorted(places)] for places in by_response.values()]
     ranking: SurveyRanking = borda_ranking(list(candidates), rankings)
-    suggestions = list(
-        SurveyResponse.objects.filter(invitation__survey=survey)
+    suggestions = [
+        (row["suggestion"], row["n"])
+        for row in SurveyResponse.objects.filter(invitation__survey=survey)
         .exclude(suggestion="")
-        .order_by("created_at", "id")
-        .values_list("suggestion", flat=True)
-    )
+        .values("suggestion")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "suggestion")
+    ]
     return SurveyResults(
         method=str(_("Borda count (a first place earns n − 1 points, a last place 0); agreement: Kendall's W")),
         respondents=ranking.respondents,

@@ -182,7 +182,7 @@ class FactorSurveyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             "survey": survey,
             "results": results,
             "form": form,
-            "may_adopt": may_adopt and survey.status in (FactorSurvey.Status.OPEN, FactorSurvey.Status.CLOSED),
+            "may_adopt": may_adopt and surveys.survey_adoptable(survey),
         }
         return TemplateResponse(request, "admin/ratings/factorsurvey_results.html", context)
 

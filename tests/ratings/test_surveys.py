@@ -510,3 +510,16 @@ def test_the_demo_has_an_adopted_survey_and_an_open_one_the_buyer_can_answer(cli
     assert SurveyResponse.objects.filter(invitation__survey=current).exists()
     client.force_login(buyer)
     assert client.get(survey_url(current)).status_code == 200
+
+
+def test_an_open_surveys_ranking_offers_no_adoption_and_groups_the_suggestions(client: Client, staff: User) -> None:
+    survey, people = open_survey_with(buyers=3)
+    for person in people:
+        answer(survey, person, ids(survey), suggestion="Gentle on dyed hair" if person != people[2] else "Smell")
+    client.force_login(staff)
+
+    body = client.get(reverse("admin:ratings_factorsurvey_results", args=[survey.pk])).content.decode()
+
+    assert 'name="candidates"' not in body
+    assert "Gentle on dyed hair <span" in body
+    assert "× 2" in body
