@@ -523,3 +523,14 @@ def test_an_open_surveys_ranking_offers_no_adoption_and_groups_the_suggestions(c
     assert 'name="candidates"' not in body
     assert "Gentle on dyed hair <span" in body
     assert "× 2" in body
+
+
+def test_the_category_admin_shows_which_survey_chose_its_factors(client: Client, staff: User) -> None:
+    survey, c = closed_answered_survey()
+    surveys.survey_adopt(survey=survey, candidate_ids=c[:5])
+    client.force_login(staff)
+
+    page = client.get(reverse("admin:catalog_category_change", args=[survey.category_id]), HTTP_ACCEPT_LANGUAGE="en")
+
+    assert page.status_code == 200
+    assert str(survey) in page.content.decode()
