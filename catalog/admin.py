@@ -190,6 +190,8 @@ class CategoryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     sortable_by = ("slug", "position", "rating_ready", "active_factor_count")
     prepopulated_fields = {"slug": ("name_en",)}
     actions = ("mark_rating_ready", "unmark_rating_ready")
+    # Set only by adopting a factor survey's picks (ratings admin, Factor surveys).
+    readonly_fields = ("factors_survey",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Category]:
         active_factors = (

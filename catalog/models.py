@@ -33,6 +33,15 @@ class Category(BilingualName):
         blank=True,
         help_text=_("Leave empty to use the rating policy's figure."),
     )
+    #: The survey whose ranking the current factors were adopted from; empty when staff chose them alone.
+    factors_survey = models.ForeignKey(
+        "ratings.FactorSurvey",
+        verbose_name=_("factors chosen by survey"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 

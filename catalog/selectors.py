@@ -91,7 +91,7 @@ def product_page(slug: str) -> QuerySet[Product]:
     counterfeit claim, if any (``counterfeit_store_zh``, ``_en``, ``_kind``; None when it is not held)."""
     held = _confirmed_counterfeits()
     return (
-        Product.objects.select_related("brand", "store", "category", "category__parent")
+        Product.objects.select_related("brand", "store", "category", "category__parent", "category__factors_survey")
         .prefetch_related(Prefetch("category__factors", queryset=Factor.objects.filter(active=True)))
         .annotate(
             counterfeit_store_zh=Subquery(held.values("store__name_zh")[:1]),

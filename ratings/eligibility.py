@@ -521,7 +521,29 @@ def runs_stalled_repair(*, now: datetime | None = None, stalled_after: timedelta
     return StalledRuns(resumed=resumed, invite=invite, stopped=stopped)
 
 
-_INVITE_SQL = """
+#: Who may be invited, to rate or to answer a factor survey: the same rules for both, written once.
+#: ``GENUINE_PURCHASE_SQL`` qualifies an order line ``ol`` (paid, neither refunded nor cancelled, within the
+#: purchase window and at least the use period ago); ``ELIGIBLE_BUYER_SQL`` joins its buyer as ``u`` when
+#: the account is experienced and active. Their parameters come from ``buyer_window_params``.
+GENUINE_PURCHASE_SQL = "ol.status = 'paid' AND ol.paid_at >= %(purchase_since)s AND ol.paid_at <= %(used_since)s"
+ELIGIBLE_BUYER_SQL = """
+    JOIN accounts_user u ON u.id = ol.buyer_id
+        AND u.is_active AND NOT u.is_banned AND u.last_seen_at >= %(active_since)s
+        AND u.date_joined <= %(joined_by)s
+"""
+
+
+def buyer_window_params(*, policy: RatingPolicy, now: datetime) -> dict[str, Any]:
+    """The parameters of ``GENUINE_PURCHASE_SQL`` and ``ELIGIBLE_BUYER_SQL`` under this policy, now."""
+    return {
+        "purchase_since": _dt(now - timedelta(days=policy.purchase_days)),
+        "used_since": _dt(now - timedelta(days=policy.use_days)),
+        "active_since": _dt(now - timedelta(days=policy.active_days)),
+        "joined_by": _dt(now - timedelta(days=policy.min_account_days)),
+    }
+
+
+_INVITE_SQL = f"""
     INSERT INTO ratings_invitation
         (campaign_id, user_id, purchase_id, status, expires_at, run_id, created_at, updated_at)
     SELECT campaign_id, user_id, purchase_id, 'pending', %(expires_at)s, %(run)s, %(now)s, %(now)s
@@ -532,11 +554,8 @@ _INVITE_SQL = """
             SELECT c.id AS campaign_id, ol.buyer_id AS user_id, MAX(ol.id) AS purchase_id
             FROM ratings_campaign c
             JOIN catalog_product p ON p.id = c.product_id
-            JOIN catalog_orderline ol ON ol.product_id = c.product_id
-                AND ol.status = 'paid' AND ol.paid_at >= %(purchase_since)s AND ol.paid_at <= %(used_since)s
-            JOIN accounts_user u ON u.id = ol.buyer_id
-                AND u.is_active AND NOT u.is_banned AND u.last_seen_at >= %(active_since)s
-                AND u.date_joined <= %(joined_by)s
+            JOIN catalog_orderline ol ON ol.product_id = c.product_id AND {GENUINE_PURCHASE_SQL}
+            {ELIGIBLE_BUYER_SQL}
             WHERE c.status = 'open' AND c.closes_at > %(now)s
                 -- brands can never steer (catalog.stakes): no account linked to the product's brand or store
                 AND NOT EXISTS (
@@ -558,7 +577,7 @@ _INVITE_SQL = """
     ) candidates
     WHERE nth <= %(cap)s
     ORDER BY campaign_id, user_id
-"""
+"""  # noqa: S608 - built from module constants, no input  # nosec B608
 
 #: Sorts and hashes of a run's aggregates stay in memory: with the default 4 MB the invitation insert
 #: spilled three sorts to disk. Local to the job's transaction.
@@ -580,10 +599,7 @@ def invitations_create(*, run_id: int, policy: RatingPolicy, now: datetime) -> d
         "expires_at": _dt(now + timedelta(days=policy.invitation_days)),
         "run": run_id,
         "now": _dt(now),
-        "purchase_since": _dt(now - timedelta(days=policy.purchase_days)),
-        "active_since": _dt(now - timedelta(days=policy.active_days)),
-        "used_since": _dt(now - timedelta(days=policy.use_days)),
-        "joined_by": _dt(now - timedelta(days=policy.min_account_days)),
+        **buyer_window_params(policy=policy, now=now),
         "cap": policy.max_open_invitations,
     }
     count_sql = """

@@ -441,7 +441,7 @@ def next_updates(*, now: datetime | None = None) -> dict[str, datetime | None]:
 
 
 def methodology_figures() -> dict[str, Any]:
-    """The live parameters the methodology page states (5 queries)."""
+    """The live parameters the methodology page states (6 queries)."""
     rules = policy_get()
     overrides = list(
         Category.objects.filter(min_votes_to_publish__isnull=False)
@@ -457,6 +457,11 @@ def methodology_figures() -> dict[str, Any]:
         "neutral_prior": statistics.NEUTRAL_PRIOR,
         "overrides": [(in_language(zh, en), n) for zh, en, n in overrides],
         "unequal_categories": unequally_weighted_categories(),
+        "surveyed_categories": list(
+            Category.objects.filter(factors_survey__isnull=False)
+            .select_related("factors_survey")
+            .order_by("position", "id")
+        ),
         "next_update": next_updates(),
         # Moderation builds on ratings, so its model is reached by name rather than imported.
         "screening_model": apps.get_model("moderation", "ScreeningModel")

@@ -16,4 +16,5 @@ urlpatterns = [
     path("methodology/", views.methodology, name="methodology"),
     path("brand/", views.brand_page, name="brand"),
     path("brand/export.csv", views.brand_export, name="brand_export"),
+    path("surveys/<int:pk>/", views.survey, name="survey"),
 ]

@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -20,9 +20,10 @@ from accounts.models import Notification, User
 from accounts.services import notifications_mark_read
 from catalog.stakes import BrandStakeRefused
 from catalog.views import stake_refused
-from ratings import brand_dashboard, selectors, services
+from ratings import brand_dashboard, selectors, services, surveys
 from ratings.forms import RatingForm
 from ratings.models import Invitation, Vote
+from ratings.survey_forms import SurveyForm
 from xhs.client_address import client_address, client_user_agent
 
 
@@ -72,7 +73,8 @@ def _rating_form(invitation: Invitation, vote: Vote | None, data: Any = None) ->
 @require_GET
 def invitation_list(request: HttpRequest) -> HttpResponse:
     sections = selectors.user_invitations(user=_user(request))
-    return render(request, "ratings/invitations.html", {"sections": sections})
+    open_surveys = surveys.user_open_surveys(user=_user(request))
+    return render(request, "ratings/invitations.html", {"sections": sections, "open_surveys": open_surveys})
 
 
 @login_required
@@ -324,3 +326,35 @@ def brand_export(request: HttpRequest) -> HttpResponse:
     response = HttpResponse("\ufeff" + text, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="little-red-heart-brand.csv"'
     return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def survey(request: HttpRequest, pk: int) -> HttpResponse:
+    """An invited buyer ranks a survey's candidate factors and may suggest one of their own."""
+    page = surveys.survey_page(user=_user(request), survey_id=pk)
+    if page is None:
+        raise Http404
+    survey = page.invitation.survey
+    accepts = surveys.survey_accepts_answers(survey)
+    form = None
+    if page.response is None and accepts:
+        form = SurveyForm(request.POST if request.method == "POST" else None, candidates=page.candidates)
+        if request.method == "POST" and form.is_valid():
+            try:
+                outcome = surveys.response_submit(
+                    invitation=page.invitation,
+                    user=_user(request),
+                    ranking=form.cleaned_data["ranking"],
+                    suggestion=form.cleaned_data["suggestion"],
+                )
+            except surveys.SurveyError as error:
+                form.add_error(None, str(error.message))
+            else:
+                if outcome.status == surveys.ResponseStatus.CREATED:
+                    messages.success(request, _("Thank you: your ranking is counted."))
+                else:
+                    messages.info(request, _("You had already answered this survey; your first answer counts."))
+                return redirect("ratings:survey", pk=pk)
+    context = {"page": page, "survey": survey, "category": survey.category, "form": form, "accepts": accepts}
+    return render(request, "ratings/survey.html", context)

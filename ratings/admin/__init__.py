@@ -1,5 +1,6 @@
-"""Staff see and steer rating here: the purchaser's journey (``voting``) and the scoring job's output (``scoring``)."""
+"""Staff see and steer rating here: the purchaser's journey (``voting``), the factor
+surveys (``surveys``) and the scoring job's output (``scoring``)."""
 
-from ratings.admin import scoring, voting
+from ratings.admin import scoring, surveys, voting
 
-__all__ = ["scoring", "voting"]
+__all__ = ["scoring", "surveys", "voting"]

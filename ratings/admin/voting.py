@@ -61,6 +61,7 @@ class RatingPolicyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                     "max_open_invitations",
                     "active_days",
                     "min_account_days",
+                    "survey_interval_days",
                 )
             },
         ),

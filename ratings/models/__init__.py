@@ -1,4 +1,5 @@
-"""The ratings app's models: the purchaser's journey (``voting``) and what the scoring job writes (``results``)."""
+"""The ratings app's models: the purchaser's journey (``voting``), the factor surveys (``surveys``) and what
+the scoring job writes (``results``)."""
 
 from ratings.models.results import (
     FactorReliability,
@@ -7,6 +8,13 @@ from ratings.models.results import (
     ProductResult,
     ScoringRun,
     ScoringRunCategory,
+)
+from ratings.models.surveys import (
+    FactorSurvey,
+    SurveyCandidate,
+    SurveyInvitation,
+    SurveyRank,
+    SurveyResponse,
 )
 from ratings.models.voting import (
     Campaign,
@@ -30,6 +38,7 @@ __all__ = [
     "FactorReliability",
     "FactorResult",
     "FactorScore",
+    "FactorSurvey",
     "HeartListEntry",
     "Invitation",
     "ProductResult",
@@ -37,6 +46,10 @@ __all__ = [
     "ReviewHelpful",
     "ScoringRun",
     "ScoringRunCategory",
+    "SurveyCandidate",
+    "SurveyInvitation",
+    "SurveyRank",
+    "SurveyResponse",
     "Vote",
     "VoteRevision",
     "VoteVerdictChange",

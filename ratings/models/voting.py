@@ -87,6 +87,11 @@ class RatingPolicy(models.Model):
         default=60,
         help_text=_("Votes arriving within this time after the first are scored together, in one re-score."),
     )
+    survey_interval_days = models.PositiveSmallIntegerField(
+        _("factor survey interval (days)"),
+        default=365,
+        help_text=_("A category's buyers are surveyed about its factors at most once in this many days."),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -115,6 +120,7 @@ class RatingPolicy(models.Model):
                     min_votes_to_publish__gte=1,
                     list_size__gte=1,
                     score_window_days__gte=1,
+                    survey_interval_days__gte=1,
                 ),
                 name="ratingpolicy_positive_figures",
             ),

@@ -12,6 +12,7 @@ from accounts.models import User
 from moderation.demo import demo_moderation_seed
 from ratings import scoring
 from ratings.demo import DEMO_MIN_VOTES, demo_brand_account_link, demo_ratings_seed
+from ratings.demo_surveys import demo_surveys_seed
 from seeding.generator import SCALES
 from seeding.loading import SeedRefused, SeedReport, is_seeded, report_header, report_table, seed_database
 from seeding.people import BRAND, BUYER, CANDIDATE, DEMO_PASSWORD, MANAGER, PERSONAS
@@ -105,6 +106,13 @@ class Command(BaseCommand):
             brand = demo_brand_account_link(email=PERSONAS[BRAND].email)
             if chatty and brand is not None:
                 self.stdout.write(f"Brand account: {PERSONAS[BRAND].email} speaks for {brand.name_en}.")
+            factor_surveys = demo_surveys_seed(seed=options["seed"], buyer_email=PERSONAS[BUYER].email)
+            if chatty and factor_surveys is not None:
+                self.stdout.write(
+                    f"Factor surveys: {factor_surveys.adopted_category} chose its factors with"
+                    f" {factor_surveys.adopted_respondents} buyers; {factor_surveys.open_category} is open"
+                    f" ({factor_surveys.open_invited} invited, the demo buyer among them)."
+                )
             moderation = demo_moderation_seed(
                 seed=options["seed"],
                 manager_email=PERSONAS[MANAGER].email,
