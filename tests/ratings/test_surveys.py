@@ -1,6 +1,6 @@
 """Factor surveys: who is invited, one answer per person (also under a race), the ranking, and adoption."""
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -23,6 +23,13 @@ from tests.ratings.eligibility_factories import active_buyer, purchase
 from tests.ratings.factories import campaign_for
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    """Services' messages are read in English here (the site's default language is Chinese)."""
+    with translation.override("en"):
+        yield
 
 
 def candidate_specs(count: int = 8) -> list[surveys.CandidateSpec]:
