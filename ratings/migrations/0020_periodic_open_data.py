@@ -24,7 +24,7 @@ def delete_periodic_task(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("ratings", "0016_opendatarelease_auditexport"),
+        ("ratings", "0019_opendatarelease_auditexport"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
