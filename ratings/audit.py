@@ -36,6 +36,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from django.db.models import OuterRef, Subquery
+
 #: The format of the files, written into run.csv: checks refuse an export of another format.
 FORMAT = "little-red-heart audit 1"
 #: The files, in the order they are written.
@@ -503,9 +505,15 @@ def export_write(*, run_id: int, directory: Path, parquet: bool = False, created
     # What the run left published: each scoped product's latest result as of the run (a run writes only
     # the results that changed, so an unchanged product's comes from an earlier run).
     results = list(
-        ProductResult.objects.filter(product_id__in=product_ids, run_id__lte=run.pk)
-        .order_by("product_id", "-run_id")
-        .distinct("product_id")
+        ProductResult.objects.filter(
+            product_id__in=product_ids,
+            pk=Subquery(
+                ProductResult.objects.filter(product_id=OuterRef("product_id"), run_id__lte=run.pk)
+                .order_by("-run_id")
+                .values("pk")[:1]
+            ),
+        )
+        .order_by("product_id")
         .values_list(
             "pk",
             "product_id",
