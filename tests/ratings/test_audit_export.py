@@ -5,10 +5,13 @@ import hashlib
 from datetime import timedelta
 from io import StringIO
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from moderation.models import Case, VoteScreening
@@ -180,3 +183,18 @@ def test_an_export_refuses_a_directory_that_is_not_empty(run: ScoringRun, tmp_pa
 
     with pytest.raises(CommandError, match="not empty"):
         _export(run, tmp_path / "export")
+
+
+def test_staff_see_each_export_with_its_key_hash_and_cannot_add_or_change_one(
+    run: ScoringRun, tmp_path: Path, client: Client, staff: Any
+) -> None:
+    _export(run, tmp_path / "export")
+    record = AuditExport.objects.get()
+    client.force_login(staff)
+
+    listing = client.get(reverse("admin:ratings_auditexport_changelist"))
+    detail = client.get(reverse("admin:ratings_auditexport_change", args=[record.pk]))
+
+    assert listing.status_code == 200 and detail.status_code == 200
+    assert record.key_sha256 in detail.content.decode()
+    assert client.get(reverse("admin:ratings_auditexport_add")).status_code == 403

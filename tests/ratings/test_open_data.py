@@ -212,3 +212,15 @@ def test_the_methodology_links_to_the_open_data(client: Client) -> None:
     html = client.get(reverse("ratings:methodology")).content.decode()
 
     assert reverse("ratings:open_data") in html
+
+
+def test_staff_see_the_releases_in_the_admin(client: Client, staff: Any) -> None:
+    _campaign(FIVE)
+    release = open_data.release_build(month=MONTH, now=AFTER)
+    client.force_login(staff)
+
+    listing = client.get(reverse("admin:ratings_opendatarelease_changelist"))
+    detail = client.get(reverse("admin:ratings_opendatarelease_change", args=[release.pk]))
+
+    assert listing.status_code == 200 and detail.status_code == 200
+    assert release.sha256 in detail.content.decode()
