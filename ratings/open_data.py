@@ -5,8 +5,9 @@ What is released: each counted vote submitted or confirmed in the month (China S
 row per factor score, with the day and a rater pseudonym drawn for this release alone (HMAC under a
 random key that is thrown away), so releases cannot be joined on it. What is not: the time of day,
 emails, names, fingerprints, comments, orders. Small cells are suppressed: a product fewer than
-``OPEN_DATA_MIN_RATERS`` people rated that month is left out entirely. The zip carries a README (the
-columns, what was left out, how to recompute the list) and ``recompute.py`` (standard library only).
+``OPEN_DATA_MIN_RATERS`` people rated that month is left out entirely. The zip carries a README in
+English and Chinese (the columns, what was left out, how to recompute the list) and ``recompute.py``
+(standard library only).
 
 Idempotent: a month is released once (``OpenDataRelease.month`` is unique); building it again returns
 the existing release. How it scales: one query over the month's counted scores, streamed in product
@@ -154,22 +155,27 @@ def release_build(*, month: Month, now: datetime | None = None, min_raters: int 
         "score_window_days": policy.score_window_days,
         "min_raters": min_raters,
     }
-    readme = (FILES_DIR / "README.md").read_text(encoding="utf-8")
-    for name, value in {
+    filled = {
         "month": str(month),
         "released": f"{timezone.localdate(now):%Y-%m-%d}",
         "method_version": statistics.METHOD_VERSION,
         "min_raters": str(min_raters),
         "suppressed": str(suppressed),
-    }.items():
-        readme = readme.replace("{" + name + "}", value)
+    }
+    readmes = {}
+    for readme in ("README.md", "README.zh-hans.md"):
+        text = (FILES_DIR / readme).read_text(encoding="utf-8")
+        for name, value in filled.items():
+            text = text.replace("{" + name + "}", value)
+        readmes[readme] = text.encode("utf-8")
 
     buffer = io.BytesIO()
     # A fixed date on every member: the same data gives the same bytes.
     stamp = (month.first.year, month.first.month, 1, 0, 0, 0)
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, content in (
-            ("README.md", readme.encode("utf-8")),
+            ("README.md", readmes["README.md"]),
+            ("README.zh-hans.md", readmes["README.zh-hans.md"]),
             ("ratings.csv", _csv([(r[2], r[0], r[1], r[3], r[4]) for r in rating_rows], _RATINGS)),
             ("products.csv", _csv(products, _PRODUCTS)),
             ("factors.csv", _csv(factor_rows, _FACTORS)),

@@ -73,7 +73,8 @@ def test_a_product_fewer_than_the_minimum_rated_is_left_out(media: Path) -> None
     assert {row["product_id"] for row in _rows(files["factors.csv"])} == {str(kept.product_id)}
     assert small.product_id != kept.product_id
     assert (release.products, release.products_suppressed, release.votes, release.min_raters) == (1, 1, 5, 5)
-    assert "fewer than 5 people" in files["README.md"]
+    assert "fewer than 5 people" in files["README.md"] and "(1 product(s) this month)" in files["README.md"]
+    assert "评分人数少于 5 的商品整体不发布（本月 1 个）" in files["README.zh-hans.md"]
 
 
 def test_only_counted_votes_are_released_and_an_excluded_one_can_push_a_product_below_the_minimum() -> None:
