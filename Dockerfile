@@ -20,7 +20,8 @@ COPY . .
 RUN DEBUG=0 SECRET_KEY=collectstatic-only-not-a-secret ALLOWED_HOSTS=localhost \
     python manage.py collectstatic --noinput
 
-RUN useradd --system --uid 10001 --home-dir /app --no-create-home --shell /usr/sbin/nologin app
+RUN useradd --system --uid 10001 --home-dir /app --no-create-home --shell /usr/sbin/nologin app \
+    && mkdir -p /app/media && chown app /app/media
 USER app
 
 EXPOSE 8000

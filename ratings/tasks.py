@@ -201,3 +201,18 @@ def sweep_stalled_runs() -> int:
         len(part)
         for part in (scored.resumed, scored.completed, scored.stopped, opened.resumed, opened.invite, opened.stopped)
     )
+
+
+@shared_task(acks_late=True)
+def release_open_data() -> int | None:
+    """Monthly (beat, on the 2nd): release last month's counted votes as open data (``ratings.open_data``).
+
+    Harmless to repeat: a month is released once, and building it again returns the release made.
+    Returns the release's id.
+    """
+    from ratings import open_data  # lazily: web processes never build a release
+
+    month = open_data.Month.previous()
+    release = open_data.release_build(month=month)
+    logger.info("open data for %s: %d votes of %d products released", month, release.votes, release.products)
+    return release.pk

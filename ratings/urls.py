@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import path, re_path
 
-from ratings import views
+from ratings import views, views_open_data
 
 app_name = "ratings"
 
@@ -17,4 +17,8 @@ urlpatterns = [
     path("brand/", views.brand_page, name="brand"),
     path("brand/export.csv", views.brand_export, name="brand_export"),
     path("surveys/<int:pk>/", views.survey, name="survey"),
+    path("open-data/", views_open_data.open_data, name="open_data"),
+    re_path(
+        r"^open-data/(?P<month>[0-9]{4}-[0-9]{2})\.zip$", views_open_data.open_data_download, name="open_data_download"
+    ),
 ]

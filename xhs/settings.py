@@ -197,6 +197,13 @@ ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
 ACCOUNT_FORMS = {"signup": "accounts.forms.SignupForm"}
 # allauth's rate limits stay at their defaults (login_failed "10/m/ip,5/5m/key", ...).
 
+# --- Open data: the monthly release of counted votes (ratings/open_data.py) --------------------------
+# A product is released for a month only when at least this many people rated it that month (smaller
+# cells are left out so that no rater can be singled out).
+OPEN_DATA_MIN_RATERS = env_int("OPEN_DATA_MIN_RATERS", 5)
+if OPEN_DATA_MIN_RATERS < 2:
+    raise ImproperlyConfigured("OPEN_DATA_MIN_RATERS must be at least 2.")
+
 # --- Public API (api/): caching and the per-client rate limit ----------------------------------------
 # Seconds a client or a shared cache may reuse an API answer without asking again (ETags make asking cheap).
 API_CACHE_SECONDS = env_int("API_CACHE_SECONDS", 60)
@@ -245,6 +252,12 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+
+# --- Media: files the app writes for download (open-data releases) -------------------------------
+# Written by the worker, served by the web process through a view (ratings.views.open_data_download): in
+# docker-compose both mount the "media" volume here.
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
+MEDIA_URL = "/media/"
 
 # --- Security: production passes `manage.py check --deploy` with no warnings -----------------------
 # Every cookie: HTTPS only in production, and not sent on cross-site subrequests or posts (SameSite=Lax,

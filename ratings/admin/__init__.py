@@ -1,6 +1,6 @@
 """Staff see and steer rating here: the purchaser's journey (``voting``), the factor
-surveys (``surveys``) and the scoring job's output (``scoring``)."""
+surveys (``surveys``), the scoring job's output (``scoring``) and what outsiders receive (``transparency``)."""
 
-from ratings.admin import scoring, surveys, voting
+from ratings.admin import scoring, surveys, transparency, voting
 
-__all__ = ["scoring", "surveys", "voting"]
+__all__ = ["scoring", "surveys", "transparency", "voting"]

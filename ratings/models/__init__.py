@@ -16,6 +16,7 @@ from ratings.models.surveys import (
     SurveyRank,
     SurveyResponse,
 )
+from ratings.models.transparency import AuditExport, OpenDataRelease
 from ratings.models.voting import (
     Campaign,
     CampaignFactor,
@@ -31,6 +32,7 @@ from ratings.models.voting import (
 )
 
 __all__ = [
+    "AuditExport",
     "Campaign",
     "CampaignFactor",
     "EligibilityRun",
@@ -41,6 +43,7 @@ __all__ = [
     "FactorSurvey",
     "HeartListEntry",
     "Invitation",
+    "OpenDataRelease",
     "ProductResult",
     "RatingPolicy",
     "ReviewHelpful",

@@ -53,6 +53,7 @@ def test_a_fresh_database_schedules_every_periodic_job_by_its_registered_task_na
         "ratings.tasks.run_scoring",
         "ratings.tasks.sweep_rescores",
         "ratings.tasks.sweep_stalled_runs",
+        "ratings.tasks.release_open_data",
         "moderation.tasks.retrain_screener",
         "moderation.tasks.screen_all_votes",
         "moderation.tasks.sweep_unscreened",

@@ -357,6 +357,9 @@ URLS = [
     Url("ratings:methodology", PUBLIC, NO_POST),
     Url("ratings:brand", BRAND_PAGE, SIGNED_IN_NO_POST),
     Url("ratings:brand_export", BRAND_PAGE, SIGNED_IN_NO_POST),
+    Url("ratings:open_data", PUBLIC, NO_POST),
+    # A month never released (tests/ratings/test_open_data.py downloads one that was, anonymously).
+    Url("ratings:open_data_download", NOT_FOUND, NO_POST, args=lambda w: ["2000-01"]),
     Url("accounts:inbox", SIGNED_IN, SIGNED_IN_NO_POST),
     Url("accounts:profile", SIGNED_IN, SIGNED_IN_NO_POST),
     Url("moderation:dashboard", MANAGER_PAGE, MANAGER_NO_POST),
