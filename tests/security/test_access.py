@@ -283,6 +283,7 @@ STAKE_FORM = "            login     302     302   302     302      302     302  
 COUNTERFEIT_FORM = "       login     200     200   200     302      200     200       200   403"
 BRAND_PAGE = "            login     403     403   403     403      403     403       403   200"
 NOT_FOUND = "             404       404     404   404     404      404     404       404   404"
+SIGNED_IN_NOT_FOUND = "   login     404     404   404     404      404     404       404   404"
 
 
 def vote_form_data(world: World) -> dict[str, Any]:
@@ -358,6 +359,8 @@ URLS = [
     Url("ratings:brand", BRAND_PAGE, SIGNED_IN_NO_POST),
     Url("ratings:brand_export", BRAND_PAGE, SIGNED_IN_NO_POST),
     Url("ratings:open_data", PUBLIC, NO_POST),
+    # A survey none of them is invited to (tests/ratings/test_surveys.py answers one as its invited buyer).
+    Url("ratings:survey", SIGNED_IN_NOT_FOUND, SIGNED_IN_NOT_FOUND, args=lambda w: [987654]),
     # A month never released (tests/ratings/test_open_data.py downloads one that was, anonymously).
     Url("ratings:open_data_download", NOT_FOUND, NO_POST, args=lambda w: ["2000-01"]),
     Url("accounts:inbox", SIGNED_IN, SIGNED_IN_NO_POST),
