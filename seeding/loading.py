@@ -21,7 +21,7 @@ from django.db import connection, models, transaction
 from accounts.models import User
 from catalog.models import Brand, Category, Engagement, Factor, Note, NoteProduct, OrderLine, Product, Store
 from moderation.models import Question, Rule, ScreeningModel
-from ratings.models import EligibilityRun, ScoringRun
+from ratings.models import EligibilityRun, OpenDataRelease, ScoringRun
 from seeding import schema
 from seeding.activity import NoteBatch
 from seeding.columns import Chunk
@@ -109,8 +109,8 @@ def is_seeded() -> bool:
 
 
 def _flush_tables() -> list[str]:
-    # Eligibility and scoring runs, community rules, test questions and screening models reference no
-    # seeded row, so no cascade reaches them; the demo seed makes them.
+    # Eligibility and scoring runs, community rules, test questions, screening models and open-data releases
+    # reference no seeded row, so no cascade reaches them; the demo seed makes them.
     return [model._meta.db_table for model in SEEDED_MODELS] + [
         EmailAddress._meta.db_table,
         EligibilityRun._meta.db_table,
@@ -118,6 +118,7 @@ def _flush_tables() -> list[str]:
         Rule._meta.db_table,
         Question._meta.db_table,
         ScreeningModel._meta.db_table,
+        OpenDataRelease._meta.db_table,
     ]
 
 

@@ -7,6 +7,7 @@ tests that write run inside their own transaction, which is rolled back, so they
 import datetime as dt
 import hashlib
 import re
+import tempfile
 from collections.abc import Iterator
 from decimal import Decimal
 from io import StringIO
@@ -18,7 +19,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.models import Count, F, Min, Q
 from django.db.models.functions import TruncDate
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -27,7 +28,8 @@ from catalog.models import Category, Engagement, Factor, Note, NoteProduct, Orde
 from moderation import demo as moderation_demo
 from moderation.models import Case, CounterfeitCase, CounterfeitReport, ManagerTerm, ManagerVote, Report, TestAttempt
 from moderation.services import current_term, entry_shortfalls, policy_get, retake_at
-from ratings.models import Vote
+from ratings import open_data
+from ratings.models import OpenDataRelease, Vote
 from seeding.columns import NULL_INT, Column, Kind
 from seeding.generator import SeedSizes
 from seeding.loading import SEEDED_MODELS, flush_seeded_data, seed_database
@@ -43,7 +45,7 @@ AS_OF = dt.date(2026, 3, 1)
 @pytest.fixture(scope="module")
 def demo_output(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
     """The output of ``seed --scale demo``, run once for the module against the test database."""
-    with django_db_blocker.unblock():
+    with django_db_blocker.unblock(), tempfile.TemporaryDirectory() as media, override_settings(MEDIA_ROOT=media):
         out = StringIO()
         try:
             call_command("seed", "--scale=demo", stdout=out)
@@ -247,6 +249,15 @@ def test_the_demo_has_one_open_counterfeit_claim_by_buyers_of_that_store(demo_ou
 
 
 # --- purchase records and community activity ----------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_demo_has_last_months_open_data_released(demo_output: str) -> None:
+    [release] = OpenDataRelease.objects.all()
+
+    assert release.month == open_data.Month.previous().first
+    assert release.votes > 0 and release.products > 0
+    assert f"Open data: {release.month:%Y-%m} released at /open-data/" in demo_output
 
 
 @pytest.mark.django_db

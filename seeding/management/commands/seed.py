@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from moderation.demo import demo_moderation_seed
-from ratings import scoring
+from ratings import open_data, scoring
 from ratings.demo import DEMO_MIN_VOTES, demo_brand_account_link, demo_ratings_seed
 from ratings.demo_surveys import demo_surveys_seed
 from seeding.generator import SCALES
@@ -121,6 +121,8 @@ class Command(BaseCommand):
             # The moderation demo rewrites some votes (a ring, paid reviews) and screens them: score again, so
             # that the latest run's figures are those of the votes as they now stand (verify_scores checks it)
             rescored = scoring.run_all(triggered_by="demo seed, after moderation")
+            # last month's open data, as the monthly job would have published it
+            released = open_data.release_build(month=open_data.Month.previous())
             if chatty:
                 self.stdout.write(
                     f"Moderation: {moderation.rules} rules, {moderation.questions} test questions,"
@@ -128,6 +130,10 @@ class Command(BaseCommand):
                     f" {moderation.decided_cases} decided; screening excluded {moderation.excluded_by_screening}"
                     f" of {moderation.screened} votes and held {moderation.held_for_review} for review;"
                     f" scored again in run {rescored.pk}."
+                )
+                self.stdout.write(
+                    f"Open data: {released.month:%Y-%m} released at /open-data/ ({released.votes} counted votes"
+                    f" of {released.products} products)."
                 )
         self._print_accounts()
 
