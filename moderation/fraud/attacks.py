@@ -641,8 +641,9 @@ def _session_stamps(
     """Timestamps for the attackers' rows: each attacker's votes, in a random order, are spaced by gaps
     drawn from the dataset's own raters' gaps (so they share seconds and sessions as honest raters
     do); the whole run is placed so that the attacker's first push (``first_push``) falls in
-    [start, stop] at one of the dataset's timestamps (give or take an hour) and, where it fits,
-    everything stays within the dataset's time span. All NaN when the dataset has no timestamps."""
+    [start, stop] at one of the dataset's timestamps (give or take an hour) and everything stays within
+    the dataset's time span (a run too long for it has its gaps shortened). All NaN when the dataset has
+    no timestamps."""
     m = len(attacker)
     if len(stamps) == 0:
         return np.full(m, np.nan)
@@ -656,13 +657,23 @@ def _session_stamps(
     push_offset = np.full(n_attackers, np.inf)
     np.minimum.at(push_offset, attacker[first_push], offset[first_push])
     push_offset[np.isinf(push_offset)] = 0.0
-    # the push's time: in the window, and where the run fits, with the run inside the dataset's span;
-    # a run too long to fit spills over the span's ends rather than move its push out of the campaign
+    # the push's time: in the window, and where the run fits, with the run inside the dataset's span; a run
+    # too long to fit around a push in the window has its gaps shortened to fit (votes after the data's end
+    # would stretch a product's history past its last day: its usual rate, and so its consensus, would be
+    # read from the attackers' trickle alone)
     lo = np.maximum(start, stamps[0] + push_offset)
     hi = np.minimum(stop, stamps[-1] - length + push_offset)
     fits = lo <= hi
     push = _draw_stamps(stamps, np.where(fits, lo, start), np.where(fits, hi, stop), rng)
-    stamped: F64 = np.floor(push[attacker] - push_offset[attacker] + offset)
+    push = np.clip(push, stamps[0], stamps[-1])
+    after = length - push_offset
+    with np.errstate(divide="ignore", invalid="ignore"):
+        squeeze = np.minimum(
+            np.where(push_offset > 0, (push - stamps[0]) / push_offset, 1.0),
+            np.where(after > 0, (stamps[-1] - push) / after, 1.0),
+        )
+    squeeze = np.clip(np.nan_to_num(squeeze, nan=1.0), 0.0, 1.0)
+    stamped: F64 = np.floor(push[attacker] + (offset - push_offset[attacker]) * squeeze[attacker])
     return stamped
 
 

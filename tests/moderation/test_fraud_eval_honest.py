@@ -100,6 +100,9 @@ def test_every_attacker_pushes_the_target_within_the_campaign(base: RatingTable,
     pushes = attacked.timestamp[injected & (attacked.product_id == target_id)]
     assert len(pushes) == 150
     assert pushes.max() - pushes.min() <= 14 * DAY + 2 * HOUR  # each at one of the data's times, give or take an hour
+    # and no attacker's vote falls outside the data's own span (a product's history would run past its last day)
+    assert attacked.timestamp.min() >= base.timestamp.min() - HOUR
+    assert attacked.timestamp.max() <= base.timestamp.max() + HOUR
 
 
 def test_injected_ids_are_interleaved_with_the_existing_ones_and_the_existing_keep_their_order() -> None:
