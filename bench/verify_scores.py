@@ -72,7 +72,7 @@ def measure() -> int:
     load = scoring_bench.settle()
     print(f"the scoring job (load average {load})", flush=True)
     with digest_clock() as digests:
-        job, waited, run, _per_category = scoring_bench.run_job()
+        job, waited, run, _per_category, _bootstrap = scoring_bench.run_job()
     print(f"  {job:.1f} s, of which {digests[0]:.2f} s input fingerprints", flush=True)
 
     with tempfile.TemporaryDirectory(prefix="bench-verify-") as scratch:

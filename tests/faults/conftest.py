@@ -52,6 +52,7 @@ from ratings.models import (
     CampaignFactor,
     EligibilityRun,
     Invitation,
+    OpenDataRelease,
     ProductResult,
     RatingPolicy,
     ScoringRun,
@@ -784,6 +785,9 @@ def visible_state() -> dict[str, Any]:
         "manager terms": sorted(ManagerTerm.objects.values_list("user_id", "status")),
         "notes": list(Note.objects.order_by("pk").values_list("pk", "likes_count", "saves_count")),
         "emails": sorted((tuple(message.to), message.subject) for message in getattr(mail, "outbox", [])),
+        "open data releases": list(
+            OpenDataRelease.objects.order_by("month").values_list("month", "votes", "products", "products_suppressed")
+        ),
     }
 
 

@@ -23,7 +23,7 @@ import moderation.tasks
 import ratings.tasks
 from catalog.models import Engagement
 from moderation.models import ManagerTerm
-from ratings import eligibility, scoring
+from ratings import eligibility, open_data, scoring
 from ratings.models import Campaign, ScoringRun, ScoringRunCategory, Vote
 from tests.factories import EngagementFactory, NoteFactory, UserFactory
 from tests.faults.conftest import (
@@ -174,6 +174,15 @@ def retrain_screener() -> Job:
     return _call(moderation.tasks.retrain_screener)
 
 
+def release_open_data() -> Job:
+    """Last month's counted votes: the month is released once, however many workers build it."""
+    scored_catalogue(categories=1, products=2, voters=6)
+    start, end = open_data.Month.previous().bounds()
+    middle = start + (end - start) / 2
+    Vote.objects.update(verdict=Vote.Verdict.COUNTED, created_at=middle, submitted_at=middle)
+    return _call(ratings.tasks.release_open_data)
+
+
 def recount_note_engagement() -> Job:
     for likes, saves in [(3, 1), (0, 2), (1, 0)]:
         note = NoteFactory()
@@ -200,6 +209,7 @@ CASES: dict[str, Callable[[], Job]] = {
                 sweep_stalled_runs,
                 rescore_campaign,
                 sweep_rescores,
+                release_open_data,
             ],
         ),
         (

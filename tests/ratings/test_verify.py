@@ -257,7 +257,7 @@ def test_the_product_page_says_what_the_score_was_computed_from_and_links_to_how
     methodology = client.get(reverse("ratings:methodology"), headers={"accept-language": "en"}).content.decode()
 
     assert f"Computed from 3 votes on {day} · fingerprint" in page
-    assert f'<code title="{result.input_fingerprint}">{result.input_fingerprint[:4]}…</code>' in page
+    assert f'<code lang="zxx" title="{result.input_fingerprint}">{result.input_fingerprint[:4]}…</code>' in page
     assert f'href="{reverse("ratings:methodology")}#verify">How to verify</a>' in page
     assert '<section id="verify">' in methodology and "verify_scores" in methodology
 
