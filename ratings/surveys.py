@@ -22,12 +22,13 @@ from datetime import datetime, timedelta
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import User
+from accounts.models import Notification, User
 from catalog import page_cache
 from catalog.models import Category, Factor, Product
 from catalog.stakes import is_brand_account
@@ -147,9 +148,31 @@ def survey_invite(*, survey: FactorSurvey, now: datetime | None = None) -> int:
         "now": now,
         **buyer_window_params(policy=policy_get(), now=now),
     }
-    with connection.cursor() as cursor:
-        cursor.execute(_SURVEY_INVITE_SQL, params)
-        return max(int(cursor.rowcount), 0)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(_SURVEY_INVITE_SQL, params)
+            added = max(int(cursor.rowcount), 0)
+        _invited_tell(survey=survey)
+    return added
+
+
+def _invited_tell(*, survey: FactorSurvey) -> None:
+    """One inbox message per invitation (the notification's uniqueness keeps a re-run from repeating it)."""
+    category = survey.category
+    context = {
+        "category_zh": category.name_zh,
+        "category_en": category.name_en,
+        "closes": timezone.localtime(survey.closes_at).date().isoformat(),
+    }
+    url = reverse("ratings:survey", args=[survey.pk])
+    Notification.objects.bulk_create(
+        (
+            Notification(user_id=user_id, kind=Notification.Kind.SURVEY, subject_id=pk, url=url, context=context)
+            for pk, user_id in SurveyInvitation.objects.filter(survey=survey).values_list("pk", "user_id").iterator()
+        ),
+        batch_size=2000,
+        ignore_conflicts=True,
+    )
 
 
 def survey_close(*, survey: FactorSurvey, now: datetime | None = None) -> bool:

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from accounts.models import User
+from accounts.models import Notification, User
 from catalog.models import Category, Factor, OrderLine
 from ratings import surveys
 from ratings.models import FactorSurvey, SurveyCandidate, SurveyInvitation, SurveyRank, SurveyResponse
@@ -194,6 +194,22 @@ def test_an_account_that_speaks_for_a_brand_helps_choose_no_factors() -> None:
     with pytest.raises(surveys.SurveyError, match="speaks for a brand"):
         answer(survey, late, ids(survey))
     assert not SurveyResponse.objects.exists()
+
+
+def test_each_invited_buyer_finds_the_survey_in_their_inbox_once(client: Client) -> None:
+    # given a survey opened to two buyers, then invited again (a later eligible buyer joins)
+    survey, [first, second] = open_survey_with(buyers=2)
+    later = eligible_buyer_of(survey.category)
+    surveys.survey_invite(survey=survey)
+
+    # then each has one message, linking to the survey, and the inbox says what it is about
+    messages = Notification.objects.filter(kind=Notification.Kind.SURVEY)
+    assert sorted(messages.values_list("user_id", flat=True)) == sorted([first.pk, second.pk, later.pk])
+    assert set(messages.values_list("url", flat=True)) == {reverse("ratings:survey", args=[survey.pk])}
+    client.force_login(first)
+    page = client.get(reverse("accounts:inbox"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert f"Help choose what {survey.category.name_en} is rated on" in page
+    assert reverse("ratings:survey", args=[survey.pk]) in page
 
 
 def test_an_invited_buyer_answers_once_with_a_suggestion() -> None:
