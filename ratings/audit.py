@@ -106,13 +106,6 @@ def _when(value: datetime | None) -> str:
     return value.isoformat() if value is not None else ""
 
 
-def _writer(directory: Path, name: str, header: Sequence[str]) -> tuple[Any, Any]:
-    out = (directory / name).open("w", newline="", encoding="utf-8")
-    writer = csv.writer(out)
-    writer.writerow(header)
-    return out, writer
-
-
 def _cell(value: Any) -> Any:
     """None as empty, a flag as 1/0, a float in full (repr round-trips), anything else as is."""
     if value is None:
@@ -125,9 +118,12 @@ def _cell(value: Any) -> Any:
 
 
 def _write(directory: Path, name: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
-    out, writer = _writer(directory, name, header)
+    """Write ``name`` with its header and ``rows``, consumed as they come (a generator streams a big file);
+    return the number of rows."""
     n = 0
-    with out:
+    with (directory / name).open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(header)
         for row in rows:
             writer.writerow([_cell(value) for value in row])
             n += 1
@@ -216,29 +212,10 @@ def export_write(*, run_id: int, directory: Path, parquet: bool = False, created
     _write(directory, "policy.csv", ("name", "value"), [(name, getattr(policy, name)) for name in policy_fields])
 
     # Invitations of the scoped products' campaigns made by the cut-off, each with the purchase that earned it.
-    invitation_rows = 0
     invited: Counter[int] = Counter()
-    invited_seen: set[tuple[int, int]] = set()
-    out, writer = _writer(
-        directory,
-        "invitations.csv",
-        (
-            "invitation",
-            "rater",
-            "campaign_id",
-            "product_id",
-            "status",
-            "created_at",
-            "in_window",
-            "purchase",
-            "purchase_buyer",
-            "purchase_product_id",
-            "purchase_status",
-            "purchase_paid_at",
-            "purchase_status_changed_at",
-        ),
-    )
-    with out:
+
+    def invitation_rows() -> Iterator[tuple[Any, ...]]:
+        invited_seen: set[tuple[int, int]] = set()  # gone with the generator, once the file is written
         for chunk in _chunks(product_ids):
             rows = (
                 Invitation.objects.filter(campaign__product_id__in=chunk, created_at__lte=cutoff)
@@ -278,25 +255,42 @@ def export_write(*, run_id: int, directory: Path, parquet: bool = False, created
                 if in_window and (product_id, user_id) not in invited_seen:
                     invited_seen.add((product_id, user_id))
                     invited[product_id] += 1
-                writer.writerow(
-                    (
-                        alias("invitation", pk),
-                        alias("person", user_id),
-                        campaign_id,
-                        product_id,
-                        status,
-                        _when(created),
-                        int(in_window),
-                        alias("purchase", f"{ref}#{line}"),
-                        alias("person", buyer),
-                        p_product,
-                        p_status,
-                        _when(paid),
-                        _when(changed),
-                    )
+                yield (
+                    alias("invitation", pk),
+                    alias("person", user_id),
+                    campaign_id,
+                    product_id,
+                    status,
+                    _when(created),
+                    int(in_window),
+                    alias("purchase", f"{ref}#{line}"),
+                    alias("person", buyer),
+                    p_product,
+                    p_status,
+                    _when(paid),
+                    _when(changed),
                 )
-                invitation_rows += 1
-    del invited_seen
+
+    invitations_written = _write(
+        directory,
+        "invitations.csv",
+        (
+            "invitation",
+            "rater",
+            "campaign_id",
+            "product_id",
+            "status",
+            "created_at",
+            "in_window",
+            "purchase",
+            "purchase_buyer",
+            "purchase_product_id",
+            "purchase_status",
+            "purchase_paid_at",
+            "purchase_status_changed_at",
+        ),
+        invitation_rows(),
+    )
     # Refunds are read from the purchase as it stands now: a refund after the cut-off shows a refunded
     # purchase beside a vote that still counted then (the check allows it: the refund came later).
 
@@ -391,32 +385,11 @@ def export_write(*, run_id: int, directory: Path, parquet: bool = False, created
         ],
     )
 
-    vote_rows = 0
     revision_scores: list[tuple[int, dict[str, int]]] = []
     current_ids: list[int] = []
-    out, writer = _writer(
-        directory,
-        "votes.csv",
-        (
-            "vote",
-            "rater",
-            "invitation",
-            "product_id",
-            "campaign_id",
-            "submitted_at",
-            "in_window",
-            "verdict",
-            "exclusion_reason",
-            "decision",
-            "decision_kind",
-            "screening_verdict",
-            "screening_score",
-            "screening_reasons",
-            "screened_at",
-        ),
-    )
-    with out:
-        vote_rows_read = (
+
+    def vote_rows() -> Iterator[tuple[Any, ...]]:
+        rows = (
             votes.order_by("pk")
             .values_list(
                 "pk",
@@ -447,7 +420,7 @@ def export_write(*, run_id: int, directory: Path, parquet: bool = False, created
             s_score,
             s_reasons,
             s_at,
-        ) in vote_rows_read:
+        ) in rows:
             if pk in later_verdict:
                 verdict, reason = verdict_then.get(pk, (Vote.Verdict.COUNTED, ""))
             if submitted > cutoff:
@@ -470,40 +443,81 @@ def export_write(*, run_id: int, directory: Path, parquet: bool = False, created
                     decision, kind = alias("case", holding[pk]), "case"
                 elif screened:
                     decision, kind = "screening", "screening"
-            writer.writerow(
-                (
-                    alias("vote", pk),
-                    alias("person", user_id),
-                    alias("invitation", inv),
-                    product_id,
-                    campaign_id,
-                    _when(submitted),
-                    int(start <= submitted <= cutoff),
-                    verdict,
-                    reason,
-                    decision,
-                    kind,
-                    s_verdict if screened else "",
-                    s_score if screened else "",
-                    json.dumps([r.get("code", "") for r in s_reasons or []]) if screened else "",
-                    _when(s_at) if screened else "",
-                )
+            yield (
+                alias("vote", pk),
+                alias("person", user_id),
+                alias("invitation", inv),
+                product_id,
+                campaign_id,
+                _when(submitted),
+                int(start <= submitted <= cutoff),
+                verdict,
+                reason,
+                decision,
+                kind,
+                s_verdict if screened else "",
+                s_score if screened else "",
+                json.dumps([r.get("code", "") for r in s_reasons or []]) if screened else "",
+                _when(s_at) if screened else "",
             )
-            vote_rows += 1
 
-    out, writer = _writer(directory, "scores.csv", ("vote", "campaign_factor_id", "score"))
-    with out:
+    votes_written = _write(
+        directory,
+        "votes.csv",
+        (
+            "vote",
+            "rater",
+            "invitation",
+            "product_id",
+            "campaign_id",
+            "submitted_at",
+            "in_window",
+            "verdict",
+            "exclusion_reason",
+            "decision",
+            "decision_kind",
+            "screening_verdict",
+            "screening_score",
+            "screening_reasons",
+            "screened_at",
+        ),
+        vote_rows(),
+    )
+
+    def score_rows() -> Iterator[tuple[Any, ...]]:
         for chunk in _chunks(current_ids):
             for vote_id, factor_id, score in (
                 FactorScore.objects.filter(vote_id__in=chunk).order_by("vote_id", "factor_id")
             ).values_list("vote_id", "factor_id", "score"):
-                writer.writerow((alias("vote", vote_id), factor_id, score))
+                yield (alias("vote", vote_id), factor_id, score)
         for vote_id, revised in revision_scores:
             for revised_factor, revised_score in sorted(revised.items()):
-                writer.writerow((alias("vote", vote_id), int(revised_factor), int(revised_score)))
+                yield (alias("vote", vote_id), int(revised_factor), int(revised_score))
+
+    _write(directory, "scores.csv", ("vote", "campaign_factor_id", "score"), score_rows())
 
     # What the run left published: each scoped product's latest result as of the run (a run writes only
     # the results that changed, so an unchanged product's comes from an earlier run).
+    result_columns = (
+        "product_id",
+        "campaign_id",
+        "category_id",
+        "run_id",
+        "method_version",
+        "invited",
+        "voted",
+        "counted",
+        "under_review",
+        "excluded_screening",
+        "excluded_moderation",
+        "excluded_refund",
+        "min_votes",
+        "published",
+        "comprehensive",
+        "prior",
+        "prior_strength",
+        "ranking_score",
+    )
     results = list(
         ProductResult.objects.filter(
             product_id__in=product_ids,
@@ -514,96 +528,39 @@ def export_write(*, run_id: int, directory: Path, parquet: bool = False, created
             ),
         )
         .order_by("product_id")
-        .values_list(
-            "pk",
-            "product_id",
-            "campaign_id",
-            "category_id",
-            "run_id",
-            "method_version",
-            "invited",
-            "voted",
-            "counted",
-            "under_review",
-            "excluded_screening",
-            "excluded_moderation",
-            "excluded_refund",
-            "min_votes",
-            "published",
-            "comprehensive",
-            "prior",
-            "prior_strength",
-            "ranking_score",
-        )
+        .values_list("pk", *result_columns)
     )
-    _write(
-        directory,
-        "results.csv",
-        (
-            "product_id",
-            "campaign_id",
-            "category_id",
-            "run_id",
-            "method_version",
-            "invited",
-            "voted",
-            "counted",
-            "under_review",
-            "excluded_screening",
-            "excluded_moderation",
-            "excluded_refund",
-            "min_votes",
-            "published",
-            "comprehensive",
-            "prior",
-            "prior_strength",
-            "ranking_score",
-        ),
-        [row[1:] for row in results],
-    )
+    _write(directory, "results.csv", result_columns, [row[1:] for row in results])
     result_product = {row[0]: row[1] for row in results}
+    factor_columns = (
+        "campaign_factor_id",
+        "votes",
+        "mean",
+        "ci_low",
+        "ci_high",
+        "scores_1",
+        "scores_2",
+        "scores_3",
+        "scores_4",
+        "scores_5",
+    )
     _write(
         directory,
         "factor_results.csv",
-        (
-            "product_id",
-            "campaign_factor_id",
-            "votes",
-            "mean",
-            "ci_low",
-            "ci_high",
-            "scores_1",
-            "scores_2",
-            "scores_3",
-            "scores_4",
-            "scores_5",
-        ),
+        ("product_id", *factor_columns),
         [
-            (result_product[rid], *rest)
-            for rid, *rest in FactorResult.objects.filter(result_id__in=list(result_product))
+            (result_product[result_id], *rest)
+            for result_id, *rest in FactorResult.objects.filter(result_id__in=list(result_product))
             .order_by("result_id", "position", "id")
-            .values_list(
-                "result_id",
-                "campaign_factor_id",
-                "votes",
-                "mean",
-                "ci_low",
-                "ci_high",
-                "scores_1",
-                "scores_2",
-                "scores_3",
-                "scores_4",
-                "scores_5",
-            )
+            .values_list("result_id", *factor_columns)
         ],
     )
+    list_columns = ("category_id", "rank", "product_id", "ranking_score", "comprehensive", "counted")
     _write(
         directory,
         "list.csv",
-        ("category_id", "rank", "product_id", "ranking_score", "comprehensive", "counted"),
-        HeartListEntry.objects.filter(run=run)
-        .order_by("category_id", "rank")
-        .values_list("category_id", "rank", "product_id", "ranking_score", "comprehensive", "counted"),
+        list_columns,
+        HeartListEntry.objects.filter(run=run).order_by("category_id", "rank").values_list(*list_columns),
     )
 
     formats = ["csv"]
@@ -616,7 +573,7 @@ def export_write(*, run_id: int, directory: Path, parquet: bool = False, created
         run=run,
         key_sha256=key_sha256(key),
         directory=str(directory.resolve())[:500],
-        votes=vote_rows,
+        votes=votes_written,
         formats=",".join(formats),
         created_by=created_by[:150],
     )
@@ -624,8 +581,8 @@ def export_write(*, run_id: int, directory: Path, parquet: bool = False, created
         run_id=run.pk,
         directory=directory,
         key_hex=key.hex(),
-        votes=vote_rows,
-        invitations=invitation_rows,
+        votes=votes_written,
+        invitations=invitations_written,
         products=len(product_ids),
         formats=formats,
         parquet_skipped=skipped,
