@@ -5,7 +5,8 @@ each Ninja operation (``decorate_view``), so a copied answer is rate-limited lik
 *Rate limit.* Fixed windows of ``API_RATE_LIMIT_SECONDS`` per client, at most
 ``API_RATE_LIMIT_REQUESTS`` requests in each; beyond, ``429`` with ``Retry-After`` (the seconds
 left in the window). The client is the address seen through our trusted proxies
-(xhs/client_address.py), never a header the client wrote. Counters live in the project's cache
+(xhs/client_address.py), never a header the client wrote; an IPv6 client is its /64, which it may
+hop through at will. Counters live in the project's cache
 (one atomic SET NX + INCR in Redis), so they hold across web processes; while the cache's Redis
 is down (xhs/cache.py) the limit fails open, as allauth's do: the API keeps answering.
 
@@ -38,7 +39,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from catalog import page_cache
-from xhs.client_address import client_address
+from xhs.client_address import client_rate_key
 
 
 def _hit(key: str, timeout: int) -> int | None:
@@ -59,7 +60,7 @@ def rate_limited(request: HttpRequest) -> HttpResponse | None:
     """The 429 for a client past its limit in the current window, or None to go on."""
     seconds = settings.API_RATE_LIMIT_SECONDS
     now = time.time()
-    key = f"api:rate:{client_address(request)}:{int(now // seconds)}"
+    key = f"api:rate:{client_rate_key(request)}:{int(now // seconds)}"
     # The counter outlives its window a little, so a late hit never finds it gone and starts it again.
     count = _hit(key, seconds + 5)
     if count is None:  # the cache's Redis is down: the limit fails open

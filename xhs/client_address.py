@@ -8,7 +8,8 @@ first address that is not one of them is the client. A header that reaches us fr
 trust is ignored altogether: that peer could have written any address into it.
 
 Every use of the client address goes through here: allauth's rate limits (``accounts/adapters.py``),
-the vote's network fingerprint (``ratings/views.py``) and the access log (``xhs/access_log.py``).
+the vote's network fingerprint (``ratings/views.py``), the access log (``xhs/access_log.py``) and the
+API's per-client rate limit (``api/http.py``, through ``client_rate_key``).
 """
 
 import functools
@@ -84,6 +85,19 @@ def client_address(request: HttpRequest) -> str:
         if not _trusted(address, networks):
             break
     return str(client)
+
+
+#: An IPv6 subscriber is given a /64 and its hosts pick any address in it (privacy extensions change it
+#: daily or on demand): counted per address, one client would have 2**64 allowances.
+IPV6_SUBSCRIBER_PREFIX = 64
+
+
+def client_rate_key(request: HttpRequest) -> str:
+    """Whom a per-client rate limit counts: the client's IPv4 address, or its IPv6 address's /64."""
+    address = client_address(request)
+    if ":" not in address:
+        return address
+    return str(ipaddress.ip_network(f"{address}/{IPV6_SUBSCRIBER_PREFIX}", strict=False))
 
 
 #: Longer user agents are cut: they are hashed, and a huge header must not cost more than a normal one.

@@ -229,6 +229,16 @@ def test_the_rate_limit_counts_the_client_behind_our_proxy_not_an_address_it_cla
     assert through_proxy("203.0.113.10") == 200
 
 
+@override_settings(API_RATE_LIMIT_REQUESTS=2)
+def test_an_ipv6_client_hopping_addresses_within_its_own_network_is_still_one_client(client: Client) -> None:
+    # An IPv6 subscriber is given a /64 and may use any address in it (privacy extensions pick new ones).
+    answers = [client.get(LIST, REMOTE_ADDR=f"2001:db8:1:2::{n:x}").status_code for n in range(1, 4)]
+
+    assert answers == [200, 200, 429]
+    # the next subscriber's network has its own count
+    assert client.get(LIST, REMOTE_ADDR="2001:db8:1:3::1").status_code == 200
+
+
 def test_the_openapi_document_describes_every_endpoint(client: Client) -> None:
     document = client.get("/api/v1/openapi.json").json()
     docs = client.get("/api/v1/docs/")
