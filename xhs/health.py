@@ -46,7 +46,9 @@ def cache_check() -> None:
 def broker_check() -> None:
     from xhs.celery import app
 
-    with app.connection_for_write() as connection:
+    # A hung Redis still accepts connections: its answer to the client's handshake must be waited on briefly.
+    options = {**app.conf.broker_transport_options, "socket_timeout": BROKER_TIMEOUT}
+    with app.connection_for_write(transport_options=options) as connection:
         connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=BROKER_TIMEOUT)
 
 

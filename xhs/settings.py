@@ -150,7 +150,14 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # tasks far shorter than the limits (the longest, a full-scale invitation step, ~3 min; README, Celery).
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 8 * 60)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 9 * 60)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 10 * 60)}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 10 * 60),
+    # kombu waits on the broker without limit by default: a Redis that stops answering with its connections
+    # still open (hung, failing over, a dropped NAT flow) held every enqueue after a vote, and the readiness
+    # probe, until gunicorn killed the worker. Above the worker's 1 s BRPOP, so an idle worker never times out.
+    "socket_timeout": 3,
+    "socket_connect_timeout": 3,
+}
 if not CELERY_TASK_SOFT_TIME_LIMIT < CELERY_TASK_TIME_LIMIT < CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]:
     raise ImproperlyConfigured(
         "Set CELERY_TASK_SOFT_TIME_LIMIT < CELERY_TASK_TIME_LIMIT < CELERY_VISIBILITY_TIMEOUT: a task that outlives "

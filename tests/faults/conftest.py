@@ -407,6 +407,18 @@ class LocalRedis:
         assert result.returncode == 0, result.stderr  # noqa: S101
         wait_for(self.ping, timeout=10, what=f"Redis on {self.port} to start")
 
+    @contextmanager
+    def hung(self) -> Iterator[None]:
+        """The server stops answering but keeps its connections open (SIGSTOP), as a hung or failed-over
+        Redis, or a NAT that dropped the flow, does; it answers again at the end of the block."""
+        info = _run("redis-cli", "-p", str(self.port), "info", "server", timeout=5).stdout
+        pid = int(next(line for line in info.splitlines() if line.startswith("process_id:")).split(":", 1)[1])
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            os.kill(pid, signal.SIGCONT)
+
 
 def _redis_is_local_process(port: int) -> bool:
     result = _run("redis-cli", "-p", str(port), "info", "server", timeout=5)

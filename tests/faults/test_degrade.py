@@ -11,6 +11,7 @@ import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
@@ -18,11 +19,21 @@ from django.urls import reverse
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from accounts.models import User
+from ratings import open_data, scoring
 from ratings.models import Campaign, Vote
-from tests.factories import DEFAULT_PASSWORD, ProductFactory, UserFactory, rating_ready_category
-from tests.faults.conftest import Browser, LocalRedis, Response, WebServer, free_port, on_postgres, wait_for
+from tests.factories import DEFAULT_PASSWORD, ProductFactory, UserFactory, brand_account, rating_ready_category
+from tests.faults.conftest import (
+    Browser,
+    LocalRedis,
+    Response,
+    WebServer,
+    free_port,
+    lenient_policy,
+    on_postgres,
+    wait_for,
+)
 from tests.faults.test_redis_down import vote_form
-from tests.ratings.factories import accepted_invitation, campaign_for
+from tests.ratings.factories import accepted_invitation, campaign_for, votes_cast
 from xhs.cache import FailSoftRedisCache
 
 pytestmark = [pytest.mark.postgres]
@@ -47,7 +58,10 @@ def site(transactional_db: None, private_redis: LocalRedis, tmp_path: Path) -> I
     """gunicorn with the production settings, its cache and broker on the private Redis."""
     if not on_postgres():
         pytest.skip("a web server process needs PostgreSQL (it cannot see SQLite's in-memory test database)")
-    server = WebServer(tmp_path / "gunicorn.log", env={"REDIS_URL": f"redis://127.0.0.1:{private_redis.port}/0"})
+    server = WebServer(
+        tmp_path / "gunicorn.log",
+        env={"REDIS_URL": f"redis://127.0.0.1:{private_redis.port}/0", "MEDIA_ROOT": str(tmp_path / "media")},
+    )
     server.start()
     try:
         yield server
@@ -128,6 +142,73 @@ def test_with_redis_dead_the_site_serves_signs_in_and_saves_votes_while_readines
     # then: readiness says so, and the pages still answer
     wait_for(lambda: readiness(anonymous)[0] == 200, timeout=15, what="/readyz/ to answer 200 again")
     assert anonymous.get(product_url).status == 200
+
+
+def test_with_redis_dead_the_brand_page_the_open_data_and_the_api_still_answer(
+    site: WebServer, private_redis: LocalRedis, settings: Any, tmp_path: Path
+) -> None:
+    # given: a brand's scored product, rated last month, whose month is released as open data (in the
+    # media folder the web server reads), and the brand's team signed in
+    settings.MEDIA_ROOT = tmp_path / "media"
+    lenient_policy()
+    product = ProductFactory(category=rating_ready_category(), name_en="Acme cream")
+    start, end = open_data.Month.previous().bounds()
+    votes_cast(campaign_for(product), [[4, 5, 4, 3, 4]] * 5, created_at=start + (end - start) / 2)
+    scoring.run_all(triggered_by="test")
+    release = open_data.release_build(month=open_data.Month.previous(), min_raters=1)
+    team = site.browser(brand_account(brand=product.brand))
+    anonymous = Browser(site.base, {})
+    pages = {
+        "/brand/": (team, "Acme cream"),
+        "/brand/export.csv": (team, "Acme cream"),
+        "/open-data/": (anonymous, f"{release.month:%Y-%m}.zip"),
+        f"/open-data/{release.month:%Y-%m}.zip": (anonymous, ""),
+        "/api/v1/list/": (anonymous, ""),
+        f"/api/v1/products/{product.slug}/": (anonymous, "Acme cream"),
+        f"/api/v1/categories/{product.category.slug}/": (anonymous, "Acme cream"),
+    }
+    for path, (browser, _shown) in pages.items():
+        assert browser.get(path).status == 200, path  # served once through the cache
+
+    # when: Redis dies
+    private_redis.stop()
+
+    # then: each page is built from the database, with what it showed before
+    for path, (browser, shown) in pages.items():
+        page = browser.get(path)
+        assert (page.status, shown in page.body) == (200, True), (path, site.log_text()[-3000:])
+    assert not re.search(r"Internal Server Error", site.log_text())
+
+
+def test_with_redis_hung_readiness_and_a_purchasers_vote_answer_instead_of_waiting_on_it(
+    site: WebServer, private_redis: LocalRedis
+) -> None:
+    # given: a purchaser on an open campaign's rating form
+    campaign = campaign_for(ProductFactory(category=rating_ready_category()))
+    invitation = accepted_invitation(campaign=campaign)
+    purchaser = site.browser(invitation.user)
+    vote_url = reverse("ratings:vote", kwargs={"pk": invitation.pk})
+    assert purchaser.get(vote_url).status == 200
+    anonymous = Browser(site.base, {})
+
+    # when: Redis stops answering but keeps its connections open (hung, failing over, a dropped NAT flow)
+    with private_redis.hung():
+        ready = readiness(anonymous)
+        submitted = purchaser.post(vote_url, vote_form(invitation, 4))
+
+    # then: readiness names the cache and the broker instead of holding the web worker, and the vote is
+    # saved and the purchaser sent on (its enqueues given up, the re-score flagged for the sweep)
+    assert ready == (
+        503,
+        {
+            "status": "unavailable",
+            "failed": ["broker", "cache"],
+            "checks": {"database": "ok", "cache": "unavailable", "broker": "unavailable"},
+        },
+    )
+    assert submitted.status == 302, submitted.body[-2000:]
+    assert Vote.objects.filter(campaign=campaign, user=invitation.user).exists()
+    assert Campaign.objects.filter(pk=campaign.pk, rescore_requested_at__isnull=False).exists()
 
 
 def test_the_cache_misses_quietly_while_redis_is_dead_and_serves_again_once_it_is_back(
