@@ -2,6 +2,7 @@
 
 import os
 import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -58,6 +59,13 @@ def _default_language() -> Any:
     translation.deactivate()
     yield
     translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
+def _media_of_its_own(settings: Any, tmp_path: Path) -> None:
+    """Files a test makes (open-data releases) go to a folder of its own: never the checkout's media/, where
+    they would sit beside (and be taken for) the files of the database the developer serves."""
+    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 @pytest.fixture(autouse=True)
