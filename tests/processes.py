@@ -6,8 +6,8 @@ from contextlib import contextmanager
 from django.conf import settings
 from django.db import connection
 
-#: allauth's rate-limit counters in the cache.
-RATE_LIMIT_KEYS = "*allauth:rl:*"
+#: The rate-limit counters in the cache: allauth's (sign-in) and the API's.
+RATE_LIMIT_KEYS = ("*allauth:rl:*", "*api:rate:*")
 
 
 def worker_database_url() -> str:
@@ -19,15 +19,16 @@ def worker_database_url() -> str:
 
 @contextmanager
 def rate_limits_forgotten() -> Iterator[None]:
-    """No sign-in count from before, and none left after: allauth's counters deleted from the cache Redis
+    """No sign-in or API count from before, and none left after: the counters deleted from the cache Redis
     the web processes share (CACHE_REDIS_URL, not the broker's database)."""
     import redis
 
     client = redis.Redis.from_url(settings.CACHE_REDIS_URL, socket_timeout=5)
 
     def forget() -> None:
-        for key in client.scan_iter(match=RATE_LIMIT_KEYS, count=500):
-            client.delete(key)
+        for pattern in RATE_LIMIT_KEYS:
+            for key in client.scan_iter(match=pattern, count=500):
+                client.delete(key)
 
     try:
         forget()

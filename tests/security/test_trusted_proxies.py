@@ -174,6 +174,9 @@ FAILURES_PER_ADDRESS = 10
 ATTACKER, NEIGHBOUR, DIRECT = "127.0.0.2", "127.0.0.3", "127.0.0.4"
 HOST = "127.0.0.1"
 TOO_MANY = "Too many failed login attempts"
+#: The API's requests per client and window in the gunicorn started here (a fixed window of 60 s).
+API_LIMIT = 5
+API = "/api/v1/methodology/"
 NOT_CORRECT = "password you specified are not correct"
 CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
@@ -208,6 +211,7 @@ def gunicorn(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) ->
         "ALLOWED_HOSTS": HOST,
         "CONN_MAX_AGE": "0",
         "LOG_LEVEL": "INFO",
+        "API_RATE_LIMIT_REQUESTS": str(API_LIMIT),
     }
     with log.open("wb") as out:
         process = subprocess.Popen(  # noqa: S603 - fixed argv, our own interpreter
@@ -415,6 +419,28 @@ def test_a_client_talking_to_gunicorn_directly_cannot_pose_as_the_proxy_or_its_c
     logged = gunicorn.log.read_text()
     assert f'{NEIGHBOUR} "POST /accounts/login/" 302' in logged
     assert f'{DIRECT} "POST /accounts/login/" 200' in logged
+
+
+@live
+def test_the_api_limit_counts_each_client_behind_the_proxy_whatever_address_it_writes(
+    gunicorn: Gunicorn, proxy: int
+) -> None:
+    # given a client that writes a new made-up X-Forwarded-For on every request through the proxy, and one
+    # that reaches gunicorn directly, posing as the proxy; twice the limit and one more each, so that one
+    # window holds more than the limit even if the minute turns meanwhile
+    def answers(visitor: Visitor, forwarded: str) -> list[int]:
+        return [
+            visitor.request("GET", API, **{"X-Forwarded-For": forwarded.format(n=n)})[0]
+            for n in range(2 * API_LIMIT + 1)
+        ]
+
+    through_proxy = answers(Visitor(ATTACKER, proxy), "198.51.100.{n}")
+    direct = answers(Visitor(DIRECT, gunicorn.port), "127.0.0.1, 198.51.100.{n}")
+
+    # then each is refused past the limit, as itself
+    assert 429 in through_proxy and 429 in direct, (through_proxy, direct)
+    # and a neighbour behind the same proxy is not
+    assert Visitor(NEIGHBOUR, proxy).request("GET", API)[0] == 200
 
 
 def test_the_docker_compose_proxy_address_is_trusted_in_the_example_configuration() -> None:
