@@ -270,6 +270,26 @@ def test_sixteen_simultaneous_answers_of_one_person_store_exactly_one() -> None:
     assert SurveyRank.objects.count() == len(c)
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_draft_opened_by_four_staff_at_once_invites_and_tells_each_buyer_once() -> None:
+    category = rating_ready_category()
+    buyers = [eligible_buyer_of(category) for _ in range(3)]
+    survey = draft_survey(category)
+
+    def open_it(_i: int) -> int:
+        return surveys.survey_open(survey=FactorSurvey.objects.get(pk=survey.pk))
+
+    invited, errors = concurrency.run_at_once(open_it, threads=4)
+
+    assert invited == [3]
+    assert [type(error) for error in errors] == [surveys.SurveyError] * 3  # "only a draft can be opened"
+    invitations = SurveyInvitation.objects.filter(survey=survey)
+    assert sorted(invitations.values_list("user_id", flat=True)) == sorted(buyer.pk for buyer in buyers)
+    told = Notification.objects.filter(kind=Notification.Kind.SURVEY, subject_id__in=invitations.values("pk"))
+    assert sorted(told.values_list("user_id", flat=True)) == sorted(buyer.pk for buyer in buyers)
+
+
 # --- Adoption -------------------------------------------------------------------------------------
 
 
