@@ -134,7 +134,7 @@ def votes_digests(
     lines_of: dict[int, list[tuple[int, int, int]]] = {pid: list(extra) for pid, extra in closer.items()}
     if len(vote):
         order = _canonical_order(np.asarray(product), np.asarray(vote), np.asarray(factor))
-        product, vote, factor, score = product[order], vote[order], factor[order], score[order]
+        product = product[order]  # the other columns are gathered a chunk at a time
         starts = np.flatnonzero(np.diff(product, prepend=product[0] - 1))
         ends = np.append(starts[1:], len(product))
         chunk_from = 0
@@ -142,7 +142,9 @@ def votes_digests(
             # whole products, up to CHUNK_ROWS rows (or one product larger than that)
             chunk_to = max(chunk_from + 1, int(np.searchsorted(ends, starts[chunk_from] + CHUNK_ROWS, side="right")))
             first, last = int(starts[chunk_from]), int(ends[chunk_to - 1])
-            text, line_ends = _lines(vote[first:last], factor[first:last], score[first:last])
+            rows = order[first:last]
+            chunk_vote, chunk_factor, chunk_score = vote[rows], factor[rows], score[rows]
+            text, line_ends = _lines(chunk_vote, chunk_factor, chunk_score)
             offsets = np.concatenate(([0], line_ends))
             view = memoryview(text)
             for start, end in zip(
@@ -150,8 +152,9 @@ def votes_digests(
             ):
                 pid = int(product[start])
                 if pid in lines_of:
+                    at = slice(start - first, end - first)
                     lines_of[pid] += zip(
-                        vote[start:end].tolist(), factor[start:end].tolist(), score[start:end].tolist(), strict=True
+                        chunk_vote[at].tolist(), chunk_factor[at].tolist(), chunk_score[at].tolist(), strict=True
                     )
                 else:
                     digests[pid] = hashlib.sha256(view[offsets[start - first] : offsets[end - first]]).hexdigest()

@@ -279,8 +279,16 @@ def _copy_rows(data: memoryview) -> ScoreRows:
     ):
         raise ValueError("a binary COPY row is not (int8, int8, int2)")
     return ScoreRows(
-        vote=rows["vote"].astype(np.int64), factor=rows["factor"].astype(np.int64), score=rows["score"].astype(np.int64)
+        vote=_narrowed(rows["vote"]), factor=_narrowed(rows["factor"]), score=rows["score"].astype(np.int8)
     )
+
+
+def _narrowed(ids: "np.ndarray") -> "np.ndarray":
+    """Ids in native 32-bit integers where they fit (half the memory of 64), else 64-bit."""
+    import numpy as np
+
+    fits = not len(ids) or (int(ids.min()) >= 0 and int(ids.max()) < 2**31)
+    return ids.astype(np.int32 if fits else np.int64)
 
 
 def _vote_scores(rows: ScoreRows, product: "np.ndarray", weights: dict[int, float]) -> VoteScores:
@@ -1048,15 +1056,35 @@ def _list_rebuild(
         for place, c in enumerate(chosen, start=1)
     )
     placed = {pk: (ranks.get(pk), *intervals.get(pk, (None, None))) for pk in current}
-    moved = [
-        Product(pk=pk, heart_rank=rank, heart_rank_low=low, heart_rank_high=high)
-        for pk, (rank, low, high) in placed.items()
-        if current[pk] != (rank, low, high)
-    ]
+    moved = [(pk, *place) for pk, place in placed.items() if current[pk] != place]
     if moved:
-        Product.objects.bulk_update(moved, ["heart_rank", "heart_rank_low", "heart_rank_high"])
+        _heart_ranks_update(moved)
         transaction.on_commit(lambda: cache.delete(HEART_LIST_CACHE_KEY))
     return len(chosen)
+
+
+HEART_RANKS_UPDATE = """
+    UPDATE catalog_product p
+       SET heart_rank = new.rank, heart_rank_low = new.low, heart_rank_high = new.high
+      FROM unnest(%s::bigint[], %s::int[], %s::int[], %s::int[]) AS new (product_id, rank, low, high)
+     WHERE p.id = new.product_id
+"""
+
+
+def _heart_ranks_update(moved: Sequence[tuple[int, int | None, int | None, int | None]]) -> None:
+    """Products' places and intervals, (product id, place, low, high), in one UPDATE from arrays: ``bulk_update``
+    built a CASE per field and product in Python, ~20 ms a category."""
+    if connection.vendor != "postgresql":  # SQLite: the demo's few products, through the ORM
+        Product.objects.bulk_update(
+            [
+                Product(pk=pk, heart_rank=rank, heart_rank_low=low, heart_rank_high=high)
+                for pk, rank, low, high in moved
+            ],
+            ["heart_rank", "heart_rank_low", "heart_rank_high"],
+        )
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(HEART_RANKS_UPDATE, [list(column) for column in zip(*moved, strict=True)])
 
 
 @dataclass(frozen=True)
