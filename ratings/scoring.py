@@ -303,12 +303,16 @@ def _vote_scores(rows: ScoreRows, product: "np.ndarray", weights: dict[int, floa
         unequal = np.isin(rows.factor, np.fromiter(weights, dtype=np.int64))
         lookup = dict(weights)
         weight[unequal] = [lookup[f] for f in rows.factor[unequal].tolist()]
-    # per vote id (a dense range: arrays of a few MB even at full scale), then the votes that are there
-    size = int(rows.vote.max()) + 1
-    total = np.bincount(rows.vote, weights=rows.score * weight, minlength=size)
-    summed = np.bincount(rows.vote, weights=weight, minlength=size)
+    # per vote id: a full run's ids are a dense range (arrays of a few MB even at full scale); a few products'
+    # votes are spread over it, and numbered apart first
+    vote = rows.vote
+    if len(vote) < int(vote.max()) // 4:
+        _, vote = np.unique(vote, return_inverse=True)
+    size = int(vote.max()) + 1
+    total = np.bincount(vote, weights=rows.score * weight, minlength=size)
+    summed = np.bincount(vote, weights=weight, minlength=size)
     of_vote = np.zeros(size, dtype=np.int64)
-    of_vote[rows.vote] = product
+    of_vote[vote] = product
     voted = np.flatnonzero(summed)
     of_vote, value = of_vote[voted], total[voted] / summed[voted]
     order = np.lexsort((value, of_vote))
@@ -341,6 +345,7 @@ def _read_inputs(product_ids: Sequence[int] | None, window: Window) -> Inputs:
     """
     import numpy as np  # lazily, as in _computed_many
 
+    _jit_off()
     cutoff, start = window.cutoff, window.start
     keys, product_of, defs = _factors_read(product_ids)
     every = Vote.objects.all() if product_ids is None else Vote.objects.filter(product_id__in=product_ids)
@@ -774,7 +779,6 @@ def _category_computed(
     """The figures of these campaigns' products as of the run's cut-off, and the prior used (computed
     from them when ``prior`` is None). Reads only.
     ``inputs`` are the full run's, read once for every category; without them, these products' are read."""
-    _jit_off()
     window = Window.ending(run.data_cutoff, days=window_days)
     if inputs is None:
         inputs = _read_inputs([c.product_id for c in campaigns], window)
@@ -944,8 +948,9 @@ def _commit_without_waiting() -> None:
 
 def _jit_off() -> None:
     if connection.vendor == "postgresql":
-        # The histogram query's estimated cost passes jit_above_cost (~250k for a category, ~120k for
-        # one busy product), and compiling it took 10–110 ms: as long as the query itself, or longer.
+        # The read's estimated cost passes jit_above_cost (the histogram query it replaced: ~250k for a
+        # category, ~120k for one busy product), and compiling took 10–110 ms: as long as the query, or longer.
+        # Once per read: the categories after a full run's first send only small statements.
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL jit = off")
 
