@@ -15,7 +15,7 @@ writes no result. A full run reads once per worker process, for every category a
 the scores, which also gives the votes digests and the bootstrap's vote scores; the vote counts, the
 invitation counts, the factors), and each category takes its slice
 from memory; a re-score reads its one product through the product's indexes. Results go in by
-``INSERT … SELECT FROM unnest(…)``, three statements per category whatever its size.
+``INSERT … SELECT FROM unnest(…)``, one round trip per category whatever its size.
 
 Each result also records its input fingerprint (``ratings.fingerprints``: a SHA-256 over its counted
 votes' scores, frozen factors, policy and method version, the scores' lines written and hashed in numpy
@@ -836,7 +836,6 @@ def _score_category(
     written: dict[int, int] = {}
     if changed:
         written = _results_write(run=run, changed=changed)
-        _products_update([c for c, _ in changed])
     run_inputs = inputs
     bootstrap = (
         Bootstrap(
@@ -866,54 +865,93 @@ def _score_category(
     return outcome, prior
 
 
-# One array per column, in the order of RESULT_COLUMNS and FACTOR_COLUMNS.
+# One array per column, in the order of RESULT_COLUMNS and FACTOR_COLUMNS; the factors' first array is
+# their products', which finds each its new result. The factors go in in the order of the arrays (result,
+# position, id), as the default ordering of FactorResult reads them back.
 RESULTS_INSERT = """
-    INSERT INTO ratings_productresult (
-        run_id, is_latest, created_at, fingerprint,
-        product_id, campaign_id, category_id, method_version, data_cutoff, invited, voted, counted, under_review,
-        excluded_screening, excluded_moderation, excluded_refund, last_vote_at, min_votes, published,
-        comprehensive, prior, prior_strength, ranking_score, input_fingerprint)
-    SELECT %s, true, %s, new.*
-      FROM unnest(%s::text[],
-                  %s::bigint[], %s::bigint[], %s::bigint[], %s::text[], %s::timestamptz[], %s::int[], %s::int[],
-                  %s::int[], %s::int[], %s::int[], %s::int[], %s::int[], %s::timestamptz[], %s::int[], %s::boolean[],
-                  %s::float8[], %s::float8[], %s::int[], %s::float8[], %s::text[]) AS new
-    RETURNING id, product_id
+    WITH written AS (
+        INSERT INTO ratings_productresult (
+            run_id, is_latest, created_at, fingerprint,
+            product_id, campaign_id, category_id, method_version, data_cutoff, invited, voted, counted, under_review,
+            excluded_screening, excluded_moderation, excluded_refund, last_vote_at, min_votes, published,
+            comprehensive, prior, prior_strength, ranking_score, input_fingerprint)
+        SELECT %s, true, %s, new.*
+          FROM unnest(%s::text[],
+                      %s::bigint[], %s::bigint[], %s::bigint[], %s::text[], %s::timestamptz[], %s::int[], %s::int[],
+                      %s::int[], %s::int[], %s::int[], %s::int[], %s::int[], %s::timestamptz[], %s::int[],
+                      %s::boolean[], %s::float8[], %s::float8[], %s::int[], %s::float8[], %s::text[]) AS new
+        RETURNING id, product_id
+    ), factors AS (
+        INSERT INTO ratings_factorresult (
+            result_id, campaign_factor_id, name_zh, name_en, position, weight, votes, mean, sd, ci_low, ci_high,
+            median, agreement, scores_1, scores_2, scores_3, scores_4, scores_5)
+        SELECT written.id, f.campaign_factor_id, f.name_zh, f.name_en, f.position, f.weight, f.votes, f.mean, f.sd,
+               f.ci_low, f.ci_high, f.median, f.agreement, f.scores_1, f.scores_2, f.scores_3, f.scores_4, f.scores_5
+          FROM unnest(%s::bigint[],
+                      %s::bigint[], %s::text[], %s::text[], %s::int[], %s::numeric[], %s::int[], %s::float8[],
+                      %s::float8[], %s::float8[], %s::float8[], %s::float8[], %s::float8[], %s::int[], %s::int[],
+                      %s::int[], %s::int[], %s::int[])
+               WITH ORDINALITY AS f (product_id, campaign_factor_id, name_zh, name_en, position, weight, votes, mean,
+                                     sd, ci_low, ci_high, median, agreement, scores_1, scores_2, scores_3, scores_4,
+                                     scores_5, n)
+          JOIN written ON written.product_id = f.product_id
+         ORDER BY f.n
+    )
+    SELECT id, product_id FROM written
 """
-FACTORS_INSERT = """
-    INSERT INTO ratings_factorresult (
-        result_id, campaign_factor_id, name_zh, name_en, position, weight, votes, mean, sd, ci_low, ci_high,
-        median, agreement, scores_1, scores_2, scores_3, scores_4, scores_5)
-    SELECT * FROM unnest(%s::bigint[],
-                         %s::bigint[], %s::text[], %s::text[], %s::int[], %s::numeric[], %s::int[], %s::float8[],
-                         %s::float8[], %s::float8[], %s::float8[], %s::float8[], %s::float8[], %s::int[], %s::int[],
-                         %s::int[], %s::int[], %s::int[])
+# The old results' latest mark moved off first, in a statement of its own: one latest result per product.
+LATEST_UNMARK = "UPDATE ratings_productresult SET is_latest = false WHERE is_latest AND product_id = ANY(%s)"
+# A product that is no longer published leaves the list in the same statement (the database refuses a
+# listed product without a ranking score); the list rebuild then renumbers the rest.
+PRODUCTS_UPDATE = """
+    UPDATE catalog_product p
+       SET rating_score = CASE WHEN new.published THEN new.comprehensive END,
+           ranking_score = new.ranking_score,
+           rated_by = new.counted,
+           heart_rank = CASE WHEN new.ranking_score IS NOT NULL THEN p.heart_rank END,
+           heart_rank_low = CASE WHEN new.ranking_score IS NOT NULL THEN p.heart_rank_low END,
+           heart_rank_high = CASE WHEN new.ranking_score IS NOT NULL THEN p.heart_rank_high END
+      FROM unnest(%s::bigint[], %s::boolean[], %s::float8[], %s::float8[], %s::int[])
+           AS new (product_id, published, comprehensive, ranking_score, counted)
+     WHERE p.id = new.product_id
 """
 
 
 def _results_write(*, run: ScoringRun, changed: Sequence[tuple[Computed, str]]) -> dict[int, int]:
-    """Write the changed results as the latest, in three statements whatever their number: the latest mark
-    moved off the old ones, then the results and their factors each by ``INSERT … SELECT FROM unnest(…)``
-    of one array per column (``bulk_create`` built a model instance and converted every value in Python:
-    ~45k instances and 405k conversions for 21k rows at full scale)."""
-    products = [c.result.product_id for c, _ in changed]
+    """Write the changed results as the latest and copy their published figures onto the products (so every
+    list shows them without a join), in one round trip of three statements whatever their number: the
+    latest mark moved off the old results; the products updated; the results and their factors inserted by
+    ``INSERT … SELECT FROM unnest(…)`` of one array per column (``bulk_create`` built a model instance and
+    converted every value in Python: ~45k instances and 405k conversions for 21k rows at full scale;
+    ``bulk_update`` of the products a CASE per field and product). Sent apart they were four round trips
+    a category. Returns each product's new result id."""
     if connection.vendor != "postgresql":
         return _results_write_orm(run=run, changed=changed)
+    results = [c.result for c, _ in changed]
+    factors = [(c.result.product_id, f) for c, _ in changed for f in c.factors]
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE ratings_productresult SET is_latest = false WHERE is_latest AND product_id = ANY(%s)", [products]
+            ";".join([LATEST_UNMARK, PRODUCTS_UPDATE, RESULTS_INSERT]),
+            [
+                [r.product_id for r in results],
+                [r.product_id for r in results],
+                [r.published for r in results],
+                [r.comprehensive for r in results],
+                [r.ranking_score for r in results],
+                [r.counted for r in results],
+                run.pk,
+                timezone.now(),
+                [digest for _, digest in changed],
+                *([getattr(r, name) for r in results] for name in RESULT_COLUMNS),
+                [product_id for product_id, _ in factors],
+                *([getattr(f, name) for _, f in factors] for name in FACTOR_COLUMNS),
+            ],
         )
-        result_columns = [[getattr(c.result, name) for c, _ in changed] for name in RESULT_COLUMNS]
-        cursor.execute(RESULTS_INSERT, [run.pk, timezone.now(), [digest for _, digest in changed], *result_columns])
-        result_of = dict((product_id, pk) for pk, product_id in cursor.fetchall())
-        rows = [(result_of[c.result.product_id], f) for c, _ in changed for f in c.factors]
-        factor_columns = [[getattr(f, name) for _, f in rows] for name in FACTOR_COLUMNS]
-        cursor.execute(FACTORS_INSERT, [[pk for pk, _ in rows], *factor_columns])
-    return result_of
+        return {product_id: pk for pk, product_id in cursor.fetchall()}
 
 
 def _results_write_orm(*, run: ScoringRun, changed: Sequence[tuple[Computed, str]]) -> dict[int, int]:
-    """``_results_write`` for SQLite (a fresh machine, the demo): the same rows through the ORM."""
+    """``_results_write`` for SQLite (a fresh machine, the demo): the same rows and products through the ORM."""
     ProductResult.objects.filter(is_latest=True, product_id__in=[c.result.product_id for c, _ in changed]).update(
         is_latest=False
     )
@@ -934,6 +972,17 @@ def _results_write_orm(*, run: ScoringRun, changed: Sequence[tuple[Computed, str
         for c, _ in changed
         for f in c.factors
     )
+    for r in (c.result for c, _ in changed):  # one UPDATE per product, the demo's few hundred
+        # a product without a ranking score leaves the list in the same statement, as in PRODUCTS_UPDATE
+        unlisted = (
+            {"heart_rank": None, "heart_rank_low": None, "heart_rank_high": None} if r.ranking_score is None else {}
+        )
+        Product.objects.filter(pk=r.product_id).update(
+            rating_score=r.comprehensive if r.published else None,
+            ranking_score=r.ranking_score,
+            rated_by=r.counted,
+            **unlisted,
+        )
     return result_of
 
 
@@ -953,55 +1002,6 @@ def _jit_off() -> None:
         # Once per read: the categories after a full run's first send only small statements.
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL jit = off")
-
-
-# A product that is no longer published leaves the list in the same statement (the database refuses a
-# listed product without a ranking score); the list rebuild then renumbers the rest.
-PRODUCTS_UPDATE = """
-    UPDATE catalog_product p
-       SET rating_score = CASE WHEN new.published THEN new.comprehensive END,
-           ranking_score = new.ranking_score,
-           rated_by = new.counted,
-           heart_rank = CASE WHEN new.ranking_score IS NOT NULL THEN p.heart_rank END,
-           heart_rank_low = CASE WHEN new.ranking_score IS NOT NULL THEN p.heart_rank_low END,
-           heart_rank_high = CASE WHEN new.ranking_score IS NOT NULL THEN p.heart_rank_high END
-      FROM unnest(%s::bigint[], %s::boolean[], %s::float8[], %s::float8[], %s::int[])
-           AS new (product_id, published, comprehensive, ranking_score, counted)
-     WHERE p.id = new.product_id
-"""
-
-
-def _products_update(changed: Sequence[Computed]) -> None:
-    """Copy the published figures onto the products, so every list shows them without a join.
-
-    One UPDATE from the arrays of the results just written (``bulk_update`` built a CASE per field and
-    product in Python, about a second of a full run; subqueries to the new results cost 8 ms a category).
-    """
-    results = [c.result for c in changed]
-    if connection.vendor != "postgresql":  # SQLite: one UPDATE per product, the demo's few hundred
-        for r in results:
-            # a product without a ranking score leaves the list in the same statement, as below
-            unlisted = (
-                {"heart_rank": None, "heart_rank_low": None, "heart_rank_high": None} if r.ranking_score is None else {}
-            )
-            Product.objects.filter(pk=r.product_id).update(
-                rating_score=r.comprehensive if r.published else None,
-                ranking_score=r.ranking_score,
-                rated_by=r.counted,
-                **unlisted,
-            )
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            PRODUCTS_UPDATE,
-            [
-                [r.product_id for r in results],
-                [r.published for r in results],
-                [r.comprehensive for r in results],
-                [r.ranking_score for r in results],
-                [r.counted for r in results],
-            ],
-        )
 
 
 def _list_rebuild(
