@@ -240,9 +240,9 @@ def _scores_read(product_ids: Sequence[int] | None, excluded: Sequence[int]) -> 
         return ScoreRows(vote=rows[:, 0], factor=rows[:, 1], score=rows[:, 2])
     received = io.BytesIO()
     with connection.cursor() as cursor:
-        params: list[Any] = [list(excluded)]
+        params = [_pg_array(excluded)]
         if product_ids is not None:
-            params.append(list(product_ids))
+            params.append(_pg_array(product_ids))
         products = "AND product_id = ANY(%s::bigint[])" if product_ids is not None else ""
         statement = cursor.mogrify(SCORES_COPY.format(products=products), params)
         cursor.copy_expert(statement.decode() if isinstance(statement, bytes) else statement, received)
@@ -900,7 +900,7 @@ RESULTS_INSERT = """
     SELECT id, product_id FROM written
 """
 # The old results' latest mark moved off first, in a statement of its own: one latest result per product.
-LATEST_UNMARK = "UPDATE ratings_productresult SET is_latest = false WHERE is_latest AND product_id = ANY(%s)"
+LATEST_UNMARK = "UPDATE ratings_productresult SET is_latest = false WHERE is_latest AND product_id = ANY(%s::bigint[])"
 # A product that is no longer published leaves the list in the same statement (the database refuses a
 # listed product without a ranking score); the list rebuild then renumbers the rest.
 PRODUCTS_UPDATE = """
@@ -933,18 +933,18 @@ def _results_write(*, run: ScoringRun, changed: Sequence[tuple[Computed, str]]) 
         cursor.execute(
             ";".join([LATEST_UNMARK, PRODUCTS_UPDATE, RESULTS_INSERT]),
             [
-                [r.product_id for r in results],
-                [r.product_id for r in results],
-                [r.published for r in results],
-                [r.comprehensive for r in results],
-                [r.ranking_score for r in results],
-                [r.counted for r in results],
+                _pg_array([r.product_id for r in results]),
+                _pg_array([r.product_id for r in results]),
+                _pg_array([r.published for r in results]),
+                _pg_array([r.comprehensive for r in results]),
+                _pg_array([r.ranking_score for r in results]),
+                _pg_array([r.counted for r in results]),
                 run.pk,
                 timezone.now(),
-                [digest for _, digest in changed],
-                *([getattr(r, name) for r in results] for name in RESULT_COLUMNS),
-                [product_id for product_id, _ in factors],
-                *([getattr(f, name) for _, f in factors] for name in FACTOR_COLUMNS),
+                _pg_array([digest for _, digest in changed]),
+                *(_pg_array([getattr(r, name) for r in results]) for name in RESULT_COLUMNS),
+                _pg_array([product_id for product_id, _ in factors]),
+                *(_pg_array([getattr(f, name) for _, f in factors]) for name in FACTOR_COLUMNS),
             ],
         )
         return {product_id: pk for pk, product_id in cursor.fetchall()}
@@ -984,6 +984,28 @@ def _results_write_orm(*, run: ScoringRun, changed: Sequence[tuple[Computed, str
             **unlisted,
         )
     return result_of
+
+
+def _pg_array(values: Iterable[Any]) -> str:
+    """Values as one PostgreSQL array literal (``'{1,2,NULL}'``, cast in the statement), instead of psycopg2's
+    ``ARRAY[1,2,NULL]``: that is one constant per element for the server to parse and plan, ~6 ms of planning
+    a category for the results' forty arrays, against well under 1 ms for forty strings."""
+    return "{" + ",".join(_pg_array_element(value) for value in values) + "}"
+
+
+def _pg_array_element(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, int | Decimal):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)  # the shortest text that reads back to the same float, as psycopg2 sends it
+    if isinstance(value, datetime):
+        return f'"{value.isoformat()}"'
+    text = str(value)
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _commit_without_waiting() -> None:
@@ -1089,7 +1111,7 @@ def _heart_ranks_update(moved: Sequence[tuple[int, int | None, int | None, int |
         )
         return
     with connection.cursor() as cursor:
-        cursor.execute(HEART_RANKS_UPDATE, [list(column) for column in zip(*moved, strict=True)])
+        cursor.execute(HEART_RANKS_UPDATE, [_pg_array(column) for column in zip(*moved, strict=True)])
 
 
 @dataclass(frozen=True)
