@@ -24,8 +24,8 @@ seed does. Random draws come from ``setseed()``. VACUUM ANALYZE at the end (auto
 The default run measures, in this process acting as the worker (categories one after another):
 
 1. the job: ``scoring.run_all`` on empty result tables (every product gets its first result), with
-   the time of each category and of the rank intervals' bootstrap within it (its read of the vote
-   scores and its numpy), printed as its share of the job;
+   the time of each category and of the rank intervals' bootstrap within it (its vote scores binned from
+   the job's one read of the scores, and its numpy), printed as its share of the job;
 2. the re-run with no new data (must write no result; it keeps the intervals, bootstrapping nothing);
 3. the bound, written here independently of the job: one scan of all factor scores grouped by frozen
    factor into 1–5 histograms and means, the votes that do not count left out by a hashed anti-join
@@ -344,27 +344,31 @@ def database_clock() -> Iterator[list[float]]:
 
 @contextmanager
 def bootstrap_clock() -> Iterator[list[float]]:
-    """Adds up the time of the rank intervals' bootstrap: in all (its query of the votes and the numpy)
-    and in numpy alone, by wrapping ``scoring._rank_intervals`` and ``rank_intervals.rank_intervals``."""
+    """Adds up the time of the rank intervals' bootstrap: in all (its vote scores binned from the job's read,
+    its bins gathered and the numpy) and in its numpy alone, by wrapping ``scoring._vote_scores``,
+    ``scoring._rank_intervals`` and ``rank_intervals.rank_intervals``."""
     spent = [0.0, 0.0]
+    binned: Callable[..., Any] = scoring._vote_scores
     whole: Callable[..., Any] = scoring._rank_intervals
     arrays: Callable[..., Any] = rank_intervals.rank_intervals
 
     def clocked(into: int, original: Callable[..., Any]) -> Callable[..., Any]:
-        def call(**kwargs: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
             started = time.perf_counter()
             try:
-                return original(**kwargs)
+                return original(*args, **kwargs)
             finally:
                 spent[into] += time.perf_counter() - started
 
         return call
 
+    scoring._vote_scores = clocked(0, binned)  # type: ignore[assignment]
     scoring._rank_intervals = clocked(0, whole)  # type: ignore[assignment]
     rank_intervals.rank_intervals = clocked(1, arrays)  # type: ignore[assignment]
     try:
         yield spent
     finally:
+        scoring._vote_scores = binned  # type: ignore[assignment]
         scoring._rank_intervals = whole  # type: ignore[assignment]
         rank_intervals.rank_intervals = arrays  # type: ignore[assignment]
 

@@ -9,8 +9,8 @@ Smoke test (CI, seconds): on the demo data (``tests/test_benches.py``).
 Measures, in this process, each after a CHECKPOINT:
 
 1. the job: ``scoring.run_all`` on empty result tables (``bench/scoring.py``'s ``output_reset`` and
-   ``run_job``), and within it the input fingerprints' one ordered pass over the counted scores
-   (``fingerprints.votes_digests``), so its share of the job shows;
+   ``run_job``), and within it the input fingerprints (``fingerprints.votes_digests``: the counted scores
+   the job read sorted, written as lines and hashed in numpy), so their share of the job shows;
 2. ``verify_scores`` from the database: the run's files written by SQL (``COPY``), then every figure
    recomputed from them (``verification.database_verify`` is the two);
 3. ``verify_scores`` from an export: the recomputation alone, from files already written.

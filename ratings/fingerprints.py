@@ -19,21 +19,22 @@ is a new ``FORMAT``):
 The category prior is not an input of its own: a full run derives it from the category's products,
 whose fingerprints the category's covers; a product re-score uses the prior the last full run recorded.
 
-The votes digests are the only costly part: one ordered pass over the counted scores in PostgreSQL
-(``string_agg … ORDER BY`` hashed by ``sha256`` per product), beside the job's histogram query; the few
-votes the job reads "closer" (changed after the cut-off, say) are hashed here in Python with their
-product's other lines.
+The votes digests are the only costly part: the job reads the counted scores once into numpy (for its
+histograms too), and ``votes_digests`` sorts them into the canonical order, writes their lines as bytes
+and hashes each product's; the few votes the job reads "closer" (changed after the cut-off, say) are
+hashed in Python with their product's other lines.
 """
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-
-from django.db import connection
+from typing import TYPE_CHECKING
 
 from ratings import statistics
-from ratings.models import FactorScore
+
+if TYPE_CHECKING:
+    import numpy as np
 
 #: The version of the canonical text below.
 FORMAT = "little-red-heart input 1"
@@ -106,55 +107,123 @@ def run_fingerprint(categories: Iterable[tuple[int, str]], *, method_version: st
     return sha256("\n".join(lines) + "\n")
 
 
-# Per product, its counted scores' lines in order, hashed where they are: only the digests leave the database.
-VOTES_DIGESTS = """
-    SELECT product_id,
-           encode(sha256(convert_to(string_agg(
-               vote_id::text || ' ' || factor_id::text || ' ' || score::text || E'\\n', '' ORDER BY vote_id, factor_id
-           ), 'UTF8')), 'hex')
-      FROM ratings_factorscore
-     WHERE vote_id <> ALL(%s::bigint[]) {products}
-     GROUP BY product_id
-"""
-VOTES_LINES = """
-    SELECT product_id, vote_id, factor_id, score
-      FROM ratings_factorscore
-     WHERE vote_id <> ALL(%s::bigint[]) AND product_id = ANY(%s::bigint[])
-"""
+#: Rows hashed at once: the lines' text of a chunk is ~20 bytes a row (and a mask as large) while it is built.
+CHUNK_ROWS = 1_000_000
 
 
 def votes_digests(
-    product_ids: Sequence[int] | None,
     *,
-    excluded: Sequence[int],
+    product: "np.ndarray",
+    vote: "np.ndarray",
+    factor: "np.ndarray",
+    score: "np.ndarray",
     closer: Mapping[int, Sequence[tuple[int, int, int]]],
 ) -> dict[int, str]:
-    """Each product's votes digest (every product's when ``product_ids`` is None): the scores of the votes
-    not in ``excluded`` (as the job's histogram query reads them), plus the ``closer`` lines the job read
-    as they stood at the cut-off. A product with closer lines is hashed in Python from all its lines."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            if product_ids is None:
-                cursor.execute(VOTES_DIGESTS.format(products=""), [list(excluded)])
-            else:
-                cursor.execute(
-                    VOTES_DIGESTS.format(products="AND product_id = ANY(%s::bigint[])"),
-                    [list(excluded), list(product_ids)],
-                )
-            digests: dict[int, str] = dict(cursor.fetchall())
-            rows: list[tuple[int, int, int, int]] = []
-            if closer:
-                cursor.execute(VOTES_LINES, [list(excluded), list(closer)])
-                rows = cursor.fetchall()
-    else:  # SQLite: every line through Python
-        scores = FactorScore.objects.exclude(vote_id__in=list(excluded))
-        if product_ids is not None:
-            scores = scores.filter(product_id__in=list(product_ids))
-        rows = list(scores.values_list("product_id", "vote_id", "factor_id", "score"))
-        digests = {}
-    lines: dict[int, list[tuple[int, int, int]]] = {pid: list(extra) for pid, extra in closer.items()}
-    for product_id, vote_id, factor_id, score in rows:
-        lines.setdefault(product_id, []).append((vote_id, factor_id, score))
-    for product_id, product_lines in lines.items():
-        digests[product_id] = votes_digest(sorted(product_lines))
+    """Each product's votes digest from its counted scores, given as four parallel arrays in any order (one
+    row per score, as the job read them), plus the ``closer`` lines the job read as they stood at the
+    cut-off. A product with closer lines is hashed in Python from all its lines.
+
+    The rest in numpy: the rows sorted into the canonical order (product, vote, campaign factor), their lines
+    written as bytes column by column (the digits of every id at once), and each product's run of bytes
+    hashed. At the medium bench scale (5M scores) ~0.5 s, against 3.7–6.2 s for the same pass in SQL, whose
+    cost was the sort by (product, vote, factor) and building each line as text.
+    """
+    import numpy as np  # lazily: web processes that never score stay light
+
+    digests: dict[int, str] = {}
+    lines_of: dict[int, list[tuple[int, int, int]]] = {pid: list(extra) for pid, extra in closer.items()}
+    if len(vote):
+        order = _canonical_order(np.asarray(product), np.asarray(vote), np.asarray(factor))
+        product = product[order]  # the other columns are gathered a chunk at a time
+        starts = np.flatnonzero(np.diff(product, prepend=product[0] - 1))
+        ends = np.append(starts[1:], len(product))
+        chunk_from = 0
+        while chunk_from < len(starts):
+            # whole products, up to CHUNK_ROWS rows (or one product larger than that)
+            chunk_to = max(chunk_from + 1, int(np.searchsorted(ends, starts[chunk_from] + CHUNK_ROWS, side="right")))
+            first, last = int(starts[chunk_from]), int(ends[chunk_to - 1])
+            rows = order[first:last]
+            chunk_vote, chunk_factor, chunk_score = vote[rows], factor[rows], score[rows]
+            text, line_ends = _lines(chunk_vote, chunk_factor, chunk_score)
+            offsets = np.concatenate(([0], line_ends))
+            view = memoryview(text)
+            for start, end in zip(
+                starts[chunk_from:chunk_to].tolist(), ends[chunk_from:chunk_to].tolist(), strict=True
+            ):
+                pid = int(product[start])
+                if pid in lines_of:
+                    at = slice(start - first, end - first)
+                    lines_of[pid] += zip(
+                        chunk_vote[at].tolist(), chunk_factor[at].tolist(), chunk_score[at].tolist(), strict=True
+                    )
+                else:
+                    digests[pid] = hashlib.sha256(view[offsets[start - first] : offsets[end - first]]).hexdigest()
+            chunk_from = chunk_to
+    for pid, product_lines in lines_of.items():
+        digests[pid] = votes_digest(sorted(product_lines))
     return digests
+
+
+def _canonical_order(product: "np.ndarray", vote: "np.ndarray", factor: "np.ndarray") -> "np.ndarray":
+    """The permutation that sorts rows by (product, vote, factor): one sort of a combined key where the ids
+    fit in 63 bits (always, at any size this system meets), else three."""
+    import numpy as np
+
+    votes, factors = int(vote.max()) + 1, int(factor.max()) + 1
+    if (
+        min(int(product.min()), int(vote.min()), int(factor.min())) >= 0
+        and (int(product.max()) + 1) * votes * factors < 2**63
+    ):
+        key = (product.astype(np.int64) * votes + vote) * factors + factor
+        # stable: timsort, quick on the runs rows come in (a vote's scores together, in the table's order)
+        return np.argsort(key, kind="stable")
+    return np.lexsort((factor, vote, product))
+
+
+def _lines(vote: "np.ndarray", factor: "np.ndarray", score: "np.ndarray") -> tuple[bytes, "np.ndarray"]:
+    """The lines ``"<vote> <factor> <score>\n"`` of these rows as one bytes string, and where each line ends.
+
+    Each row is written into a fixed-width row of bytes, its numbers right-aligned with NUL bytes before
+    them, and the NULs are dropped in one pass: no line holds a NUL of its own."""
+    import numpy as np
+
+    vote_digits, vote_width = _digits(vote)
+    factor_digits, factor_width = _digits(factor)
+    width_v, width_f = vote_digits.shape[1], factor_digits.shape[1]
+    text = np.empty((len(vote), width_v + width_f + 4), dtype=np.uint8)
+    text[:, :width_v] = vote_digits
+    text[:, width_v] = ord(" ")
+    text[:, width_v + 1 : width_v + 1 + width_f] = factor_digits
+    text[:, -3] = ord(" ")
+    text[:, -2] = score + ord("0")
+    text[:, -1] = ord("\n")
+    return text[text != 0].tobytes(), np.cumsum(vote_width + factor_width + 4)
+
+
+def _digits(values: "np.ndarray") -> tuple["np.ndarray", "np.ndarray"]:
+    """Non-negative integers as ASCII digits, right-aligned in a matrix as wide as the longest with NUL bytes
+    before them; and their lengths. Ids come in dense ranges and each is on many rows (a vote on one per
+    factor it scored): then every number of the range is written once and the rows gather theirs."""
+    import numpy as np
+
+    low, high = int(values.min()), int(values.max())
+    if len(values) > 2 * (high - low + 1):
+        digits, lengths = _written(np.arange(low, high + 1, dtype=np.int64))
+        return digits[values - low], lengths[values - low]
+    return _written(values)
+
+
+def _written(values: "np.ndarray") -> tuple["np.ndarray", "np.ndarray"]:
+    import numpy as np
+
+    width = len(str(int(values.max())))
+    digits = np.zeros((len(values), width), dtype=np.uint8)
+    lengths = np.ones(len(values), dtype=np.int64)
+    rest = values.astype(np.int64)
+    for column in range(width - 1, -1, -1):
+        rest, digit = np.divmod(rest, 10)
+        digits[:, column] = digit + ord("0")
+        if column:
+            lengths += rest > 0  # digits left: the number is longer than what is written so far
+    digits[np.arange(width) < (width - lengths)[:, None]] = 0  # NULs before each number
+    return digits, lengths

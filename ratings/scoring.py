@@ -7,18 +7,19 @@ Two ways in, one way of scoring:
 * the debounced re-score of one product after votes or decisions (``rescore_request`` flags the
   campaign, ``campaign_rescore`` claims the flag and scores it).
 
-Both read five counts per factor from the database (``FactorScore`` grouped by frozen factor, votes
-that do not count left out by a hashed ``NOT IN`` list), compute the figures in ``ratings.statistics``
-(in numpy, over the matrix of histograms), and write a new ``ProductResult`` only where its fingerprint
-(a hash of everything a shopper could see, stored on the result) changed: a re-run with no new data
+Both read the counted scores from the database in one binary ``COPY`` into numpy (votes that do not
+count left out by a hashed ``NOT IN`` list), bin them into five counts per factor, compute the figures in
+``ratings.statistics`` (in numpy, over the matrix of histograms), and write a new ``ProductResult`` only where its
+fingerprint (a hash of everything a shopper could see, stored on the result) changed: a re-run with no new data
 writes no result. A full run reads once per worker process, for every category at once (one scan of
-the scores, the vote counts, the invitation counts, the factors), and each category takes its slice
+the scores, which also gives the votes digests and the bootstrap's vote scores; the vote counts, the
+invitation counts, the factors), and each category takes its slice
 from memory; a re-score reads its one product through the product's indexes. Results go in by
-``INSERT … SELECT FROM unnest(…)``, three statements per category whatever its size.
+``INSERT … SELECT FROM unnest(…)``, one round trip per category whatever its size.
 
 Each result also records its input fingerprint (``ratings.fingerprints``: a SHA-256 over its counted
-votes' scores, frozen factors, policy and method version, the scores hashed in one ordered pass in SQL
-beside the histograms), and each category and run one over their products'. ``verify_scores``
+votes' scores, frozen factors, policy and method version, the scores' lines written and hashed in numpy
+from the same read as the histograms), and each category and run one over their products'. ``verify_scores``
 (``ratings.verification``) recomputes every published figure and fingerprint on a path of its own.
 
 Concurrency contract: every write for a category happens in one transaction that first locks the
@@ -38,13 +39,14 @@ without its queue, say) makes no progress: after ``JOB_STALLED_AFTER_SECONDS`` t
 """
 
 import hashlib
+import io
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.core.cache import cache
 from django.db import IntegrityError, OperationalError, connection, transaction
@@ -71,6 +73,9 @@ from ratings.models import (
     VoteRevision,
     VoteVerdictChange,
 )
+
+if TYPE_CHECKING:
+    import numpy as np
 
 logger = logging.getLogger(__name__)
 
@@ -139,6 +144,11 @@ class VoteCounts:
         self.last_vote_at = max(filter(None, [self.last_vote_at, submitted_at]), default=None)
 
 
+#: Per product: its counted votes' own scores (each vote's weighted mean over the factors it scored) and
+#: how many votes have each.
+VoteScores = dict[int, tuple[list[float], list[int]]]
+
+
 @dataclass
 class Inputs:
     """What products' figures are made of, read as of a window: histograms keyed by factor (the catalog
@@ -153,9 +163,9 @@ class Inputs:
     factor_defs: dict[int, list["FactorDef"]] = field(default_factory=dict)
     #: Per product, the SHA-256 of its counted scores' lines (``fingerprints.votes_digest``).
     vote_digests: dict[int, str] = field(default_factory=dict)
+    #: Per product, its counted votes' own scores binned (``_vote_scores``): the rank intervals' bootstrap.
+    vote_scores: VoteScores = field(default_factory=dict)
     window_days: int = 0
-    #: The votes the histogram query left out (not counted, outside the window, changed since the cut-off).
-    left_out: list[int] = field(default_factory=list)
 
     def histogram(self, product_id: int, factor: "FactorLike") -> list[int]:
         return self.histograms.get((product_id, self.factor_keys[factor.pk]), [0] * len(statistics.SCORES))
@@ -173,6 +183,7 @@ class Inputs:
             factor_keys=self.factor_keys | other.factor_keys,
             factor_defs=self.factor_defs | other.factor_defs,
             vote_digests={k: v for k, v in self.vote_digests.items() if k not in ids} | other.vote_digests,
+            vote_scores={k: v for k, v in self.vote_scores.items() if k not in ids} | other.vote_scores,
             window_days=self.window_days,
         )
 
@@ -197,39 +208,144 @@ def _factors_read(
     return keys, products, dict(defs)
 
 
-# Every 1–5 histogram of counted scores by campaign factor (which implies its product: grouped by
-# (product, factor) the planner expected 500 times the real number of groups and sorted on disk).
-HISTOGRAMS = """
-    SELECT factor_id, COUNT(*) FILTER (WHERE score = 1), COUNT(*) FILTER (WHERE score = 2),
-           COUNT(*) FILTER (WHERE score = 3), COUNT(*) FILTER (WHERE score = 4), COUNT(*) FILTER (WHERE score = 5)
-      FROM ratings_factorscore
-     WHERE vote_id <> ALL(%s::bigint[])
-     GROUP BY factor_id
+# Every counted score of the run (or of a few products, found by the product each score carries:
+# factorscore_product_idx), the votes that need a closer look left out by a hashed NOT IN: the one read of
+# the scores, from which the histograms, the votes digests and the bootstrap's vote scores are all computed
+# (``_scores_read``). COPY in binary: fixed-width rows numpy reads as they come (three queries grouping the
+# same rows three ways in SQL cost ~4× as much at the medium bench scale).
+SCORES_COPY = """
+    COPY (SELECT vote_id::int8, factor_id::int8, score::int2 FROM ratings_factorscore
+           WHERE vote_id <> ALL(%s::bigint[]) {products}) TO STDOUT (FORMAT binary)
 """
-# The same for a few products (a re-score), found by the product each score carries (factorscore_product_idx).
-HISTOGRAMS_OF_PRODUCTS = """
-    SELECT factor_id, COUNT(*) FILTER (WHERE score = 1), COUNT(*) FILTER (WHERE score = 2),
-           COUNT(*) FILTER (WHERE score = 3), COUNT(*) FILTER (WHERE score = 4), COUNT(*) FILTER (WHERE score = 5)
-      FROM ratings_factorscore
-     WHERE product_id = ANY(%s::bigint[]) AND vote_id <> ALL(%s::bigint[])
-     GROUP BY factor_id
-"""
+
+
+@dataclass(frozen=True)
+class ScoreRows:
+    """Scores as parallel arrays, one row per score, in no particular order."""
+
+    vote: "np.ndarray"
+    factor: "np.ndarray"
+    score: "np.ndarray"
+
+
+def _scores_read(product_ids: Sequence[int] | None, excluded: Sequence[int]) -> ScoreRows:
+    """The scores of every vote not in ``excluded`` (of these products, or of all)."""
+    import numpy as np  # lazily, as in _computed_many
+
+    if connection.vendor != "postgresql":  # SQLite on a fresh machine: the same rows through the ORM
+        in_window = FactorScore.objects.exclude(vote_id__in=list(excluded))
+        if product_ids is not None:
+            in_window = in_window.filter(product_id__in=list(product_ids))
+        rows = np.array(list(in_window.values_list("vote_id", "factor_id", "score")), dtype=np.int64).reshape(-1, 3)
+        return ScoreRows(vote=rows[:, 0], factor=rows[:, 1], score=rows[:, 2])
+    received = io.BytesIO()
+    with connection.cursor() as cursor:
+        params = [_pg_array(excluded)]
+        if product_ids is not None:
+            params.append(_pg_array(product_ids))
+        products = "AND product_id = ANY(%s::bigint[])" if product_ids is not None else ""
+        statement = cursor.mogrify(SCORES_COPY.format(products=products), params)
+        cursor.copy_expert(statement.decode() if isinstance(statement, bytes) else statement, received)
+    return _copy_rows(received.getbuffer())
+
+
+#: A row of ``SCORES_COPY``'s binary output: the field count, then each field's length and value.
+_COPY_ROW = [
+    ("fields", ">i2"),
+    ("vote_length", ">i4"),
+    ("vote", ">i8"),
+    ("factor_length", ">i4"),
+    ("factor", ">i8"),
+    ("score_length", ">i4"),
+    ("score", ">i2"),
+]
+
+
+def _copy_rows(data: memoryview) -> ScoreRows:
+    """Parse PostgreSQL's binary COPY of ``SCORES_COPY``: a header, fixed-width rows (no field is NULL), a trailer."""
+    import numpy as np
+
+    signature = b"PGCOPY\n\xff\r\n\x00"
+    if bytes(data[: len(signature)]) != signature:
+        raise ValueError("not a binary COPY")
+    extension = int.from_bytes(data[len(signature) + 4 : len(signature) + 8], "big")
+    body = data[len(signature) + 8 + extension : len(data) - 2]
+    rows = np.frombuffer(body, dtype=np.dtype(_COPY_ROW))
+    if len(rows) and not (
+        (rows["fields"] == 3).all()
+        and (rows["vote_length"] == 8).all()
+        and (rows["factor_length"] == 8).all()
+        and (rows["score_length"] == 2).all()
+    ):
+        raise ValueError("a binary COPY row is not (int8, int8, int2)")
+    return ScoreRows(
+        vote=_narrowed(rows["vote"]), factor=_narrowed(rows["factor"]), score=rows["score"].astype(np.int8)
+    )
+
+
+def _narrowed(ids: "np.ndarray") -> "np.ndarray":
+    """Ids in native 32-bit integers where they fit (half the memory of 64), else 64-bit."""
+    import numpy as np
+
+    fits = not len(ids) or (int(ids.min()) >= 0 and int(ids.max()) < 2**31)
+    return ids.astype(np.int32 if fits else np.int64)
+
+
+def _vote_scores(rows: ScoreRows, product: "np.ndarray", weights: dict[int, float]) -> VoteScores:
+    """Per product, its votes' own scores (each vote's weighted mean over the factors it scored) binned with
+    how many votes have each, in order of score: what the rank intervals' bootstrap re-draws."""
+    import numpy as np
+
+    if not len(rows.vote):
+        return {}
+    weight = np.ones(len(rows.factor))
+    if weights:
+        unequal = np.isin(rows.factor, np.fromiter(weights, dtype=np.int64))
+        lookup = dict(weights)
+        weight[unequal] = [lookup[f] for f in rows.factor[unequal].tolist()]
+    # per vote id: a full run's ids are a dense range (arrays of a few MB even at full scale); a few products'
+    # votes are spread over it, and numbered apart first
+    vote = rows.vote
+    if len(vote) < int(vote.max()) // 4:
+        _, vote = np.unique(vote, return_inverse=True)
+    size = int(vote.max()) + 1
+    total = np.bincount(vote, weights=rows.score * weight, minlength=size)
+    summed = np.bincount(vote, weights=weight, minlength=size)
+    of_vote = np.zeros(size, dtype=np.int64)
+    of_vote[vote] = product
+    voted = np.flatnonzero(summed)
+    of_vote, value = of_vote[voted], total[voted] / summed[voted]
+    order = np.lexsort((value, of_vote))
+    of_vote, value = of_vote[order], value[order]
+    new = np.flatnonzero((np.diff(of_vote, prepend=-1) != 0) | (np.diff(value, prepend=-1.0) != 0))
+    counts = np.diff(np.append(new, len(value)))
+    scores: VoteScores = {}
+    for pid, score, n in zip(of_vote[new].tolist(), value[new].tolist(), counts.tolist(), strict=True):
+        values, numbers = scores.setdefault(pid, ([], []))
+        values.append(score)
+        numbers.append(n)
+    return scores
 
 
 def _read_inputs(product_ids: Sequence[int] | None, window: Window) -> Inputs:
     """Everything the figures of these products (None: of every product) need, as the votes stood at the
     window's cut-off.
 
-    The bulk is one histogram query over ``FactorScore`` (found by the product each score carries,
-    ``factorscore_product_idx``) that leaves out, with a hashed ``NOT IN``, the few votes that need a
-    closer look: not counted now, submitted before the window, or changed after the cut-off. Those are
-    read back in Python as they stood at the cut-off: the verdict from ``VoteVerdictChange`` (written by
-    triggers on every change), the scores from the current rows or from the ``VoteRevision`` in force.
+    The bulk is one read of the scores (``_scores_read``: found by the product each score carries,
+    ``factorscore_product_idx``, for a few products), binned into histograms, hashed into the votes
+    digests and summed per vote for the bootstrap in numpy. It leaves out, with a hashed ``NOT IN``, the
+    few votes that need a closer look: not counted now, submitted before the window, or changed after the
+    cut-off. Those are read back in Python as they stood at the cut-off: the verdict from
+    ``VoteVerdictChange`` (written by triggers on every change), the scores from the current rows or from
+    the ``VoteRevision`` in force.
     With the cut-off "now" the closer look is the small set of votes that do not count.
 
-    For every product (a full run) the histogram query is one scan of all scores, like the bench's bound:
+    For every product (a full run) the read is one scan of all scores, like the bench's bound:
     no semi-join to a product list, which cost a scan per category (93 of them, ~130 ms each at full scale).
     """
+    import numpy as np  # lazily, as in _computed_many
+
+    _jit_off()
     cutoff, start = window.cutoff, window.start
     keys, product_of, defs = _factors_read(product_ids)
     every = Vote.objects.all() if product_ids is None else Vote.objects.filter(product_id__in=product_ids)
@@ -244,9 +360,9 @@ def _read_inputs(product_ids: Sequence[int] | None, window: Window) -> Inputs:
         into = histograms.setdefault((product_id, keys[campaign_factor_id]), [0] * len(statistics.SCORES))
         into[score - statistics.SCORES[0]] += n
 
-    # The votes left out of the histogram query: read first, and passed to it as a list. As a subquery they
-    # were a parallel scan of the votes inside the histogram query, which ruled out a parallel plan for
-    # the scan of the scores (2.8 s against 1.3 s on 5M scores); a long NOT IN list is hashed too.
+    # The votes left out of the read of the scores: read first, and passed to it as a list (a long NOT IN
+    # list is hashed). As a subquery they were a parallel scan of the votes inside the scan of the scores.
+    # (2.8 s against 1.3 s on 5M scores, when it was a histogram query).
     left_out = list(
         every.filter(unusual | Q(created_at__gt=cutoff)).values_list(
             "pk", "product_id", "verdict", "exclusion_reason", "submitted_at", "updated_at", "created_at"
@@ -254,25 +370,28 @@ def _read_inputs(product_ids: Sequence[int] | None, window: Window) -> Inputs:
     )
     closer = [row[:6] for row in left_out if row[6] <= cutoff]
     excluded = [row[0] for row in left_out]
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            if product_ids is None:
-                cursor.execute(HISTOGRAMS, [excluded])
-            else:
-                cursor.execute(HISTOGRAMS_OF_PRODUCTS, [list(product_ids), excluded])
-            rows = cursor.fetchall()
-    else:  # SQLite on a fresh machine: the same counts through the ORM, without arrays
-        in_window = FactorScore.objects.exclude(vote_id__in=excluded)
-        if product_ids is not None:
-            in_window = in_window.filter(product_id__in=list(product_ids))
-        per_score = {f"n{n}": Count("pk", filter=Q(score=n)) for n in statistics.SCORES}
-        rows = list(in_window.order_by().values("factor_id").annotate(**per_score).values_list("factor_id", *per_score))
-    for factor_id, *histogram in rows:
+    rows = _scores_read(product_ids, excluded)
+    # Each score's product and histogram row, by its campaign factor (a dense range of ids: a lookup array).
+    factor_ids = np.fromiter(product_of, dtype=np.int64, count=len(product_of))
+    lookup = np.full(int(factor_ids.max(initial=-1)) + 1, -1, dtype=np.int64)
+    lookup[factor_ids] = np.arange(len(factor_ids))
+    row_of = lookup[np.minimum(rows.factor, len(lookup) - 1)] if len(lookup) else np.full(len(rows.factor), -1)
+    if not (known := (row_of >= 0) & (rows.factor < len(lookup))).all():
+        # a campaign opened since its factors were read: its product is read again (``_category_computed``)
+        rows = ScoreRows(vote=rows.vote[known], factor=rows.factor[known], score=rows.score[known])
+        row_of = row_of[known]
+    product = np.fromiter(product_of.values(), dtype=np.int64, count=len(product_of))[row_of]
+    counted = np.bincount(row_of * 5 + rows.score - statistics.SCORES[0], minlength=len(factor_ids) * 5)
+    for factor_id, histogram in zip(factor_ids.tolist(), counted.reshape(-1, 5).tolist(), strict=True):
+        if not any(histogram):
+            continue
         key = (product_of[factor_id], keys[factor_id])
         if key in histograms:  # another campaign's factor of the same catalog factor
             histograms[key] = [a + b for a, b in zip(histograms[key], histogram, strict=True)]
         else:
             histograms[key] = histogram
+    weights = {f.pk: float(f.weight) for fs in defs.values() for f in fs if f.weight != 1}
+    vote_scores = _vote_scores(rows, product, weights)
 
     counts: dict[int, VoteCounts] = defaultdict(VoteCounts)
     plain = votes.filter(submitted_at__gte=start, updated_at__lte=cutoff, verdict=Vote.Verdict.COUNTED)
@@ -320,7 +439,9 @@ def _read_inputs(product_ids: Sequence[int] | None, window: Window) -> Inputs:
     ):
         add(product_id, factor_id, score)
         closer_lines[product_id].append((vote_id, factor_id, score))
-    digests = fingerprints.votes_digests(product_ids, excluded=excluded, closer=closer_lines)
+    digests = fingerprints.votes_digests(
+        product=product, vote=rows.vote, factor=rows.factor, score=rows.score, closer=closer_lines
+    )
 
     invitations = Invitation.objects.filter(created_at__range=(start, cutoff))
     if product_ids is not None:
@@ -335,8 +456,8 @@ def _read_inputs(product_ids: Sequence[int] | None, window: Window) -> Inputs:
         factor_keys=keys,
         factor_defs=defs,
         vote_digests=digests,
+        vote_scores=vote_scores,
         window_days=(cutoff - start).days,
-        left_out=excluded,
     )
 
 
@@ -658,7 +779,6 @@ def _category_computed(
     """The figures of these campaigns' products as of the run's cut-off, and the prior used (computed
     from them when ``prior`` is None). Reads only.
     ``inputs`` are the full run's, read once for every category; without them, these products' are read."""
-    _jit_off()
     window = Window.ending(run.data_cutoff, days=window_days)
     if inputs is None:
         inputs = _read_inputs([c.product_id for c in campaigns], window)
@@ -716,7 +836,6 @@ def _score_category(
     written: dict[int, int] = {}
     if changed:
         written = _results_write(run=run, changed=changed)
-        _products_update([c for c, _ in changed])
     run_inputs = inputs
     bootstrap = (
         Bootstrap(
@@ -724,7 +843,7 @@ def _score_category(
             prior=prior,
             prior_strength=rules.prior_strength,
             changed=bool(changed),
-            vote_scores=lambda: _run_vote_scores(run, window_days=window_days, inputs=run_inputs),
+            vote_scores=run_inputs.vote_scores,
         )
         if run.kind == ScoringRun.Kind.FULL and run_inputs is not None
         else None
@@ -746,54 +865,93 @@ def _score_category(
     return outcome, prior
 
 
-# One array per column, in the order of RESULT_COLUMNS and FACTOR_COLUMNS.
+# One array per column, in the order of RESULT_COLUMNS and FACTOR_COLUMNS; the factors' first array is
+# their products', which finds each its new result. The factors go in in the order of the arrays (result,
+# position, id), as the default ordering of FactorResult reads them back.
 RESULTS_INSERT = """
-    INSERT INTO ratings_productresult (
-        run_id, is_latest, created_at, fingerprint,
-        product_id, campaign_id, category_id, method_version, data_cutoff, invited, voted, counted, under_review,
-        excluded_screening, excluded_moderation, excluded_refund, last_vote_at, min_votes, published,
-        comprehensive, prior, prior_strength, ranking_score, input_fingerprint)
-    SELECT %s, true, %s, new.*
-      FROM unnest(%s::text[],
-                  %s::bigint[], %s::bigint[], %s::bigint[], %s::text[], %s::timestamptz[], %s::int[], %s::int[],
-                  %s::int[], %s::int[], %s::int[], %s::int[], %s::int[], %s::timestamptz[], %s::int[], %s::boolean[],
-                  %s::float8[], %s::float8[], %s::int[], %s::float8[], %s::text[]) AS new
-    RETURNING id, product_id
+    WITH written AS (
+        INSERT INTO ratings_productresult (
+            run_id, is_latest, created_at, fingerprint,
+            product_id, campaign_id, category_id, method_version, data_cutoff, invited, voted, counted, under_review,
+            excluded_screening, excluded_moderation, excluded_refund, last_vote_at, min_votes, published,
+            comprehensive, prior, prior_strength, ranking_score, input_fingerprint)
+        SELECT %s, true, %s, new.*
+          FROM unnest(%s::text[],
+                      %s::bigint[], %s::bigint[], %s::bigint[], %s::text[], %s::timestamptz[], %s::int[], %s::int[],
+                      %s::int[], %s::int[], %s::int[], %s::int[], %s::int[], %s::timestamptz[], %s::int[],
+                      %s::boolean[], %s::float8[], %s::float8[], %s::int[], %s::float8[], %s::text[]) AS new
+        RETURNING id, product_id
+    ), factors AS (
+        INSERT INTO ratings_factorresult (
+            result_id, campaign_factor_id, name_zh, name_en, position, weight, votes, mean, sd, ci_low, ci_high,
+            median, agreement, scores_1, scores_2, scores_3, scores_4, scores_5)
+        SELECT written.id, f.campaign_factor_id, f.name_zh, f.name_en, f.position, f.weight, f.votes, f.mean, f.sd,
+               f.ci_low, f.ci_high, f.median, f.agreement, f.scores_1, f.scores_2, f.scores_3, f.scores_4, f.scores_5
+          FROM unnest(%s::bigint[],
+                      %s::bigint[], %s::text[], %s::text[], %s::int[], %s::numeric[], %s::int[], %s::float8[],
+                      %s::float8[], %s::float8[], %s::float8[], %s::float8[], %s::float8[], %s::int[], %s::int[],
+                      %s::int[], %s::int[], %s::int[])
+               WITH ORDINALITY AS f (product_id, campaign_factor_id, name_zh, name_en, position, weight, votes, mean,
+                                     sd, ci_low, ci_high, median, agreement, scores_1, scores_2, scores_3, scores_4,
+                                     scores_5, n)
+          JOIN written ON written.product_id = f.product_id
+         ORDER BY f.n
+    )
+    SELECT id, product_id FROM written
 """
-FACTORS_INSERT = """
-    INSERT INTO ratings_factorresult (
-        result_id, campaign_factor_id, name_zh, name_en, position, weight, votes, mean, sd, ci_low, ci_high,
-        median, agreement, scores_1, scores_2, scores_3, scores_4, scores_5)
-    SELECT * FROM unnest(%s::bigint[],
-                         %s::bigint[], %s::text[], %s::text[], %s::int[], %s::numeric[], %s::int[], %s::float8[],
-                         %s::float8[], %s::float8[], %s::float8[], %s::float8[], %s::float8[], %s::int[], %s::int[],
-                         %s::int[], %s::int[], %s::int[])
+# The old results' latest mark moved off first, in a statement of its own: one latest result per product.
+LATEST_UNMARK = "UPDATE ratings_productresult SET is_latest = false WHERE is_latest AND product_id = ANY(%s::bigint[])"
+# A product that is no longer published leaves the list in the same statement (the database refuses a
+# listed product without a ranking score); the list rebuild then renumbers the rest.
+PRODUCTS_UPDATE = """
+    UPDATE catalog_product p
+       SET rating_score = CASE WHEN new.published THEN new.comprehensive END,
+           ranking_score = new.ranking_score,
+           rated_by = new.counted,
+           heart_rank = CASE WHEN new.ranking_score IS NOT NULL THEN p.heart_rank END,
+           heart_rank_low = CASE WHEN new.ranking_score IS NOT NULL THEN p.heart_rank_low END,
+           heart_rank_high = CASE WHEN new.ranking_score IS NOT NULL THEN p.heart_rank_high END
+      FROM unnest(%s::bigint[], %s::boolean[], %s::float8[], %s::float8[], %s::int[])
+           AS new (product_id, published, comprehensive, ranking_score, counted)
+     WHERE p.id = new.product_id
 """
 
 
 def _results_write(*, run: ScoringRun, changed: Sequence[tuple[Computed, str]]) -> dict[int, int]:
-    """Write the changed results as the latest, in three statements whatever their number: the latest mark
-    moved off the old ones, then the results and their factors each by ``INSERT … SELECT FROM unnest(…)``
-    of one array per column (``bulk_create`` built a model instance and converted every value in Python:
-    ~45k instances and 405k conversions for 21k rows at full scale)."""
-    products = [c.result.product_id for c, _ in changed]
+    """Write the changed results as the latest and copy their published figures onto the products (so every
+    list shows them without a join), in one round trip of three statements whatever their number: the
+    latest mark moved off the old results; the products updated; the results and their factors inserted by
+    ``INSERT … SELECT FROM unnest(…)`` of one array per column (``bulk_create`` built a model instance and
+    converted every value in Python: ~45k instances and 405k conversions for 21k rows at full scale;
+    ``bulk_update`` of the products a CASE per field and product). Sent apart they were four round trips
+    a category. Returns each product's new result id."""
     if connection.vendor != "postgresql":
         return _results_write_orm(run=run, changed=changed)
+    results = [c.result for c, _ in changed]
+    factors = [(c.result.product_id, f) for c, _ in changed for f in c.factors]
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE ratings_productresult SET is_latest = false WHERE is_latest AND product_id = ANY(%s)", [products]
+            ";".join([LATEST_UNMARK, PRODUCTS_UPDATE, RESULTS_INSERT]),
+            [
+                _pg_array([r.product_id for r in results]),
+                _pg_array([r.product_id for r in results]),
+                _pg_array([r.published for r in results]),
+                _pg_array([r.comprehensive for r in results]),
+                _pg_array([r.ranking_score for r in results]),
+                _pg_array([r.counted for r in results]),
+                run.pk,
+                timezone.now(),
+                _pg_array([digest for _, digest in changed]),
+                *(_pg_array([getattr(r, name) for r in results]) for name in RESULT_COLUMNS),
+                _pg_array([product_id for product_id, _ in factors]),
+                *(_pg_array([getattr(f, name) for _, f in factors]) for name in FACTOR_COLUMNS),
+            ],
         )
-        result_columns = [[getattr(c.result, name) for c, _ in changed] for name in RESULT_COLUMNS]
-        cursor.execute(RESULTS_INSERT, [run.pk, timezone.now(), [digest for _, digest in changed], *result_columns])
-        result_of = dict((product_id, pk) for pk, product_id in cursor.fetchall())
-        rows = [(result_of[c.result.product_id], f) for c, _ in changed for f in c.factors]
-        factor_columns = [[getattr(f, name) for _, f in rows] for name in FACTOR_COLUMNS]
-        cursor.execute(FACTORS_INSERT, [[pk for pk, _ in rows], *factor_columns])
-    return result_of
+        return {product_id: pk for pk, product_id in cursor.fetchall()}
 
 
 def _results_write_orm(*, run: ScoringRun, changed: Sequence[tuple[Computed, str]]) -> dict[int, int]:
-    """``_results_write`` for SQLite (a fresh machine, the demo): the same rows through the ORM."""
+    """``_results_write`` for SQLite (a fresh machine, the demo): the same rows and products through the ORM."""
     ProductResult.objects.filter(is_latest=True, product_id__in=[c.result.product_id for c, _ in changed]).update(
         is_latest=False
     )
@@ -814,7 +972,40 @@ def _results_write_orm(*, run: ScoringRun, changed: Sequence[tuple[Computed, str
         for c, _ in changed
         for f in c.factors
     )
+    for r in (c.result for c, _ in changed):  # one UPDATE per product, the demo's few hundred
+        # a product without a ranking score leaves the list in the same statement, as in PRODUCTS_UPDATE
+        unlisted = (
+            {"heart_rank": None, "heart_rank_low": None, "heart_rank_high": None} if r.ranking_score is None else {}
+        )
+        Product.objects.filter(pk=r.product_id).update(
+            rating_score=r.comprehensive if r.published else None,
+            ranking_score=r.ranking_score,
+            rated_by=r.counted,
+            **unlisted,
+        )
     return result_of
+
+
+def _pg_array(values: Iterable[Any]) -> str:
+    """Values as one PostgreSQL array literal (``'{1,2,NULL}'``, cast in the statement), instead of psycopg2's
+    ``ARRAY[1,2,NULL]``: that is one constant per element for the server to parse and plan, ~6 ms of planning
+    a category for the results' forty arrays, against well under 1 ms for forty strings."""
+    return "{" + ",".join(_pg_array_element(value) for value in values) + "}"
+
+
+def _pg_array_element(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, int | Decimal):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)  # the shortest text that reads back to the same float, as psycopg2 sends it
+    if isinstance(value, datetime):
+        return f'"{value.isoformat()}"'
+    text = str(value)
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _commit_without_waiting() -> None:
@@ -828,59 +1019,11 @@ def _commit_without_waiting() -> None:
 
 def _jit_off() -> None:
     if connection.vendor == "postgresql":
-        # The histogram query's estimated cost passes jit_above_cost (~250k for a category, ~120k for
-        # one busy product), and compiling it took 10–110 ms: as long as the query itself, or longer.
+        # The read's estimated cost passes jit_above_cost (the histogram query it replaced: ~250k for a
+        # category, ~120k for one busy product), and compiling took 10–110 ms: as long as the query, or longer.
+        # Once per read: the categories after a full run's first send only small statements.
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL jit = off")
-
-
-# A product that is no longer published leaves the list in the same statement (the database refuses a
-# listed product without a ranking score); the list rebuild then renumbers the rest.
-PRODUCTS_UPDATE = """
-    UPDATE catalog_product p
-       SET rating_score = CASE WHEN new.published THEN new.comprehensive END,
-           ranking_score = new.ranking_score,
-           rated_by = new.counted,
-           heart_rank = CASE WHEN new.ranking_score IS NOT NULL THEN p.heart_rank END,
-           heart_rank_low = CASE WHEN new.ranking_score IS NOT NULL THEN p.heart_rank_low END,
-           heart_rank_high = CASE WHEN new.ranking_score IS NOT NULL THEN p.heart_rank_high END
-      FROM unnest(%s::bigint[], %s::boolean[], %s::float8[], %s::float8[], %s::int[])
-           AS new (product_id, published, comprehensive, ranking_score, counted)
-     WHERE p.id = new.product_id
-"""
-
-
-def _products_update(changed: Sequence[Computed]) -> None:
-    """Copy the published figures onto the products, so every list shows them without a join.
-
-    One UPDATE from the arrays of the results just written (``bulk_update`` built a CASE per field and
-    product in Python, about a second of a full run; subqueries to the new results cost 8 ms a category).
-    """
-    results = [c.result for c in changed]
-    if connection.vendor != "postgresql":  # SQLite: one UPDATE per product, the demo's few hundred
-        for r in results:
-            # a product without a ranking score leaves the list in the same statement, as below
-            unlisted = (
-                {"heart_rank": None, "heart_rank_low": None, "heart_rank_high": None} if r.ranking_score is None else {}
-            )
-            Product.objects.filter(pk=r.product_id).update(
-                rating_score=r.comprehensive if r.published else None,
-                ranking_score=r.ranking_score,
-                rated_by=r.counted,
-                **unlisted,
-            )
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            PRODUCTS_UPDATE,
-            [
-                [r.product_id for r in results],
-                [r.published for r in results],
-                [r.comprehensive for r in results],
-                [r.ranking_score for r in results],
-                [r.counted for r in results],
-            ],
-        )
 
 
 def _list_rebuild(
@@ -940,21 +1083,41 @@ def _list_rebuild(
         for place, c in enumerate(chosen, start=1)
     )
     placed = {pk: (ranks.get(pk), *intervals.get(pk, (None, None))) for pk in current}
-    moved = [
-        Product(pk=pk, heart_rank=rank, heart_rank_low=low, heart_rank_high=high)
-        for pk, (rank, low, high) in placed.items()
-        if current[pk] != (rank, low, high)
-    ]
+    moved = [(pk, *place) for pk, place in placed.items() if current[pk] != place]
     if moved:
-        Product.objects.bulk_update(moved, ["heart_rank", "heart_rank_low", "heart_rank_high"])
+        _heart_ranks_update(moved)
         transaction.on_commit(lambda: cache.delete(HEART_LIST_CACHE_KEY))
     return len(chosen)
+
+
+HEART_RANKS_UPDATE = """
+    UPDATE catalog_product p
+       SET heart_rank = new.rank, heart_rank_low = new.low, heart_rank_high = new.high
+      FROM unnest(%s::bigint[], %s::int[], %s::int[], %s::int[]) AS new (product_id, rank, low, high)
+     WHERE p.id = new.product_id
+"""
+
+
+def _heart_ranks_update(moved: Sequence[tuple[int, int | None, int | None, int | None]]) -> None:
+    """Products' places and intervals, (product id, place, low, high), in one UPDATE from arrays: ``bulk_update``
+    built a CASE per field and product in Python, ~20 ms a category."""
+    if connection.vendor != "postgresql":  # SQLite: the demo's few products, through the ORM
+        Product.objects.bulk_update(
+            [
+                Product(pk=pk, heart_rank=rank, heart_rank_low=low, heart_rank_high=high)
+                for pk, rank, low, high in moved
+            ],
+            ["heart_rank", "heart_rank_low", "heart_rank_high"],
+        )
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(HEART_RANKS_UPDATE, [_pg_array(column) for column in zip(*moved, strict=True)])
 
 
 @dataclass(frozen=True)
 class Bootstrap:
     """What a full run's rank intervals are computed with: the votes' window and the category's prior, the
-    run's vote scores (read on first use, ``_run_vote_scores``); and whether any result of the category
+    run's vote scores (``Inputs.vote_scores``); and whether any result of the category
     changed in the run (if none did, and no re-score rebuilt the list since the last full run, the
     bootstrap would give the same intervals again: they are kept)."""
 
@@ -962,88 +1125,13 @@ class Bootstrap:
     prior: float
     prior_strength: int
     changed: bool
-    vote_scores: Callable[[], "VoteScores"]
+    vote_scores: VoteScores
 
 
 def _list_rescored_since_full_run(category: Category) -> bool:
     """Whether the category's latest list was rebuilt by a re-score (its intervals widened, not computed)."""
     latest = HeartListEntry.objects.filter(category=category).order_by("-run_id").values_list("run__kind", flat=True)
     return latest.first() == ScoringRun.Kind.PRODUCT
-
-
-#: Per product: its counted votes' own scores (each vote's weighted mean over the factors it scored) and
-#: how many votes have each.
-VoteScores = dict[int, tuple[list[float], list[int]]]
-
-# Every counted vote's own score, binned per product: the histogram query's scan of the scores grouped by
-# vote instead of by factor, the same votes left out by the same hashed NOT IN (no join to the votes). A
-# vote's score is its sum over its count of factors, binned as the pair (integers: no rounding, and
-# numeric division cost 1.5 s over 5M scores); where some factor does not weigh 1, a weighted sum over
-# the sum of weights, with the weights of those factors only (a join to every campaign factor cost 2.5 s).
-VOTE_SCORES = """
-    SELECT product_id, total, weights, COUNT(*)
-      FROM (SELECT MIN(product_id) AS product_id, SUM(score) AS total, COUNT(*) AS weights
-              FROM ratings_factorscore
-             WHERE vote_id <> ALL(%s::bigint[])
-             GROUP BY vote_id) per_vote
-     GROUP BY product_id, total, weights
-"""
-VOTE_SCORES_WEIGHTED = """
-    SELECT product_id, total, weights, COUNT(*)
-      FROM (SELECT MIN(fs.product_id) AS product_id, SUM(fs.score * COALESCE(w.weight, 1)) AS total,
-                   SUM(COALESCE(w.weight, 1)) AS weights
-              FROM ratings_factorscore fs
-              LEFT JOIN unnest(%s::bigint[], %s::float8[]) AS w (factor_id, weight) ON w.factor_id = fs.factor_id
-             WHERE fs.vote_id <> ALL(%s::bigint[])
-             GROUP BY fs.vote_id) per_vote
-     GROUP BY product_id, total, weights
-"""
-
-#: The vote scores of the full run this process is working on, read by the first category that needs
-#: them: (run id, cut-off, window in days) and the scores.
-_run_vote_scores_cached: tuple[tuple[int, datetime, int], VoteScores] | None = None
-
-
-def _run_vote_scores(run: ScoringRun, *, window_days: int, inputs: Inputs) -> VoteScores:
-    """Every product's vote scores as of the run's cut-off, read once per run and process (as its inputs)."""
-    global _run_vote_scores_cached
-    key = (run.pk, run.data_cutoff, window_days)
-    if _run_vote_scores_cached is None or _run_vote_scores_cached[0] != key:
-        _run_vote_scores_cached = None
-        _run_vote_scores_cached = (key, _vote_scores_read(inputs))
-    return _run_vote_scores_cached[1]
-
-
-def _vote_scores_read(inputs: Inputs) -> VoteScores:
-    weighted = {f.pk: float(f.weight) for defs in inputs.factor_defs.values() for f in defs if f.weight != 1}
-    rows: list[tuple[int, float, float, int]]
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            if weighted:
-                cursor.execute(VOTE_SCORES_WEIGHTED, [list(weighted), list(weighted.values()), inputs.left_out])
-            else:
-                cursor.execute(VOTE_SCORES, [inputs.left_out])
-            rows = cursor.fetchall()
-    else:  # SQLite: each vote's sums through the ORM, binned here
-        binned: dict[tuple[int, float, float], int] = defaultdict(int)
-        per_vote: dict[int, list[float]] = {}
-        for vote_id, product_id, factor_id, score in FactorScore.objects.exclude(
-            vote_id__in=inputs.left_out
-        ).values_list("vote_id", "product_id", "factor_id", "score"):
-            weight = weighted.get(factor_id, 1.0)
-            sums = per_vote.setdefault(vote_id, [product_id, 0.0, 0.0])
-            sums[1] += score * weight
-            sums[2] += weight
-        for sums in per_vote.values():
-            binned[(int(sums[0]), sums[1], sums[2])] += 1
-        rows = [(pk, total, weights, n) for (pk, total, weights), n in binned.items()]
-    scores: VoteScores = {}
-    for product_id, total, weights, n in rows:
-        if weights:
-            values, counts = scores.setdefault(product_id, ([], []))
-            values.append(float(total) / float(weights))
-            counts.append(n)
-    return scores
 
 
 def _rank_intervals(
@@ -1062,7 +1150,7 @@ def _rank_intervals(
     from ratings import rank_intervals
 
     ordered = sorted(candidates, key=lambda c: (-c.ranking_score, -c.counted, c.product_id))
-    scores = bootstrap.vote_scores()
+    scores = bootstrap.vote_scores
     bins = [
         (i, score, n)
         for i, c in enumerate(ordered)

@@ -379,7 +379,7 @@ def test_a_vote_scores_its_weighted_mean_over_its_factors_when_they_weigh_unequa
     votes_cast(plain, [[5, 1, 1, 1, 1]])
     window = scoring.Window.ending(timezone.now(), days=365)
 
-    scores = scoring._vote_scores_read(scoring._read_inputs(None, window))
+    scores = scoring._read_inputs(None, window).vote_scores
 
     assert sorted(zip(*scores[weighted.product_id], strict=True)) == [(1.0, 1), (pytest.approx(24 / 8), 2)]
     assert scores[plain.product_id] == ([pytest.approx(9 / 5)], [1])

@@ -150,6 +150,28 @@ def test_the_full_run_equals_an_independent_computation_and_ignores_votes_that_d
 
 
 @pytest.mark.django_db
+def test_a_factor_named_with_quotes_commas_and_braces_keeps_its_name_and_weight_in_its_result() -> None:
+    # given: a campaign whose frozen factors' names hold what an array literal escapes, and a weight of 2.50
+    campaign = campaign_for(ProductFactory(category=rating_ready_category()))
+    names = ['Smell, "fresh"', "back\\slash {braces}", "NULL", ""]
+    factors = list(campaign.factors.order_by("position", "id"))
+    for factor, name in zip(factors, names, strict=False):
+        factor.name_en = name
+        factor.weight = Decimal("2.50")
+        factor.save(update_fields=["name_en", "weight"])
+    votes_cast(campaign, [[4, 5, 3, 2, 1]] * 3)
+
+    # when
+    scoring.run_all(triggered_by="test")
+
+    # then
+    stored = FactorResult.objects.filter(result__product_id=campaign.product_id, result__is_latest=True)
+    assert [(f.name_en, f.weight) for f in stored.order_by("position", "id")][: len(names)] == [
+        (name, Decimal("2.50")) for name in names
+    ]
+
+
+@pytest.mark.django_db
 def test_a_category_can_publish_with_fewer_votes_than_the_policy() -> None:
     campaign = _shampoo([1] * 5)
     campaign.category.min_votes_to_publish = 5

@@ -7,6 +7,7 @@ from datetime import timedelta
 from io import StringIO
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import F
@@ -16,7 +17,7 @@ from django.utils import timezone, translation
 
 from catalog.models import Product
 from moderation.models import CounterfeitCase
-from ratings import scoring
+from ratings import fingerprints, scoring
 from ratings.models import Campaign, FactorScore, ProductResult, Vote
 from tests.factories import ProductFactory, rating_ready_category
 from tests.ratings.eligibility_factories import set_policy
@@ -131,6 +132,28 @@ def test_the_votes_digest_is_the_documented_lines_in_vote_order() -> None:
         f"{factors}votes {hashlib.sha256(lines.encode()).hexdigest()}\n"
     )
     assert result.input_fingerprint == hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_the_votes_digests_of_scores_read_in_any_order_are_the_documented_lines_of_each_product() -> None:
+    # given: three products' scores as the job reads them, interleaved, ids of every width (9 then 10, …)
+    rows = [
+        (product, vote, factor, score)
+        for product, votes in ((7, [9, 10, 1234567]), (31, [99, 100]), (12, [5]))
+        for vote in votes
+        for factor, score in ((8, 1), (10, 5), (123456, 3))
+    ]
+    shuffled = sorted(rows, key=lambda row: hashlib.sha256(repr(row).encode()).digest())
+    product, vote, factor, score = (np.array(column) for column in zip(*shuffled, strict=True))
+
+    # when
+    digests = fingerprints.votes_digests(product=product, vote=vote, factor=factor, score=score, closer={})
+
+    # then: per product, SHA-256 of "<vote> <factor> <score>\n" by vote then factor, as docs/verify.md says
+    expected = {
+        pid: hashlib.sha256("".join(f"{v} {f} {s}\n" for p, v, f, s in sorted(rows) if p == pid).encode()).hexdigest()
+        for pid in (7, 31, 12)
+    }
+    assert digests == expected
 
 
 # --- verify_scores --------------------------------------------------------------------------------
