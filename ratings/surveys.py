@@ -187,6 +187,18 @@ def survey_close(*, survey: FactorSurvey, now: datetime | None = None) -> bool:
     return closed == 1
 
 
+def surveys_close_due(*, now: datetime | None = None) -> int:
+    """Close every open survey past its closing time (hourly, beat); returns how many it closed.
+
+    One conditional UPDATE: a repeat, or two runs at once, close each survey once (the same claim as
+    ``survey_close``, which staff use to close one early).
+    """
+    now = now or timezone.now()
+    return FactorSurvey.objects.filter(status=FactorSurvey.Status.OPEN, closes_at__lte=now).update(
+        status=FactorSurvey.Status.CLOSED, updated_at=now
+    )
+
+
 def survey_adoptable(survey: FactorSurvey, now: datetime | None = None) -> bool:
     """Whether staff may adopt factors from the survey now: closed, or open past its closing time."""
     now = now or timezone.now()
