@@ -71,6 +71,7 @@ class Notification(models.Model):
         APPEAL = "appeal", _("Answer to your appeal")
         COUNTERFEIT = "counterfeit", _("Decision on your counterfeit report")
         SURVEY = "survey", _("Invitation to choose a category's factors")
+        STAKE = "stake", _("Your earlier ratings of the products you now speak for no longer count")
 
     user = models.ForeignKey(User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)

@@ -11,6 +11,7 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from accounts.header import header_forget
 from accounts.models import Notification
 
 #: Stands for the subject id in a ``url_template``.
@@ -57,12 +58,14 @@ def notifications_create(
         WHERE true
         ORDER BY s.user_id, s.subject_id
         ON CONFLICT DO NOTHING
-        RETURNING id
+        RETURNING id, user_id
     """  # noqa: S608 - the only interpolated parts are our own SQL and checked identifiers  # nosec B608
     params = [kind.value, prefix, suffix, *context_params, now, now, *source_params]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return [row[0] for row in cursor.fetchall()]
+        inserted = cursor.fetchall()
+    header_forget(user_id for _pk, user_id in inserted)
+    return [pk for pk, _user_id in inserted]
 
 
 def notifications_mark_read(
@@ -81,4 +84,7 @@ def notifications_mark_read(
     if about is not None:
         unread = unread.filter(kind=about[0], subject_id=about[1])
     now = timezone.now()
-    return unread.update(read_at=now, updated_at=now)
+    marked = unread.update(read_at=now, updated_at=now)
+    if marked:
+        header_forget([user_id])
+    return marked

@@ -28,6 +28,7 @@ from catalog import selectors as catalog_selectors
 from catalog.models import Category, Product
 from catalog.views import PAGE_SIZE
 from ratings import selectors as rating_selectors
+from ratings.survey_ranking import METHOD
 
 api = NinjaAPI(
     title="Little Red Heart API",
@@ -55,6 +56,13 @@ def _category(category: Category) -> dict[str, Any]:
         "name_en": category.name_en,
         "url": category.get_absolute_url(),
     }
+
+
+def _factors_survey(category: Category) -> dict[str, Any] | None:
+    survey = category.factors_survey
+    if survey is None:
+        return None
+    return {"id": survey.pk, "respondents": survey.respondent_count, "adopted_at": survey.adopted_at, "method": METHOD}
 
 
 def _card(product: Product) -> dict[str, Any]:
@@ -191,6 +199,7 @@ def category_ranking(request: HttpRequest, slug: str, page: int = 1) -> dict[str
             }
             for factor in category.factors.all()
         ],
+        "factors_survey": _factors_survey(category),
         "count": shown.paginator.count,
         "page": shown.number,
         "pages": shown.paginator.num_pages,
@@ -263,6 +272,10 @@ def methodology(request: HttpRequest) -> dict[str, Any]:
         "unequal_weights": [
             {"name": category.name, "factors": [vars(weight) for weight in category.factors]}
             for category in figures["unequal_categories"]
+        ],
+        "surveyed_categories": [
+            {"category": _category(category), "factors_survey": _factors_survey(category)}
+            for category in figures["surveyed_categories"]
         ],
         "next_eligibility": figures["next_update"]["eligibility"],
         "next_scoring": figures["next_update"]["scoring"],

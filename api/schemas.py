@@ -88,6 +88,15 @@ class CategoryFactor(Schema):
     weight: float
 
 
+class FactorsSurvey(Schema):
+    """The factor survey a category's factors were adopted from: its buyers ranked the candidates."""
+
+    id: int
+    respondents: int = Field(description="Verified purchasers of the category who ranked the candidate factors.")
+    adopted_at: datetime | None = Field(description="When staff adopted the factors from its ranking.")
+    method: str = Field(description="How the answers were ranked: a Borda count.")
+
+
 class CategoryRanking(Schema):
     """A category page: its rated products by ranking score, then the unrated ones, a page at a time."""
 
@@ -95,6 +104,10 @@ class CategoryRanking(Schema):
     parent: CategoryRef | None
     rating_ready: bool
     factors: list[CategoryFactor]
+    factors_survey: FactorsSurvey | None = Field(
+        description="The survey the factors were chosen with, and how many buyers answered it; null when staff "
+        "chose them alone."
+    )
     count: int = Field(description="Products on sale in the category and its sub-categories.")
     page: int
     pages: int
@@ -207,6 +220,11 @@ class WeightedCategory(Schema):
     factors: list[FactorWeight]
 
 
+class SurveyedCategory(Schema):
+    category: CategoryRef
+    factors_survey: FactorsSurvey
+
+
 class ScreeningModel(Schema):
     version: str
     trained_at: datetime
@@ -223,6 +241,9 @@ class Methodology(Schema):
     policy: Policy
     publish_overrides: list[PublishOverride]
     unequal_weights: list[WeightedCategory]
+    surveyed_categories: list[SurveyedCategory] = Field(
+        description="Categories whose factors were chosen with their buyers, as the methodology page lists them."
+    )
     next_eligibility: datetime | None = Field(description="Null while staff have paused the job.")
     next_scoring: datetime | None = Field(description="Null while staff have paused the job.")
     screening_model: ScreeningModel | None

@@ -314,11 +314,13 @@ def run_scenario(
     server_pids: Callable[[], list[int]],
     db_pids: Callable[[], list[int]],
     redis_pid: int | None,
+    requests: list[bytes] | None = None,
 ) -> Outcome:
-    """Runs the client processes for warmup + seconds; measures the window after the warm-up."""
+    """Runs the client processes for warmup + seconds; measures the window after the warm-up. The requests
+    are plain GETs of ``paths``, or ``requests`` as given (signed in, revalidating, ...)."""
     context = multiprocessing.get_context("spawn")
     out = context.Queue()
-    requests = [build_request(path) for path in paths]
+    requests = requests if requests is not None else [build_request(path) for path in paths]
     per_process = [args.connections // args.client_processes] * args.client_processes
     for i in range(args.connections % args.client_processes):
         per_process[i] += 1
@@ -499,6 +501,168 @@ def django_setup(env: dict[str, str], overlay_dir: Path) -> None:
     import django
 
     django.setup()
+
+
+# --- One way to run a load bench (this one, bench/api_load.py, bench/brand_page_load.py) --------------
+
+
+def bench_arguments(description: str) -> argparse.ArgumentParser:
+    """The options every load bench takes; a bench adds its own."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/loadbench")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/3")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    parser.add_argument("--connections", type=int, default=16, help="concurrent client connections")
+    parser.add_argument("--client-processes", type=int, default=2, help="processes the connections are spread over")
+    parser.add_argument("--seconds", type=float, default=20, help="measured seconds per scenario")
+    parser.add_argument("--warmup", type=float, default=3, help="unmeasured seconds before each scenario")
+    parser.add_argument("--seed", type=int, default=42, help="the load generator's seed")
+    return parser
+
+
+def bench_run(
+    args: argparse.Namespace,
+    measure: Callable[[argparse.Namespace, dict[str, str], Path], None],
+    *,
+    prefix: str,
+    env_extra: dict[str, str] | None = None,
+) -> None:
+    """Production settings with a temporary STATIC_ROOT (a two-line overlay in a temporary directory), Django
+    set up in this process with them, then ``measure(args, env, overlay_dir)``; the directory removed after."""
+    overlay_dir = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        static_root = overlay_dir / "static"
+        (overlay_dir / "bench_load_settings.py").write_text(
+            f"from xhs.settings import *  # noqa: F403\n\nSTATIC_ROOT = {str(static_root)!r}\n"
+        )
+        env = production_env(args, overlay_dir)
+        env.update(env_extra or {})
+        django_setup(env, overlay_dir)
+        measure(args, env, overlay_dir)
+    finally:
+        shutil.rmtree(overlay_dir, ignore_errors=True)
+
+
+@dataclass
+class Served:
+    """A bench's gunicorn, its scenarios run one after another, their outcomes in order."""
+
+    args: argparse.Namespace
+    port: int
+    process: subprocess.Popen[bytes]
+    db_pids: Callable[[], list[int]]
+    redis_pid: int
+    log_path: Path
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def server_pids(self) -> list[int]:
+        return [self.process.pid, *children_of(self.process.pid)]
+
+    def check(self, path: str, requests: list[bytes] | None = None) -> bytes:
+        """One request of ``path`` (the first of ``requests`` when given) must answer 200; returns its body."""
+        if requests is None:
+            status, body, _ = http_get(self.port, path)
+        else:
+            status, body = raw_get(self.port, requests[0])
+        if status != 200:
+            raise SystemExit(f"{path} answered {status}:\n{self.log()[-3000:]}")
+        return body
+
+    def scenario(
+        self,
+        name: str,
+        paths: list[str],
+        *,
+        requests: list[bytes] | None = None,
+        seconds: float | None = None,
+        warmup: float | None = None,
+    ) -> Outcome:
+        outcome = run_scenario(
+            name,
+            port=self.port,
+            paths=paths,
+            args=self.args,
+            seconds=self.args.seconds if seconds is None else seconds,
+            warmup=self.args.warmup if warmup is None else warmup,
+            server_pids=self.server_pids,
+            db_pids=self.db_pids,
+            redis_pid=self.redis_pid,
+            requests=requests,
+        )
+        self.outcomes.append(outcome)
+        return outcome
+
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+    def print_log_if_failed(self) -> None:
+        """The gunicorn log's end, when a scenario had 5xx answers or the log holds a traceback."""
+        log = self.log()
+        if any(outcome.server_errors for outcome in self.outcomes) or "Traceback" in log:
+            print("\ngunicorn log (end):\n" + log[-4000:])
+
+
+@contextmanager
+def serving(args: argparse.Namespace, env: dict[str, str], overlay_dir: Path) -> Iterator[Served]:
+    """The bench's gunicorn (production settings, ``--workers``), with the PostgreSQL backends and the Redis
+    whose CPU the scenarios count. Django's own connection in this process is closed first (it is not the
+    server's)."""
+    import redis
+    from django.db import connection
+
+    redis_pid = int(redis.Redis.from_url(args.redis_url).info("server")["process_id"])
+    connection.close()
+    db_pids = backend_pids(args.database_url)
+    print(f"{os.cpu_count()} cores; load average {load_average()} before the run")
+    log_path = overlay_dir / "gunicorn.log"
+    with gunicorn(env, args.workers, log_path) as (port, process):
+        yield Served(args, port, process, db_pids, redis_pid, log_path)
+
+
+def raw_get(port: int, raw: bytes) -> tuple[int, bytes]:
+    """One request as given (``Connection: close`` added): (status, body)."""
+    with socket.create_connection((HOST, port), timeout=30) as sock:
+        sock.sendall(raw.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n", 1))
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split(b"\r\n", 1)[0].split(b" ", 2)[1]), body
+
+
+def healthz_report(args: argparse.Namespace, outcomes: list[Outcome]) -> None:
+    """The table of a bench whose first scenario is /healthz/, and each other's ratio to it (the pages'
+    target: ≥ 0.5) beside the CPU a request costs, which the machine's other load moves less."""
+    width = max(len(o.name) for o in outcomes)
+    print(
+        f"\ngunicorn {args.workers} sync workers, {args.connections} connections from "
+        f"{args.client_processes} client processes, {args.seconds:g} s measured after {args.warmup:g} s warm-up\n"
+    )
+    header = (
+        f"{'scenario':<{width}} {'requests':>9} {'req/s':>8} {'p50 ms':>7} {'p90 ms':>7} {'p99 ms':>7}"
+        f" {'statuses':<20} {'KB/resp':>7}  load 1/5/15"
+    )
+    print(header)
+    print("-" * len(header))
+    for o in outcomes:
+        size = o.body_bytes / max(o.requests, 1) / 1024
+        statuses = ",".join(f"{status}×{n}" for status, n in sorted(o.statuses.items()))
+        print(
+            f"{o.name:<{width}} {o.requests:>9,} {o.rate:>8,.0f} {o.percentile(0.5):>7.1f} {o.percentile(0.9):>7.1f}"
+            f" {o.percentile(0.99):>7.1f} {statuses:<20} {size:>7.1f}  {o.load}"
+        )
+    healthz = outcomes[0]
+    print()
+    for o in outcomes[1:]:
+        ratio = o.rate / healthz.rate if healthz.rate else float("nan")
+        verdict = "meets" if ratio >= 0.5 else "misses"
+        cost = (o.cpu["server"] + o.cpu["postgres"]) / max(o.rate, 1e-9) * 1e6
+        print(
+            f"{o.name:<{width}} ÷ /healthz/ req/s = {ratio:.3f} ({verdict} ≥ 0.5);"
+            f" gunicorn + PostgreSQL {cost:,.0f} µs CPU a request"
+        )
+    base = (healthz.cpu["server"] + healthz.cpu["postgres"]) / max(healthz.rate, 1e-9) * 1e6
+    print(f"{'/healthz/':<{width}} gunicorn + PostgreSQL {base:,.0f} µs CPU a request")
 
 
 # --- In-process measurements (Django test Client, same settings) -----------------------------------
@@ -729,16 +893,8 @@ def product_paths(seed: int) -> tuple[list[str], str, str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/loadbench")
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/3")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
-    parser.add_argument("--connections", type=int, default=16, help="concurrent client connections")
-    parser.add_argument("--client-processes", type=int, default=2, help="processes the connections are spread over")
-    parser.add_argument("--seconds", type=float, default=20, help="measured seconds per scenario")
-    parser.add_argument("--warmup", type=float, default=3, help="unmeasured seconds before each scenario")
+    parser = bench_arguments(__doc__ or "")
     parser.add_argument("--cold-seconds", type=float, default=5, help="the cold-cache scenario (0: skip it)")
-    parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--prepare", action="store_true", help="create, migrate and seed the demo data first")
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="cProfile N in-process product requests")
     args = parser.parse_args()
@@ -746,37 +902,19 @@ def main() -> None:
         raise SystemExit("scorebench belongs to the scoring bench: use another database")
     if args.prepare:
         prepare(args)
-
-    overlay_dir = Path(tempfile.mkdtemp(prefix="product_page_load-"))
-    try:
-        static_root = overlay_dir / "static"
-        (overlay_dir / "bench_load_settings.py").write_text(
-            f"from xhs.settings import *  # noqa: F403\n\nSTATIC_ROOT = {str(static_root)!r}\n"
-        )
-        env = production_env(args, overlay_dir)
-        django_setup(env, overlay_dir)
-        measure(args, env, overlay_dir)
-    finally:
-        shutil.rmtree(overlay_dir, ignore_errors=True)
+    bench_run(args, measure, prefix="product_page_load-")
 
 
 def measure(args: argparse.Namespace, env: dict[str, str], overlay_dir: Path) -> None:
     import redis
     from django.core.management import call_command
-    from django.db import connection
 
     started = time.perf_counter()
     call_command("collectstatic", interactive=False, verbosity=0)
     print(f"collectstatic into a temporary STATIC_ROOT: {time.perf_counter() - started:.1f} s")
     paths, rated_slug, unrated_slug = product_paths(args.seed)
     counts = query_counts(rated_slug, unrated_slug)
-    bench_redis = redis.Redis.from_url(args.redis_url)
-    redis_pid = int(bench_redis.info("server")["process_id"])
-    connection.close()
-    db_pids = backend_pids(args.database_url)
 
-    outcomes: list[Outcome] = []
-    print(f"{os.cpu_count()} cores; load average {load_average()} before the run")
     null_port = free_port()
     listener = socket.socket()
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -787,18 +925,16 @@ def measure(args: argparse.Namespace, env: dict[str, str], overlay_dir: Path) ->
     try:
         for process in null_servers:
             process.start()
-        outcomes.append(
-            run_scenario(
-                "client ceiling (bare socket server)",
-                port=null_port,
-                paths=["/"],
-                args=args,
-                seconds=args.seconds,
-                warmup=args.warmup,
-                server_pids=lambda: [p.pid for p in null_servers if p.pid],
-                db_pids=list,
-                redis_pid=None,
-            )
+        ceiling = run_scenario(
+            "client ceiling (bare socket server)",
+            port=null_port,
+            paths=["/"],
+            args=args,
+            seconds=args.seconds,
+            warmup=args.warmup,
+            server_pids=lambda: [p.pid for p in null_servers if p.pid],
+            db_pids=list,
+            redis_pid=None,
         )
     finally:
         for process in null_servers:
@@ -806,45 +942,20 @@ def measure(args: argparse.Namespace, env: dict[str, str], overlay_dir: Path) ->
             process.join()
         listener.close()
 
-    with gunicorn(env, args.workers, overlay_dir / "gunicorn.log") as (port, process):
-        status, _, location = http_get(port, f"/products/{rated_slug}/", https=False)
+    with serving(args, env, overlay_dir) as served:
+        status, _, location = http_get(served.port, f"/products/{rated_slug}/", https=False)
         print(f"without X-Forwarded-Proto: {status} {location} (production redirects to HTTPS)")
-        status, body, _ = http_get(port, f"/products/{rated_slug}/")
-        print(f"/products/{rated_slug}/: {status}, {len(body):,} bytes")
-        if status != 200:
-            raise SystemExit(
-                f"the product page answered {status}:\n{(overlay_dir / 'gunicorn.log').read_text()[-3000:]}"
-            )
-
-        def server_pids() -> list[int]:
-            return [process.pid, *children_of(process.pid)]
-
-        def scenario(name: str, scenario_paths: list[str], seconds: float, warmup: float) -> None:
-            outcomes.append(
-                run_scenario(
-                    name,
-                    port=port,
-                    paths=scenario_paths,
-                    args=args,
-                    seconds=seconds,
-                    warmup=warmup,
-                    server_pids=server_pids,
-                    db_pids=db_pids,
-                    redis_pid=redis_pid,
-                )
-            )
-
-        scenario("/healthz/ (trivial view)", ["/healthz/"], args.seconds, args.warmup)
+        body = served.check(f"/products/{rated_slug}/")
+        print(f"/products/{rated_slug}/: 200, {len(body):,} bytes")
+        served.scenario("/healthz/ (trivial view)", ["/healthz/"])
         for path in sorted(set(paths)):  # every URL once: the rating cache is warm
-            http_get(port, path)
-        scenario("product pages, warm cache", paths, args.seconds, args.warmup)
+            http_get(served.port, path)
+        served.scenario("product pages, warm cache", paths)
         if args.cold_seconds > 0:
-            bench_redis.flushdb()
-            scenario("product pages, cache flushed", paths, args.cold_seconds, 0)
-        log = (overlay_dir / "gunicorn.log").read_text()
-    report(args, outcomes, counts)
-    if any(outcome.server_errors for outcome in outcomes) or "Traceback" in log:
-        print("\ngunicorn log (end):\n" + log[-4000:])
+            redis.Redis.from_url(args.redis_url).flushdb()
+            served.scenario("product pages, cache flushed", paths, seconds=args.cold_seconds, warmup=0)
+    report(args, [ceiling, *served.outcomes], counts)
+    served.print_log_if_failed()
     if args.profile:
         profile_pages(paths, args.profile)
 

@@ -36,7 +36,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.models import User
-from catalog import page_cache, services, stakes
+from catalog import page_cache, services
 from catalog.admin_pagination import EstimatedCountPaginator
 from catalog.models import (
     RATING_READY_MAX_FACTORS,
@@ -52,8 +52,8 @@ from catalog.models import (
     Product,
     Store,
 )
-from ratings.models import Vote
 from ratings.purchases import purchases_withdrawn
+from ratings.services import stake_votes_exclude
 
 logger = logging.getLogger(__name__)
 
@@ -348,19 +348,19 @@ class BrandAccountAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def save_model(self, request: HttpRequest, obj: BrandAccount, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
-        # Ratings it gave before the link are not undone here: staff see them, and moderation decides.
-        earlier = Vote.objects.filter(user_id=obj.user_id, product_id__in=stakes.linked_products(obj.user_id)).count()
-        if earlier:
+        excluded = stake_votes_exclude(link=obj)  # the service's second half: the form saved the link
+        if excluded:
             self.message_user(
                 request,
                 ngettext(
-                    "This account rated %(count)d product it now speaks for; that rating counts until moderation "
-                    "excludes it (Votes, filtered by this user).",
-                    "This account rated %(count)d products it now speaks for; those ratings count until moderation "
-                    "excludes them (Votes, filtered by this user).",
-                    earlier,
+                    "This account rated %(count)d product it now speaks for: that rating no longer counts (reason: "
+                    "given before the link), the product is re-scored and the account was told in its inbox.",
+                    "This account rated %(count)d products it now speaks for: those ratings no longer count "
+                    "(reason: given before the link), the products are re-scored and the account was told in its "
+                    "inbox.",
+                    excluded,
                 )
-                % {"count": earlier},
+                % {"count": excluded},
                 messages.WARNING,
             )
 

@@ -38,7 +38,7 @@ def category_tree() -> list[CategoryNode]:
 
 def category_page(slug: str) -> QuerySet[Category]:
     return (
-        Category.objects.select_related("parent")
+        Category.objects.select_related("parent", "factors_survey")
         .prefetch_related(
             Prefetch("factors", queryset=Factor.objects.filter(active=True).order_by("position", "id")),
             Prefetch("children", queryset=Category.objects.order_by("position")),

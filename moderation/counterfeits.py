@@ -19,6 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.header import header_forget
 from accounts.models import Notification, User
 from catalog import page_cache, stakes
 from catalog.models import OrderLine, Product
@@ -221,6 +222,7 @@ def _reporters_tell(*, case: CounterfeitCase, status: str, by: str, now: datetim
     Notification.objects.filter(kind=Notification.Kind.COUNTERFEIT, subject_id=case.pk).exclude(context=context).update(
         context=context, read_at=None, updated_at=now
     )
+    header_forget(reporter_ids)
 
 
 def _lists_refresh(*, product_id: int) -> None:

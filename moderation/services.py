@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from accounts.header import header_forget
 from accounts.models import Notification, User
 from catalog import page_cache, stakes
 from catalog.models import Note, NoteProduct
@@ -229,6 +230,7 @@ def manager_grant(*, user: User, attempt: TestAttempt | None = None, now: dateti
     existing = ManagerTerm.objects.filter(user=user, status=ManagerTerm.Status.ACTIVE).first()
     if existing is not None:
         return existing
+    header_forget([user.pk])
     return ManagerTerm.objects.create(
         user=user, attempt=attempt, starts_at=now, ends_at=now + timedelta(days=policy_get().term_days)
     )
@@ -236,12 +238,15 @@ def manager_grant(*, user: User, attempt: TestAttempt | None = None, now: dateti
 
 def term_end(*, term: ManagerTerm, status: ManagerTerm.Status, reason: str, now: datetime | None = None) -> bool:
     """Revoke (staff) or suspend (audits) an active term. True if it was active."""
-    return (
+    ended = (
         ManagerTerm.objects.filter(pk=term.pk, status=ManagerTerm.Status.ACTIVE).update(
             status=status, ended_at=now or timezone.now(), reason=reason[:300]
         )
         == 1
     )
+    if ended:
+        header_forget([term.user_id])
+    return ended
 
 
 def terms_expire(*, now: datetime | None = None) -> int:
@@ -454,6 +459,7 @@ def suspension_review(*, manager: User, now: datetime | None = None) -> ManagerT
         if ManagerTerm.objects.filter(user=manager, status=ManagerTerm.Status.ACTIVE).exists():
             return None
         ManagerTerm.objects.filter(pk=term.pk).update(status=ManagerTerm.Status.ACTIVE, ended_at=None, reason="")
+        header_forget([manager.pk])
     term.refresh_from_db()
     return term
 
@@ -636,6 +642,7 @@ def decision_apply(
                 subject_id=case.pk,
                 defaults={"url": _decision_url(case.pk), "context": {"rule": case.rule_id, "by": decided_by}},
             )
+            header_forget([author_id])
     case.refresh_from_db()
     return case
 
@@ -694,6 +701,7 @@ def screening_exclusions_record(
                 ],
                 ignore_conflicts=True,
             )
+            header_forget(user_id for _vote_id, user_id, _evidence in fresh)
             recorded += len(cases)
     return recorded
 
@@ -820,6 +828,7 @@ def appeal_resolve(*, appeal: Appeal, staff: User, overturn: bool) -> Appeal:
             subject_id=appeal.pk,
             defaults={"url": _decision_url(appeal.case_id), "context": {"status": appeal.status}},
         )
+        header_forget([appeal.author_id])
     return appeal
 
 

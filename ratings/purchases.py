@@ -107,7 +107,8 @@ def vote_reinstate(*, vote_id: int, now: datetime | None = None) -> bool:
     """Count a vote again once a decision cleared it; return whether the vote changed.
 
     A vote whose purchase was refunded or cancelled is not counted again: it stays excluded, with that
-    reason. The purchase is locked first, as ``purchases_withdrawn`` does, so the two cannot cross.
+    reason; nor one its author gave before being linked to the product's brand or store. The purchase is
+    locked first, as ``purchases_withdrawn`` does, so the two cannot cross.
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -126,5 +127,6 @@ def vote_reinstate(*, vote_id: int, now: datetime | None = None) -> bool:
                 )
                 > 0
             )
-        counted = vote.exclude(verdict=Vote.Verdict.COUNTED)
+        # A vote given before its author was linked to the product's brand or store never counts again.
+        counted = vote.exclude(verdict=Vote.Verdict.COUNTED).exclude(exclusion_reason=Vote.ExclusionReason.STAKE)
         return counted.update(verdict=Vote.Verdict.COUNTED, exclusion_reason="", updated_at=now) > 0

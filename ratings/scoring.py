@@ -135,8 +135,8 @@ class VoteCounts:
             self.counted += 1
         elif verdict == Vote.Verdict.REVIEW:
             self.under_review += 1
-        elif reason == Vote.ExclusionReason.MODERATION:
-            self.excluded_moderation += 1
+        elif reason in (Vote.ExclusionReason.MODERATION, Vote.ExclusionReason.STAKE):
+            self.excluded_moderation += 1  # a brand's own earlier votes, excluded when staff linked it
         elif reason == Vote.ExclusionReason.REFUND:
             self.excluded_refund += 1
         else:

@@ -16,13 +16,15 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import User
+from accounts.header import header_forget
+from accounts.models import Notification, User
 from catalog import page_cache, stakes
-from catalog.models import OrderLine
+from catalog.models import Brand, BrandAccount, OrderLine, Store
 from ratings import scoring, tasks
 from ratings.eligibility import policy_get
 from ratings.models import CampaignFactor, FactorScore, Invitation, ReviewHelpful, Vote, VoteRevision
@@ -390,3 +392,56 @@ def review_helpful_toggle(*, user: User, vote_id: int) -> bool:
                 pass  # the same reader's other click got there first: marked either way
     page_cache.forget([vote.product_id])
     return not removed
+
+
+def brand_account_link(
+    *, user: User, brand: Brand | None = None, store: Store | None = None, note: str = "", now: datetime | None = None
+) -> BrandAccount:
+    """Link an account to the brand or the store it speaks for, and exclude the votes it gave their products
+    before (``stake_votes_exclude``), in one transaction. A second link to the same target, or none or both
+    targets, is a ``ValidationError`` (the database's constraints, checked first)."""
+    link = BrandAccount(user=user, brand=brand, store=store, note=note)
+    link.full_clean()
+    with transaction.atomic():
+        link.save()
+        stake_votes_exclude(link=link, now=now)
+    return link
+
+
+def stake_votes_exclude(*, link: BrandAccount, now: datetime | None = None) -> int:
+    """Exclude the votes the linked account gave, before the link, to products it now speaks for (reason
+    ``stake``); re-score their products the usual way and tell the account in its inbox, once per link.
+    Returns how many votes it excluded.
+
+    Votes already excluded for a refund or a stake keep their reason; votes a moderation decision excluded
+    take this one, so a later appeal that clears the content cannot count them again (``vote_reinstate``
+    keeps stake exclusions). The votes are locked in id order, as the refund path locks them; a repeat
+    excludes nothing and tells nobody again.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        excluded = list(
+            Vote.objects.select_for_update(of=("self",))
+            .filter(user_id=link.user_id, product_id__in=stakes.linked_products(link.user_id))
+            .exclude(
+                verdict=Vote.Verdict.EXCLUDED,
+                exclusion_reason__in=(Vote.ExclusionReason.REFUND, Vote.ExclusionReason.STAKE),
+            )
+            .order_by("pk")
+            .values_list("pk", "campaign_id")
+        )
+        if not excluded:
+            return 0
+        Vote.objects.filter(pk__in=[pk for pk, _campaign in excluded]).update(
+            verdict=Vote.Verdict.EXCLUDED, exclusion_reason=Vote.ExclusionReason.STAKE, updated_at=now
+        )
+        for campaign_id in sorted({campaign for _pk, campaign in excluded}):
+            rescore_soon(campaign_id=campaign_id)
+        Notification.objects.get_or_create(
+            user_id=link.user_id,
+            kind=Notification.Kind.STAKE,
+            subject_id=link.pk,
+            defaults={"url": reverse("ratings:brand"), "context": {"votes": len(excluded)}},
+        )
+        header_forget([link.user_id])
+    return len(excluded)

@@ -30,6 +30,10 @@ class CandidateTally:
     mean_rank: float
 
 
+#: The ranking method's name, as the API states it.
+METHOD = "borda"
+
+
 @dataclass(frozen=True)
 class SurveyRanking:
     #: Best first; ties in points go to more first places, then to the lower candidate id.

@@ -28,6 +28,7 @@ from django.utils.functional import Promise
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
+from accounts.header import header_forget
 from accounts.models import Notification, User
 from catalog import page_cache
 from catalog.models import Category, Factor, Product
@@ -165,14 +166,16 @@ def _invited_tell(*, survey: FactorSurvey) -> None:
         "closes": timezone.localtime(survey.closes_at).date().isoformat(),
     }
     url = reverse("ratings:survey", args=[survey.pk])
+    invited = list(SurveyInvitation.objects.filter(survey=survey).values_list("pk", "user_id"))
     Notification.objects.bulk_create(
         (
             Notification(user_id=user_id, kind=Notification.Kind.SURVEY, subject_id=pk, url=url, context=context)
-            for pk, user_id in SurveyInvitation.objects.filter(survey=survey).values_list("pk", "user_id").iterator()
+            for pk, user_id in invited
         ),
         batch_size=2000,
         ignore_conflicts=True,
     )
+    header_forget(user_id for _pk, user_id in invited)
 
 
 def survey_close(*, survey: FactorSurvey, now: datetime | None = None) -> bool:
@@ -182,6 +185,18 @@ def survey_close(*, survey: FactorSurvey, now: datetime | None = None) -> bool:
         status=FactorSurvey.Status.CLOSED, updated_at=now
     )
     return closed == 1
+
+
+def surveys_close_due(*, now: datetime | None = None) -> int:
+    """Close every open survey past its closing time (hourly, beat); returns how many it closed.
+
+    One conditional UPDATE: a repeat, or two runs at once, close each survey once (the same claim as
+    ``survey_close``, which staff use to close one early).
+    """
+    now = now or timezone.now()
+    return FactorSurvey.objects.filter(status=FactorSurvey.Status.OPEN, closes_at__lte=now).update(
+        status=FactorSurvey.Status.CLOSED, updated_at=now
+    )
 
 
 def survey_adoptable(survey: FactorSurvey, now: datetime | None = None) -> bool:

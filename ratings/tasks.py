@@ -13,7 +13,7 @@ from typing import Any
 from celery import Task, group, shared_task
 from django.db import OperationalError, transaction
 
-from ratings import eligibility, scoring
+from ratings import eligibility, scoring, surveys
 
 logger = logging.getLogger(__name__)
 
@@ -216,3 +216,13 @@ def release_open_data() -> int | None:
     release = open_data.release_build(month=month)
     logger.info("open data for %s: %d votes of %d products released", month, release.votes, release.products)
     return release.pk
+
+
+@shared_task(acks_late=True)
+def close_due_surveys() -> int:
+    """Hourly (beat): factor surveys past their closing time are closed, so staff need not close them.
+    Harmless to repeat: a closed survey is not closed again."""
+    closed = surveys.surveys_close_due()
+    if closed:
+        logger.info("%d factor surveys past their closing time closed", closed)
+    return closed

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.models import Notification, User
 from accounts.services import notifications_mark_read
-from catalog.stakes import BrandStakeRefused
+from catalog.stakes import BrandStakeRefused, is_brand_account
 from catalog.views import stake_refused
 from ratings import brand_dashboard, selectors, services, surveys
 from ratings.forms import RatingForm
@@ -252,7 +252,10 @@ BRAND_MOST_PAGES = 100
 
 def _brand_cached(user: User, part: str, build: Callable[[], str | None]) -> str | None:
     """``build()`` (a page's body or the CSV, None for an account that is not a brand's), kept a minute per
-    account, language and part. What is cached holds no CSRF token and no message: only the figures."""
+    account, language and part. What is cached holds no CSRF token and no message: only the figures. The link
+    is checked at every request (one query), so an account staff unlinked sees nothing more at once."""
+    if not is_brand_account(user.pk):
+        return None
     key = f"ratings:brand:{user.pk}:{get_language()}:{part}"
     cached = cache.get(key)
     if cached is None:
@@ -279,7 +282,8 @@ def _not_a_brand(request: HttpRequest) -> HttpResponse:
 def brand_page(request: HttpRequest) -> HttpResponse:
     """A brand's or a store's own products, read-only: scores per factor against the category, the trend by
     month, recent comments, and where each product stands. For linked accounts only. The body is built once a
-    minute per account, language and page (ten queries, whatever the account holds); in between, a cache read."""
+    minute per account, language and page (ten queries, whatever the account holds); in between, the link
+    checked (one query) and a cache read."""
     user = _user(request)
     try:  # a page number, within reason: the cache holds one body per number asked for
         number = max(1, min(int(request.GET.get("page", "1")), BRAND_MOST_PAGES))

@@ -84,8 +84,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "accounts.context_processors.inbox",
-                "moderation.context_processors.manager",
+                "accounts.context_processors.header",
             ],
         },
     },
@@ -271,6 +270,8 @@ MEDIA_URL = "/media/"
 # Django's default, said here so no one loosens it unawares). The session and the messages (which follow
 # the session's flags) are HttpOnly; the CSRF and language cookies stay readable by the pages' scripts.
 SESSION_COOKIE_SECURE = not DEBUG
+# Sessions live in PostgreSQL and are read from the cache (xhs/sessions.py): no query a signed-in page.
+SESSION_ENGINE = "xhs.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SECURE = not DEBUG

@@ -368,6 +368,7 @@ class Vote(models.Model):
         SCREENING = "screening", _("Screening")
         MODERATION = "moderation", _("Moderation decision")
         REFUND = "refund", _("Purchase refunded")
+        STAKE = "stake", _("Given before the account was linked to the product's brand or store")
 
     #: The campaign whose factors the current scores use: where it was last submitted or confirmed.
     campaign = models.ForeignKey(

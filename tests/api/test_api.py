@@ -3,6 +3,7 @@ and a complete OpenAPI description."""
 
 import os
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -11,11 +12,12 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import reverse
+from django.utils import timezone
 
 from catalog import page_cache
-from catalog.models import Product
+from catalog.models import Category, Product
 from ratings import scoring
-from ratings.models import Campaign, ProductResult, RatingPolicy, Vote
+from ratings.models import Campaign, FactorSurvey, ProductResult, RatingPolicy, Vote
 from tests.factories import ProductFactory, rating_ready_category
 from tests.ratings.factories import campaign_for, votes_cast
 
@@ -171,6 +173,38 @@ def test_the_methodology_gives_the_live_parameters(client: Client) -> None:
     assert body["policy"]["prior_strength"] == 17 and body["policy"]["list_size"] == 8
     assert body["publish_overrides"] == [{"category": category.name_en, "min_votes_to_publish": 12}]
     assert body["method_version"] in page and body["confidence_percent"] == 95
+
+
+def test_a_category_chosen_with_its_buyers_says_so_in_its_ranking_and_the_methodology(client: Client) -> None:
+    surveyed, chosen_by_staff = rating_ready_category(), rating_ready_category()
+    now = timezone.now()
+    survey = FactorSurvey.objects.create(
+        category=surveyed,
+        status=FactorSurvey.Status.ADOPTED,
+        opens_at=now - timedelta(days=20),
+        closes_at=now - timedelta(days=6),
+        adopted_at=now - timedelta(days=5),
+        respondent_count=1284,
+    )
+    Category.objects.filter(pk=surveyed.pk).update(factors_survey=survey)
+
+    ranking = client.get(f"/api/v1/categories/{surveyed.slug}/").json()
+    other = client.get(f"/api/v1/categories/{chosen_by_staff.slug}/").json()
+    methodology = client.get("/api/v1/methodology/").json()
+
+    assert ranking["factors_survey"] == {
+        "id": survey.pk,
+        "respondents": 1284,
+        "adopted_at": ranking["factors_survey"]["adopted_at"],
+        "method": "borda",
+    }
+    assert ranking["factors_survey"]["adopted_at"].startswith(timezone.localtime(survey.adopted_at).date().isoformat())
+    assert other["factors_survey"] is None
+    [listed] = methodology["surveyed_categories"]
+    assert (listed["category"]["slug"], listed["factors_survey"]["respondents"]) == (surveyed.slug, 1284)
+    document = client.get("/api/v1/openapi.json").json()
+    assert "factors_survey" in document["components"]["schemas"]["CategoryRanking"]["properties"]
+    assert "respondents" in document["components"]["schemas"]["FactorsSurvey"]["properties"]
 
 
 def test_an_answer_the_client_holds_comes_back_as_304_without_a_body(client: Client) -> None:

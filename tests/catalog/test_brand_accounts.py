@@ -7,23 +7,35 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from accounts.models import Notification
 from catalog.models import BrandAccount, Product
 from catalog.stakes import BrandStakeRefused, has_stake
 from moderation import selectors as moderation_selectors
 from moderation import services as moderation_services
 from moderation.models import Appeal, Case, ManagerVote, Report, VoteScreening
+from ratings import scoring
 from ratings import services as rating_services
 from ratings.forms import form_token
-from ratings.models import Invitation, ReviewHelpful, Vote
-from tests.factories import BrandFactory, NoteFactory, ProductFactory, StoreFactory, UserFactory, brand_account
+from ratings.models import Invitation, ProductResult, ReviewHelpful, Vote
+from ratings.purchases import vote_reinstate
+from tests.factories import (
+    BrandFactory,
+    NoteFactory,
+    ProductFactory,
+    StoreFactory,
+    UserFactory,
+    brand_account,
+    rating_ready_category,
+)
 from tests.moderation.factories import RuleFactory, manager, note_case, vote_case
 from tests.ratings.eligibility_factories import active_buyer, category_with_products, purchase, set_policy
-from tests.ratings.factories import InvitationFactory, accepted_invitation, vote_for, votes_cast
+from tests.ratings.factories import InvitationFactory, accepted_invitation, campaign_for, vote_for, votes_cast
 
 pytestmark = pytest.mark.django_db
 
@@ -316,14 +328,80 @@ def test_an_unlinked_account_still_reports_the_same_note() -> None:
     assert Product.objects.filter(pk=product.pk).exists()
 
 
-def test_staff_linking_an_account_are_told_of_its_earlier_ratings_of_the_brand(staff: Any, campaign: Any) -> None:
-    rater = vote_for(accepted_invitation(campaign=campaign)).user
+@pytest.fixture
+def rated_by_the_brand() -> tuple[Vote, Any]:
+    """A product scored from two 4-heart votes and a 5-heart one by an account the brand will ask staff to link."""
+    campaign = campaign_for(ProductFactory(category=rating_ready_category()))
+    votes_cast(campaign, [[4] * 5] * 2)
+    vote = vote_for(accepted_invitation(campaign=campaign), score=5)
+    scoring.run_all(triggered_by="test")
+    return vote, campaign
 
-    response = signed_in(staff).post(
-        reverse("admin:catalog_brandaccount_add"), {"user": rater.pk, "brand": campaign.product.brand.pk}, follow=True
+
+def test_staff_linking_an_account_exclude_its_earlier_ratings_of_the_brand_and_the_product_is_rescored(
+    staff: Any, rated_by_the_brand: tuple[Vote, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    vote, campaign = rated_by_the_brand
+    assert ProductResult.objects.get(product=campaign.product, is_latest=True).counted == 3
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = signed_in(staff).post(
+            reverse("admin:catalog_brandaccount_add"),
+            {"user": vote.user_id, "brand": campaign.product.brand_id},
+            follow=True,
+        )
+
+    assert "This account rated 1 product it now speaks for: that rating no longer counts" in response.text
+    vote.refresh_from_db()
+    assert (vote.verdict, vote.exclusion_reason) == (Vote.Verdict.EXCLUDED, Vote.ExclusionReason.STAKE)
+    result = ProductResult.objects.get(product=campaign.product, is_latest=True)
+    assert (result.counted, result.excluded_moderation, result.comprehensive) == (2, 1, 4.0)
+    [message] = Notification.objects.filter(user=vote.user)
+    assert (message.kind, message.url) == (Notification.Kind.STAKE, reverse("ratings:brand"))
+    inbox = signed_in(vote.user).get(reverse("accounts:inbox")).text
+    assert "Your earlier ratings of the products you now speak for no longer count" in inbox
+
+
+def test_linking_through_the_service_excludes_once_and_leaves_other_brands_votes_counted(
+    rated_by_the_brand: tuple[Vote, Any],
+) -> None:
+    vote, campaign = rated_by_the_brand
+    elsewhere = vote_for(accepted_invitation(campaign=campaign_for(ProductFactory()), user=vote.user))
+    refunded = vote_for(
+        accepted_invitation(campaign=campaign_for(ProductFactory(brand=campaign.product.brand)), user=vote.user),
+        verdict="excluded",
+        exclusion_reason="refund",
     )
 
-    assert "This account rated 1 product it now speaks for" in response.content.decode()
+    link = rating_services.brand_account_link(user=vote.user, brand=campaign.product.brand, note="asked by mail")
+
+    assert link.pk is not None
+    assert rating_services.stake_votes_exclude(link=link) == 0, "a repeat excludes nothing"
+    assert Vote.objects.get(pk=vote.pk).exclusion_reason == Vote.ExclusionReason.STAKE
+    assert Vote.objects.get(pk=elsewhere.pk).verdict == Vote.Verdict.COUNTED
+    assert Vote.objects.get(pk=refunded.pk).exclusion_reason == Vote.ExclusionReason.REFUND
+    assert Notification.objects.filter(user=vote.user, kind=Notification.Kind.STAKE).count() == 1
+
+
+def test_a_cleared_moderation_decision_never_counts_a_brands_own_vote_again(staff: Any) -> None:
+    campaign = campaign_for(ProductFactory(category=rating_ready_category()))
+    vote = vote_for(accepted_invitation(campaign=campaign), verdict="excluded", exclusion_reason="moderation")
+    rating_services.brand_account_link(user=vote.user, brand=campaign.product.brand)
+
+    assert vote_reinstate(vote_id=vote.pk) is False
+
+    vote.refresh_from_db()
+    assert (vote.verdict, vote.exclusion_reason) == (Vote.Verdict.EXCLUDED, Vote.ExclusionReason.STAKE)
+
+
+def test_linking_twice_to_the_same_brand_is_refused_and_stores_nothing(rated_by_the_brand: tuple[Vote, Any]) -> None:
+    vote, campaign = rated_by_the_brand
+    rating_services.brand_account_link(user=vote.user, brand=campaign.product.brand)
+
+    with pytest.raises(ValidationError, match="linked to this brand already"):
+        rating_services.brand_account_link(user=vote.user, brand=campaign.product.brand)
+
+    assert BrandAccount.objects.filter(user=vote.user).count() == 1
 
 
 # --- Counterfeit claims: never reported, judged or decided by the brand -------------------------------

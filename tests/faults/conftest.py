@@ -51,6 +51,7 @@ from ratings.models import (
     Campaign,
     CampaignFactor,
     EligibilityRun,
+    FactorSurvey,
     Invitation,
     OpenDataRelease,
     ProductResult,
@@ -797,6 +798,7 @@ def visible_state() -> dict[str, Any]:
         "manager terms": sorted(ManagerTerm.objects.values_list("user_id", "status")),
         "notes": list(Note.objects.order_by("pk").values_list("pk", "likes_count", "saves_count")),
         "emails": sorted((tuple(message.to), message.subject) for message in getattr(mail, "outbox", [])),
+        "factor surveys": sorted(FactorSurvey.objects.values_list("category_id", "status", "closes_at")),
         "open data releases": list(
             OpenDataRelease.objects.order_by("month").values_list("month", "votes", "products", "products_suppressed")
         ),

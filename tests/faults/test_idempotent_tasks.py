@@ -24,8 +24,8 @@ import ratings.tasks
 from catalog.models import Engagement
 from moderation.models import ManagerTerm
 from ratings import eligibility, open_data, scoring
-from ratings.models import Campaign, ScoringRun, ScoringRunCategory, Vote
-from tests.factories import EngagementFactory, NoteFactory, UserFactory
+from ratings.models import Campaign, FactorSurvey, ScoringRun, ScoringRunCategory, Vote
+from tests.factories import EngagementFactory, NoteFactory, UserFactory, rating_ready_category
 from tests.faults.conftest import (
     clean_run_state,
     differences,
@@ -183,6 +183,19 @@ def release_open_data() -> Job:
     return _call(ratings.tasks.release_open_data)
 
 
+def close_due_surveys() -> Job:
+    """Two surveys past their closing time and one still running: each due one closes once."""
+    now = timezone.now()
+    for closes in (now - timedelta(hours=2), now - timedelta(minutes=1), now + timedelta(days=3)):
+        FactorSurvey.objects.create(
+            category=rating_ready_category(),
+            status=FactorSurvey.Status.OPEN,
+            opens_at=now - timedelta(days=14),
+            closes_at=closes,
+        )
+    return _call(ratings.tasks.close_due_surveys)
+
+
 def recount_note_engagement() -> Job:
     for likes, saves in [(3, 1), (0, 2), (1, 0)]:
         note = NoteFactory()
@@ -210,6 +223,7 @@ CASES: dict[str, Callable[[], Job]] = {
                 rescore_campaign,
                 sweep_rescores,
                 release_open_data,
+                close_due_surveys,
             ],
         ),
         (

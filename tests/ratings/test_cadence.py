@@ -54,6 +54,7 @@ def test_a_fresh_database_schedules_every_periodic_job_by_its_registered_task_na
         "ratings.tasks.sweep_rescores",
         "ratings.tasks.sweep_stalled_runs",
         "ratings.tasks.release_open_data",
+        "ratings.tasks.close_due_surveys",
         "moderation.tasks.retrain_screener",
         "moderation.tasks.screen_all_votes",
         "moderation.tasks.sweep_unscreened",
@@ -70,6 +71,10 @@ def test_a_fresh_database_schedules_every_periodic_job_by_its_registered_task_na
     assert (scoring.hour, scoring.day_of_month, scoring.day_of_week) == ("2", "*", "*")  # nightly
     assert scheduled["ratings.tasks.sweep_rescores"].crontab.minute == "*/5"
     assert scheduled["ratings.tasks.sweep_stalled_runs"].crontab.minute == "*/5"
+    assert (
+        scheduled["ratings.tasks.close_due_surveys"].crontab.minute,
+        scheduled["ratings.tasks.close_due_surveys"].crontab.hour,
+    ) == ("20", "*")  # hourly
     assert all(row.enabled and str(row.crontab.timezone) == "Asia/Shanghai" for row in scheduled.values())
 
 

@@ -14,7 +14,7 @@ from django.utils import timezone, translation
 
 from accounts.models import Notification, User
 from catalog.models import Category, Factor, OrderLine
-from ratings import surveys
+from ratings import surveys, tasks
 from ratings.models import FactorSurvey, SurveyCandidate, SurveyInvitation, SurveyRank, SurveyResponse
 from ratings.survey_ranking import borda_ranking
 from tests import concurrency
@@ -249,6 +249,25 @@ def test_a_closed_survey_takes_no_answers() -> None:
 
     with pytest.raises(surveys.SurveyError, match="not taking answers"):
         answer(survey, buyer, ids(survey))
+
+
+def test_surveys_past_their_closing_time_close_by_themselves_once() -> None:
+    due, [buyer] = open_survey_with()
+    FactorSurvey.objects.filter(pk=due.pk).update(closes_at=timezone.now() - timedelta(minutes=1))
+    running, _ = open_survey_with()
+    draft = draft_survey(closes_at=timezone.now() - timedelta(minutes=1))  # never opened: stays a draft
+
+    assert tasks.close_due_surveys() == 1
+    assert tasks.close_due_surveys() == 0, "a repeat closes nothing"
+
+    statuses = dict(FactorSurvey.objects.values_list("pk", "status"))
+    assert statuses == {
+        due.pk: FactorSurvey.Status.CLOSED,
+        running.pk: FactorSurvey.Status.OPEN,
+        draft.pk: FactorSurvey.Status.DRAFT,
+    }
+    due.refresh_from_db()
+    assert surveys.survey_adoptable(due)
 
 
 @pytest.mark.postgres

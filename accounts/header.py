@@ -1,0 +1,56 @@
+"""What the signed-in header shows of an account: its unread messages and whether it is a manager now.
+
+Every signed-in page shows both; counted there, they were two queries a page. They are kept in the cache
+a while per account (one read a page) and forgotten when they change: messages added or read
+(``accounts.services`` and the services that add messages themselves), a manager term granted, ended or
+restored (``moderation.services``). Forgotten again after the commit, so a page rendered meanwhile cannot
+keep the old figures. A change made elsewhere (a term running out at its end date) shows within
+``HEADER_SECONDS``; the header is only a signpost: the moderation pages check the term themselves.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.core.cache import cache
+from django.db import transaction
+
+from accounts.models import Notification, User
+
+#: How long an account's header figures are kept when nothing forgets them sooner.
+HEADER_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Header:
+    unread: int
+    is_manager: bool
+
+
+def _key(user_id: int) -> str:
+    return f"accounts:header:{user_id}"
+
+
+def header_get(*, user: User) -> Header:
+    """The account's header figures, from the cache or counted (two queries) and kept."""
+    cached = cache.get(_key(user.pk))
+    if isinstance(cached, tuple) and len(cached) == 2:
+        return Header(*cached)
+    from moderation.services import current_term  # moderation depends on accounts, not the reverse at import
+
+    header = Header(
+        unread=Notification.objects.filter(user=user, read_at__isnull=True).count(),
+        is_manager=current_term(user=user) is not None,
+    )
+    cache.set(_key(user.pk), (header.unread, header.is_manager), HEADER_SECONDS)
+    return header
+
+
+def header_forget(user_ids: Iterable[int]) -> None:
+    """Forget these accounts' header figures, now and again when the current transaction commits: now for the
+    pages this transaction renders, at the commit for those another process rendered in between."""
+    keys = [_key(pk) for pk in set(user_ids)]
+    if not keys:
+        return
+    cache.delete_many(keys)
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(lambda: cache.delete_many(keys))
