@@ -16,6 +16,7 @@ screening may exclude it, never count it while the case is open (it is held), an
 the case. Every change of what counts re-scores its product (debounced).
 """
 
+import json
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from moderation.models import Case, Rule, ScreeningModel, VoteScreening
 from moderation.services import cases_open_for_review, screening_exclusions_clear, screening_exclusions_record
 from ratings.models import FactorScore, Vote
 from ratings.services import rescore_soon
+from xhs.copy_in import can_copy, copy_in
 
 logger = logging.getLogger(__name__)
 
@@ -530,6 +532,65 @@ def _reason_dicts(reasons: Sequence[Any]) -> list[dict[str, Any]]:
     return [{"code": reason.code, "params": dict(reason.params)} for reason in reasons]
 
 
+#: The verdicts of one ``_verdicts_apply`` (``screening_verdicts``), loaded in bulk, dropped before its
+#: transaction ends.
+_VERDICTS_TABLE = {
+    "postgresql": "CREATE TEMP TABLE screening_verdicts"
+    " (vote_id bigint, score double precision, verdict text, reasons jsonb)",
+    "sqlite": "CREATE TEMP TABLE screening_verdicts (vote_id integer, score real, verdict text, reasons text)",
+}
+
+#: New screenings inserted, changed ones rewritten, unchanged ones (same model, verdict, reasons and score
+#: to 6 places) not written at all: a re-run of the nightly batch with no new evidence writes nothing.
+_SCREENINGS_UPSERT = """
+    INSERT INTO moderation_votescreening AS s (vote_id, model_id, score, verdict, reasons, screened_at)
+    SELECT vote_id, %(model)s, score, verdict, reasons, %(now)s FROM screening_verdicts WHERE true ORDER BY vote_id
+    ON CONFLICT (vote_id) DO UPDATE
+       SET model_id = excluded.model_id, score = excluded.score, verdict = excluded.verdict,
+           reasons = excluded.reasons, screened_at = excluded.screened_at
+     WHERE s.model_id IS DISTINCT FROM excluded.model_id OR s.verdict <> excluded.verdict
+        OR s.reasons <> excluded.reasons
+        OR round(CAST(s.score AS numeric), 6) <> round(CAST(excluded.score AS numeric), 6)
+"""
+
+#: The screened votes whose verdict may change something, with what deciding that needs: votes with an
+#: open case (its evidence, or holding the vote), votes to exclude, to hold for review or to count again.
+#: Left out: votes whose case managers or staff decided (they have the last word), refunded votes (nothing
+#: left to judge), and the many whose verdict agrees with the vote's already.
+_CANDIDATES = """
+    SELECT t.vote_id, v.campaign_id, v.user_id, v.verdict, v.exclusion_reason, c.id, c.evidence
+      FROM screening_verdicts t
+      JOIN ratings_vote v ON v.id = t.vote_id
+      LEFT JOIN moderation_case c ON c.vote_id = t.vote_id AND c.is_audit = %(no)s AND c.status <> %(decided)s
+     WHERE v.exclusion_reason <> %(refund)s
+       AND NOT EXISTS (SELECT 1 FROM moderation_case d
+                        WHERE d.vote_id = t.vote_id AND d.is_audit = %(no)s AND d.status = %(decided)s
+                          AND d.decided_by IS DISTINCT FROM %(screening)s)
+       AND (c.id IS NOT NULL
+            OR (t.verdict = %(excluded)s AND v.verdict <> %(excluded)s)
+            OR t.verdict = %(review)s
+            OR (t.verdict = %(counted)s AND v.verdict <> %(counted)s))
+     ORDER BY t.vote_id
+"""
+
+
+def _verdicts_load(
+    *, vote_id: npt.NDArray[np.int64], score: npt.NDArray[np.float64], verdict: npt.NDArray[np.str_], reasons: list[str]
+) -> None:
+    """The verdicts into the temporary table: by COPY on PostgreSQL, else by one ``executemany``."""
+    with connection.cursor() as cursor:
+        cursor.execute(_VERDICTS_TABLE[connection.vendor])
+    rows = zip(vote_id.tolist(), score.tolist(), verdict.tolist(), reasons, strict=True)
+    if can_copy():
+        copy_in("screening_verdicts", ("vote_id", "score", "verdict", "reasons"), rows)
+        if len(vote_id) > 10_000:  # a temporary table has no statistics: plan the joins over it with some
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE screening_verdicts")
+    else:
+        with connection.cursor() as cursor:
+            cursor.executemany("INSERT INTO screening_verdicts VALUES (%s, %s, %s, %s)", list(rows))
+
+
 def _verdicts_apply(
     *,
     model: ScreeningModel,
@@ -538,79 +599,77 @@ def _verdicts_apply(
     verdict: npt.NDArray[np.str_],
     reasons: Sequence[Sequence[Any]],
 ) -> ScreeningOutcome:
+    """Record the verdicts and apply them, in bulk: the verdicts go into a temporary table, one statement
+    writes the screenings that are new or changed, one query finds the votes whose verdict changes
+    something; only those are read into Python and acted on, as one UPDATE per thousands of votes."""
     now = timezone.now()
-    ids = [int(pk) for pk in vote_id]
-    by_vote = {
-        pk: (float(np.clip(s, 0, 1)), str(v), _reason_dicts(r))
-        for pk, s, v, r in zip(ids, score, verdict, reasons, strict=True)
-    }
+    order = np.argsort(vote_id, kind="stable")
+    ids = np.asarray(vote_id, dtype=np.int64)[order]
+    scores = np.clip(np.asarray(score, dtype=np.float64)[order], 0, 1)
+    verdicts = np.asarray(verdict).astype(str)[order]
+    reason_lists = [reasons[i] for i in order.tolist()]
     with transaction.atomic():
         _serialised(_APPLY_LOCK)
-        existing = {row.vote_id: row for part in _chunks(ids) for row in VoteScreening.objects.filter(vote_id__in=part)}
-        fresh, changed = [], []
-        for pk, (s, v, r) in by_vote.items():
-            row = existing.get(pk)
-            if row is None:
-                fresh.append(VoteScreening(vote_id=pk, model=model, score=s, verdict=v, reasons=r, screened_at=now))
-            elif (row.verdict, row.reasons, round(row.score, 6)) != (v, r, round(s, 6)) or row.model_id != model.pk:
-                row.model, row.score, row.verdict, row.reasons, row.screened_at = model, s, v, r, now
-                changed.append(row)
-        del existing
-        VoteScreening.objects.bulk_create(fresh, batch_size=5000)
-        VoteScreening.objects.bulk_update(
-            changed, ["model", "score", "verdict", "reasons", "screened_at"], batch_size=5000
+        _verdicts_load(
+            vote_id=ids,
+            score=scores,
+            verdict=verdicts,
+            reasons=[json.dumps(_reason_dicts(r)) if r else "[]" for r in reason_lists],
         )
-        del fresh, changed
-
-        # Managers have the last word: leave alone votes whose case is decided. A vote with an open case (a
-        # report opened it) is still screened, for a report must not shield it from screening, and it stays
-        # held until its case is decided; its case gains screening's evidence.
-        decided: set[int] = set()
-        open_cases: dict[int, tuple[int, dict[str, Any]]] = {}
-        for part in _chunks(ids):
-            for case_id, pk, status, decided_by, evidence in Case.objects.filter(
-                vote_id__in=part, is_audit=False
-            ).values_list("pk", "vote_id", "status", "decided_by", "evidence"):
-                if status != Case.Status.DECIDED:
-                    open_cases[pk] = (case_id, evidence)
-                elif decided_by != Case.DecidedBy.SCREENING:
-                    decided.add(pk)  # screening's own decisions it may revise
-        votes = {
-            vote.pk: vote
-            for part in _chunks([pk for pk in ids if pk not in decided])
-            for vote in Vote.objects.filter(pk__in=part).only(
-                "pk", "campaign_id", "user_id", "verdict", "exclusion_reason"
+        with connection.cursor() as cursor:
+            cursor.execute(_SCREENINGS_UPSERT, {"model": model.pk, "now": now})
+            cursor.execute(
+                _CANDIDATES,
+                {
+                    "no": False,
+                    "decided": Case.Status.DECIDED,
+                    "refund": Vote.ExclusionReason.REFUND,
+                    "screening": Case.DecidedBy.SCREENING,
+                    "excluded": VoteScreening.Verdict.EXCLUDED,
+                    "review": VoteScreening.Verdict.REVIEW,
+                    "counted": VoteScreening.Verdict.COUNTED,
+                },
             )
-        }
+            candidates = cursor.fetchall()
+            cursor.execute("DROP TABLE screening_verdicts")
+
+        # Managers have the last word: votes whose case is decided were left out above. A vote with an open
+        # case (a report opened it) is still screened, for a report must not shield it from screening, and it
+        # stays held until its case is decided; its case gains screening's evidence.
         campaigns: set[int] = set()
+        authors: dict[int, int] = {}
         to_exclude: list[int] = []
         to_count: list[int] = []
         to_hold: list[int] = []
         to_review: list[tuple[Vote, dict[str, Any], int]] = []
-        for pk, vote in votes.items():
-            s, v, r = by_vote[pk]
-            if vote.exclusion_reason == Vote.ExclusionReason.REFUND:
-                continue  # its purchase was refunded: nothing left for screening or managers to judge
-            if pk in open_cases:
-                case_id, evidence = open_cases[pk]
+        for pk, campaign_id, user_id, vote_verdict, exclusion_reason, case_id, evidence in candidates:
+            row = int(np.searchsorted(ids, pk))
+            s, v = float(scores[row]), str(verdicts[row])
+            authors[pk] = user_id
+            if case_id is not None:
+                evidence = json.loads(evidence) if isinstance(evidence, str) else evidence
                 if v != VoteScreening.Verdict.COUNTED and "reasons" not in evidence:
-                    Case.objects.filter(pk=case_id).update(evidence={**evidence, "score": round(s, 3), "reasons": r})
-                if v == VoteScreening.Verdict.EXCLUDED and vote.verdict != Vote.Verdict.EXCLUDED:
+                    Case.objects.filter(pk=case_id).update(
+                        evidence={**evidence, "score": round(s, 3), "reasons": _reason_dicts(reason_lists[row])}
+                    )
+                if v == VoteScreening.Verdict.EXCLUDED and vote_verdict != Vote.Verdict.EXCLUDED:
                     to_exclude.append(pk)
-                    campaigns.add(vote.campaign_id)
+                    campaigns.add(campaign_id)
                 elif v != VoteScreening.Verdict.EXCLUDED and (
-                    vote.verdict == Vote.Verdict.COUNTED or vote.exclusion_reason == Vote.ExclusionReason.SCREENING
+                    vote_verdict == Vote.Verdict.COUNTED or exclusion_reason == Vote.ExclusionReason.SCREENING
                 ):
                     to_hold.append(pk)  # counted (or cleared by screening) but its case is open: held
-                    campaigns.add(vote.campaign_id)
-            elif v == VoteScreening.Verdict.EXCLUDED and vote.verdict != Vote.Verdict.EXCLUDED:
+                    campaigns.add(campaign_id)
+            elif v == VoteScreening.Verdict.EXCLUDED and vote_verdict != Vote.Verdict.EXCLUDED:
                 to_exclude.append(pk)
-                campaigns.add(vote.campaign_id)
+                campaigns.add(campaign_id)
             elif v == VoteScreening.Verdict.REVIEW:
-                to_review.append((vote, {"score": round(s, 3), "reasons": r}, 1 + round(3 * s)))
-            elif v == VoteScreening.Verdict.COUNTED and vote.verdict != Vote.Verdict.COUNTED:
+                vote = Vote(pk=pk, campaign_id=campaign_id, user_id=user_id)
+                evidence = {"score": round(s, 3), "reasons": _reason_dicts(reason_lists[row])}
+                to_review.append((vote, evidence, 1 + round(3 * s)))
+            elif v == VoteScreening.Verdict.COUNTED and vote_verdict != Vote.Verdict.COUNTED:
                 to_count.append(pk)
-                campaigns.add(vote.campaign_id)
+                campaigns.add(campaign_id)
         # one UPDATE per thousands of votes, not one per vote
         for part in _chunks(to_exclude):
             Vote.objects.filter(pk__in=part).exclude(verdict=Vote.Verdict.EXCLUDED).update(
@@ -627,11 +686,16 @@ def _verdicts_apply(
                 | Q(verdict=Vote.Verdict.REVIEW)
             ).update(verdict=Vote.Verdict.COUNTED, exclusion_reason="", updated_at=now)
         if to_exclude:  # every author told why, with one appeal to staff
+            excluded_rows = np.searchsorted(ids, to_exclude).tolist()
             screening_exclusions_record(
                 rule=screening_rule(),
                 excluded=[
-                    (pk, votes[pk].user_id, {"score": round(by_vote[pk][0], 3), "reasons": by_vote[pk][2]})
-                    for pk in to_exclude
+                    (
+                        pk,
+                        authors[pk],
+                        {"score": round(float(scores[row]), 3), "reasons": _reason_dicts(reason_lists[row])},
+                    )
+                    for pk, row in zip(to_exclude, excluded_rows, strict=True)
                 ],
                 now=now,
             )

@@ -125,6 +125,21 @@ def test_screening_again_with_no_new_data_changes_nothing(shampoo_with_a_ring: A
     assert after == before
 
 
+def test_screening_again_rewrites_only_the_verdicts_that_changed(shampoo_with_a_ring: Any) -> None:
+    _target, genuine, _ring_votes = shampoo_with_a_ring
+    screening.votes_screen()
+    stale = VoteScreening.objects.get(vote=genuine[0])
+    VoteScreening.objects.filter(pk=stale.pk).update(score=0.99, screened_at=timezone.now() - timedelta(days=1))
+    before = dict(VoteScreening.objects.exclude(pk=stale.pk).values_list("vote_id", "screened_at"))
+
+    screening.votes_screen()
+
+    stale_after = VoteScreening.objects.get(pk=stale.pk)
+    assert (stale_after.score, stale_after.verdict) == (stale.score, stale.verdict)
+    assert stale_after.screened_at > stale.screened_at
+    assert dict(VoteScreening.objects.exclude(pk=stale.pk).values_list("vote_id", "screened_at")) == before
+
+
 def test_a_managers_decision_wins_over_the_model(shampoo_with_a_ring: Any) -> None:
     _target, _genuine_votes, ring = shampoo_with_a_ring
     spared = ring[0]
