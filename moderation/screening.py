@@ -98,6 +98,30 @@ def rating_table(votes: QuerySet[Vote], *, purchases: _Purchases | None = None) 
     (and its comment) however many votes are read. ``purchases``: every buyer's paid order lines,
     read once by ``purchase_counts()`` when many tables are read one after another.
     """
+    return _votes_read(votes, purchases=purchases)[0]
+
+
+def rating_tables(votes: QuerySet[Vote], *, purchases: _Purchases | None = None) -> dict[int, RatingTable]:
+    """The votes of ``votes`` as one table per category (by id), each as ``rating_table`` reads it.
+
+    One pass over the votes and one over their scores, split by category in memory: reading a category
+    at a time scanned every vote twice per category (93 categories). Memory holds every vote at once.
+    """
+    table, category = _votes_read(votes, purchases=purchases)
+    order = np.argsort(category, kind="stable")  # vote id order within each category
+    ids, starts = np.unique(category[order], return_index=True)
+    tables = {}
+    for category_id, positions in zip(ids.tolist(), np.split(order, starts[1:]), strict=True):
+        part = table.take(positions)
+        # as wide as the category's own votes have factors, as a read of the category alone makes it
+        filled = np.flatnonzero(~np.isnan(part.scores).all(axis=0))
+        part.scores = np.ascontiguousarray(part.scores[:, : int(filled[-1]) + 1 if len(filled) else 1])
+        tables[category_id] = part
+    return tables
+
+
+def _votes_read(votes: QuerySet[Vote], *, purchases: _Purchases | None) -> tuple[RatingTable, npt.NDArray[np.int64]]:
+    """``rating_table``'s read, with each vote's category."""
     rows = votes.order_by("pk").values_list(
         "pk",
         "user_id",
@@ -108,6 +132,7 @@ def rating_table(votes: QuerySet[Vote], *, purchases: _Purchases | None = None) 
         "ip_hash",
         "user_agent_hash",
         "user__date_joined",
+        "campaign__category_id",
         "comment",
     )
     numbers: list[npt.NDArray[np.float64]] = []
@@ -127,14 +152,17 @@ def rating_table(votes: QuerySet[Vote], *, purchases: _Purchases | None = None) 
                         created.timestamp(),
                         np.nan if seconds is None else seconds,
                         (created - joined).total_seconds() / 86_400,
+                        category,
                     )
-                    for pk, rater, product, brand, created, seconds, _ip, _ua, joined, _comment in chunk
+                    for pk, rater, product, brand, created, seconds, _ip, _ua, joined, category, _comment in chunk
                 ],
                 dtype=np.float64,
-            ).reshape(-1, 7)
+            ).reshape(-1, 8)
         )
         codes.append(
-            np.asarray([(_code(ua), _code(ip)) for *_, ip, ua, _joined, _c in chunk], dtype=np.int64).reshape(-1, 2)
+            np.asarray([(_code(ua), _code(ip)) for *_, ip, ua, _joined, _cat, _c in chunk], dtype=np.int64).reshape(
+                -1, 2
+            )
         )
         comments.extend(row[-1] for row in chunk)
         chunk.clear()
@@ -154,7 +182,7 @@ def rating_table(votes: QuerySet[Vote], *, purchases: _Purchases | None = None) 
     fingerprints = np.concatenate(codes)
     vote_id = table[:, 0].astype(np.int64)
     user_id = table[:, 1].astype(np.int64)
-    return RatingTable(
+    rating = RatingTable(
         vote_id=vote_id,
         user_id=user_id,
         product_id=table[:, 2].astype(np.int64),
@@ -168,6 +196,7 @@ def rating_table(votes: QuerySet[Vote], *, purchases: _Purchases | None = None) 
         purchases=_other_purchases(user_id, purchases),
         comment=comments,
     )
+    return rating, table[:, 7].astype(np.int64)
 
 
 def fingerprint_groups(*, raters: Sequence[int] | None = None) -> RaterFingerprints:
@@ -341,29 +370,40 @@ def _categories(votes: QuerySet[Vote]) -> list[tuple[int, int]]:
 # --- Training --------------------------------------------------------------------------------------------
 
 
-def screener_train(*, now: datetime | None = None) -> ScreeningModel:
+def screener_train(
+    *,
+    now: datetime | None = None,
+    tables: dict[int, RatingTable] | None = None,
+    fingerprints: RaterFingerprints | None = None,
+) -> ScreeningModel:
     """Fit a screener on every vote, with managers' decisions as labels, store it and make it current.
 
     Read and featurised a category at a time, as ``votes_screen`` judges votes (among their
-    category's), so memory holds one category and the training sample, not every vote.
+    category's), so memory holds one category and the training sample, not every vote. ``tables`` and
+    ``fingerprints``: every category's votes up to ``now`` and the groups, read already
+    (``screening_nightly``).
     Harmless to re-run: each run stores a new version; the newest becomes current in one transaction.
     """
     from moderation.fraud.models import Screener  # lazily: scikit-learn stays out of web processes
 
     now = now or timezone.now()
     votes = Vote.objects.filter(created_at__lte=now)
-    categories = _categories(votes)
+    categories = _categories(votes) if tables is None else [(pk, len(table)) for pk, table in sorted(tables.items())]
     if not categories:
         raise ValueError("there are no votes to train a screener on")
     decided = _decisions()
-    bought = purchase_counts()
+    bought = purchase_counts() if tables is None else None
     labelled = 0
     trained = 0
 
     def parts() -> Iterator[tuple[RatingTable, npt.NDArray[np.float64]]]:
         nonlocal labelled, trained
         for category_id, _count in categories:
-            table = rating_table(votes.filter(campaign__category_id=category_id), purchases=bought)
+            table = (
+                tables[category_id]
+                if tables is not None
+                else rating_table(votes.filter(campaign__category_id=category_id), purchases=bought)
+            )
             labels = decision_labels(table.vote_id, decided)
             labelled += int(np.count_nonzero(~np.isnan(labels)))
             trained += len(table)
@@ -371,7 +411,7 @@ def screener_train(*, now: datetime | None = None) -> ScreeningModel:
 
     # devices and networks over every category, as the nightly batch judges them: a phone behind five
     # accounts that vote in five categories is one group in training too
-    groups = fingerprint_groups()
+    groups = fingerprints or fingerprint_groups()
     screener = Screener().fit_parts(parts(), total=sum(count for _, count in categories), fingerprints=groups)
     with transaction.atomic():
         _serialised(_TRAIN_LOCK)
@@ -430,6 +470,8 @@ def votes_screen(
     vote_ids: Sequence[int] | None = None,
     category_ids: Iterable[int] | None = None,
     fingerprints: RaterFingerprints | None = None,
+    model: ScreeningModel | None = None,
+    tables: dict[int, RatingTable] | None = None,
 ) -> ScreeningOutcome:
     """Screen votes with the current model and apply the verdicts.
 
@@ -439,10 +481,12 @@ def votes_screen(
     ``vote_ids``, else all), screened one after another, so memory holds one category at a time.
     Verdicts are recorded for ``vote_ids`` when given, else for every vote read. Harmless to repeat:
     a vote whose verdict is unchanged is left as it is, and moderation decisions are never overridden.
+    ``model``: the model to use (else the current one); ``tables``: categories' votes read already, by
+    category id (``screening_nightly``), taken out of the dict as they are screened.
     """
     from moderation.fraud.models import Screener
 
-    model = current_model()
+    model = model or current_model()
     if model is None:
         model = screener_train()
     screener = Screener.from_bytes(bytes(model.artefact))
@@ -454,8 +498,9 @@ def votes_screen(
     else:
         categories = [category for category, _ in _categories(context)]
     wanted_ids = None if vote_ids is None else np.unique(np.asarray(list(vote_ids), dtype=np.int64))
+    tables = tables or {}
     # many categories: every buyer's purchases in one query rather than one query per category
-    bought = purchase_counts() if len(categories) > 3 else None
+    bought = purchase_counts() if len(categories) > 3 and len(tables) < len(categories) else None
     # devices and networks over every category: an account's votes elsewhere count in each category. Only
     # the raters screened here need their groups: a per-category task reads its raters' fingerprints, not
     # every vote of every category once per category.
@@ -470,7 +515,9 @@ def votes_screen(
     )
     outcomes = []
     for category_id in categories:
-        table = rating_table(context.filter(campaign__category_id=category_id), purchases=bought)
+        table = tables.pop(category_id, None) or rating_table(
+            context.filter(campaign__category_id=category_id), purchases=bought
+        )
         if len(table) == 0:
             continue
         result = screener.score(table, fingerprints=groups)
@@ -493,6 +540,22 @@ def votes_screen(
         review=sum(o.review for o in outcomes),
         counted_again=sum(o.counted_again for o in outcomes),
     )
+
+
+def screening_nightly() -> tuple[ScreeningModel, ScreeningOutcome]:
+    """Train, then screen every vote with the new model, reading each category's votes and scores once.
+
+    Votes and scores are read in one pass each (``rating_tables``), the device and network groups once,
+    and both halves use them: ``screener_train()`` then ``votes_screen()`` read every category twice
+    each. Memory holds every vote at once (a few hundred bytes a vote). A vote cast while it runs is left
+    to its own screening (``screen_vote``) and the sweep. Harmless to re-run, like both halves.
+    """
+    now = timezone.now()
+    tables = rating_tables(Vote.objects.filter(created_at__lte=now), purchases=purchase_counts())
+    groups = fingerprint_groups()
+    model = screener_train(now=now, tables=tables, fingerprints=groups)
+    outcome = votes_screen(model=model, tables=tables, fingerprints=groups)
+    return model, outcome
 
 
 def unscreened_sweep(
