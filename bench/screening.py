@@ -1,13 +1,15 @@
-"""Bench: vote screening at full scale (train + the nightly batch), against the bare-SQL bound.
+"""Bench: vote screening (train + the nightly batch), against its full bound in bulk SQL and numpy.
 
     createdb -h 127.0.0.1 -U postgres screenbench                       # once
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/screenbench .venv/bin/python bench/screening.py --prepare
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/screenbench .venv/bin/python bench/screening.py \
-        [--code-root DIR] [--skip-train]
+        --prepare [--scale tiny|medium|full]
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/screenbench .venv/bin/python bench/screening.py \
+        [--rounds 3] [--code-root DIR] [--skip-train]
 
-``--prepare`` builds the data once: ``bench/scoring.py``'s prepare (about 10 minutes: 500k users,
-~3,000 campaigns, ~3M votes, ~20M factor scores), then, in bulk SQL, gives the votes what screening
-reads as it looks on the site (``--keep-base`` redoes only this step):
+``--prepare`` builds the data once: ``bench/scoring.py``'s prepare at ``--scale`` (full: about 10 minutes,
+500k users, ~3,000 campaigns, ~3M votes, ~20M factor scores; medium: a fifth of it; tiny: the demo's
+sizes, for CI), then, in bulk SQL, gives the votes what screening reads as it looks on the site
+(``--keep-base`` redoes only this step):
 
 * campaigns spread over the last 16 weeks (four weeks each); each vote cast within its campaign,
   most in the first days, never before its account was opened;
@@ -22,31 +24,38 @@ reads as it looks on the site (``--keep-base`` redoes only this step):
   one network). A ring account's other votes come from the same devices. The members are kept in
   ``bench_ring_member`` (ring, user_id, vote_id of the pushed vote).
 
-Every vote counts again, and screening's output (verdicts, screening cases, models) is emptied.
-Random draws come from ``setseed()``; VACUUM ANALYZE at the end.
+Every vote counts again, and screening's output (verdicts, screening cases and their messages, models)
+is emptied. Random draws come from ``setseed()``; VACUUM ANALYZE at the end.
 
-The default run empties screening's output, then measures, each in a fresh child process so that
-its peak memory is its own (VmHWM, reset per phase through ``/proc/self/clear_refs``):
+The default run, ``--rounds`` times: empty screening's output, then measure the job in a fresh child
+process so that its peak memory is its own (VmHWM, reset per phase through ``/proc/self/clear_refs``):
+``screening.screening_nightly()`` (train, then screen every vote, with one read), or, for code without
+it (``--code-root``), ``screener_train()`` then ``votes_screen()``. Then the full bound (``bound()``):
 
-1. ``screening.screener_train()`` (no manager decisions in the data: the anomaly model and rules);
-2. ``screening.votes_screen()`` over every vote: the nightly batch;
-3. the bound: one SQL statement that extracts the per-vote and per-rater features screening uses
-   (accounts per device and per network, accounts on one device / network on the product within
-   two hours, votes on the product within the burst window, the rater's votes and span, straight
-   lines, deviation from the product's mean, account age, other purchases, comment length and
-   exact copies on the product) into an UNLOGGED table.
+1. features: one SQL statement (accounts per device and per network, accounts on one device / network
+   on the product within two hours, votes on the product within the burst window, the rater's votes
+   and span, straight lines, deviation from the product's mean, account age, other purchases, comment
+   length and exact copies on the product) into an UNLOGGED table;
+2. model scoring: those features into numpy and through the job's own stored forest;
+3. verdict writes: the job's verdicts written again, after screening's output is emptied, by COPY and
+   set-based statements (screenings, votes excluded or held, cases, messages to the authors);
+   then the bound's result check: rows that differ from what the job wrote (0 expected).
 
-Each child reports time and peak RSS per phase: reading (``rating_table``), features, rules, the
-model (IsolationForest fit and scoring), applying verdicts, and the rest. The table printed at the
-end puts them beside the bound and the detection of the injected rings (recall on the pushed votes,
-precision among flagged votes, genuine votes wrongly excluded).
+Each child reports time and peak RSS per phase: reading (``rating_table``/``rating_tables``), features,
+rules, the model (IsolationForest fit and scoring), applying verdicts, and the rest. Each round prints
+its table with the ratio to the bound and the load averages; the first round's detection of the
+injected rings follows (recall on the pushed votes, precision among flagged votes, genuine votes
+wrongly excluded).
 
 ``--code-root DIR``: run the children with the ``moderation`` package found in DIR (an earlier copy
-of the code), to measure before and after on the same data.
+of the code, e.g. ``git archive main moderation | tar -x -C DIR``), to measure before and after on the
+same data.
 """
 
 import argparse
 import contextlib
+import csv
+import io
 import json
 import os
 import resource
@@ -55,6 +64,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +92,7 @@ django.setup()
 import numpy as np  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
+from django.urls import reverse  # noqa: E402
 
 from bench.scoring import load_average, sql, sql_rows  # noqa: E402
 
@@ -236,7 +247,7 @@ RING_ACCOUNTS_NEW = """
 """
 
 
-def screening_reset() -> None:
+def screening_reset(*, keep_models: bool = False) -> None:
     """Screening's output emptied and every vote counting: the state before the first nightly batch.
 
     What managers did about screening's cases goes with them (the database refuses to delete a case
@@ -248,19 +259,21 @@ def screening_reset() -> None:
     )
     for table in ("moderation_managervote", "moderation_appeal", "moderation_report"):
         sql(f"DELETE FROM {table} WHERE case_id IN ({cases})")
+    sql(f"DELETE FROM accounts_notification WHERE kind = 'decision' AND subject_id IN ({cases})")
     sql("DELETE FROM moderation_case WHERE source = 'screening'")
     sql("TRUNCATE moderation_votescreening")
-    sql("DELETE FROM moderation_screeningmodel")
+    if not keep_models:  # the bound writes the job's verdicts again, with the job's model
+        sql("DELETE FROM moderation_screeningmodel")
     sql("UPDATE ratings_vote SET verdict = 'counted', exclusion_reason = '' WHERE verdict <> 'counted'")
     sql("UPDATE ratings_campaign SET rescore_requested_at = NULL WHERE rescore_requested_at IS NOT NULL")
 
 
-def prepare(*, seed: int, keep_base: bool, ring_share: float) -> None:
+def prepare(*, scale: str, seed: int, keep_base: bool, ring_share: float) -> None:
     wall = time.perf_counter()
     if not keep_base:
         from bench import scoring as scoring_bench
 
-        scoring_bench.prepare(seed=seed, per_category=32, cap=100, purchase_days=560, voting=0.99)
+        scoring_bench.prepare(scale=scale, seed=seed, per_category=32, cap=100, purchase_days=560, voting=0.99)
     fraction = (seed % 10_000) / 10_000
     users = sql_rows("SELECT count(*) FROM accounts_user")[0][0]
     rings = max(1, round(ring_share * users / 40))
@@ -359,14 +372,187 @@ BOUND = """
 """
 
 
-def bound() -> tuple[float, int]:
+#: Numeric columns of the bound's features, read into numpy for the model.
+BOUND_COLUMNS = (
+    "account_age_days, other_purchases, seconds_per_factor, straight::int, score_var, product_dev, product_votes,"
+    " burst_votes, device_window, network_window, device_accounts, network_accounts, rater_votes,"
+    " rater_span_days, rater_straight_share, comment_chars, comment_copies"
+)
+
+#: The job's output, kept to be written again by the bound and compared with what the bound wrote.
+JOB_OUTPUT = """
+    DROP TABLE IF EXISTS bench_job_screening, bench_job_vote, bench_job_case;
+    CREATE UNLOGGED TABLE bench_job_screening AS
+        SELECT vote_id, model_id, score, verdict, reasons FROM moderation_votescreening;
+    CREATE UNLOGGED TABLE bench_job_vote AS
+        SELECT id, user_id, verdict, exclusion_reason FROM ratings_vote WHERE verdict <> 'counted';
+    CREATE UNLOGGED TABLE bench_job_case AS
+        SELECT c.vote_id, c.status, c.outcome, c.priority, c.decided_by, count(n.id) AS told
+          FROM moderation_case c
+          LEFT JOIN accounts_notification n ON n.kind = 'decision' AND n.subject_id = c.id
+         WHERE c.source = 'screening' GROUP BY c.id;
+"""
+
+#: The bound's writes, from the verdicts in ``bench_bound_verdicts``, on screening's emptied output (every
+#: vote counting): screenings upserted (unchanged ones not written); then, leaving out votes whose case
+#: managers or staff decided, votes excluded with a decided case each and their authors told, votes to
+#: review held with an open case each, or, when a report's case is open already, held with that one.
+#: Set-based, into the real tables with their indexes and triggers.
+BOUND_WRITES = """
+    INSERT INTO moderation_votescreening AS s (vote_id, model_id, score, verdict, reasons, screened_at)
+    SELECT vote_id, %(model)s, score, verdict, reasons, now() FROM bench_bound_verdicts ORDER BY vote_id
+    ON CONFLICT (vote_id) DO UPDATE
+       SET model_id = excluded.model_id, score = excluded.score, verdict = excluded.verdict,
+           reasons = excluded.reasons, screened_at = excluded.screened_at
+     WHERE (s.model_id, s.verdict, s.reasons, s.score) IS DISTINCT FROM
+           (excluded.model_id, excluded.verdict, excluded.reasons, excluded.score);
+    DELETE FROM bench_bound_verdicts t
+     WHERE EXISTS (SELECT 1 FROM moderation_case d
+                    WHERE d.vote_id = t.vote_id AND NOT d.is_audit AND d.status = 'decided'
+                      AND d.decided_by <> 'screening');
+    UPDATE ratings_vote v
+       SET verdict = CASE WHEN t.verdict = 'excluded' THEN 'excluded' ELSE 'review' END,
+           exclusion_reason = CASE WHEN t.verdict = 'excluded' THEN 'screening' ELSE '' END, updated_at = now()
+      FROM bench_bound_verdicts t
+     WHERE t.vote_id = v.id AND v.verdict = 'counted'
+       AND (t.verdict <> 'counted'
+            OR EXISTS (SELECT 1 FROM moderation_case o
+                        WHERE o.vote_id = t.vote_id AND NOT o.is_audit AND o.status <> 'decided'));
+    WITH decided AS (
+        INSERT INTO moderation_case (vote_id, rule_id, source, status, priority, reports_count, evidence, is_audit,
+                                     audit_answer, outcome, decided_at, decided_by, created_at, updated_at)
+        SELECT t.vote_id, %(rule)s, 'screening', 'decided', 1, 0,
+               jsonb_build_object('score', round(t.score::numeric, 3), 'reasons', t.reasons), false,
+               '', 'violates', now(), 'screening', now(), now()
+          FROM bench_bound_verdicts t WHERE t.verdict = 'excluded' ORDER BY t.vote_id
+        RETURNING id, vote_id
+    )
+    INSERT INTO accounts_notification (user_id, kind, subject_id, url, context, created_at, updated_at)
+    SELECT v.user_id, 'decision', d.id, %(url_head)s || d.id || %(url_tail)s,
+           jsonb_build_object('rule', %(rule)s, 'by', 'screening'), now(), now()
+      FROM decided d JOIN ratings_vote v ON v.id = d.vote_id
+    ON CONFLICT DO NOTHING;
+    INSERT INTO moderation_case (vote_id, rule_id, source, status, priority, reports_count, evidence, is_audit,
+                                 audit_answer, outcome, decided_by, created_at, updated_at)
+    SELECT t.vote_id, %(rule)s, 'screening', 'open', 1 + round(3 * t.score)::int, 0,
+           jsonb_build_object('score', round(t.score::numeric, 3), 'reasons', t.reasons),
+           false, '', '', '', now(), now()
+      FROM bench_bound_verdicts t WHERE t.verdict = 'review' ORDER BY t.vote_id
+    ON CONFLICT DO NOTHING;
+"""
+
+#: Rows that differ between what the job left and what the bound wrote (screenings, votes, cases).
+BOUND_CHECK = """
+    SELECT (SELECT count(*) FROM (
+              (SELECT vote_id, model_id, score, verdict, reasons FROM bench_job_screening
+               EXCEPT ALL SELECT vote_id, model_id, score, verdict, reasons FROM moderation_votescreening)
+              UNION ALL
+              (SELECT vote_id, model_id, score, verdict, reasons FROM moderation_votescreening
+               EXCEPT ALL SELECT vote_id, model_id, score, verdict, reasons FROM bench_job_screening)) d),
+           (SELECT count(*) FROM (
+              (SELECT id, user_id, verdict, exclusion_reason FROM bench_job_vote
+               EXCEPT ALL SELECT id, user_id, verdict, exclusion_reason FROM ratings_vote WHERE verdict <> 'counted')
+              UNION ALL
+              (SELECT id, user_id, verdict, exclusion_reason FROM ratings_vote WHERE verdict <> 'counted'
+               EXCEPT ALL SELECT id, user_id, verdict, exclusion_reason FROM bench_job_vote)) d),
+           (SELECT count(*) FROM (
+              (SELECT vote_id, status, outcome, priority, decided_by, told FROM bench_job_case
+               EXCEPT ALL SELECT vote_id, status, outcome, priority, decided_by, told FROM bound_case)
+              UNION ALL
+              (SELECT vote_id, status, outcome, priority, decided_by, told FROM bound_case
+               EXCEPT ALL SELECT vote_id, status, outcome, priority, decided_by, told FROM bench_job_case)) d)
+"""
+BOUND_CASES = """
+    CREATE TEMP TABLE bound_case ON COMMIT DROP AS
+    SELECT c.vote_id, c.status, c.outcome, c.priority, c.decided_by, count(n.id) AS told
+      FROM moderation_case c
+      LEFT JOIN accounts_notification n ON n.kind = 'decision' AND n.subject_id = c.id
+     WHERE c.source = 'screening' GROUP BY c.id
+"""
+
+
+@dataclass
+class Bound:
+    """The full bound's phases (seconds) and its result check (rows that differ from the job's output)."""
+
+    features: float
+    model: float
+    writes: float
+    rows: int
+    differ: tuple[int, int, int]
+
+    @property
+    def seconds(self) -> float:
+        return self.features + self.model + self.writes
+
+
+def bound() -> Bound:
+    """An independent best form of the nightly batch's work on the same data, after the job has run:
+
+    1. features: one SQL statement (``BOUND``) into an UNLOGGED table;
+    2. model scoring: those features into numpy and through the job's own stored forest (the same trees,
+       as many columns as it was fitted on), a score and a verdict per vote in array arithmetic;
+    3. writes: the job's verdicts (held in memory, as the job holds its own) written again after
+       screening's output is emptied, by COPY into a temporary table and set-based statements
+       (``BOUND_WRITES``); then compared with what the job wrote: 0 rows may differ.
+
+    The features are SQL forms of the screening signals, not the fraud package's exact values: the
+    check is on what is written (screenings, votes, cases, messages), where the job and bound must agree.
+    """
+    from moderation.fraud.models import Screener
+    from moderation.screening import current_model, screening_rule
+
+    model = current_model()
+    if model is None:
+        raise SystemExit("no current screening model: the job did not run")
+    screener = Screener.from_bytes(bytes(model.artefact))
+    forest = screener._forest  # noqa: SLF001 - the bound scores with the job's own trees
+    sql(JOB_OUTPUT)
+    verdicts = sql_rows("SELECT vote_id, score, verdict, reasons::text FROM bench_job_screening ORDER BY vote_id")
+    rule = screening_rule().pk
+    head, tail = reverse("moderation:decision", kwargs={"pk": 987654321}).split("987654321")
+
     sql("DROP TABLE IF EXISTS bench_screen_bound")
     sql("CHECKPOINT")
     started = time.perf_counter()
     with transaction.atomic():
         sql("SET LOCAL work_mem = '256MB'")
         rows = sql(BOUND)
-    return time.perf_counter() - started, rows
+    features = time.perf_counter() - started
+
+    started = time.perf_counter()
+    buffer = io.StringIO()
+    with connection.cursor() as cursor:
+        cursor.cursor.copy_expert(
+            f"COPY (SELECT {BOUND_COLUMNS} FROM bench_screen_bound) TO STDOUT WITH (FORMAT csv)", buffer
+        )
+    buffer.seek(0)
+    matrix = np.loadtxt(buffer, delimiter=",", ndmin=2) if rows else np.empty((0, 17))
+    width = forest.n_features_in_
+    matrix = np.log1p(np.abs(np.nan_to_num(matrix)))[:, np.arange(width) % matrix.shape[1]]
+    anomaly = -forest.score_samples(matrix) if len(matrix) else np.empty(0)
+    quantiles = screener._quantiles  # noqa: SLF001
+    score = np.clip(np.searchsorted(quantiles, anomaly, side="right") / len(quantiles), 0, 1)
+    np.where(score >= screener.review_at, "review", "counted")
+    model_seconds = time.perf_counter() - started
+
+    screening_reset(keep_models=True)
+    started = time.perf_counter()
+    with transaction.atomic():
+        sql("CREATE TEMP TABLE bench_bound_verdicts (vote_id bigint, score float8, verdict text, reasons jsonb)")
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerows(verdicts)
+        buffer.seek(0)
+        with connection.cursor() as cursor:
+            cursor.cursor.copy_expert("COPY bench_bound_verdicts FROM STDIN WITH (FORMAT csv)", buffer)
+        sql("ANALYZE bench_bound_verdicts")
+        sql(BOUND_WRITES, {"model": model.pk, "rule": rule, "url_head": head, "url_tail": tail})
+        sql("DROP TABLE bench_bound_verdicts")
+    writes = time.perf_counter() - started
+    with transaction.atomic():
+        sql(BOUND_CASES)
+        differ = sql_rows(BOUND_CHECK)[0]
+    return Bound(features, model_seconds, writes, rows, (int(differ[0]), int(differ[1]), int(differ[2])))
 
 
 # --- The child: one job, phases timed and their peak memory read --------------------------------------
@@ -434,6 +620,8 @@ def child(job: str) -> None:
 
     phases = Phases()
     phases.wrap(screening, "rating_table", "read")
+    if hasattr(screening, "rating_tables"):
+        phases.wrap(screening, "rating_tables", "read")
     phases.wrap(fraud_models, "rater_features", "features")
     phases.wrap(fraud_models, "apply_rules", "rules")
     phases.wrap(IsolationForest, "fit", "model")
@@ -442,9 +630,14 @@ def child(job: str) -> None:
     _hwm_reset()
     started = time.perf_counter()
     cpu = time.process_time()
-    if job == "train":
+    outcome: dict[str, Any]
+    if job == "nightly":
+        model, result = screening.screening_nightly()
+        outcome = {"version": model.version, "screened": result.screened, "excluded": result.excluded}
+        outcome.update({"review": result.review, "counted_again": result.counted_again})
+    elif job == "train":
         model = screening.screener_train()
-        outcome: dict[str, Any] = {"version": model.version, "training_votes": model.training_votes}
+        outcome = {"version": model.version, "training_votes": model.training_votes}
         outcome.update({k: model.metrics.get(k) for k in ("review_share", "excluded_share", "fit_seconds")})
     else:
         result = screening.votes_screen()
@@ -558,45 +751,37 @@ def detection() -> dict[str, float]:
 # --- Measuring --------------------------------------------------------------------------------------------
 
 
-def measure(*, code_root: str | None, skip_train: bool) -> None:
+def measure(*, code_root: str | None, skip_train: bool, rounds: int) -> None:
     counts = sql_rows(
         "SELECT (SELECT count(*) FROM ratings_vote), (SELECT count(DISTINCT user_id) FROM ratings_vote),"
         " (SELECT count(*) FROM ratings_factorscore)"
     )[0]
     print(f"data: {counts[0]:,} votes, {counts[1]:,} raters, {counts[2]:,} factor scores")
     print(f"code: {code_root or ROOT} (moderation from {_moderation_path(code_root)})")
-    screening_reset()
-    results: dict[str, dict[str, Any]] = {}
-    if not skip_train:
-        results["train"] = run_child("train", code_root)
-    results["screen"] = run_child("screen", code_root)
-    sql("CHECKPOINT")
-    print(f"bound: starting (load average {load_average()})", flush=True)
-    bound_seconds, bound_rows = bound()
-    print(f"bound: {bound_seconds:.1f} s, {bound_rows:,} rows into bench_screen_bound", flush=True)
-    found = detection()
-    report(results, bound_seconds, found)
-
-
-def _moderation_path(code_root: str | None) -> str:
-    return str(Path(code_root) / "moderation") if code_root else str(ROOT / "moderation")
-
-
-def report(results: dict[str, dict[str, Any]], bound_seconds: float, found: dict[str, float]) -> None:
-    print()
-    print(f"{'job':<34} {'seconds':>8} {'peak RSS MB':>12} {'x bound':>8}")
-    for job, figures in results.items():
-        name = {"train": "screener_train()", "screen": "votes_screen() (nightly batch)"}[job]
-        ratio = figures["seconds"] / bound_seconds
-        print(f"{name:<34} {figures['seconds']:8.1f} {figures['peak_mb']:12,.0f} {ratio:8.1f}")
-        for phase, (seconds, peak) in sorted(figures["phases"].items(), key=lambda kv: -kv[1][0]):
-            calls = figures["calls"].get(phase, 1)
-            print(f"  {phase + (f' ({calls} calls)' if calls > 1 else ''):<32} {seconds:8.1f} {peak:12,.0f}")
-    if len(results) == 2:
-        both = results["train"]["seconds"] + results["screen"]["seconds"]
-        peak = max(r["peak_mb"] for r in results.values())
-        print(f"{'train + screen':<34} {both:8.1f} {peak:12,.0f} {both / bound_seconds:8.1f}")
-    print(f"{'bare SQL bound (features only)':<34} {bound_seconds:8.1f} {'(server)':>12} {1.0:8.1f}")
+    # the nightly job trains and screens with one read when the code has it; else train, then screen
+    nightly = (
+        not skip_train and "def screening_nightly(" in (Path(_moderation_path(code_root)) / "screening.py").read_text()
+    )
+    jobs = ["screen"] if skip_train else ["nightly"] if nightly else ["train", "screen"]
+    found: dict[str, float] = {}
+    for number in range(1, rounds + 1):
+        print(f"--- round {number} of {rounds}", flush=True)
+        screening_reset()
+        results = {job: run_child(job, code_root) for job in jobs}
+        if number == 1:
+            found = detection()
+        sql("CHECKPOINT")
+        loads = load_average()
+        print(f"bound: starting (load average {loads})", flush=True)
+        measured = bound()
+        print(
+            f"bound: {measured.seconds:.1f} s (features {measured.features:.1f}, model {measured.model:.1f},"
+            f" writes {measured.writes:.1f}), {measured.rows:,} rows; rows that differ from the job's:"
+            f" screenings {measured.differ[0]}, votes {measured.differ[1]}, cases {measured.differ[2]}"
+            f" (load average {load_average()})",
+            flush=True,
+        )
+        report(results, measured)
     print()
     print("detection of the injected rings:")
     for name, value in found.items():
@@ -604,15 +789,51 @@ def report(results: dict[str, dict[str, Any]], bound_seconds: float, found: dict
         print(f"  {name:<46} {text}")
 
 
+def _moderation_path(code_root: str | None) -> str:
+    return str(Path(code_root) / "moderation") if code_root else str(ROOT / "moderation")
+
+
+def report(results: dict[str, dict[str, Any]], measured: Bound) -> None:
+    print()
+    print(f"{'job':<34} {'seconds':>8} {'peak RSS MB':>12} {'x bound':>8}")
+    names = {
+        "nightly": "screening_nightly() (train + screen)",
+        "train": "screener_train()",
+        "screen": "votes_screen() (nightly batch)",
+    }
+    for job, figures in results.items():
+        ratio = figures["seconds"] / measured.seconds
+        print(f"{names[job]:<34} {figures['seconds']:8.1f} {figures['peak_mb']:12,.0f} {ratio:8.2f}")
+        for phase, (seconds, peak) in sorted(figures["phases"].items(), key=lambda kv: -kv[1][0]):
+            calls = figures["calls"].get(phase, 1)
+            print(f"  {phase + (f' ({calls} calls)' if calls > 1 else ''):<32} {seconds:8.1f} {peak:12,.0f}")
+    if len(results) == 2:
+        both = results["train"]["seconds"] + results["screen"]["seconds"]
+        peak = max(r["peak_mb"] for r in results.values())
+        print(f"{'train + screen':<34} {both:8.1f} {peak:12,.0f} {both / measured.seconds:8.2f}")
+    print(f"{'full bound (bulk SQL + numpy)':<34} {measured.seconds:8.1f} {'':>12} {1.0:8.2f}")
+    print(f"  {'features (SQL)':<32} {measured.features:8.1f}")
+    print(f"  {'model scoring (numpy)':<32} {measured.model:8.1f}")
+    print(f"  {'verdict writes (COPY + SQL)':<32} {measured.writes:8.1f}")
+    print(f"bound's result check: {sum(measured.differ)} rows differ from the job's output")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--prepare", action="store_true", help="build the data set (replaces the database's data)")
     parser.add_argument("--keep-base", action="store_true", help="--prepare: redo only the realistic fields")
+    parser.add_argument(
+        "--scale",
+        choices=("tiny", "medium", "full"),
+        default="full",
+        help="--prepare: how much data (bench/scoring.py's scales: tiny seconds, medium minutes, full ~10 minutes)",
+    )
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--ring-share", type=float, default=0.02, help="--prepare: share of accounts in rings")
     parser.add_argument("--code-root", help="measure the moderation package found in this directory")
     parser.add_argument("--skip-train", action="store_true", help="measure the nightly batch only")
-    parser.add_argument("--child", choices=("train", "screen"), help=argparse.SUPPRESS)
+    parser.add_argument("--rounds", type=int, default=1, help="job and bound this many times")
+    parser.add_argument("--child", choices=("train", "screen", "nightly"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         raise SystemExit("needs PostgreSQL: set DATABASE_URL")
@@ -620,9 +841,9 @@ def main() -> None:
     if args.child:
         child(args.child)
     elif args.prepare:
-        prepare(seed=args.seed, keep_base=args.keep_base, ring_share=args.ring_share)
+        prepare(scale=args.scale, seed=args.seed, keep_base=args.keep_base, ring_share=args.ring_share)
     else:
-        measure(code_root=args.code_root, skip_train=args.skip_train)
+        measure(code_root=args.code_root, skip_train=args.skip_train, rounds=args.rounds)
 
 
 if __name__ == "__main__":

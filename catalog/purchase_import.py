@@ -18,7 +18,6 @@ than the stored line is refused as a conflict. See docs/importing-purchases.md.
 import codecs
 import contextlib
 import csv
-import io
 import re
 import uuid
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
@@ -37,6 +36,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from catalog.models import OrderLine, Product, Store
 from ratings.purchases import purchases_withdrawn
+from xhs.copy_in import can_copy, copy_in
 
 REQUIRED_COLUMNS = ("order_ref", "line_no", "buyer_email", "product_slug", "quantity", "unit_price", "paid_at")
 OPTIONAL_COLUMNS = ("store_slug", "status", "status_changed_at")
@@ -703,8 +703,8 @@ def _insert_lines(lines: list[_Line], *, now: datetime) -> None:
     """
     column_of = {field.attname: field.column for field in OrderLine._meta.concrete_fields if field.column}
     columns = [column_of[name] for name in (*_Line._fields, "created_at", "updated_at")]
-    if _can_copy():
-        _copy_in(OrderLine._meta.db_table, columns, ((*line, now, now) for line in lines))
+    if can_copy():
+        copy_in(OrderLine._meta.db_table, columns, ((*line, now, now) for line in lines))
     else:
         OrderLine.objects.bulk_create([OrderLine(**line._asdict(), created_at=now, updated_at=now) for line in lines])
 
@@ -717,27 +717,6 @@ def _update_states(lines: list[_Line], *, now: datetime) -> None:
         unique_fields=["order_ref", "line_no"],
         update_fields=["status", "status_changed_at", "updated_at"],
     )
-
-
-def _can_copy() -> bool:
-    """``COPY`` is used on PostgreSQL through psycopg2; psycopg 3 has another COPY API and gets the ORM path."""
-    driver = getattr(connection, "Database", None)
-    return connection.vendor == "postgresql" and getattr(driver, "__name__", "") == "psycopg2"
-
-
-def _copy_in(table: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
-    """``COPY`` rows into a table (see ``_can_copy``).
-
-    Rows go as CSV: None becomes an unquoted empty value, which COPY reads as NULL, and datetimes keep
-    their UTC offset. Errors are raised as Django's (a unique violation is an ``IntegrityError``).
-    """
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(rows)
-    buffer.seek(0)
-    quote = connection.ops.quote_name
-    sql = f"COPY {quote(table)} ({', '.join(map(quote, columns))}) FROM STDIN WITH (FORMAT csv)"
-    with connection.cursor() as cursor, connection.wrap_database_errors:
-        cursor.cursor.copy_expert(sql, buffer)
 
 
 def _conflict_message(row: _Row, columns: list[str]) -> str:
@@ -801,11 +780,11 @@ class _SeenKeys:
         if not first_line_of:
             return {}
         rows = [(ref, no, line) for (ref, no), line in first_line_of.items()]
-        if _can_copy():
+        if can_copy():
             try:
                 # The usual case, no key met before: COPY is three times as fast as INSERT … ON CONFLICT.
                 with transaction.atomic():
-                    _copy_in(self.name, ("order_ref", "line_no", "line"), rows)
+                    copy_in(self.name, ("order_ref", "line_no", "line"), rows)
                 return {}
             except IntegrityError:
                 pass  # rolled back to the savepoint; find the repeats below

@@ -16,6 +16,7 @@ screening may exclude it, never count it while the case is open (it is held), an
 the case. Every change of what counts re-scores its product (debounced).
 """
 
+import json
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from moderation.models import Case, Rule, ScreeningModel, VoteScreening
 from moderation.services import cases_open_for_review, screening_exclusions_clear, screening_exclusions_record
 from ratings.models import FactorScore, Vote
 from ratings.services import rescore_soon
+from xhs.copy_in import can_copy, copy_in
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +98,30 @@ def rating_table(votes: QuerySet[Vote], *, purchases: _Purchases | None = None) 
     (and its comment) however many votes are read. ``purchases``: every buyer's paid order lines,
     read once by ``purchase_counts()`` when many tables are read one after another.
     """
+    return _votes_read(votes, purchases=purchases)[0]
+
+
+def rating_tables(votes: QuerySet[Vote], *, purchases: _Purchases | None = None) -> dict[int, RatingTable]:
+    """The votes of ``votes`` as one table per category (by id), each as ``rating_table`` reads it.
+
+    One pass over the votes and one over their scores, split by category in memory: reading a category
+    at a time scanned every vote twice per category (93 categories). Memory holds every vote at once.
+    """
+    table, category = _votes_read(votes, purchases=purchases)
+    order = np.argsort(category, kind="stable")  # vote id order within each category
+    ids, starts = np.unique(category[order], return_index=True)
+    tables = {}
+    for category_id, positions in zip(ids.tolist(), np.split(order, starts[1:]), strict=True):
+        part = table.take(positions)
+        # as wide as the category's own votes have factors, as a read of the category alone makes it
+        filled = np.flatnonzero(~np.isnan(part.scores).all(axis=0))
+        part.scores = np.ascontiguousarray(part.scores[:, : int(filled[-1]) + 1 if len(filled) else 1])
+        tables[category_id] = part
+    return tables
+
+
+def _votes_read(votes: QuerySet[Vote], *, purchases: _Purchases | None) -> tuple[RatingTable, npt.NDArray[np.int64]]:
+    """``rating_table``'s read, with each vote's category."""
     rows = votes.order_by("pk").values_list(
         "pk",
         "user_id",
@@ -106,6 +132,7 @@ def rating_table(votes: QuerySet[Vote], *, purchases: _Purchases | None = None) 
         "ip_hash",
         "user_agent_hash",
         "user__date_joined",
+        "campaign__category_id",
         "comment",
     )
     numbers: list[npt.NDArray[np.float64]] = []
@@ -125,14 +152,17 @@ def rating_table(votes: QuerySet[Vote], *, purchases: _Purchases | None = None) 
                         created.timestamp(),
                         np.nan if seconds is None else seconds,
                         (created - joined).total_seconds() / 86_400,
+                        category,
                     )
-                    for pk, rater, product, brand, created, seconds, _ip, _ua, joined, _comment in chunk
+                    for pk, rater, product, brand, created, seconds, _ip, _ua, joined, category, _comment in chunk
                 ],
                 dtype=np.float64,
-            ).reshape(-1, 7)
+            ).reshape(-1, 8)
         )
         codes.append(
-            np.asarray([(_code(ua), _code(ip)) for *_, ip, ua, _joined, _c in chunk], dtype=np.int64).reshape(-1, 2)
+            np.asarray([(_code(ua), _code(ip)) for *_, ip, ua, _joined, _cat, _c in chunk], dtype=np.int64).reshape(
+                -1, 2
+            )
         )
         comments.extend(row[-1] for row in chunk)
         chunk.clear()
@@ -152,7 +182,7 @@ def rating_table(votes: QuerySet[Vote], *, purchases: _Purchases | None = None) 
     fingerprints = np.concatenate(codes)
     vote_id = table[:, 0].astype(np.int64)
     user_id = table[:, 1].astype(np.int64)
-    return RatingTable(
+    rating = RatingTable(
         vote_id=vote_id,
         user_id=user_id,
         product_id=table[:, 2].astype(np.int64),
@@ -166,6 +196,7 @@ def rating_table(votes: QuerySet[Vote], *, purchases: _Purchases | None = None) 
         purchases=_other_purchases(user_id, purchases),
         comment=comments,
     )
+    return rating, table[:, 7].astype(np.int64)
 
 
 def fingerprint_groups(*, raters: Sequence[int] | None = None) -> RaterFingerprints:
@@ -339,29 +370,40 @@ def _categories(votes: QuerySet[Vote]) -> list[tuple[int, int]]:
 # --- Training --------------------------------------------------------------------------------------------
 
 
-def screener_train(*, now: datetime | None = None) -> ScreeningModel:
+def screener_train(
+    *,
+    now: datetime | None = None,
+    tables: dict[int, RatingTable] | None = None,
+    fingerprints: RaterFingerprints | None = None,
+) -> ScreeningModel:
     """Fit a screener on every vote, with managers' decisions as labels, store it and make it current.
 
     Read and featurised a category at a time, as ``votes_screen`` judges votes (among their
-    category's), so memory holds one category and the training sample, not every vote.
+    category's), so memory holds one category and the training sample, not every vote. ``tables`` and
+    ``fingerprints``: every category's votes up to ``now`` and the groups, read already
+    (``screening_nightly``).
     Harmless to re-run: each run stores a new version; the newest becomes current in one transaction.
     """
     from moderation.fraud.models import Screener  # lazily: scikit-learn stays out of web processes
 
     now = now or timezone.now()
     votes = Vote.objects.filter(created_at__lte=now)
-    categories = _categories(votes)
+    categories = _categories(votes) if tables is None else [(pk, len(table)) for pk, table in sorted(tables.items())]
     if not categories:
         raise ValueError("there are no votes to train a screener on")
     decided = _decisions()
-    bought = purchase_counts()
+    bought = purchase_counts() if tables is None else None
     labelled = 0
     trained = 0
 
     def parts() -> Iterator[tuple[RatingTable, npt.NDArray[np.float64]]]:
         nonlocal labelled, trained
         for category_id, _count in categories:
-            table = rating_table(votes.filter(campaign__category_id=category_id), purchases=bought)
+            table = (
+                tables[category_id]
+                if tables is not None
+                else rating_table(votes.filter(campaign__category_id=category_id), purchases=bought)
+            )
             labels = decision_labels(table.vote_id, decided)
             labelled += int(np.count_nonzero(~np.isnan(labels)))
             trained += len(table)
@@ -369,7 +411,7 @@ def screener_train(*, now: datetime | None = None) -> ScreeningModel:
 
     # devices and networks over every category, as the nightly batch judges them: a phone behind five
     # accounts that vote in five categories is one group in training too
-    groups = fingerprint_groups()
+    groups = fingerprints or fingerprint_groups()
     screener = Screener().fit_parts(parts(), total=sum(count for _, count in categories), fingerprints=groups)
     with transaction.atomic():
         _serialised(_TRAIN_LOCK)
@@ -428,6 +470,8 @@ def votes_screen(
     vote_ids: Sequence[int] | None = None,
     category_ids: Iterable[int] | None = None,
     fingerprints: RaterFingerprints | None = None,
+    model: ScreeningModel | None = None,
+    tables: dict[int, RatingTable] | None = None,
 ) -> ScreeningOutcome:
     """Screen votes with the current model and apply the verdicts.
 
@@ -437,10 +481,12 @@ def votes_screen(
     ``vote_ids``, else all), screened one after another, so memory holds one category at a time.
     Verdicts are recorded for ``vote_ids`` when given, else for every vote read. Harmless to repeat:
     a vote whose verdict is unchanged is left as it is, and moderation decisions are never overridden.
+    ``model``: the model to use (else the current one); ``tables``: categories' votes read already, by
+    category id (``screening_nightly``), taken out of the dict as they are screened.
     """
     from moderation.fraud.models import Screener
 
-    model = current_model()
+    model = model or current_model()
     if model is None:
         model = screener_train()
     screener = Screener.from_bytes(bytes(model.artefact))
@@ -452,8 +498,9 @@ def votes_screen(
     else:
         categories = [category for category, _ in _categories(context)]
     wanted_ids = None if vote_ids is None else np.unique(np.asarray(list(vote_ids), dtype=np.int64))
+    tables = tables or {}
     # many categories: every buyer's purchases in one query rather than one query per category
-    bought = purchase_counts() if len(categories) > 3 else None
+    bought = purchase_counts() if len(categories) > 3 and len(tables) < len(categories) else None
     # devices and networks over every category: an account's votes elsewhere count in each category. Only
     # the raters screened here need their groups: a per-category task reads its raters' fingerprints, not
     # every vote of every category once per category.
@@ -468,7 +515,9 @@ def votes_screen(
     )
     outcomes = []
     for category_id in categories:
-        table = rating_table(context.filter(campaign__category_id=category_id), purchases=bought)
+        table = tables.pop(category_id, None) or rating_table(
+            context.filter(campaign__category_id=category_id), purchases=bought
+        )
         if len(table) == 0:
             continue
         result = screener.score(table, fingerprints=groups)
@@ -491,6 +540,22 @@ def votes_screen(
         review=sum(o.review for o in outcomes),
         counted_again=sum(o.counted_again for o in outcomes),
     )
+
+
+def screening_nightly() -> tuple[ScreeningModel, ScreeningOutcome]:
+    """Train, then screen every vote with the new model, reading each category's votes and scores once.
+
+    Votes and scores are read in one pass each (``rating_tables``), the device and network groups once,
+    and both halves use them: ``screener_train()`` then ``votes_screen()`` read every category twice
+    each. Memory holds every vote at once (a few hundred bytes a vote). A vote cast while it runs is left
+    to its own screening (``screen_vote``) and the sweep. Harmless to re-run, like both halves.
+    """
+    now = timezone.now()
+    tables = rating_tables(Vote.objects.filter(created_at__lte=now), purchases=purchase_counts())
+    groups = fingerprint_groups()
+    model = screener_train(now=now, tables=tables, fingerprints=groups)
+    outcome = votes_screen(model=model, tables=tables, fingerprints=groups)
+    return model, outcome
 
 
 def unscreened_sweep(
@@ -530,6 +595,65 @@ def _reason_dicts(reasons: Sequence[Any]) -> list[dict[str, Any]]:
     return [{"code": reason.code, "params": dict(reason.params)} for reason in reasons]
 
 
+#: The verdicts of one ``_verdicts_apply`` (``screening_verdicts``), loaded in bulk, dropped before its
+#: transaction ends.
+_VERDICTS_TABLE = {
+    "postgresql": "CREATE TEMP TABLE screening_verdicts"
+    " (vote_id bigint, score double precision, verdict text, reasons jsonb)",
+    "sqlite": "CREATE TEMP TABLE screening_verdicts (vote_id integer, score real, verdict text, reasons text)",
+}
+
+#: New screenings inserted, changed ones rewritten, unchanged ones (same model, verdict, reasons and score
+#: to 6 places) not written at all: a re-run of the nightly batch with no new evidence writes nothing.
+_SCREENINGS_UPSERT = """
+    INSERT INTO moderation_votescreening AS s (vote_id, model_id, score, verdict, reasons, screened_at)
+    SELECT vote_id, %(model)s, score, verdict, reasons, %(now)s FROM screening_verdicts WHERE true ORDER BY vote_id
+    ON CONFLICT (vote_id) DO UPDATE
+       SET model_id = excluded.model_id, score = excluded.score, verdict = excluded.verdict,
+           reasons = excluded.reasons, screened_at = excluded.screened_at
+     WHERE s.model_id IS DISTINCT FROM excluded.model_id OR s.verdict <> excluded.verdict
+        OR s.reasons <> excluded.reasons
+        OR round(CAST(s.score AS numeric), 6) <> round(CAST(excluded.score AS numeric), 6)
+"""
+
+#: The screened votes whose verdict may change something, with what deciding that needs: votes with an
+#: open case (its evidence, or holding the vote), votes to exclude, to hold for review or to count again.
+#: Left out: votes whose case managers or staff decided (they have the last word), refunded votes (nothing
+#: left to judge), and the many whose verdict agrees with the vote's already.
+_CANDIDATES = """
+    SELECT t.vote_id, v.campaign_id, v.user_id, v.verdict, v.exclusion_reason, c.id, c.evidence
+      FROM screening_verdicts t
+      JOIN ratings_vote v ON v.id = t.vote_id
+      LEFT JOIN moderation_case c ON c.vote_id = t.vote_id AND c.is_audit = %(no)s AND c.status <> %(decided)s
+     WHERE v.exclusion_reason <> %(refund)s
+       AND NOT EXISTS (SELECT 1 FROM moderation_case d
+                        WHERE d.vote_id = t.vote_id AND d.is_audit = %(no)s AND d.status = %(decided)s
+                          AND d.decided_by IS DISTINCT FROM %(screening)s)
+       AND (c.id IS NOT NULL
+            OR (t.verdict = %(excluded)s AND v.verdict <> %(excluded)s)
+            OR t.verdict = %(review)s
+            OR (t.verdict = %(counted)s AND v.verdict <> %(counted)s))
+     ORDER BY t.vote_id
+"""
+
+
+def _verdicts_load(
+    *, vote_id: npt.NDArray[np.int64], score: npt.NDArray[np.float64], verdict: npt.NDArray[np.str_], reasons: list[str]
+) -> None:
+    """The verdicts into the temporary table: by COPY on PostgreSQL, else by one ``executemany``."""
+    with connection.cursor() as cursor:
+        cursor.execute(_VERDICTS_TABLE[connection.vendor])
+    rows = zip(vote_id.tolist(), score.tolist(), verdict.tolist(), reasons, strict=True)
+    if can_copy():
+        copy_in("screening_verdicts", ("vote_id", "score", "verdict", "reasons"), rows)
+        if len(vote_id) > 10_000:  # a temporary table has no statistics: plan the joins over it with some
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE screening_verdicts")
+    else:
+        with connection.cursor() as cursor:
+            cursor.executemany("INSERT INTO screening_verdicts VALUES (%s, %s, %s, %s)", list(rows))
+
+
 def _verdicts_apply(
     *,
     model: ScreeningModel,
@@ -538,79 +662,77 @@ def _verdicts_apply(
     verdict: npt.NDArray[np.str_],
     reasons: Sequence[Sequence[Any]],
 ) -> ScreeningOutcome:
+    """Record the verdicts and apply them, in bulk: the verdicts go into a temporary table, one statement
+    writes the screenings that are new or changed, one query finds the votes whose verdict changes
+    something; only those are read into Python and acted on, as one UPDATE per thousands of votes."""
     now = timezone.now()
-    ids = [int(pk) for pk in vote_id]
-    by_vote = {
-        pk: (float(np.clip(s, 0, 1)), str(v), _reason_dicts(r))
-        for pk, s, v, r in zip(ids, score, verdict, reasons, strict=True)
-    }
+    order = np.argsort(vote_id, kind="stable")
+    ids = np.asarray(vote_id, dtype=np.int64)[order]
+    scores = np.clip(np.asarray(score, dtype=np.float64)[order], 0, 1)
+    verdicts = np.asarray(verdict).astype(str)[order]
+    reason_lists = [reasons[i] for i in order.tolist()]
     with transaction.atomic():
         _serialised(_APPLY_LOCK)
-        existing = {row.vote_id: row for part in _chunks(ids) for row in VoteScreening.objects.filter(vote_id__in=part)}
-        fresh, changed = [], []
-        for pk, (s, v, r) in by_vote.items():
-            row = existing.get(pk)
-            if row is None:
-                fresh.append(VoteScreening(vote_id=pk, model=model, score=s, verdict=v, reasons=r, screened_at=now))
-            elif (row.verdict, row.reasons, round(row.score, 6)) != (v, r, round(s, 6)) or row.model_id != model.pk:
-                row.model, row.score, row.verdict, row.reasons, row.screened_at = model, s, v, r, now
-                changed.append(row)
-        del existing
-        VoteScreening.objects.bulk_create(fresh, batch_size=5000)
-        VoteScreening.objects.bulk_update(
-            changed, ["model", "score", "verdict", "reasons", "screened_at"], batch_size=5000
+        _verdicts_load(
+            vote_id=ids,
+            score=scores,
+            verdict=verdicts,
+            reasons=[json.dumps(_reason_dicts(r)) if r else "[]" for r in reason_lists],
         )
-        del fresh, changed
-
-        # Managers have the last word: leave alone votes whose case is decided. A vote with an open case (a
-        # report opened it) is still screened, for a report must not shield it from screening, and it stays
-        # held until its case is decided; its case gains screening's evidence.
-        decided: set[int] = set()
-        open_cases: dict[int, tuple[int, dict[str, Any]]] = {}
-        for part in _chunks(ids):
-            for case_id, pk, status, decided_by, evidence in Case.objects.filter(
-                vote_id__in=part, is_audit=False
-            ).values_list("pk", "vote_id", "status", "decided_by", "evidence"):
-                if status != Case.Status.DECIDED:
-                    open_cases[pk] = (case_id, evidence)
-                elif decided_by != Case.DecidedBy.SCREENING:
-                    decided.add(pk)  # screening's own decisions it may revise
-        votes = {
-            vote.pk: vote
-            for part in _chunks([pk for pk in ids if pk not in decided])
-            for vote in Vote.objects.filter(pk__in=part).only(
-                "pk", "campaign_id", "user_id", "verdict", "exclusion_reason"
+        with connection.cursor() as cursor:
+            cursor.execute(_SCREENINGS_UPSERT, {"model": model.pk, "now": now})
+            cursor.execute(
+                _CANDIDATES,
+                {
+                    "no": False,
+                    "decided": Case.Status.DECIDED,
+                    "refund": Vote.ExclusionReason.REFUND,
+                    "screening": Case.DecidedBy.SCREENING,
+                    "excluded": VoteScreening.Verdict.EXCLUDED,
+                    "review": VoteScreening.Verdict.REVIEW,
+                    "counted": VoteScreening.Verdict.COUNTED,
+                },
             )
-        }
+            candidates = cursor.fetchall()
+            cursor.execute("DROP TABLE screening_verdicts")
+
+        # Managers have the last word: votes whose case is decided were left out above. A vote with an open
+        # case (a report opened it) is still screened, for a report must not shield it from screening, and it
+        # stays held until its case is decided; its case gains screening's evidence.
         campaigns: set[int] = set()
+        authors: dict[int, int] = {}
         to_exclude: list[int] = []
         to_count: list[int] = []
         to_hold: list[int] = []
         to_review: list[tuple[Vote, dict[str, Any], int]] = []
-        for pk, vote in votes.items():
-            s, v, r = by_vote[pk]
-            if vote.exclusion_reason == Vote.ExclusionReason.REFUND:
-                continue  # its purchase was refunded: nothing left for screening or managers to judge
-            if pk in open_cases:
-                case_id, evidence = open_cases[pk]
+        for pk, campaign_id, user_id, vote_verdict, exclusion_reason, case_id, evidence in candidates:
+            row = int(np.searchsorted(ids, pk))
+            s, v = float(scores[row]), str(verdicts[row])
+            authors[pk] = user_id
+            if case_id is not None:
+                evidence = json.loads(evidence) if isinstance(evidence, str) else evidence
                 if v != VoteScreening.Verdict.COUNTED and "reasons" not in evidence:
-                    Case.objects.filter(pk=case_id).update(evidence={**evidence, "score": round(s, 3), "reasons": r})
-                if v == VoteScreening.Verdict.EXCLUDED and vote.verdict != Vote.Verdict.EXCLUDED:
+                    Case.objects.filter(pk=case_id).update(
+                        evidence={**evidence, "score": round(s, 3), "reasons": _reason_dicts(reason_lists[row])}
+                    )
+                if v == VoteScreening.Verdict.EXCLUDED and vote_verdict != Vote.Verdict.EXCLUDED:
                     to_exclude.append(pk)
-                    campaigns.add(vote.campaign_id)
+                    campaigns.add(campaign_id)
                 elif v != VoteScreening.Verdict.EXCLUDED and (
-                    vote.verdict == Vote.Verdict.COUNTED or vote.exclusion_reason == Vote.ExclusionReason.SCREENING
+                    vote_verdict == Vote.Verdict.COUNTED or exclusion_reason == Vote.ExclusionReason.SCREENING
                 ):
                     to_hold.append(pk)  # counted (or cleared by screening) but its case is open: held
-                    campaigns.add(vote.campaign_id)
-            elif v == VoteScreening.Verdict.EXCLUDED and vote.verdict != Vote.Verdict.EXCLUDED:
+                    campaigns.add(campaign_id)
+            elif v == VoteScreening.Verdict.EXCLUDED and vote_verdict != Vote.Verdict.EXCLUDED:
                 to_exclude.append(pk)
-                campaigns.add(vote.campaign_id)
+                campaigns.add(campaign_id)
             elif v == VoteScreening.Verdict.REVIEW:
-                to_review.append((vote, {"score": round(s, 3), "reasons": r}, 1 + round(3 * s)))
-            elif v == VoteScreening.Verdict.COUNTED and vote.verdict != Vote.Verdict.COUNTED:
+                vote = Vote(pk=pk, campaign_id=campaign_id, user_id=user_id)
+                evidence = {"score": round(s, 3), "reasons": _reason_dicts(reason_lists[row])}
+                to_review.append((vote, evidence, 1 + round(3 * s)))
+            elif v == VoteScreening.Verdict.COUNTED and vote_verdict != Vote.Verdict.COUNTED:
                 to_count.append(pk)
-                campaigns.add(vote.campaign_id)
+                campaigns.add(campaign_id)
         # one UPDATE per thousands of votes, not one per vote
         for part in _chunks(to_exclude):
             Vote.objects.filter(pk__in=part).exclude(verdict=Vote.Verdict.EXCLUDED).update(
@@ -627,11 +749,16 @@ def _verdicts_apply(
                 | Q(verdict=Vote.Verdict.REVIEW)
             ).update(verdict=Vote.Verdict.COUNTED, exclusion_reason="", updated_at=now)
         if to_exclude:  # every author told why, with one appeal to staff
+            excluded_rows = np.searchsorted(ids, to_exclude).tolist()
             screening_exclusions_record(
                 rule=screening_rule(),
                 excluded=[
-                    (pk, votes[pk].user_id, {"score": round(by_vote[pk][0], 3), "reasons": by_vote[pk][2]})
-                    for pk in to_exclude
+                    (
+                        pk,
+                        authors[pk],
+                        {"score": round(float(scores[row]), 3), "reasons": _reason_dicts(reason_lists[row])},
+                    )
+                    for pk, row in zip(to_exclude, excluded_rows, strict=True)
                 ],
                 now=now,
             )

@@ -294,5 +294,6 @@ def test_the_screening_bench_prepares_its_rings_and_prints_its_table(bench_datab
     output = bench_database.run("screening.py")
 
     assert "ring accounts" in prepared
-    assert "bare SQL bound (features only)" in output
+    assert "full bound (bulk SQL + numpy)" in output
+    assert "bound's result check: 0 rows differ from the job's output" in output
     assert "detection of the injected rings:" in output

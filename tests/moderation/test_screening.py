@@ -125,6 +125,56 @@ def test_screening_again_with_no_new_data_changes_nothing(shampoo_with_a_ring: A
     assert after == before
 
 
+def test_screening_again_rewrites_only_the_verdicts_that_changed(shampoo_with_a_ring: Any) -> None:
+    _target, genuine, _ring_votes = shampoo_with_a_ring
+    screening.votes_screen()
+    stale = VoteScreening.objects.get(vote=genuine[0])
+    VoteScreening.objects.filter(pk=stale.pk).update(score=0.99, screened_at=timezone.now() - timedelta(days=1))
+    before = dict(VoteScreening.objects.exclude(pk=stale.pk).values_list("vote_id", "screened_at"))
+
+    screening.votes_screen()
+
+    stale_after = VoteScreening.objects.get(pk=stale.pk)
+    assert (stale_after.score, stale_after.verdict) == (stale.score, stale.verdict)
+    assert stale_after.screened_at > stale.screened_at
+    assert dict(VoteScreening.objects.exclude(pk=stale.pk).values_list("vote_id", "screened_at")) == before
+
+
+def test_every_categorys_votes_read_in_one_pass_are_what_a_read_of_the_category_alone_gives(
+    shampoo_with_a_ring: Any,
+) -> None:
+    other = campaign_for(ProductFactory(category=rating_ready_category()))
+    votes_cast(other, [[4, 3, 4, 5, 4], [3, 4, 4, 4, 5]], comment="Fine.")
+
+    tables = screening.rating_tables(Vote.objects.all())
+
+    assert sorted(tables) == sorted(screening.categories_with_votes())
+    for category_id, table in tables.items():
+        alone = screening.rating_table(Vote.objects.filter(campaign__category_id=category_id))
+        for column in ("vote_id", "user_id", "product_id", "timestamp", "seconds_to_fill", "account_age_days"):
+            np.testing.assert_array_equal(getattr(table, column), getattr(alone, column))
+        np.testing.assert_array_equal(table.scores, alone.scores)
+        assert table.comment == alone.comment
+
+
+def test_the_nightly_screening_trains_then_judges_every_vote_with_the_new_model(shampoo_with_a_ring: Any) -> None:
+    _target, genuine, ring = shampoo_with_a_ring
+    old = screening.screener_train()
+
+    model, outcome = screening.screening_nightly()
+
+    assert model.is_current and model.pk != old.pk
+    assert outcome.screened == len(genuine) + len(ring) == VoteScreening.objects.filter(model=model).count()
+    verdicts = dict(VoteScreening.objects.values_list("vote_id", "verdict"))
+    assert all(verdicts[vote.pk] != "counted" for vote in ring)
+    assert [vote.pk for vote in genuine if verdicts[vote.pk] == "excluded"] == []
+    # the same verdicts as training and then screening, each reading the votes on its own
+    screening.screener_train()
+    again = screening.votes_screen()
+    assert (again.excluded, again.review, again.counted_again) == (0, 0, 0)
+    assert dict(VoteScreening.objects.values_list("vote_id", "verdict")) == verdicts
+
+
 def test_a_managers_decision_wins_over_the_model(shampoo_with_a_ring: Any) -> None:
     _target, _genuine_votes, ring = shampoo_with_a_ring
     spared = ring[0]
