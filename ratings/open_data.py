@@ -10,10 +10,7 @@ English and Chinese (the columns, what was left out, how to recompute the list) 
 (standard library only).
 
 Idempotent: a month is released once (``OpenDataRelease.month`` is unique); building it again returns
-the existing release. The zip is written before its release is recorded, so a download (through the
-release) is always whole; a build killed in between leaves a file the next build deletes.
-
-How it scales: one query over the month's counted scores, streamed in product
+the existing release. How it scales: one query over the month's counted scores, streamed in product
 order into the zip (a month at full scale is about 240k votes, 1.2M score rows: seconds).
 """
 
@@ -22,7 +19,6 @@ import hashlib
 import hmac
 import io
 import json
-import posixpath
 import secrets
 import zipfile
 from collections.abc import Iterable, Sequence
@@ -204,21 +200,7 @@ def release_build(*, month: Month, now: datetime | None = None, min_raters: int 
     except IntegrityError:  # another worker released the month meanwhile: theirs stands
         release.file.delete(save=False)
         return OpenDataRelease.objects.get(month=month.first)
-    _others_delete(release)
     return release
-
-
-def _others_delete(release: OpenDataRelease) -> None:
-    """Delete the month's zips other than the release's: a build killed before recording its release left
-    its file behind (never served: downloads go through the release). Safe beside a build still running:
-    the month is recorded now, so that build's insert fails and it deletes its own file anyway. The media
-    folder belongs to this database alone (as MEDIA_ROOT's volume does in docker-compose.yml)."""
-    storage = release.file.storage
-    folder, kept = posixpath.split(str(release.file.name))
-    stem = f"little-red-heart-{release.month:%Y-%m}"
-    for name in storage.listdir(folder)[1]:
-        if name != kept and (name == f"{stem}.zip" or name.startswith(f"{stem}_")):
-            storage.delete(posixpath.join(folder, name))
 
 
 _RATINGS = ["rater", "product_id", "day", "factor_key", "score"]

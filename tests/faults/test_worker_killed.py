@@ -8,22 +8,16 @@ The final state is compared with the state one clean inline run leaves (computed
 transaction that was rolled back).
 """
 
-import hashlib
-import io
-import zipfile
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
-from django.test import Client
-from django.urls import reverse
 
 from moderation.models import VoteScreening
 from moderation.tasks import screen_all_votes, screen_vote
-from ratings import open_data, scoring
-from ratings.models import Campaign, EligibilityRun, OpenDataRelease, ScoringRun, Vote
-from ratings.tasks import release_open_data, rescore_campaign, run_eligibility, run_scoring
+from ratings import scoring
+from ratings.models import Campaign, EligibilityRun, ScoringRun
+from ratings.tasks import rescore_campaign, run_eligibility, run_scoring
 from tests.faults.conftest import (
     GENEROUS_LIMITS,
     SHORT_LIMITS,
@@ -218,37 +212,3 @@ def test_eligibility_killed_while_opening_campaigns_completes_after_restart_as_o
         finished, timeout=JOB_TIMEOUT, what="the eligibility run to finish and tell the invited", detail=worker.log_tail
     )
     assert_as_one_clean_run(expected, worker)
-
-
-@pytest.fixture
-def shared_media(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: Any) -> Path:
-    """One media folder for this process and the workers started after this fixture."""
-    media = tmp_path / "media"
-    monkeypatch.setenv("MEDIA_ROOT", str(media))
-    settings.MEDIA_ROOT = media
-    return media
-
-
-def test_the_open_data_release_killed_before_recording_it_is_released_once_whole_after_restart(
-    shared_media: Path, worker: Worker
-) -> None:
-    # given: last month's counted votes
-    scored_catalogue(categories=1, products=2, voters=6)
-    start, end = open_data.Month.previous().bounds()
-    middle = start + (end - start) / 2
-    Vote.objects.update(verdict=Vote.Verdict.COUNTED, created_at=middle, submitted_at=middle)
-
-    # when: the monthly task is killed with its zip written and the release not yet recorded
-    kill_mid_job(worker, POOL_CHILD, table="ratings_opendatarelease", send=release_open_data.delay)
-
-    # then: the month is released once, and its download is the whole zip the release describes
-    release = wait_for(
-        OpenDataRelease.objects.first, timeout=JOB_TIMEOUT, what="the month to be released", detail=worker.log_tail
-    )
-    assert OpenDataRelease.objects.count() == 1
-    answer = Client().get(reverse("ratings:open_data_download", args=[f"{release.month:%Y-%m}"]))
-    body = b"".join(answer.streaming_content)
-    assert (len(body), hashlib.sha256(body).hexdigest()) == (release.size_bytes, release.sha256)
-    assert zipfile.ZipFile(io.BytesIO(body)).testzip() is None
-    # and the killed run's zip, never recorded, is not left in the media folder beside it
-    assert [path.name for path in (shared_media / "open-data").iterdir()] == [Path(release.file.name).name]
