@@ -306,8 +306,9 @@ def review_comment(
     language: str | None = None,
 ) -> str:
     """A comment that agrees with the vote's own scores: its stance from their mean, naming the rater's best
-    and worst factor, mostly in Chinese; a quarter of raters write nothing. Not one of ``taken`` (what the
-    product's other reviews say already) while the stance has another wording left. ``language`` is the
+    and worst factor (or their second best and worst, within a point), mostly in Chinese; a quarter of raters
+    write nothing. Not one of ``taken`` (what the product's other reviews say already) while the stance has
+    another wording left. ``language`` is the
     rater's, else drawn (``ENGLISH_SHARE``)."""
     if not scores or rng.random() < NO_COMMENT_SHARE:
         return ""
@@ -316,10 +317,17 @@ def review_comment(
     mean = sum(scores.values()) / len(scores)
     stance = "positive" if mean >= 4.2 else "critical" if mean < 2.8 else "mixed"
     ranked = sorted(scores, key=lambda factor_id: (scores[factor_id], rng.random()))
+    # The rater's best factor first, then their second best when it scored as well or one point less; so too
+    # for the worst. A popular product's page thus has four times the wordings before it must repeat one.
+    best = [f for f in ranked[::-1][:2] if scores[f] >= scores[ranked[-1]] - 1]
+    worst = [f for f in ranked[:2] if scores[f] <= scores[ranked[0]] + 1]
     templates = _COMMENTS[language][stance]
     first = int(rng.integers(len(templates)))
     said = [
-        template.format(best=names[ranked[-1]][language], worst=names[ranked[0]][language])
+        template.format(best=names[b][language], worst=names[w][language])
+        for b in best
+        for w in worst
+        if (b != w or len(scores) == 1) and scores[b] >= scores[w]
         for template in templates[first:] + templates[:first]
     ]
     return next((comment for comment in said if comment not in taken), said[0])
