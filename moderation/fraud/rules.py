@@ -156,6 +156,13 @@ class Thresholds:
     #: Raters in bursts on two products or more that make a product's burst a group's (see
     #: ``burst_edge``).
     burst_core_raters: int = 3
+    #: A product whose pushes in bursts (at least ``burst_min_votes``) are under this share of its votes is
+    #: crowded: a push there does not take its rater's account along unless the rater's profile is at least
+    #: ``crowd_profile``. On MovieLens 100K (``fraud_eval``, 72 runs) it lifted the 5% attacks' precision
+    #: from 0.88-0.95 to 0.957-0.997 and lost no recall; the honest raters it spared scored 0.86-0.94, the
+    #: attackers in ``test_fraud_small_attacks`` 0.99.
+    crowd_burst_share: float = 0.10
+    crowd_profile: float = 0.95
 
 
 @dataclass
@@ -383,13 +390,20 @@ def apply_rules(
     suspicious = own >= th.account_flag_score
     strong_own = reasons.any_of(STRONG)
     user, n_users = dense_codes(table.user_id)
-    # a mild push swept into a group's burst on a product the group pushes with others (a bandwagon's
-    # popular film) goes to review, but does not take the rater's account with it: the group's own
-    # members are in bursts on two products or more, this rater on that one only
-    swept = (
-        push
-        & (np.abs(deviation) < fp.push_sd)
-        & burst_edge(user, n_users, table.product_id, push, th.burst_core_raters)
+    # A push swept into a burst goes to review, but does not take the rater's account with it when it is
+    # (a) mild, on a product the group pushes with others (a bandwagon's popular film), and the rater is on
+    # that one product's edge: the group's own members are in bursts on two products or more; or (b) one
+    # of a crowd's on a much-rated product: its pushes in bursts are a small share of all its votes, and
+    # the rater's profile is short of a pure filler's (popular films that a bandwagon rates at the top
+    # drew honest fans in the same weeks; nine random-filler accounts on a busy product still spread).
+    product, n_products = dense_codes(table.product_id)
+    in_bursts = np.bincount(product[push], minlength=n_products)
+    crowded = (in_bursts >= fp.burst_min_votes) & (
+        in_bursts < th.crowd_burst_share * np.bincount(product, minlength=n_products)
+    )
+    swept = push & (
+        ((np.abs(deviation) < fp.push_sd) & burst_edge(user, n_users, table.product_id, push, th.burst_core_raters))
+        | (crowded[product] & (profile < th.crowd_profile))
     )
     telling = suspicious & ~swept
     others = np.bincount(user[telling], minlength=n_users)[user] - telling.astype(np.int64)
