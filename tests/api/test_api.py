@@ -3,7 +3,7 @@ and a complete OpenAPI description."""
 
 import os
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -198,7 +198,8 @@ def test_a_category_chosen_with_its_buyers_says_so_in_its_ranking_and_the_method
         "adopted_at": ranking["factors_survey"]["adopted_at"],
         "method": "borda",
     }
-    assert ranking["factors_survey"]["adopted_at"].startswith(timezone.localtime(survey.adopted_at).date().isoformat())
+    adopted_at = datetime.fromisoformat(ranking["factors_survey"]["adopted_at"].replace("Z", "+00:00"))
+    assert abs(adopted_at - survey.adopted_at) < timedelta(milliseconds=1)
     assert other["factors_survey"] is None
     [listed] = methodology["surveyed_categories"]
     assert (listed["category"]["slug"], listed["factors_survey"]["respondents"]) == (surveyed.slug, 1284)
