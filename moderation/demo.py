@@ -21,7 +21,7 @@ from catalog.models import Note, OrderLine
 from moderation import counterfeits, screening, services
 from moderation.models import Case, Choice, Question, Rule, TestAttempt
 from ratings.models import FactorScore, Vote
-from ratings.services import fingerprint
+from ratings.services import fingerprint, rescore_soon
 
 RULES = [
     (
@@ -502,7 +502,7 @@ def _paid_template(*, rng: random.Random, votes: Sequence[Vote], quick: bool = F
             fields["seconds_to_fill"] = rng.randint(6, 15)
         Vote.objects.filter(pk=vote.pk).update(**fields)
         vote.comment = TEMPLATE_COMMENT
-    FactorScore.objects.filter(vote__in=votes).update(score=5)
+    _all_fives(votes)
 
 
 def _fraud_ring(*, rng: random.Random, ring: Sequence[Vote]) -> None:
@@ -520,7 +520,15 @@ def _fraud_ring(*, rng: random.Random, ring: Sequence[Vote]) -> None:
             submitted_at=start + timedelta(minutes=5 * n),
             comment=RING_COMMENTS[n % len(RING_COMMENTS)],
         )
-    FactorScore.objects.filter(vote__in=ring).update(score=5)
+    _all_fives(ring)
+
+
+def _all_fives(votes: Sequence[Vote]) -> None:
+    """Five on every factor of these votes, and their products re-scored: the demo's scores were computed
+    before its fraud was planted, and a product page must show what its votes say."""
+    FactorScore.objects.filter(vote__in=votes).update(score=5)
+    for campaign_id in sorted({vote.campaign_id for vote in votes}):
+        rescore_soon(campaign_id=campaign_id)
 
 
 def _reported(
