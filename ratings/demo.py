@@ -308,8 +308,7 @@ def review_comment(
     """A comment that agrees with the vote's own scores: its stance from their mean, naming the rater's best
     and worst factor (or their second best and worst, within a point), mostly in Chinese; a quarter of raters
     write nothing. Not one of ``taken`` (what the product's other reviews say already) while the stance has
-    another wording left. ``language`` is the
-    rater's, else drawn (``ENGLISH_SHARE``)."""
+    another wording left. ``language`` is the rater's, else drawn (``ENGLISH_SHARE``)."""
     if not scores or rng.random() < NO_COMMENT_SHARE:
         return ""
     if language is None:
