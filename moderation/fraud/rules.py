@@ -402,7 +402,7 @@ def apply_rules(
         in_bursts < th.crowd_burst_share * np.bincount(product, minlength=n_products)
     )
     swept = push & (
-        ((np.abs(deviation) < fp.push_sd) & burst_edge(user, n_users, table.product_id, push, th.burst_core_raters))
+        ((np.abs(deviation) < fp.push_sd) & burst_edge(user, n_users, product, n_products, push, th.burst_core_raters))
         | (crowded[product] & (profile < th.crowd_profile))
     )
     telling = suspicious & ~swept
@@ -422,18 +422,17 @@ def apply_rules(
     return RuleResult(score=score, strong=strong, reasons=reasons)
 
 
-def burst_edge(user: I64, n_users: int, product: I64, burst: Bools, core: int) -> Bools:
+def burst_edge(user: I64, n_users: int, product: I64, n_products: int, burst: Bools, core: int) -> Bools:
     """Burst votes of raters on the edge of a group: the rater is in bursts on one product only, and
     that product's bursts hold at least ``core`` raters, and at least half of its burst raters, who are
-    in bursts on two products or more."""
+    in bursts on two products or more. Raters and products as dense codes (``dense_codes``)."""
     if not np.any(burst):
         return np.zeros(len(user), dtype=bool)
-    codes, size = dense_codes(product)
-    pairs = np.unique(np.stack([user[burst], codes[burst]], axis=1), axis=0)
+    pairs = np.unique(np.stack([user[burst], product[burst]], axis=1), axis=0)
     products_per_user = np.bincount(pairs[:, 0], minlength=n_users)
     in_core = products_per_user[pairs[:, 0]] >= 2
-    core_per_product = np.bincount(pairs[in_core, 1], minlength=size)
-    raters_per_product = np.bincount(pairs[:, 1], minlength=size)
+    core_per_product = np.bincount(pairs[in_core, 1], minlength=n_products)
+    raters_per_product = np.bincount(pairs[:, 1], minlength=n_products)
     grouped = (core_per_product >= core) & (2 * core_per_product >= raters_per_product)
-    edge: Bools = burst & (products_per_user[user] == 1) & grouped[codes]
+    edge: Bools = burst & (products_per_user[user] == 1) & grouped[product]
     return edge

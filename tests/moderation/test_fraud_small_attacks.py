@@ -5,7 +5,7 @@ leaves out the window's own votes; honest raters alone make no burst. Pure numpy
 import numpy as np
 
 from moderation.fraud.data import RatingTable
-from moderation.fraud.features import DAY, HOUR, FeatureParams, rater_features
+from moderation.fraud.features import DAY, HOUR, FeatureParams, dense_codes, rater_features
 from moderation.fraud.rules import apply_rules, burst_edge
 from tests.moderation.test_fraud_rules_null import START, sessions
 
@@ -86,7 +86,7 @@ def test_a_rater_in_one_burst_beside_a_group_in_several_is_on_its_edge() -> None
     product = np.array([10, 20, 10, 20, 10, 20, 10, 20, 20, 40, 30, 30, 30])
     burst = np.array([True] * 9 + [False] + [True] * 3)
 
-    edge = burst_edge(user, 8, product, burst, core=3)
+    edge = burst_edge(user, 8, *dense_codes(product), burst, core=3)
 
     # then only the honest rater's burst vote is on the group's edge: the group's own votes are not, nor a
     # burst whose raters share no other burst (nothing tells a group there), nor a vote outside any burst
