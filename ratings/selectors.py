@@ -8,7 +8,7 @@ from typing import Any
 from celery.schedules import crontab
 from django.apps import apps
 from django.core.cache import cache
-from django.db import models
+from django.db import connection, models
 from django.db.models import Avg, Count, Exists, F, Max, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -97,11 +97,45 @@ def invitation_vote(invitation: Invitation) -> Vote | None:
     )
 
 
-def verified_purchases(*, user: User) -> QuerySet[Invitation]:
-    """The invitations that made the user a verified purchaser (accepted or voted), newest first."""
-    return _with_product(
-        Invitation.objects.filter(user=user, status__in=[Invitation.Status.ACCEPTED, Invitation.Status.VOTED])
-    ).order_by("-responded_at", "-id")
+@dataclass(frozen=True)
+class VerifiedPurchase:
+    """A product the user is a verified purchaser of, through the invitation they accepted to rate it."""
+
+    invitation_id: int
+    voted: bool
+    product_slug: str
+    product_name: str
+    brand_name: str
+
+
+# Written out: the profile asks it at every visit, and the ORM took a millisecond of CPU to build and compile
+# this four-table join (ten times running it), a third of the page.
+_VERIFIED_PURCHASES_SQL = """
+    SELECT i.id, i.status, p.slug, p.name_zh, p.name_en, b.name_zh, b.name_en
+    FROM ratings_invitation i
+    JOIN ratings_campaign c ON c.id = i.campaign_id
+    JOIN catalog_product p ON p.id = c.product_id
+    JOIN catalog_brand b ON b.id = p.brand_id
+    WHERE i.user_id = %s AND i.status IN (%s, %s)
+    ORDER BY i.responded_at DESC, i.id DESC
+"""
+
+
+def verified_purchases(*, user: User) -> list[VerifiedPurchase]:
+    """The products the user is a verified purchaser of (invitation accepted or voted), newest first."""
+    with connection.cursor() as cursor:
+        cursor.execute(_VERIFIED_PURCHASES_SQL, [user.pk, Invitation.Status.ACCEPTED, Invitation.Status.VOTED])
+        rows = cursor.fetchall()
+    return [
+        VerifiedPurchase(
+            invitation_id=pk,
+            voted=status == Invitation.Status.VOTED,
+            product_slug=slug,
+            product_name=in_language(name_zh, name_en),
+            brand_name=in_language(brand_zh, brand_en),
+        )
+        for pk, status, slug, name_zh, name_en, brand_zh, brand_en in rows
+    ]
 
 
 def is_verified_purchaser(*, user: User, product_id: int) -> bool:
