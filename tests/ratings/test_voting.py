@@ -532,6 +532,29 @@ def test_the_profile_runs_the_same_queries_for_few_or_many(django_assert_max_num
     assert response.content.decode().count('class="verified-badge"') == 9
 
 
+def test_the_profile_lists_accepted_and_voted_purchases_newest_first_in_the_readers_language() -> None:
+    user = UserFactory()
+    now = timezone.now()
+    older = accepted_invitation(user=user, responded_at=now - timedelta(days=2))
+    newer = accepted_invitation(user=user, responded_at=now - timedelta(days=1))
+    vote_for(newer)
+    pending = InvitationFactory(user=user)
+    someone_elses = accepted_invitation()
+
+    page = signed_in(user, HTTP_ACCEPT_LANGUAGE="en").get(reverse("accounts:profile")).content.decode()
+
+    rows = page.split('class="invite-row"')[1:]
+    assert len(rows) == 2
+    for row, invitation, action in ((rows[0], newer, "View my vote"), (rows[1], older, "Rate now")):
+        product = invitation.campaign.product
+        assert f'href="{product.get_absolute_url()}"' in row
+        assert f">{product.name_en}</a>" in row
+        assert f">{product.brand.name_en}</span>" in row
+        assert f'href="{reverse("ratings:invitation", kwargs={"pk": invitation.pk})}">{action}</a>' in row
+    assert pending.campaign.product.name_en not in page
+    assert someone_elses.campaign.product.name_en not in page
+
+
 def test_the_invitation_page_runs_a_fixed_number_of_queries(
     accepted: Invitation, django_assert_max_num_queries: Any
 ) -> None:
