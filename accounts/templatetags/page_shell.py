@@ -7,7 +7,9 @@ autoescaping, which the links and escaping depend on) and serves the text after 
 
 Only what cannot differ between requests is allowed inside: text, ``{% translate "literal" %}``,
 ``{% url 'name' %}`` without arguments and ``{% static 'path' %}``. Anything else (a variable, a tag that reads
-the context) is refused when the template is compiled, so no account's value can be served to another.
+the context) is refused when the template is compiled, so no account's value can be served to another. A link
+is reversed without the request's current app: the site mounts each app once, so the app's own namespace
+names the one instance there is.
 """
 
 from django import template
@@ -46,6 +48,8 @@ def _constant(node: Node) -> bool:
 
 
 class FixedNode(Node):
+    child_nodelists = ()  # it holds no block: {% extends %}, which walks the tree for blocks at every page, skips it
+
     def __init__(self, nodelist: NodeList) -> None:
         self.nodelist = nodelist
         self.rendered: dict[tuple[str | None, str, str | None, bool], SafeString] = {}
