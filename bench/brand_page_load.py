@@ -39,9 +39,12 @@ BRAND_EMAIL = "brand@demo.xhs"
 
 
 def session_cookie() -> str:
-    """A ``Cookie`` header value that signs the demo brand account in (the server shares the secret)."""
+    """A ``Cookie`` header value that signs the demo brand account in (the server shares the secret), with the
+    CSRF cookie a browser sends back after its first page (without it every answer would mint a new one)."""
     from django.conf import settings
+    from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH
     from django.test import Client
+    from django.utils.crypto import get_random_string
 
     from accounts.models import User
     from catalog.models import BrandAccount
@@ -51,7 +54,9 @@ def session_cookie() -> str:
         raise SystemExit(f"no {BRAND_EMAIL} linked to a brand: prepare the demo data first (--prepare)")
     client = Client()
     client.force_login(user)
-    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    csrf = get_random_string(CSRF_SECRET_LENGTH, allowed_chars=CSRF_ALLOWED_CHARS)
+    return f"{settings.SESSION_COOKIE_NAME}={session}; {settings.CSRF_COOKIE_NAME}={csrf}"
 
 
 def signed_request(path: str, cookie: str) -> bytes:
