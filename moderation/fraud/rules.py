@@ -391,8 +391,8 @@ def apply_rules(
     strong_own = reasons.any_of(STRONG)
     user, n_users = dense_codes(table.user_id)
     # A push swept into a burst goes to review, but does not take the rater's account with it when it is
-    # (a) mild, on a product the group pushes with others (a bandwagon's popular film), and the rater is on
-    # that one product's edge: the group's own members are in bursts on two products or more; or (b) one
+    # (a) on a group's burst and the rater is on its edge (``burst_edge``): mild (a bandwagon's popular film
+    # the group pushes with others), or on a product where only a few of the group's fillers landed; or (b) one
     # of a crowd's on a much-rated product: its pushes in bursts are a small share of all its votes, and
     # the rater's profile is short of a pure filler's (popular films that a bandwagon rates at the top
     # drew honest fans in the same weeks; nine random-filler accounts on a busy product still spread).
@@ -402,7 +402,7 @@ def apply_rules(
         in_bursts < th.crowd_burst_share * np.bincount(product, minlength=n_products)
     )
     swept = push & (
-        ((np.abs(deviation) < fp.push_sd) & burst_edge(user, n_users, product, n_products, push, th.burst_core_raters))
+        burst_edge(user, n_users, product, n_products, push, th.burst_core_raters, mild=np.abs(deviation) < fp.push_sd)
         | (crowded[product] & (profile < th.crowd_profile))
     )
     telling = suspicious & ~swept
@@ -422,17 +422,35 @@ def apply_rules(
     return RuleResult(score=score, strong=strong, reasons=reasons)
 
 
-def burst_edge(user: I64, n_users: int, product: I64, n_products: int, burst: Bools, core: int) -> Bools:
-    """Burst votes of raters on the edge of a group: the rater is in bursts on one product only, and
-    that product's bursts hold at least ``core`` raters, and at least half of its burst raters, who are
-    in bursts on two products or more. Raters and products as dense codes (``dense_codes``)."""
+def burst_edge(user: I64, n_users: int, product: I64, n_products: int, burst: Bools, core: int, mild: Bools) -> Bools:
+    """Burst votes of raters on the edge of a group, which do not take the rater's account along.
+
+    A group's core are the raters in bursts on two products or more. A rater in bursts on one product only
+    is on the edge of that product's group when its bursts hold at least ``core`` core raters, and at
+    least half of its burst raters are core. Their push is spared when it is ``mild``, or when the product
+    is not one of the group's targets: the core raters tie the products they burst on together, and in each
+    such set the products holding at least half as many core raters as the one holding most are targets
+    (every member pushed them); on the others a few members' fillers happened to land beside honest
+    raters. On MovieLens 100K (``fraud_eval``, seeds 20..22) sparing strong pushes off target raised the
+    precision of average and random attacks at 5% with 10% filler from 0.938 and 0.942 to 0.958 and 0.956
+    and lost no attacker: a 1% attack's few accounts are no group, and they all push their target.
+    Raters and products as dense codes (``dense_codes``)."""
+    from scipy.sparse import coo_matrix  # lazily: web processes stay light
+    from scipy.sparse.csgraph import connected_components
+
     if not np.any(burst):
         return np.zeros(len(user), dtype=bool)
     pairs = np.unique(np.stack([user[burst], product[burst]], axis=1), axis=0)
     products_per_user = np.bincount(pairs[:, 0], minlength=n_users)
-    in_core = products_per_user[pairs[:, 0]] >= 2
-    core_per_product = np.bincount(pairs[in_core, 1], minlength=n_products)
+    core_pairs = pairs[products_per_user[pairs[:, 0]] >= 2]
+    core_per_product = np.bincount(core_pairs[:, 1], minlength=n_products)
     raters_per_product = np.bincount(pairs[:, 1], minlength=n_products)
     grouped = (core_per_product >= core) & (2 * core_per_product >= raters_per_product)
-    edge: Bools = burst & (products_per_user[user] == 1) & grouped[product]
+    size = n_users + n_products
+    links = coo_matrix((np.ones(len(core_pairs)), (core_pairs[:, 0], n_users + core_pairs[:, 1])), shape=(size, size))
+    component = connected_components(links, directed=False)[1][n_users:]
+    most = np.zeros(int(component.max()) + 1)
+    np.maximum.at(most, component, core_per_product)
+    target = 2 * core_per_product >= most[component]
+    edge: Bools = burst & (products_per_user[user] == 1) & grouped[product] & (mild | ~target[product])
     return edge

@@ -86,11 +86,28 @@ def test_a_rater_in_one_burst_beside_a_group_in_several_is_on_its_edge() -> None
     product = np.array([10, 20, 10, 20, 10, 20, 10, 20, 20, 40, 30, 30, 30])
     burst = np.array([True] * 9 + [False] + [True] * 3)
 
-    edge = burst_edge(user, 8, *dense_codes(product), burst, core=3)
+    edge = burst_edge(user, 8, *dense_codes(product), burst, core=3, mild=np.ones(len(user), dtype=bool))
 
     # then only the honest rater's burst vote is on the group's edge: the group's own votes are not, nor a
     # burst whose raters share no other burst (nothing tells a group there), nor a vote outside any burst
     assert edge.tolist() == [False] * 8 + [True] + [False] * 4
+
+
+def test_a_strong_push_where_a_few_of_a_groups_fillers_landed_is_on_its_edge_but_not_on_its_target() -> None:
+    # given a group of eight raters (0-7) in bursts on their target (10), three of them also on a film their
+    # fillers crowded (50), three on another (60) and two on a third (70); an honest rater (8) whose strong
+    # push on 50 fell in that week; and a member (9) in a burst on the target only
+    user = np.array([0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+    product = np.array([10] * 8 + [50] * 3 + [60] * 3 + [70] * 2 + [50, 10])
+    burst = np.ones(len(user), dtype=bool)
+
+    strong = burst_edge(user, 10, *dense_codes(product), burst, core=3, mild=np.zeros(len(user), dtype=bool))
+    mild = burst_edge(user, 10, *dense_codes(product), burst, core=3, mild=np.ones(len(user), dtype=bool))
+
+    # then the honest rater's strong push is on the edge (its account stays counted) and the member's strong
+    # push on the target is not (every member pushed it: its account follows); mild, both are on the edge
+    assert np.flatnonzero(strong).tolist() == [16]
+    assert np.flatnonzero(mild).tolist() == [16, 17]
 
 
 def test_a_campaigns_stragglers_on_a_quiet_product_are_in_its_burst() -> None:
