@@ -51,7 +51,7 @@ def test_a_regulars_push_in_a_crowds_burst_on_a_popular_product_leaves_their_oth
     ordinary = regular & (features.column("rater_profile") < Thresholds().crowd_profile)
 
     result = apply_rules(table, features)
-    without = apply_rules(table, features, thresholds=Thresholds(crowd_burst_share=0.0))
+    without = apply_rules(table, features, thresholds=Thresholds(crowd_burst_share=0.0, mild_profile=0.0))
 
     # their pushes that week are in the crowd's burst, and go to review
     assert np.count_nonzero(result.reasons.has("burst") & in_week) >= 10
@@ -59,4 +59,27 @@ def test_a_regulars_push_in_a_crowds_burst_on_a_popular_product_leaves_their_oth
     assert not np.any(result.reasons.has("account_flagged") & ordinary & ~in_week)
     assert np.count_nonzero(without.reasons.has("account_flagged") & ordinary & ~in_week) >= 100
     # while every vote of the crowd, fillers too, goes to review
+    assert np.all(result.score[np.isin(table.user_id, CROWD)] >= 0.5)
+
+
+def test_a_mild_push_in_a_burst_by_a_rater_far_from_a_filler_leaves_their_other_votes_counted() -> None:
+    # given the crowd's week with the crowded-product exemption off, where the regulars' five was a mild push
+    # (0.7 standard deviations above the consensus) in the crowd's burst, and their profile 0.87: filler-like
+    # enough for their mild pushes to be tested with the fillers' (0.85), short of ``mild_profile``
+    table, regulars = crowded_platform(np.random.default_rng(31))
+    features = rater_features(table)
+    regular = np.isin(table.user_id, regulars)
+    in_week = regular & (table.product_id == POPULAR) & (table.timestamp >= WEEK)
+    features.column("consensus_dev")[in_week] = 0.7
+    features.column("push_bursts")[in_week] = 1.0
+    features.column("rater_profile")[regular] = 0.87
+
+    result = apply_rules(table, features, thresholds=Thresholds(crowd_burst_share=0.0))
+    without = apply_rules(table, features, thresholds=Thresholds(crowd_burst_share=0.0, mild_profile=0.0))
+
+    # then their push goes to review and the rest of their ratings stay counted; without the rule they followed
+    assert np.all(result.reasons.has("burst")[in_week])
+    assert not np.any(result.reasons.has("account_flagged") & regular & ~in_week)
+    assert np.count_nonzero(without.reasons.has("account_flagged") & regular & ~in_week) >= 100
+    # while every vote of the crowd, fillers too, still goes to review
     assert np.all(result.score[np.isin(table.user_id, CROWD)] >= 0.5)
