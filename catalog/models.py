@@ -310,6 +310,10 @@ class OrderLine(models.Model):
             models.Index(
                 fields=["product", "paid_at", "buyer"], condition=Q(status="paid"), name="orderline_genuine_idx"
             ),
+            # Raters' other purchases (screening): paid lines counted per buyer by an index-only scan; through
+            # the foreign key's index each line's row was read for its status (1.2 s against 0.33 s for the
+            # 38,876 raters of a category at full scale).
+            models.Index(fields=["buyer"], condition=Q(status="paid"), name="orderline_paid_buyer_idx"),
         ]
 
     def __str__(self) -> str:

@@ -283,7 +283,7 @@ def purchase_counts() -> _Purchases:
     rows = _int_rows(
         OrderLine.objects.filter(status=OrderLine.Status.PAID)
         .values_list("buyer_id")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))
         .order_by("buyer_id")
         .values_list("buyer_id", "n"),
         2,
@@ -299,7 +299,7 @@ def _other_purchases(user_id: npt.NDArray[np.int64], known: _Purchases | None = 
         counts = dict(
             OrderLine.objects.filter(buyer_id__in=raters.tolist(), status=OrderLine.Status.PAID)
             .values_list("buyer_id")
-            .annotate(n=Count("pk"))
+            .annotate(n=Count("*"))
             .order_by()
         )
         per_rater = np.asarray([max(0, counts.get(int(pk), 0) - 1) for pk in raters], dtype=np.float64)
