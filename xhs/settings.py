@@ -171,6 +171,23 @@ if _redelivered_and_run >= JOB_STALLED_AFTER_SECONDS:
         "Set JOB_STALLED_AFTER_SECONDS above CELERY_VISIBILITY_TIMEOUT + CELERY_TASK_TIME_LIMIT: a run is stalled "
         "only once a dead worker's task could have come back and finished."
     )
+# The nightly jobs run on their own queue, "batch", so that an hour of re-screening never delays a vote's own
+# screening or re-score (default queue, "celery"). Their follow-up tasks stay on the queue they came from
+# (ratings.tasks._same_queue). Every worker consumes both queues, or a second worker takes "batch" (docker-compose.yml).
+CELERY_TASK_ROUTES = {
+    name: {"queue": "batch"}
+    for name in (
+        "ratings.tasks.run_eligibility",
+        "ratings.tasks.run_category",
+        "ratings.tasks.invite_run",
+        "ratings.tasks.notify_invitations",
+        "ratings.tasks.run_scoring",
+        "ratings.tasks.score_category",
+        "moderation.tasks.retrain_screener",
+        "moderation.tasks.screen_all_votes",
+        "moderation.tasks.screen_category",
+    )
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Beat reads its schedule from the database, where staff edit it in the admin without a deploy; the
 # initial schedule is declared once, in ratings/migrations/0006_periodic_tasks.py.
