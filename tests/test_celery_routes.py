@@ -28,13 +28,13 @@ def test_a_nightly_job_and_its_steps_are_sent_to_the_batch_queue(task: str) -> N
     [
         "moderation.tasks.screen_vote",
         "ratings.tasks.rescore_campaign",
-        "ratings.tasks.send_invitation_emails",
         "moderation.tasks.sweep_unscreened",
     ],
 )
-def test_a_votes_own_work_and_emails_stay_on_the_default_queue(task: str) -> None:
+def test_a_votes_own_work_and_the_sweeps_stay_on_the_default_queue(task: str) -> None:
     assert app.amqp.router.route({}, task)["queue"].name == "celery"
 
 
 def test_a_step_sent_to_the_queue_its_job_came_from_goes_there() -> None:
+    """ratings.tasks._same_queue: a job's steps (and its invitation emails) follow the job's queue."""
     assert app.amqp.router.route({"queue": "celery"}, "ratings.tasks.score_category")["queue"].name == "celery"
