@@ -638,7 +638,7 @@ def celery_worker(env: dict[str, str], log_path: Path) -> Iterator[subprocess.Po
     from xhs.celery import app
 
     command = [
-        sys.executable, "-m", "celery", "-A", "xhs", "worker", "-P", "prefork", "-c", "2",
+        sys.executable, "-m", "celery", "-A", "xhs", "worker", "-Q", "celery,batch", "-P", "prefork", "-c", "2",
         "-n", f"mixed_load-{os.getpid()}@%h", "--without-gossip", "--without-mingle", "-l", "warning",
     ]  # fmt: skip
     with log_path.open("wb") as log:

@@ -11,7 +11,7 @@ from django.utils import translation
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from tests.factories import OrderLineFactory, ProductFactory, UserFactory
-from tests.processes import worker_database_url
+from tests.processes import batch_queue, tasks_through, worker_database_url
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -96,19 +96,19 @@ def celery_worker(transactional_db: None) -> Any:
         pytest.skip("a real Celery worker needs PostgreSQL and Redis (DATABASE_URL, REDIS_URL)")
     database_url = worker_database_url()
     queue = f"test-{uuid.uuid4().hex[:8]}"
-    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "xhs.settings"}
+    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "xhs.settings", "TEST_QUEUE": queue}
     worker = subprocess.Popen(  # noqa: S603 - fixed argv, our own interpreter
         [
             sys.executable,
             "-m",
             "celery",
             "-A",
-            "xhs",
+            "tests.worker_app",
             "worker",
             "-P",
             "solo",
             "-Q",
-            queue,
+            f"{queue},{batch_queue(queue)}",
             "-n",
             f"{queue}@%h",
             "--without-gossip",
@@ -120,9 +120,6 @@ def celery_worker(transactional_db: None) -> Any:
         env=env,
         cwd=settings.BASE_DIR,
     )
-    previous = (app.conf.task_always_eager, app.conf.task_default_queue)
-    app.conf.task_always_eager = False
-    app.conf.task_default_queue = queue
 
     def answers() -> bool:
         try:
@@ -133,12 +130,12 @@ def celery_worker(transactional_db: None) -> Any:
             return False
 
     try:
-        deadline = time.monotonic() + 30
-        while not answers():
-            if worker.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the Celery worker did not start")
-        yield worker
+        with tasks_through(queue):
+            deadline = time.monotonic() + 30
+            while not answers():
+                if worker.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the Celery worker did not start")
+            yield worker
     finally:
-        app.conf.task_always_eager, app.conf.task_default_queue = previous
         worker.terminate()
         worker.wait(timeout=20)

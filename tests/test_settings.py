@@ -7,6 +7,7 @@ import secrets
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -127,3 +128,48 @@ def test_env_example_lists_every_variable_the_settings_read() -> None:
 
     assert read, "the pattern no longer finds the settings' environment readers"
     assert read <= listed, f"missing from .env.example: {sorted(read - listed)}"
+
+
+SHOW_DATABASES = """
+import json
+from django.conf import settings
+print(json.dumps({
+    "aliases": sorted(settings.DATABASES),
+    "routers": settings.DATABASE_ROUTERS,
+    "middleware": "xhs.db_router.PublicReadsMiddleware" in settings.MIDDLEWARE,
+    "replica": settings.DATABASES.get("replica"),
+}))
+"""
+
+
+def shown_databases(env: dict[str, str]) -> dict[str, Any]:
+    result = manage("shell", "--no-imports", "-c", SHOW_DATABASES, env=env)
+    assert result.returncode == 0, result.stderr
+    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+def test_without_a_replica_url_there_is_no_replica_and_no_router() -> None:
+    shown = shown_databases(PRODUCTION)
+
+    assert shown == {"aliases": ["default"], "routers": [], "middleware": False, "replica": None}
+
+
+def test_a_replica_url_adds_the_replica_with_the_primarys_options_and_the_router() -> None:
+    replica_url = "postgres://reader:secret@db-replica:5432/xhs"
+
+    shown = shown_databases({**PRODUCTION, "DATABASE_REPLICA_URL": replica_url, "DATABASE_CONNECT_TIMEOUT": "3"})
+
+    assert shown["aliases"] == ["default", "replica"]
+    assert shown["routers"] == ["xhs.db_router.ReplicaRouter"]
+    assert shown["middleware"] is True
+    replica = shown["replica"]
+    assert (replica["HOST"], replica["USER"], replica["CONN_MAX_AGE"]) == ("db-replica", "reader", 60)
+    assert replica["CONN_HEALTH_CHECKS"] is True
+    assert replica["OPTIONS"]["connect_timeout"] == 3
+
+
+def test_a_replica_url_without_a_database_url_stops_the_start() -> None:
+    result = manage("check", env={"DATABASE_REPLICA_URL": "postgres://reader@db-replica/xhs"})
+
+    assert result.returncode != 0
+    assert "DATABASE_REPLICA_URL is a replica of DATABASE_URL" in result.stderr

@@ -6,6 +6,7 @@ with one command. Production sets DEBUG=0, SECRET_KEY, DATABASE_URL and REDIS_UR
 
 import warnings
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -90,22 +91,24 @@ TEMPLATES = [
     },
 ]
 
+
 # --- Database: PostgreSQL from DATABASE_URL, SQLite otherwise ---------------------------------
-_database_url = env_optional("DATABASE_URL")
-if _database_url:
+def _database(variable: str, url: str) -> dict[str, Any]:
     try:
-        DATABASES = {
-            "default": dj_database_url.parse(
-                _database_url, conn_max_age=env_int("CONN_MAX_AGE", 60), conn_health_checks=True
-            )
+        database: dict[str, Any] = {
+            **dj_database_url.parse(url, conn_max_age=env_int("CONN_MAX_AGE", 60), conn_health_checks=True)
         }
     except ValueError as exc:
-        raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from exc
+        raise ImproperlyConfigured(f"{variable} is not a valid database URL: {exc}") from exc
     # libpq waits for ever on a database host that does not answer: a request (and /readyz/) gives up
-    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
-            "connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5)
-        )
+    if database["ENGINE"] == "django.db.backends.postgresql":
+        database.setdefault("OPTIONS", {}).setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5))
+    return database
+
+
+_database_url = env_optional("DATABASE_URL")
+if _database_url:
+    DATABASES = {"default": _database("DATABASE_URL", _database_url)}
 else:
     DATABASES = {
         "default": {
@@ -113,6 +116,18 @@ else:
             "NAME": str(BASE_DIR / "db.sqlite3"),
         }
     }
+# A streaming replica of DATABASE_URL: anonymous reads of the public pages go there (xhs/db_router.py).
+_replica_url = env_optional("DATABASE_REPLICA_URL")
+if _replica_url:
+    if not _database_url:
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL is a replica of DATABASE_URL: set DATABASE_URL too.")
+    DATABASES["replica"] = _database("DATABASE_REPLICA_URL", _replica_url)
+    DATABASE_ROUTERS = ["xhs.db_router.ReplicaRouter"]
+    # after authentication: whether the visitor is signed in decides
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+        "xhs.db_router.PublicReadsMiddleware",
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and Celery: Redis from REDIS_URL, in-process otherwise -----------------------------
@@ -171,6 +186,23 @@ if _redelivered_and_run >= JOB_STALLED_AFTER_SECONDS:
         "Set JOB_STALLED_AFTER_SECONDS above CELERY_VISIBILITY_TIMEOUT + CELERY_TASK_TIME_LIMIT: a run is stalled "
         "only once a dead worker's task could have come back and finished."
     )
+# The nightly jobs run on their own queue, "batch", so that an hour of re-screening never delays a vote's own
+# screening or re-score (default queue, "celery"). Their follow-up tasks stay on the queue they came from
+# (ratings.tasks._same_queue). Every worker consumes both queues, or a second worker takes "batch" (docker-compose.yml).
+CELERY_TASK_ROUTES = {
+    name: {"queue": "batch"}
+    for name in (
+        "ratings.tasks.run_eligibility",
+        "ratings.tasks.run_category",
+        "ratings.tasks.invite_run",
+        "ratings.tasks.notify_invitations",
+        "ratings.tasks.run_scoring",
+        "ratings.tasks.score_category",
+        "moderation.tasks.retrain_screener",
+        "moderation.tasks.screen_all_votes",
+        "moderation.tasks.screen_category",
+    )
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Beat reads its schedule from the database, where staff edit it in the admin without a deploy; the
 # initial schedule is declared once, in ratings/migrations/0006_periodic_tasks.py.

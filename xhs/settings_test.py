@@ -17,3 +17,9 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 # Live-server request threads would otherwise keep their persistent connections open past the
 # session and block dropping the test database.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+# The read replica's alias as Django's test mirror of the primary (same test database, its own connection), so
+# tests/test_db_router.py can turn on the router and its middleware; off here, every other test reads "default".
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F405
+    DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}  # noqa: F405
+    DATABASE_ROUTERS = []
+    MIDDLEWARE = [name for name in MIDDLEWARE if name != "xhs.db_router.PublicReadsMiddleware"]  # noqa: F405

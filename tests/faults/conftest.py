@@ -2,7 +2,7 @@
 
 What the tests break, and how:
 
-* a Celery worker (``Worker``): a prefork worker with one pool child, on its own queue, whose child or
+* a Celery worker (``Worker``): a prefork worker with one pool child, on its own queues, whose child or
   whole process group can be SIGKILLed and which can be started again on the same queue;
 * a job "mid-job" (``TableLock``): the test holds a PostgreSQL table lock from its own connection, so
   the task blocks inside its transaction; ``pg_locks`` says when it waits;
@@ -61,7 +61,7 @@ from ratings.models import (
 )
 from ratings.services import fingerprint
 from tests.factories import OrderLineFactory, ProductFactory, rating_ready_category
-from tests.processes import worker_database_url
+from tests.processes import batch_queue, tasks_through, worker_database_url
 from tests.ratings.factories import campaign_for, votes_cast
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -177,7 +177,7 @@ def _children(pid: int) -> list[int]:
 
 
 class Worker:
-    """A real ``celery worker -P prefork -c 1`` process group on one queue, started and killed at will."""
+    """A real ``celery worker -P prefork -c 1`` process group on one queue and its batch queue, killed at will."""
 
     def __init__(
         self,
@@ -210,7 +210,7 @@ class Worker:
             "CELERY_TASK_SOFT_TIME_LIMIT": str(self.soft_time_limit),
             "CELERY_TASK_TIME_LIMIT": str(self.time_limit),
             "LOG_LEVEL": "WARNING",
-            "FAULTS_QUEUE": self.queue,
+            "TEST_QUEUE": self.queue,
         }
         self.starts += 1
         with self.log.open("ab") as out:
@@ -222,14 +222,14 @@ class Worker:
                     "-m",
                     "celery",
                     "-A",
-                    "tests.faults.worker_app",
+                    "tests.worker_app",
                     "worker",
                     "-P",
                     "prefork",
                     "-c",
                     str(self.concurrency),
                     "-Q",
-                    self.queue,
+                    f"{self.queue},{batch_queue(self.queue)}",
                     "-n",
                     f"{self.queue}@%h",
                     "--without-gossip",
@@ -298,20 +298,6 @@ class Worker:
             return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return ""
-
-
-@contextmanager
-def tasks_through(queue: str) -> Iterator[None]:
-    """Tasks sent in this block go through the broker (REDIS_URL) to ``queue`` instead of running inline."""
-    from xhs.celery import app
-
-    previous = (app.conf.task_always_eager, app.conf.task_default_queue)
-    app.conf.task_always_eager = False
-    app.conf.task_default_queue = queue
-    try:
-        yield
-    finally:
-        app.conf.task_always_eager, app.conf.task_default_queue = previous
 
 
 def _needs_worker_services() -> str:
