@@ -110,6 +110,23 @@ def test_a_strong_push_where_a_few_of_a_groups_fillers_landed_is_on_its_edge_but
     assert np.flatnonzero(mild).tolist() == [16, 17]
 
 
+def test_a_heavy_raters_strong_pushes_where_a_groups_fillers_landed_are_spared_if_none_is_on_its_target() -> None:
+    # given a group of ten raters (0-9) in bursts on their target (10) and on films their fillers crowded
+    # (three of them on 50, three on 60, four on 70); a heavy honest rater (10) whose strong pushes on 50 and
+    # 60 fell in those weeks (in bursts on two products: a core rater by count); and a rater (11) in the
+    # bursts on 50 and on the target
+    members = list(range(10))
+    user = np.array(members + members + [10, 10] + [11, 11])
+    product = np.array([10] * 10 + [50] * 3 + [60] * 3 + [70] * 4 + [50, 60] + [50, 10])
+    burst = np.ones(len(user), dtype=bool)
+
+    strong = burst_edge(user, 12, *dense_codes(product), burst, core=3, mild=np.zeros(len(user), dtype=bool))
+
+    # then the heavy rater's pushes are spared (its account stays counted): none of its bursts is on a
+    # target; the rater who also pushed the target is not, nor is any member, on the target or elsewhere
+    assert np.flatnonzero(strong).tolist() == [20, 21]
+
+
 def test_a_campaigns_stragglers_on_a_quiet_product_are_in_its_burst() -> None:
     # given a product a handful of honest raters rated over half a year, and nine filler accounts pushing it:
     # six within a week, then three more a few days apart (too few for a burst of their own)
