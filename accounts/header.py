@@ -12,9 +12,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.core.cache import cache
-from django.db import transaction
 
 from accounts.models import Notification, User
+from xhs.cache import forget_later
 
 #: How long an account's header figures are kept when nothing forgets them sooner.
 HEADER_SECONDS = 60
@@ -48,9 +48,4 @@ def header_get(*, user: User) -> Header:
 def header_forget(user_ids: Iterable[int]) -> None:
     """Forget these accounts' header figures, now and again when the current transaction commits: now for the
     pages this transaction renders, at the commit for those another process rendered in between."""
-    keys = [_key(pk) for pk in set(user_ids)]
-    if not keys:
-        return
-    cache.delete_many(keys)
-    if transaction.get_connection().in_atomic_block:
-        transaction.on_commit(lambda: cache.delete_many(keys))
+    forget_later([_key(pk) for pk in set(user_ids)])

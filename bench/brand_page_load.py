@@ -14,10 +14,9 @@ this process, with the same settings and secret as the server, sent as a cookie.
 1. /healthz/ (the trivial view);
 2. ``GET /me/``, the account's own profile: what any signed-in page costs here (the session, the account, the
    base template's signed-in header), to read the brand page's figures against;
-3. ``GET /brand/``, warm: the page's figures are cached a minute (``ratings.views.BRAND_PAGE_SECONDS``), so
-   this is the session and the header's figures (cache reads), the account and its brand link (a query
-   each), a cache read of the body (ten products' charts, the table of all of them, recent comments) and
-   the base template;
+3. ``GET /brand/``, warm: the page is kept whole a minute (``accounts.kept_pages``,
+   ``ratings.views.BRAND_PAGE_SECONDS``), so this is five cache reads (the session, the account, its brand link,
+   the header's figures, the page) and the request's CSRF token and path put in; no query;
 4. ``GET /brand/export.csv``, warm.
 
 Then, in this process, what the cache saves: ``--builds`` uncached builds of the figures

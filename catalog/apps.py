@@ -1,7 +1,16 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext_lazy as _
 
 
 class CatalogConfig(AppConfig):
     name = "catalog"
     verbose_name = _("Catalog")
+
+    def ready(self) -> None:
+        from catalog.stakes import link_forget
+
+        # Whether an account is a brand's is cached (catalog.stakes.is_brand_account): forgotten on every change.
+        link = self.get_model("BrandAccount")
+        post_save.connect(link_forget, sender=link, dispatch_uid="catalog.link_forget.save")
+        post_delete.connect(link_forget, sender=link, dispatch_uid="catalog.link_forget.delete")

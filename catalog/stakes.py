@@ -9,12 +9,14 @@ a product is "theirs" when the account is linked to its brand or to its store.
 from collections.abc import Iterable
 from typing import Any
 
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils.functional import Promise
 
 from catalog.models import BrandAccount, Product
+from xhs.cache import forget_later
 
 
 class BrandStakeRefused(PermissionDenied):
@@ -55,12 +57,30 @@ def refuse_if_stake(*, user_id: int | None, product_ids: Iterable[int], message:
         raise BrandStakeRefused(message)
 
 
+#: How long the cache keeps whether an account is linked; forgotten sooner when a link is made or removed.
+LINK_SECONDS = 300
+
+
+def _link_key(user_id: int) -> str:
+    return f"catalog:brand-link:{user_id}"
+
+
 def is_brand_account(user_id: int | None) -> bool:
     """Whether staff linked the account to a brand or a store. Asked at every request of ``/brand/``, before its
-    cached body: the SQL is written out, as the ORM's building and compiling of this fixed query cost the page
-    ten times what running it does (about 0.25 ms of CPU against 0.03)."""
+    cached body: one cache read, or on a miss one query (the SQL written out: the ORM's building of this fixed
+    query cost ten times what running it does). Forgotten whenever a link is saved or deleted, cascades
+    included (``link_forget``), so an account staff unlinked sees nothing more at once."""
     if user_id is None:
         return False
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM catalog_brandaccount WHERE user_id = %s LIMIT 1", [user_id])
-        return cursor.fetchone() is not None
+    linked = cache.get(_link_key(user_id))
+    if not isinstance(linked, bool):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM catalog_brandaccount WHERE user_id = %s LIMIT 1", [user_id])
+            linked = cursor.fetchone() is not None
+        cache.set(_link_key(user_id), linked, LINK_SECONDS)
+    return linked
+
+
+def link_forget(sender: Any, instance: BrandAccount, **kwargs: Any) -> None:
+    """A ``post_save``/``post_delete`` receiver: forget whether the link's account is linked."""
+    forget_later([_link_key(instance.user_id)])

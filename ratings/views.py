@@ -8,14 +8,13 @@ from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.kept_pages import kept_page
 from accounts.models import Notification, User
 from accounts.services import notifications_mark_read
 from catalog.stakes import BrandStakeRefused, is_brand_account
@@ -251,9 +250,9 @@ BRAND_MOST_PAGES = 100
 
 
 def _brand_cached(user: User, part: str, build: Callable[[], str | None]) -> str | None:
-    """``build()`` (a page's body or the CSV, None for an account that is not a brand's), kept a minute per
-    account, language and part. What is cached holds no CSRF token and no message: only the figures. The link
-    is checked at every request (one query), so an account staff unlinked sees nothing more at once."""
+    """``build()`` (the CSV, None for an account that is not a brand's), kept a minute per account, language and
+    part. The link is checked at every request (a cache read, forgotten when staff link or unlink), so an
+    account staff unlinked sees nothing more at once."""
     if not is_brand_account(user.pk):
         return None
     key = f"ratings:brand:{user.pk}:{get_language()}:{part}"
@@ -281,33 +280,34 @@ def _not_a_brand(request: HttpRequest) -> HttpResponse:
 @require_GET
 def brand_page(request: HttpRequest) -> HttpResponse:
     """A brand's or a store's own products, read-only: scores per factor against the category, the trend by
-    month, recent comments, and where each product stands. For linked accounts only. The body is built once a
-    minute per account, language and page (ten queries, whatever the account holds); in between, the link
-    checked (one query) and a cache read."""
+    month, recent comments, and where each product stands. For linked accounts only. The page is built once a
+    minute per account, language and page number (ten queries, whatever the account holds) and kept whole
+    (``accounts.kept_pages``); in between, three cache reads: the link, the header's figures and the page."""
     user = _user(request)
-    try:  # a page number, within reason: the cache holds one body per number asked for
+    try:  # a page number, within reason: the cache holds one page per number asked for
         number = max(1, min(int(request.GET.get("page", "1")), BRAND_MOST_PAGES))
     except ValueError:
         number = 1
+    if not is_brand_account(user.pk):
+        return _not_a_brand(request)
 
-    def build() -> str | None:
+    def context() -> dict[str, Any] | None:
         dashboard = brand_dashboard.brand_dashboard(user=user)
         if not dashboard.brands and not dashboard.stores:
             return None
-        paginator = Paginator(dashboard.products, BRAND_PRODUCTS_PER_PAGE)
-        page = paginator.get_page(number)
-        context = {
-            "dashboard": dashboard,
-            "page": page,
-            "standing": [(report, i // BRAND_PRODUCTS_PER_PAGE + 1) for i, report in enumerate(dashboard.products)],
-        }
-        return render_to_string("ratings/_brand_body.html", context)
+        page = Paginator(dashboard.products, BRAND_PRODUCTS_PER_PAGE).get_page(number)
+        standing = [(report, i // BRAND_PRODUCTS_PER_PAGE + 1) for i, report in enumerate(dashboard.products)]
+        return {"dashboard": dashboard, "page": page, "standing": standing}
 
-    body = _brand_cached(user, f"page-{number}", build)
-    if body is None:
-        return _not_a_brand(request)
-    # the body is our own template's output, escaped when it was rendered
-    return render(request, "ratings/brand.html", {"body": mark_safe(body)})  # noqa: S308  # nosec B308 B703
+    response = kept_page(
+        request,
+        user=user,
+        name=f"brand-{number}",
+        seconds=BRAND_PAGE_SECONDS,
+        template="ratings/brand.html",
+        context=context,
+    )
+    return response or _not_a_brand(request)
 
 
 @login_required

@@ -1,5 +1,6 @@
-"""What every signed-in page pays for: its session and its header's figures come from the cache, and still
-a sign-out, a password change, a new message, a read inbox or a new manager term shows on the next page."""
+"""What every signed-in page pays for: its session, its account and its header's figures come from the cache,
+and still a sign-out, a password change, a deactivation, a new name, a new message, a read inbox, a new manager
+term or a brand link made or removed shows on the next page."""
 
 import re
 from typing import Any
@@ -38,7 +39,7 @@ def home(client: Client) -> str:
     return client.get(reverse("catalog:home")).content.decode()
 
 
-def test_a_signed_in_page_reads_neither_session_nor_header_figures_from_the_database_twice() -> None:
+def test_a_signed_in_page_reads_neither_session_nor_account_nor_header_figures_from_the_database_twice() -> None:
     user = UserFactory(display_name="Wen")
     client = signed_in(user)
     home(client)
@@ -51,7 +52,25 @@ def test_a_signed_in_page_reads_neither_session_nor_header_figures_from_the_data
     assert "django_session" not in tables
     assert "accounts_notification" not in tables
     assert "moderation_managerterm" not in tables
-    assert "accounts_user" in tables, "the account itself is read at every request (deactivation, password)"
+    assert "accounts_user" not in tables, "the account is a cached copy, forgotten when the row changes"
+
+
+def test_a_name_changed_in_the_admin_shows_on_the_next_page(staff: Any) -> None:
+    user = UserFactory(display_name="Wen")
+    client = signed_in(user)
+    assert "Wen" in home(client)
+    admin = signed_in(staff)
+    form = admin.get(reverse("admin:accounts_user_change", args=[user.pk])).context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None and name != "password"}
+    data.update({"display_name": "Lan", "groups": [], "user_permissions": []})
+    data["date_joined_0"], data["date_joined_1"] = str(user.date_joined.date()), "00:00:00"
+
+    response = admin.post(reverse("admin:accounts_user_change", args=[user.pk]), data)
+
+    assert response.status_code == 302, response.context and response.context["adminform"].form.errors
+    page = home(client)
+    assert "Lan" in page
+    assert "Wen" not in page
 
 
 def test_signing_out_ends_the_session_for_every_copy_of_its_cookie() -> None:
@@ -98,6 +117,17 @@ def test_a_deactivated_account_is_signed_out_at_its_next_request() -> None:
     assert client.get(reverse("accounts:profile")).status_code == 302
 
 
+def test_a_deleted_account_is_signed_out_at_its_next_request() -> None:
+    user = UserFactory(display_name="Wen")
+    client = signed_in(user)
+    assert "Wen" in home(client)
+
+    user.delete()
+
+    assert client.get(reverse("accounts:profile")).status_code == 302
+    assert "Wen" not in home(client)
+
+
 def test_a_message_added_after_the_header_was_kept_shows_on_the_next_page() -> None:
     user = UserFactory()
     client = signed_in(user)
@@ -136,3 +166,25 @@ def test_an_account_unlinked_from_its_brand_is_refused_at_once_though_its_page_w
 
     assert client.get(reverse("ratings:brand")).status_code == 403
     assert client.get(reverse("ratings:brand_export")).status_code == 403
+
+
+def test_an_account_linked_to_a_brand_sees_its_page_at_once_though_it_was_refused_before() -> None:
+    team = UserFactory()
+    client = signed_in(team)
+    assert client.get(reverse("ratings:brand")).status_code == 403
+
+    BrandAccount.objects.create(user=team, brand=BrandFactory(), note="test")
+
+    assert client.get(reverse("ratings:brand")).status_code == 200
+
+
+def test_a_brand_page_kept_warm_reads_nothing_from_the_database() -> None:
+    team = brand_account(brand=BrandFactory())
+    client = signed_in(team)
+    client.get(reverse("ratings:brand"))
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("ratings:brand"))
+
+    assert response.status_code == 200
+    assert [query["sql"] for query in queries.captured_queries] == []

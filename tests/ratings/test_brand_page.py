@@ -2,17 +2,24 @@
 
 import csv
 import io
+import re
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.contrib import messages
+from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import cache
 from django.db import connection
-from django.test import Client
+from django.db.models import F
+from django.http import HttpResponse
+from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from accounts.models import Notification, User
+from accounts.services import notifications_create
 from ratings import scoring
 from ratings.models import Campaign, RatingPolicy, Vote
 from tests.factories import BrandFactory, ProductFactory, UserFactory, brand_account, rating_ready_category
@@ -146,6 +153,59 @@ def test_the_page_runs_the_same_queries_however_many_products_and_months(django_
 
     assert big_page.status_code == 200 and big_page.content.decode().count('class="chart chart-trend') == 6
     assert len(warm) < len(cold)  # a minute's cache
+
+
+def _message_for(client: Client, text: str) -> None:
+    """A message waiting for the client's next page, as a form leaves one (Django's cookie storage)."""
+    storage = CookieStorage(RequestFactory().get("/"))
+    storage.add(messages.SUCCESS, text)
+    response = HttpResponse()
+    storage.update(response)
+    client.cookies[storage.cookie_name] = response.cookies[storage.cookie_name].value
+
+
+def _without_tokens(page: str) -> str:
+    page = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', 'name="csrfmiddlewaretoken" value=""', page)
+    page = re.sub(r'<div class="wrap messages".*?</div>', "", page, flags=re.S)
+    return re.sub(r"\s+", " ", page)
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_a_page_kept_whole_is_the_page_rendered_afresh_with_the_requests_own_token(language: str) -> None:
+    team, _rival = _brand_with_products(2)
+    client = _client(team, language)
+    kept = client.get(reverse("ratings:brand"), {"page": "1", "from": "mail"})
+    kept_again = client.get(reverse("ratings:brand"), {"page": "1", "from": "mail"})
+    _message_for(client, "Saved <now>")
+    fresh = client.get(reverse("ratings:brand"), {"page": "1", "from": "mail"})
+
+    page = fresh.content.decode()
+    assert "Saved &lt;now&gt;" in page, "a message waiting for the page is shown (the page rendered afresh)"
+    assert _without_tokens(kept_again.content.decode()) == _without_tokens(page)
+    assert '<input name="next" type="hidden" value="/brand/?page=1&amp;from=mail">' in page
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', kept_again.content.decode())
+    assert token and token.group(1) not in kept.content.decode(), "each request puts in a token of its own"
+    assert "Saved" not in client.get(reverse("ratings:brand")).content.decode(), "a message is shown once"
+
+
+def test_a_kept_page_follows_the_header_a_new_message_and_a_new_name() -> None:
+    team, _rival = _brand_with_products(1)
+    client = _client(team)
+    assert 'class="badge"' not in client.get(reverse("ratings:brand")).content.decode()
+
+    notifications_create(
+        kind=Notification.Kind.STAKE,
+        source=User.objects.filter(pk=team.pk)
+        .annotate(user_id=F("pk"), subject_id=F("pk"))
+        .values("user_id", "subject_id"),
+        url_template="/me/?about={subject_id}",
+    )
+    team.display_name = "Acme marketing"
+    team.save(update_fields=["display_name", "updated_at"])
+
+    page = client.get(reverse("ratings:brand")).content.decode()
+    assert 'data-unread="1"' in page
+    assert "Acme marketing" in page
 
 
 # --- The two charts ------------------------------------------------------------------------------------
