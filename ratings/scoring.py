@@ -1268,7 +1268,9 @@ def run_category(*, run_id: int, category_id: int) -> CategoryOutcome | None:
 def _run_category(*, run_id: int, category_id: int) -> CategoryOutcome | None:
     with transaction.atomic():
         part = (
-            ScoringRunCategory.objects.select_for_update()
+            # Only the category's row: locking the joined run row too (plain FOR UPDATE does) made every category
+            # of a run wait for the one before it, whatever the number of worker processes.
+            ScoringRunCategory.objects.select_for_update(of=("self",))
             .select_related("run")
             .filter(run_id=run_id, category_id=category_id, finished_at__isnull=True)
             .first()

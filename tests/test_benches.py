@@ -9,8 +9,9 @@ The benches that need PostgreSQL share one scratch database, made from the migra
 dropped at the end; they run in this file's order, each building on what the previous ones left:
 ``seed_full.py --scale tiny`` seeds it, the eligibility and import benches run on that, then the demo's
 ratings and moderation data are added (as ``seed --scale demo`` adds them) for the page, dashboard,
-mixed-load, scoring, verify_scores and screening benches. The server benches (product page, dashboard, mixed load)
-start gunicorn and a Celery worker on the test's Redis database, which mixed_load flushes.
+mixed-load, scoring, batch-workers, verify_scores and screening benches. The server benches (product page,
+dashboard, mixed load) start gunicorn and a Celery worker on the test's Redis database, which mixed_load and
+batch_workers flush.
 """
 
 import os
@@ -275,6 +276,19 @@ def test_the_scoring_bench_prints_its_table(bench_database: BenchDatabase) -> No
     output = bench_database.run("scoring.py", "--rounds", "1", "--rescores", "1")
 
     assert "ratio job / bound" in output
+
+
+@pytest.mark.postgres
+def test_the_batch_workers_bench_runs_the_nightly_jobs_on_real_workers_and_prints_its_table(
+    bench_database: BenchDatabase,
+) -> None:
+    bench_database.with_demo_data()
+
+    output = bench_database.run("batch_workers.py", "--redis-url", bench_database.redis_url, "--rounds", "1")
+
+    assert "scoring (" in output  # the bench exits non-zero unless each scoring run finished
+    assert "screening (" in output
+    assert "speed-up" in output
 
 
 @pytest.mark.postgres

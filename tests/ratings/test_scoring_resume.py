@@ -1,11 +1,13 @@
 """A full scoring run always finishes: a redelivered task continues its own run, and the sweep resumes,
 completes or stops a run whose worker died (tests/faults/test_jobs_finish.py kills real workers)."""
 
+import threading
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.conf import settings
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -165,3 +167,47 @@ def test_the_sweep_gives_up_on_a_run_that_never_progresses_and_staff_see_why(
     page = client.get(reverse("admin:ratings_scoringrun_change", args=[run.pk]))
     assert page.status_code == 200
     assert "Stopped by the sweep" in page.content.decode()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_categories_of_one_run_are_scored_at_the_same_time(
+    three_categories: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The nightly run fans out a task per category so that more worker processes finish sooner: a category
+    must not wait for another's transaction (bench/batch_workers.py measures what a second process buys)."""
+    run, category_ids = scoring.run_start(triggered_by="nightly")
+    first, second = category_ids[:2]
+    inside, release = threading.Event(), threading.Event()
+    score_category = scoring._score_category
+
+    def held_open(**kwargs: Any) -> Any:
+        outcome = score_category(**kwargs)
+        if kwargs["category"].pk == first:  # the first category's transaction stays open until released
+            inside.set()
+            release.wait(30)
+        return outcome
+
+    monkeypatch.setattr(scoring, "_score_category", held_open)
+
+    def score_first() -> None:
+        try:
+            scoring.run_category(run_id=run.pk, category_id=first)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=score_first, daemon=True)
+    thread.start()
+    try:
+        assert inside.wait(30), "the first category did not start"
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '3s'")  # waiting for the first category fails instead of hanging
+        outcome = scoring.run_category(run_id=run.pk, category_id=second)
+        assert outcome is not None and outcome.scored == 1
+        assert not ScoringRunCategory.objects.get(run=run, category_id=first).finished_at, "the first still runs"
+    finally:
+        release.set()
+        thread.join(30)
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+    assert ScoringRunCategory.objects.filter(run=run, finished_at__isnull=False).count() == 2
