@@ -28,18 +28,16 @@ takes of the same cores). ``WORKER_LOG=path`` keeps the workers' log (each task'
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "xhs.settings")
 
-REPO = Path(__file__).resolve().parent.parent
+from mixed_load import celery_worker  # noqa: E402  # bench/ is sys.path[1] when this file runs as a script
+
 QUEUE = f"bench-batch-{os.getpid()}"
 #: Seconds a job may take before the bench gives up on it.
 JOB_TIMEOUT = 3600
@@ -56,32 +54,6 @@ def arguments() -> argparse.Namespace:
 
 def load_average() -> str:
     return "/".join(f"{value:.2f}" for value in os.getloadavg())
-
-
-@contextmanager
-def worker(processes: int, env: dict[str, str], log: Path) -> Iterator[str]:
-    """A Celery worker with ``processes`` pool processes on the bench's queue; yields its node name once it
-    answers a ping."""
-    from xhs.celery import app
-
-    name = f"bench{processes}-{os.getpid()}@localhost"
-    command = [sys.executable, "-m", "celery", "-A", "xhs", "worker", "-Q", QUEUE, "-c", str(processes)]
-    command += ["-n", name, "-l", "info", "--without-gossip", "--without-mingle", "--without-heartbeat"]
-    with log.open("ab") as out:
-        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
-    try:
-        deadline = time.monotonic() + 60
-        while not app.control.ping(destination=[name], timeout=1):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"the worker did not start:\n{log.read_text()[-3000:]}")
-        yield name
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def drained(name: str) -> bool:
@@ -160,12 +132,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="batch_workers-") as scratch:
         log = Path(os.environ.get("WORKER_LOG") or Path(scratch) / "worker.log")
         if "screening" in jobs:
-            with worker(counts[0], env, log) as name:
+            with celery_worker(env, log, queues=QUEUE, processes=counts[0], name="batch_workers", level="info") as name:
                 print(f"screening, unmeasured first pass: {timed_job('screening', name):.1f} s", flush=True)
         for round_number in range(args.rounds):
             order = counts if round_number % 2 == 0 else list(reversed(counts))
             for processes in order:
-                with worker(processes, env, log) as name:
+                with celery_worker(
+                    env, log, queues=QUEUE, processes=processes, name="batch_workers", level="info"
+                ) as name:
                     for job in jobs:
                         loads.setdefault((job, processes), []).append(load_average())
                         seconds = timed_job(job, name)

@@ -634,21 +634,32 @@ def roles_for(args: argparse.Namespace, state: State) -> list[tuple[str, dict[st
 
 
 @contextmanager
-def celery_worker(env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+def celery_worker(
+    env: dict[str, str],
+    log_path: Path,
+    *,
+    queues: str = "celery,batch",
+    processes: int = 2,
+    name: str = "mixed_load",
+    level: str = "warning",
+) -> Iterator[str]:
+    """A Celery worker as production starts one (prefork, ``-c processes``) on ``queues``, its output appended to
+    ``log_path``; yields its node name once it answers a ping, and stops it after."""
     from xhs.celery import app
 
+    node = f"{name}-{os.getpid()}@{os.uname().nodename}"
     command = [
-        sys.executable, "-m", "celery", "-A", "xhs", "worker", "-Q", "celery,batch", "-P", "prefork", "-c", "2",
-        "-n", f"mixed_load-{os.getpid()}@%h", "--without-gossip", "--without-mingle", "-l", "warning",
+        sys.executable, "-m", "celery", "-A", "xhs", "worker", "-Q", queues, "-P", "prefork", "-c", str(processes),
+        "-n", node, "--without-gossip", "--without-mingle", "-l", level,
     ]  # fmt: skip
-    with log_path.open("wb") as log:
+    with log_path.open("ab") as log:
         worker = subprocess.Popen(command, cwd=plb.REPO, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
         try:
             deadline = time.monotonic() + 60
-            while not app.control.ping(destination=[f"mixed_load-{os.getpid()}@{os.uname().nodename}"], timeout=0.5):
+            while not app.control.ping(destination=[node], timeout=0.5):
                 if worker.poll() is not None or time.monotonic() > deadline:
                     raise SystemExit(f"the Celery worker did not start:\n{log_path.read_text()[-3000:]}")
-            yield worker
+            yield node
         finally:
             worker.terminate()
             try:
