@@ -83,7 +83,7 @@ def timed_job(job: str, name: str) -> float:
     if job == "scoring":
         from bench.scoring import output_reset
 
-        output_reset()
+        output_reset()  # every round does a first run's work
         task = run_scoring
     else:
         task = screen_all_votes
@@ -129,6 +129,9 @@ def main() -> None:
     print(f"{votes:,} votes in {categories} categories; {os.cpu_count()} cores; load average {load_average()}")
     times: dict[tuple[str, int], list[float]] = {}
     loads: dict[tuple[str, int], list[str]] = {}
+    from bench.scoring import output_reset
+
+    output_reset()  # first: the votes bench/scoring.py added for its re-score step go before anything screens them
     with tempfile.TemporaryDirectory(prefix="batch_workers-") as scratch:
         log = Path(os.environ.get("WORKER_LOG") or Path(scratch) / "worker.log")
         if "screening" in jobs:

@@ -295,6 +295,9 @@ def output_reset() -> int:
         " WHERE comment = %s)",
         [BENCH_COMMENT],
     )
+    for table in ("moderation_votescreening", "ratings_voteverdictchange", "ratings_voterevision"):
+        # what screening (bench/batch_workers.py screens every vote) or an amendment left about those votes
+        sql(f"DELETE FROM {table} WHERE vote_id IN (SELECT id FROM ratings_vote WHERE comment = %s)", [BENCH_COMMENT])  # noqa: S608
     sql("DELETE FROM ratings_vote WHERE comment = %s", [BENCH_COMMENT])
     sql(f"TRUNCATE {', '.join(SCORING_OUTPUT)} CASCADE")
     sql("UPDATE ratings_campaign SET rescore_requested_at = NULL WHERE rescore_requested_at IS NOT NULL")
