@@ -400,21 +400,18 @@ class DeskVotes:
 
 
 def desk_votes(*, manager: User, window_seconds: int, now: datetime | None = None) -> DeskVotes:
-    """Today's count and the undoable votes in one query: the votes since midnight or since the window
-    opened, whichever is earlier (at most a day's cap of rows)."""
+    """Today's count (counted by the database) and the undoable votes (loaded: at most the few of the undo
+    window), in two queries whatever the number of votes today."""
     now = now or timezone.now()
     midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     opened = now - timedelta(seconds=window_seconds)
-    votes = list(
-        ManagerVote.objects.filter(manager=manager, created_at__gte=min(midnight, opened))
-        .annotate(case_open=Q(case__status=Case.Status.OPEN))
+    today = ManagerVote.objects.filter(manager=manager, created_at__gte=midnight).count()
+    undoable = list(
+        ManagerVote.objects.filter(manager=manager, created_at__gte=opened, case__status=Case.Status.OPEN)
         .only("id", "case_id", "choice", "created_at")
         .order_by("-created_at", "-id")
     )
-    return DeskVotes(
-        today=sum(vote.created_at >= midnight for vote in votes),
-        undoable=[vote for vote in votes if vote.created_at >= opened and vote.case_open],
-    )
+    return DeskVotes(today=today, undoable=undoable)
 
 
 def own_vote(*, manager: User, case_id: int) -> ManagerVote | None:
