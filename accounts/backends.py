@@ -39,6 +39,11 @@ def user_forget(user_ids: Iterable[int]) -> None:
     forget_later([_key(pk) for pk in set(user_ids)])
 
 
+def user_changed(sender: Any, instance: User, **kwargs: Any) -> None:
+    """A ``post_save``/``post_delete`` receiver: forget the account's copy."""
+    user_forget([instance.pk])
+
+
 class _CachedUser(backends.ModelBackend):
     def get_user(self, user_id: Any) -> User | None:
         user = cache.get(_key(user_id))

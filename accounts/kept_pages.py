@@ -8,7 +8,7 @@ what differs between two requests of the same account, and served by replacing t
 * the CSRF token (``CSRF_SLOT``): Django's ``get_token`` of this request, as ``{% csrf_token %}`` would put;
 * the path the language form returns to (``PATH_SLOT``): this request's ``get_full_path``, escaped.
 
-What differs between accounts or over time is in the key instead (``page_key``): the account and the row's
+What differs between accounts or over time is in the key instead (``_page_key``): the account and the row's
 ``updated_at`` (a new name, staff status), the language, and the header's figures (unread messages, manager
 link; ``accounts.header``). A request carrying messages (after a form) is rendered afresh, as any other page.
 Tests compare a kept page with the same page rendered afresh, so a variable the shell starts to read and this
@@ -43,7 +43,7 @@ class _Request:
         return PATH_SLOT
 
 
-def page_key(user: User, header: Header, name: str) -> str:
+def _page_key(user: User, header: Header, name: str) -> str:
     stamp = user.updated_at.timestamp() if user.updated_at else 0
     return f"accounts:kept:{user.pk}:{stamp}:{get_language()}:{header.unread}:{int(header.is_manager)}:{name}"
 
@@ -63,7 +63,7 @@ def kept_page(
         values = context()
         return None if values is None else render(request, template, values)
     header = header_get(user=user)
-    key = page_key(user, header, name)
+    key = _page_key(user, header, name)
     page = cache.get(key)
     if not isinstance(page, str):
         values = context()

@@ -10,7 +10,7 @@ class CatalogConfig(AppConfig):
     def ready(self) -> None:
         from catalog.stakes import link_forget
 
-        # Whether an account is a brand's is cached (catalog.stakes.is_brand_account): forgotten on every change.
+        # Whether an account is a brand's is cached (catalog.stakes.brand_link_cached): forgotten on every change.
         link = self.get_model("BrandAccount")
         post_save.connect(link_forget, sender=link, dispatch_uid="catalog.link_forget.save")
         post_delete.connect(link_forget, sender=link, dispatch_uid="catalog.link_forget.delete")

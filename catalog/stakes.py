@@ -66,17 +66,26 @@ def _link_key(user_id: int) -> str:
 
 
 def is_brand_account(user_id: int | None) -> bool:
-    """Whether staff linked the account to a brand or a store. Asked at every request of ``/brand/``, before its
-    cached body: one cache read, or on a miss one query (the SQL written out: the ORM's building of this fixed
-    query cost ten times what running it does). Forgotten whenever a link is saved or deleted, cascades
-    included (``link_forget``), so an account staff unlinked sees nothing more at once."""
+    """Whether staff linked the account to a brand or a store, from the database: what services ask before they
+    store anything (``ratings.surveys``). The SQL is written out: the ORM's building of this fixed query cost
+    ten times what running it does."""
+    if user_id is None:
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM catalog_brandaccount WHERE user_id = %s LIMIT 1", [user_id])
+        return cursor.fetchone() is not None
+
+
+def brand_link_cached(user_id: int | None) -> bool:
+    """``is_brand_account`` for the brand's read-only pages, asked at every request: one cache read, forgotten
+    whenever a link is saved or deleted, cascades included (``link_forget``), so an account staff unlinked sees
+    nothing more at once. Only for showing: while Redis is unreachable a forgotten copy can outlive its change
+    by ``LINK_SECONDS``, so what stores anything asks ``is_brand_account``."""
     if user_id is None:
         return False
     linked = cache.get(_link_key(user_id))
     if not isinstance(linked, bool):
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM catalog_brandaccount WHERE user_id = %s LIMIT 1", [user_id])
-            linked = cursor.fetchone() is not None
+        linked = is_brand_account(user_id)
         cache.set(_link_key(user_id), linked, LINK_SECONDS)
     return linked
 

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.kept_pages import kept_page
 from accounts.models import Notification, User
 from accounts.services import notifications_mark_read
-from catalog.stakes import BrandStakeRefused, is_brand_account
+from catalog.stakes import BrandStakeRefused, brand_link_cached
 from catalog.views import stake_refused
 from ratings import brand_dashboard, selectors, services, surveys
 from ratings.forms import RatingForm
@@ -249,13 +249,13 @@ BRAND_PRODUCTS_PER_PAGE = 10
 BRAND_MOST_PAGES = 100
 
 
-def _brand_cached(user: User, part: str, build: Callable[[], str | None]) -> str | None:
-    """``build()`` (the CSV, None for an account that is not a brand's), kept a minute per account, language and
-    part. The link is checked at every request (a cache read, forgotten when staff link or unlink), so an
-    account staff unlinked sees nothing more at once."""
-    if not is_brand_account(user.pk):
+def _brand_csv(user: User, build: Callable[[], str | None]) -> str | None:
+    """``build()`` (the CSV, None for an account that is not a brand's), kept a minute per account and language.
+    The link is checked at every request (a cache read, forgotten when staff link or unlink), so an account staff
+    unlinked sees nothing more at once."""
+    if not brand_link_cached(user.pk):
         return None
-    key = f"ratings:brand:{user.pk}:{get_language()}:{part}"
+    key = f"ratings:brand:{user.pk}:{get_language()}:csv"
     cached = cache.get(key)
     if cached is None:
         cached = build()
@@ -288,7 +288,7 @@ def brand_page(request: HttpRequest) -> HttpResponse:
         number = max(1, min(int(request.GET.get("page", "1")), BRAND_MOST_PAGES))
     except ValueError:
         number = 1
-    if not is_brand_account(user.pk):
+    if not brand_link_cached(user.pk):
         return _not_a_brand(request)
 
     def context() -> dict[str, Any] | None:
@@ -325,7 +325,7 @@ def brand_export(request: HttpRequest) -> HttpResponse:
         brand_dashboard.csv_write(dashboard, out)
         return out.getvalue()
 
-    text = _brand_cached(user, "csv", build)
+    text = _brand_csv(user, build)
     if text is None:
         return _not_a_brand(request)
     response = HttpResponse("\ufeff" + text, content_type="text/csv; charset=utf-8")
