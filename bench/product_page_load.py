@@ -669,12 +669,13 @@ def healthz_report(args: argparse.Namespace, outcomes: list[Outcome]) -> None:
 
 
 def query_counts(rated_slug: str, unrated_slug: str) -> list[tuple[str, int, int]]:
-    """(page, queries with a cold rating cache, queries with a warm one)."""
+    """(page, queries with the product's caches empty, as after a re-score, and queries with them warm)."""
     from django.core.cache import cache
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
+    from catalog import page_cache
     from catalog.models import Product
     from ratings import scoring
 
@@ -688,7 +689,9 @@ def query_counts(rated_slug: str, unrated_slug: str) -> list[tuple[str, int, int
         counts = []
         for warm in (False, True):
             if not warm:
-                cache.delete(scoring.product_rating_cache_key(Product.objects.get(slug=slug).pk))
+                product = Product.objects.get(slug=slug)
+                cache.delete(scoring.product_rating_cache_key(product.pk))
+                page_cache.forget([product.pk])
             with CaptureQueriesContext(connection) as queries:
                 response = client.get(f"/products/{slug}/{query}", secure=True)
             if response.status_code != 200:
@@ -1015,7 +1018,7 @@ def report(args: argparse.Namespace, outcomes: list[Outcome], counts: list[tuple
 
     print("\nSQL queries of one product page (test Client in this process, same settings):")
     for label, cold, warm in counts:
-        print(f"  {label:<32} {cold} with the rating cache empty, {warm} with it warm")
+        print(f"  {label:<32} {cold} with the product's rating and page caches empty, {warm} with them warm")
     print("  (plus the connection health check, SELECT 1, once a request: CONN_HEALTH_CHECKS is on)")
 
 

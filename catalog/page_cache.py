@@ -1,14 +1,21 @@
 """Whole-page caching of product pages for anonymous visitors, dropped when what they show changes.
 
-A product page costs ~25 ms to build (seven queries and a large template); most of its visitors are
+A product page costs ~16 ms to build (seven queries and a large template); most of its visitors are
 anonymous and see the same bytes. So the rendered page is cached per product, comment page and
-language, under a generation stamp per product that re-scores and moderation decisions replace: a
-changed page is never served stale, and old entries simply expire. Signed-in visitors, and anyone
-carrying a cookie other than the language choice (a session, a message), always get a fresh page.
+language, stamped with its product's generation, which re-scores and moderation decisions replace: a
+copy of another generation is never served, and old entries simply expire or are overwritten.
+Signed-in visitors, and anyone carrying a cookie other than the language choice (a session, a
+message), always get a fresh page.
+
+One round trip finds a page (``PageSlot.find``): the generation, the page and the product's number of
+comment pages together. A number past the last page shows the last page, as Django's paginator does,
+from the last page's copy: a link to a page that no longer exists (or ``?page=2`` of a product with one
+page) would otherwise render afresh at every visit, uncached, which anyone could repeat at will.
 """
 
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.core.cache import cache
 from django.http import HttpRequest
@@ -43,8 +50,8 @@ def requested_page(request: HttpRequest) -> int | None:
     """The comment page a cacheable request asks for, or None when its page must not be cached.
 
     Keys are built from validated values only, so that no query string adds a key: the page is absent
-    (page 1) or one canonical number ("2", never "02", "٢" or "2&page=3"); the view then stores it
-    only if that page exists (a number past the last page shows the last page, and is not stored).
+    (page 1) or one canonical number ("2", never "02", "٢" or "2&page=3"); only pages that exist are
+    kept (a number past the last page is answered with the last page's copy and adds no key).
     """
     if not cacheable(request):
         return None
@@ -59,9 +66,51 @@ def requested_page(request: HttpRequest) -> int | None:
     return int(raw) or None
 
 
-def page_key(slug: str, page: int) -> str:
-    generation = cache.get(generation_key(slug), 0)
-    return f"catalog:product-page:{slug}:{generation}:{get_language()}:{page}"
+def _page_key(slug: str, language: str, number: int) -> str:
+    return f"catalog:product-page:{slug}:{language}:{number}"
+
+
+def _last_key(slug: str) -> str:
+    return f"catalog:product-page-last:{slug}"
+
+
+def _of_generation(kept: object, generation: int) -> object:
+    """A kept value if it was kept under ``generation``, else None."""
+    if isinstance(kept, tuple) and len(kept) == 2 and kept[0] == generation:
+        return kept[1]
+    return None
+
+
+@dataclass(frozen=True)
+class PageSlot:
+    """Where a cacheable request's page is kept, with the product's generation as it was when the page was
+    looked up: a page rendered meanwhile from older data is kept under that older generation, never served."""
+
+    slug: str
+    language: str
+    generation: int
+
+    @classmethod
+    def find(cls, slug: str, number: int) -> "tuple[PageSlot, bytes | None]":
+        """The slot of the product's page and the kept copy of comment page ``number`` (None: render it)."""
+        language = get_language()
+        wanted, last_key, stamp = _page_key(slug, language, number), _last_key(slug), generation_key(slug)
+        found = cache.get_many([stamp, wanted, last_key])
+        slot = cls(slug, language, found.get(stamp, 0))
+        page = _of_generation(found.get(wanted), slot.generation)
+        last = _of_generation(found.get(last_key), slot.generation)
+        if page is None and isinstance(last, int) and number > last:
+            page = _of_generation(cache.get(_page_key(slug, language, last)), slot.generation)
+        return slot, page if isinstance(page, bytes) else None
+
+    def keep(self, *, shown: int, last: int, content: bytes) -> None:
+        """Keep the page rendered (``shown``: the last page when a number past it was asked for) and the number of
+        the product's last comment page."""
+        values = {
+            _page_key(self.slug, self.language, shown): (self.generation, content),
+            _last_key(self.slug): (self.generation, last),
+        }
+        cache.set_many(values, PAGE_SECONDS)
 
 
 def forget(product_ids: Iterable[int]) -> None:

@@ -44,22 +44,23 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
 def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """The product and its rating; anonymous visitors get a cached copy until it changes (page_cache)."""
     page_number = page_cache.requested_page(request)
-    key = page_cache.page_key(slug, page_number) if page_number is not None else None
-    if key is not None and (cached := cache.get(key)) is not None:
-        return HttpResponse(cached)
-    response, shown = _product_detail(request, slug)
-    # Only a page that exists is stored: a number past the last page shows the last one, uncached.
-    if key is not None and response.status_code == 200 and shown == page_number:
-        cache.set(key, response.content, page_cache.PAGE_SECONDS)
+    slot = None
+    if page_number is not None:
+        slot, cached = page_cache.PageSlot.find(slug, page_number)
+        if cached is not None:
+            return HttpResponse(cached)
+    response, shown, last = _product_detail(request, slug)
+    if slot is not None and response.status_code == 200:
+        slot.keep(shown=shown, last=last, content=response.content)
     return response
 
 
-def _product_detail(request: HttpRequest, slug: str) -> tuple[HttpResponse, int]:
-    """The rendered page, and the number of the comment page it shows."""
+def _product_detail(request: HttpRequest, slug: str) -> tuple[HttpResponse, int, int]:
+    """The rendered page, the number of the comment page it shows and of the last one."""
     product = get_object_or_404(selectors.product_page(slug))
     if not product.is_active:
         # Gone for good, and said so: links from old notes and searches land somewhere that explains.
-        return render(request, "catalog/product_delisted.html", {"product": product}, status=410), 1
+        return render(request, "catalog/product_delisted.html", {"product": product}, status=410), 1, 1
     review_filter = ReviewFilterForm(request.GET, factors=list(product.category.factors.all()))
     review_query = review_filter.query()
     comments = Paginator(rating_selectors.rating_comments(product.pk, **review_query), COMMENTS_PER_PAGE)
@@ -78,7 +79,7 @@ def _product_detail(request: HttpRequest, slug: str) -> tuple[HttpResponse, int]
         "notes": selectors.product_notes(product),
         "counterfeit_hold": selectors.counterfeit_hold(product),
     }
-    return render(request, "catalog/product_detail.html", context), page.number
+    return render(request, "catalog/product_detail.html", context), page.number, comments.num_pages
 
 
 @require_GET

@@ -17,6 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import Client, override_settings
 from django.urls import reverse
 
+from catalog import page_cache
 from catalog.models import Product
 from tests.factories import ProductFactory, rating_ready_category
 from tests.faults.conftest import LocalRedis, free_port
@@ -101,14 +102,42 @@ def test_random_query_strings_add_no_key_to_the_cache(cache_redis: redis.Redis) 
     assert cache_redis.dbsize() == keys_before
 
 
-def test_a_page_number_past_the_last_page_shows_the_last_page_without_caching_it(cache_redis: redis.Redis) -> None:
+def test_a_page_number_past_the_last_page_shows_the_last_pages_copy_and_adds_no_key(
+    cache_redis: redis.Redis, django_assert_num_queries: Any
+) -> None:
+    # given: a product with two comment pages, asked for a page it does not have
     product = product_with_two_comment_pages()
+    client = Client()
+    first = client.get(f"{product.get_absolute_url()}?page=999")
+    assert first.status_code == 200
+    assert first.context["comments"].number == 2
+    kept = sorted(key for key in cache_redis.keys("*") if b"product-page" in key and b"generation" not in key)
 
-    response = Client().get(f"{product.get_absolute_url()}?page=999")
+    # when: more numbers past the end are asked for
+    with django_assert_num_queries(0):
+        answers = [client.get(f"{product.get_absolute_url()}?page={number}") for number in (3, 1000, 999999)]
 
-    assert response.status_code == 200
-    assert response.context["comments"].number == 2
-    assert [key for key in cache_redis.keys("*") if b"product-page:" in key] == []
+    # then: each shows the last page from its copy, and the cache holds the last page and the page count only
+    assert {answer.content for answer in answers} == {first.content}
+    assert len(kept) == 2
+    assert sorted(key for key in cache_redis.keys("*") if b"product-page" in key and b"generation" not in key) == kept
+
+
+def test_a_changed_product_is_never_served_from_its_old_copy_past_the_last_page(cache_redis: redis.Redis) -> None:
+    # given: the last page's copy, reached through a number past it
+    product = product_with_two_comment_pages()
+    client = Client()
+    client.get(f"{product.get_absolute_url()}?page=5")
+    assert client.get(f"{product.get_absolute_url()}?page=6").content.count(b"Lathers well") > 0
+
+    # when: the product changes and its page gets a new generation (what the admin and moderation do)
+    Product.objects.filter(pk=product.pk).update(
+        description_en="Now in a refill pouch", description_zh="Now in a refill pouch"
+    )
+    page_cache.forget([product.pk])
+
+    # then: the next visit past the end renders the page afresh
+    assert b"Now in a refill pouch" in client.get(f"{product.get_absolute_url()}?page=7").content
 
 
 @pytest.mark.parametrize(
