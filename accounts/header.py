@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from django.core.cache import cache
 
 from accounts.models import Notification, User
-from xhs.cache import forget_later
+from xhs.cache import NOT_READ, forget_later
 
 #: How long an account's header figures are kept when nothing forgets them sooner.
 HEADER_SECONDS = 60
@@ -26,13 +26,16 @@ class Header:
     is_manager: bool
 
 
-def _key(user_id: int) -> str:
+def header_key(user_id: int) -> str:
+    """Where the account's figures are kept; a page that reads other keys too reads this one with them
+    (``header_get(user=..., kept=...)``)."""
     return f"accounts:header:{user_id}"
 
 
-def header_get(*, user: User) -> Header:
-    """The account's header figures, from the cache or counted (two queries) and kept."""
-    cached = cache.get(_key(user.pk))
+def header_get(*, user: User, kept: object = NOT_READ) -> Header:
+    """The account's header figures: ``kept``, the value under ``header_key`` when the caller read it already,
+    else from the cache; counted (two queries) and kept when missing."""
+    cached = cache.get(header_key(user.pk)) if kept is NOT_READ else kept
     if isinstance(cached, tuple) and len(cached) == 2:
         return Header(*cached)
     from moderation.services import current_term  # moderation depends on accounts, not the reverse at import
@@ -41,11 +44,11 @@ def header_get(*, user: User) -> Header:
         unread=Notification.objects.filter(user=user, read_at__isnull=True).count(),
         is_manager=current_term(user=user) is not None,
     )
-    cache.set(_key(user.pk), (header.unread, header.is_manager), HEADER_SECONDS)
+    cache.set(header_key(user.pk), (header.unread, header.is_manager), HEADER_SECONDS)
     return header
 
 
 def header_forget(user_ids: Iterable[int]) -> None:
     """Forget these accounts' header figures, now and again when the current transaction commits: now for the
     pages this transaction renders, at the commit for those another process rendered in between."""
-    forget_later([_key(pk) for pk in set(user_ids)])
+    forget_later([header_key(pk) for pk in set(user_ids)])

@@ -16,7 +16,7 @@ from django.db.models import Q, QuerySet
 from django.utils.functional import Promise
 
 from catalog.models import BrandAccount, Product
-from xhs.cache import forget_later
+from xhs.cache import NOT_READ, forget_later
 
 
 class BrandStakeRefused(PermissionDenied):
@@ -61,7 +61,8 @@ def refuse_if_stake(*, user_id: int | None, product_ids: Iterable[int], message:
 LINK_SECONDS = 300
 
 
-def _link_key(user_id: int) -> str:
+def link_key(user_id: int) -> str:
+    """Where whether the account is linked is kept (``brand_link_cached``)."""
     return f"catalog:brand-link:{user_id}"
 
 
@@ -76,20 +77,21 @@ def is_brand_account(user_id: int | None) -> bool:
         return cursor.fetchone() is not None
 
 
-def brand_link_cached(user_id: int | None) -> bool:
+def brand_link_cached(user_id: int | None, *, kept: object = NOT_READ) -> bool:
     """``is_brand_account`` for the brand's read-only pages, asked at every request: one cache read, forgotten
     whenever a link is saved or deleted, cascades included (``link_forget``), so an account staff unlinked sees
     nothing more at once. Only for showing: while Redis is unreachable a forgotten copy can outlive its change
-    by ``LINK_SECONDS``, so what stores anything asks ``is_brand_account``."""
+    by ``LINK_SECONDS``, so what stores anything asks ``is_brand_account``. ``kept``: the value under ``link_key``
+    when the caller read it already."""
     if user_id is None:
         return False
-    linked = cache.get(_link_key(user_id))
+    linked = cache.get(link_key(user_id)) if kept is NOT_READ else kept
     if not isinstance(linked, bool):
         linked = is_brand_account(user_id)
-        cache.set(_link_key(user_id), linked, LINK_SECONDS)
+        cache.set(link_key(user_id), linked, LINK_SECONDS)
     return linked
 
 
 def link_forget(sender: Any, instance: BrandAccount, **kwargs: Any) -> None:
     """A ``post_save``/``post_delete`` receiver: forget whether the link's account is linked."""
-    forget_later([_link_key(instance.user_id)])
+    forget_later([link_key(instance.user_id)])

@@ -14,10 +14,10 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.kept_pages import kept_page
+from accounts.kept_pages import Gate, kept_page
 from accounts.models import Notification, User
 from accounts.services import notifications_mark_read
-from catalog.stakes import BrandStakeRefused, brand_link_cached
+from catalog.stakes import BrandStakeRefused, brand_link_cached, link_key
 from catalog.views import stake_refused
 from ratings import brand_dashboard, selectors, services, surveys
 from ratings.forms import RatingForm
@@ -282,14 +282,12 @@ def brand_page(request: HttpRequest) -> HttpResponse:
     """A brand's or a store's own products, read-only: scores per factor against the category, the trend by
     month, recent comments, and where each product stands. For linked accounts only. The page is built once a
     minute per account, language and page number (ten queries, whatever the account holds) and kept whole
-    (``accounts.kept_pages``); in between, three cache reads: the link, the header's figures and the page."""
+    (``accounts.kept_pages``); in between, one cache round trip reads the link, the header's figures and the page."""
     user = _user(request)
     try:  # a page number, within reason: the cache holds one page per number asked for
         number = max(1, min(int(request.GET.get("page", "1")), BRAND_MOST_PAGES))
     except ValueError:
         number = 1
-    if not brand_link_cached(user.pk):
-        return _not_a_brand(request)
 
     def context() -> dict[str, Any] | None:
         dashboard = brand_dashboard.brand_dashboard(user=user)
@@ -306,6 +304,7 @@ def brand_page(request: HttpRequest) -> HttpResponse:
         seconds=BRAND_PAGE_SECONDS,
         template="ratings/brand.html",
         context=context,
+        gate=Gate(link_key(user.pk), lambda kept: brand_link_cached(user.pk, kept=kept)),
     )
     return response or _not_a_brand(request)
 

@@ -36,6 +36,10 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+#: "The caller did not read this key": for functions that can take a value their caller read with other keys
+#: in one round trip (``cache.get_many``), where None means the key was missing.
+NOT_READ: Any = object()
+
 #: What an unreachable, restarting, read-only (failed-over) or full Redis raises; not programming errors.
 OUTAGE_ERRORS: tuple[type[Exception], ...] = (
     redis_errors.ConnectionError,  # includes BusyLoadingError, MaxConnectionsError
