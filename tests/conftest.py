@@ -79,6 +79,31 @@ def _fresh_cache() -> Any:
 
 
 @pytest.fixture
+def cache_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the cache operations made from here on, in order: against Redis each is one round trip. Only
+    the outermost call counts (the in-process cache of a run without Redis makes ``get_many`` of ``get``)."""
+    from django.core.cache import caches
+
+    backend, calls, depth = caches["default"], [], [0]
+
+    def recording(name: str, call: Any) -> Any:
+        def recorded(*args: Any, **kwargs: Any) -> Any:
+            if not depth[0]:
+                calls.append(name)
+            depth[0] += 1
+            try:
+                return call(*args, **kwargs)
+            finally:
+                depth[0] -= 1
+
+        return recorded
+
+    for name in ("get", "get_many", "has_key", "set", "set_many", "add", "delete", "delete_many", "incr"):
+        monkeypatch.setattr(backend, name, recording(name, getattr(backend, name)))
+    return calls
+
+
+@pytest.fixture
 def celery_worker(transactional_db: None) -> Any:
     """A real Celery worker process on Redis, sharing the test database through committed rows.
 

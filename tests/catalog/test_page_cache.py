@@ -37,6 +37,16 @@ def test_an_anonymous_visitor_gets_the_cached_page_without_a_query(
     assert "csrftoken" not in first.cookies
 
 
+def test_a_cached_page_is_one_cache_round_trip(client: Client, cache_calls: list[str]) -> None:
+    product = ProductFactory()
+    client.get(product.get_absolute_url())
+    cache_calls.clear()
+
+    assert client.get(product.get_absolute_url()).status_code == 200
+
+    assert cache_calls == ["get_many"], "the generation and the page come together"
+
+
 def test_each_language_and_comment_page_is_cached_apart(client: Client) -> None:
     product = ProductFactory(name_zh="丝滑洗发露", name_en="Silky Shampoo")
 

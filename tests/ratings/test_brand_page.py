@@ -188,6 +188,17 @@ def test_a_page_kept_whole_is_the_page_rendered_afresh_with_the_requests_own_tok
     assert "Saved" not in client.get(reverse("ratings:brand")).content.decode(), "a message is shown once"
 
 
+def test_a_kept_page_is_read_with_the_link_and_the_header_in_one_cache_round_trip(cache_calls: list[str]) -> None:
+    team, _rival = _brand_with_products(1)
+    client = _client(team)
+    client.get(reverse("ratings:brand"))
+    cache_calls.clear()
+
+    assert client.get(reverse("ratings:brand")).status_code == 200
+
+    assert cache_calls == ["get", "get", "get_many"], "the session, the account, then the page with what it needs"
+
+
 def test_a_kept_page_follows_the_header_a_new_message_and_a_new_name() -> None:
     team, _rival = _brand_with_products(1)
     client = _client(team)
