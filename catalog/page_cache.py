@@ -14,11 +14,12 @@ page) would otherwise render afresh at every visit, uncached, which anyone could
 """
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.core.cache import cache
 from django.http import HttpRequest
+from django.utils.safestring import SafeString
 from django.utils.translation import get_language
 
 from catalog.models import Product
@@ -111,6 +112,23 @@ class PageSlot:
             _last_key(self.slug): (self.generation, last),
         }
         cache.set_many(values, PAGE_SECONDS)
+
+
+def product_parts(slug: str, build: Callable[[], tuple[SafeString, SafeString]]) -> tuple[SafeString, SafeString]:
+    """The parts of the product's page that are the same for every visitor (the product and its rating; its
+    notes), for the pages rendered per visitor (signed in, comments filtered): kept under the product's
+    generation with it in one round trip, ``build()`` when missing or of another generation. They are kept as the
+    ``SafeString`` their templates made (pickling keeps the type), so the page puts them in unescaped, and
+    nothing else can: a value that is not a pair of them is built afresh."""
+    key, stamp = f"catalog:product-parts:{slug}:{get_language()}", generation_key(slug)
+    found = cache.get_many([stamp, key])
+    generation = found.get(stamp, 0)
+    parts = _of_generation(found.get(key), generation)
+    if isinstance(parts, tuple) and len(parts) == 2 and all(isinstance(part, SafeString) for part in parts):
+        return parts[0], parts[1]
+    parts = build()
+    cache.set(key, (generation, parts), PAGE_SECONDS)
+    return parts
 
 
 def forget(product_ids: Iterable[int]) -> None:

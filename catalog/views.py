@@ -3,6 +3,8 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import csrf_exempt
@@ -10,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.i18n import set_language
 
 from catalog import page_cache, selectors
+from catalog.models import Product
 from catalog.placeholder import product_placeholder_svg
 from catalog.stakes import BrandStakeRefused
 from ratings import selectors as rating_selectors
@@ -65,9 +68,11 @@ def _product_detail(request: HttpRequest, slug: str) -> tuple[HttpResponse, int,
     review_query = review_filter.query()
     comments = Paginator(rating_selectors.rating_comments(product.pk, **review_query), COMMENTS_PER_PAGE)
     page = comments.get_page(request.GET.get("page"))
+    main_part, notes_part = page_cache.product_parts(slug, lambda: _product_parts(product))
     context = {
         "product": product,
-        "rating": rating_selectors.product_rating(product.pk),
+        "main_part": main_part,
+        "notes_part": notes_part,
         "comments": page,
         "review_filter": review_filter,
         "reviews_filtered": review_query["factor_id"] is not None,
@@ -75,11 +80,23 @@ def _product_detail(request: HttpRequest, slug: str) -> tuple[HttpResponse, int,
             user=request.user,  # type: ignore[arg-type]
             vote_ids=[vote.pk for vote in page.object_list],
         ),
+    }
+    return render(request, "catalog/product_detail.html", context), page.number, comments.num_pages
+
+
+def _product_parts(product: Product) -> tuple[SafeString, SafeString]:
+    """The product and its rating, and its notes, rendered without the request: nothing of the visitor's."""
+    context = {
+        "product": product,
+        "rating": rating_selectors.product_rating(product.pk),
         "units_sold": selectors.product_units_sold(product),
         "notes": selectors.product_notes(product),
         "counterfeit_hold": selectors.counterfeit_hold(product),
     }
-    return render(request, "catalog/product_detail.html", context), page.number, comments.num_pages
+    return (
+        render_to_string("catalog/_product_main.html", context),
+        render_to_string("catalog/_product_notes.html", context),
+    )
 
 
 @require_GET
