@@ -14,7 +14,7 @@ page) would otherwise render afresh at every visit, uncached, which anyone could
 """
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.core.cache import cache
@@ -114,21 +114,33 @@ class PageSlot:
         cache.set_many(values, PAGE_SECONDS)
 
 
-def product_parts(slug: str, build: Callable[[], tuple[SafeString, SafeString]]) -> tuple[SafeString, SafeString]:
+Parts = tuple[SafeString, SafeString]
+
+
+@dataclass(frozen=True)
+class PartsSlot:
     """The parts of the product's page that are the same for every visitor (the product and its rating; its
-    notes), for the pages rendered per visitor (signed in, comments filtered): kept under the product's
-    generation with it in one round trip, ``build()`` when missing or of another generation. They are kept as the
-    ``SafeString`` their templates made (pickling keeps the type), so the page puts them in unescaped, and
-    nothing else can: a value that is not a pair of them is built afresh."""
-    key, stamp = f"catalog:product-parts:{slug}:{get_language()}", generation_key(slug)
-    found = cache.get_many([stamp, key])
-    generation = found.get(stamp, 0)
-    parts = _of_generation(found.get(key), generation)
-    if isinstance(parts, tuple) and len(parts) == 2 and all(isinstance(part, SafeString) for part in parts):
-        return parts[0], parts[1]
-    parts = build()
-    cache.set(key, (generation, parts), PAGE_SECONDS)
-    return parts
+    notes), for the pages rendered per visitor (signed in, comments filtered): kept with the product's
+    generation, found in one round trip. Find the slot before reading the product, so parts built from a row
+    read after a change are never kept under the generation before it. The parts are kept as the ``SafeString``
+    their templates made (pickling keeps the type): a value that is not a pair of them is built afresh."""
+
+    key: str
+    generation: int
+    kept: Parts | None
+
+    @classmethod
+    def find(cls, slug: str) -> "PartsSlot":
+        key, stamp = f"catalog:product-parts:{slug}:{get_language()}", generation_key(slug)
+        found = cache.get_many([stamp, key])
+        generation = found.get(stamp, 0)
+        parts = _of_generation(found.get(key), generation)
+        if isinstance(parts, tuple) and len(parts) == 2 and all(isinstance(part, SafeString) for part in parts):
+            return cls(key, generation, (parts[0], parts[1]))
+        return cls(key, generation, None)
+
+    def keep(self, parts: Parts) -> None:
+        cache.set(self.key, (self.generation, parts), PAGE_SECONDS)
 
 
 def forget(product_ids: Iterable[int]) -> None:

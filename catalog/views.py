@@ -4,7 +4,6 @@ from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
-from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import csrf_exempt
@@ -60,6 +59,7 @@ def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 def _product_detail(request: HttpRequest, slug: str) -> tuple[HttpResponse, int, int]:
     """The rendered page, the number of the comment page it shows and of the last one."""
+    parts = page_cache.PartsSlot.find(slug)
     product = get_object_or_404(selectors.product_page(slug))
     if not product.is_active:
         # Gone for good, and said so: links from old notes and searches land somewhere that explains.
@@ -68,7 +68,11 @@ def _product_detail(request: HttpRequest, slug: str) -> tuple[HttpResponse, int,
     review_query = review_filter.query()
     comments = Paginator(rating_selectors.rating_comments(product.pk, **review_query), COMMENTS_PER_PAGE)
     page = comments.get_page(request.GET.get("page"))
-    main_part, notes_part = page_cache.product_parts(slug, lambda: _product_parts(product))
+    if parts.kept is None:
+        main_part, notes_part = _product_parts(product)
+        parts.keep((main_part, notes_part))
+    else:
+        main_part, notes_part = parts.kept
     context = {
         "product": product,
         "main_part": main_part,
@@ -84,7 +88,7 @@ def _product_detail(request: HttpRequest, slug: str) -> tuple[HttpResponse, int,
     return render(request, "catalog/product_detail.html", context), page.number, comments.num_pages
 
 
-def _product_parts(product: Product) -> tuple[SafeString, SafeString]:
+def _product_parts(product: Product) -> page_cache.Parts:
     """The product and its rating, and its notes, rendered without the request: nothing of the visitor's."""
     context = {
         "product": product,

@@ -120,7 +120,7 @@ def test_the_product_page_runs_the_same_queries_however_many_votes_factors_and_c
         response = client.get(big.product.get_absolute_url())
 
     assert response.status_code == 200
-    # kept with the product's parts (catalog.page_cache.product_parts): the rating's result, factors and their
+    # kept with the product's parts (catalog.page_cache.PartsSlot): the rating's result, factors and their
     # reliability, the units sold and the notes
     assert len(small_warm) == len(small_cold) - 5
 
