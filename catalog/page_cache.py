@@ -5,7 +5,8 @@ anonymous and see the same bytes. So the rendered page is cached per product, co
 language, stamped with its product's generation, which re-scores and moderation decisions replace: a
 copy of another generation is never served, and old entries simply expire or are overwritten.
 Signed-in visitors, and anyone carrying a cookie other than the language choice (a session, a
-message), always get a fresh page.
+message), get a page rendered for them, from the parts every visitor sees (``PartsSlot``, kept the same
+way) and the comments with their own buttons.
 
 One round trip finds a page (``PageSlot.find``): the generation, the page and the product's number of
 comment pages together. A number past the last page shows the last page, as Django's paginator does,
