@@ -89,20 +89,24 @@ def copy_find(request: HttpRequest, *, product: str | None, paged: bool) -> Copy
         return None
     if product is None:
         key = f"api:v1:{request.path}:{get_language()}:{page}"
-        kept = cache.get(key)
-        return Copy(key, 0, kept[1:] if isinstance(kept, tuple) else None)
+        return Copy(key, 0, _answer(page_cache.of_generation(cache.get(key), 0)))
     # A product's copy carries the generation of the product's page, read in the same round trip: a
     # re-score or a moderation decision gives the page a new one, and the copy no longer matches.
     key, stamp = f"api:v1:product:{product}:{get_language()}", page_cache.generation_key(product)
     found = cache.get_many([key, stamp])
-    generation, kept = found.get(stamp, 0), found.get(key)
-    if isinstance(kept, tuple) and kept[0] == generation:
-        return Copy(key, generation, kept[1:])
-    return Copy(key, generation, None)
+    generation = found.get(stamp, 0)
+    return Copy(key, generation, _answer(page_cache.of_generation(found.get(key), generation)))
+
+
+def _answer(kept: object) -> tuple[str, bytes] | None:
+    """A kept (content type, body), or None for anything else."""
+    if isinstance(kept, tuple) and len(kept) == 2 and isinstance(kept[0], str) and isinstance(kept[1], bytes):
+        return kept[0], kept[1]
+    return None
 
 
 def copy_keep(copy: Copy, response: HttpResponse, *, seconds: int) -> None:
-    cache.set(copy.key, (copy.generation, response["Content-Type"], response.content), seconds)
+    cache.set(copy.key, (copy.generation, (response["Content-Type"], response.content)), seconds)
 
 
 def served(

@@ -76,8 +76,9 @@ def _last_key(slug: str) -> str:
     return f"catalog:product-page-last:{slug}"
 
 
-def _of_generation(kept: object, generation: int) -> object:
-    """A kept value if it was kept under ``generation``, else None."""
+def of_generation(kept: object, generation: int) -> object:
+    """What was kept as ``(generation, value)``, if it was kept under this generation, else None: every copy made
+    for a product's page (the page, its parts, its page count, the API's answer) is kept that way."""
     if isinstance(kept, tuple) and len(kept) == 2 and kept[0] == generation:
         return kept[1]
     return None
@@ -99,10 +100,10 @@ class PageSlot:
         wanted, last_key, stamp = _page_key(slug, language, number), _last_key(slug), generation_key(slug)
         found = cache.get_many([stamp, wanted, last_key])
         slot = cls(slug, language, found.get(stamp, 0))
-        page = _of_generation(found.get(wanted), slot.generation)
-        last = _of_generation(found.get(last_key), slot.generation)
+        page = of_generation(found.get(wanted), slot.generation)
+        last = of_generation(found.get(last_key), slot.generation)
         if page is None and isinstance(last, int) and number > last:
-            page = _of_generation(cache.get(_page_key(slug, language, last)), slot.generation)
+            page = of_generation(cache.get(_page_key(slug, language, last)), slot.generation)
         return slot, page if isinstance(page, bytes) else None
 
     def keep(self, *, shown: int, last: int, content: bytes) -> None:
@@ -135,7 +136,7 @@ class PartsSlot:
         key, stamp = f"catalog:product-parts:{slug}:{get_language()}", generation_key(slug)
         found = cache.get_many([stamp, key])
         generation = found.get(stamp, 0)
-        parts = _of_generation(found.get(key), generation)
+        parts = of_generation(found.get(key), generation)
         if isinstance(parts, tuple) and len(parts) == 2 and all(isinstance(part, SafeString) for part in parts):
             return cls(key, generation, (parts[0], parts[1]))
         return cls(key, generation, None)
