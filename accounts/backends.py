@@ -16,7 +16,10 @@ a session's copy does (``xhs/sessions.py``). A change written past the ORM (``Qu
 ``user_forget``; none does today.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from types import MappingProxyType
 from typing import Any
 
 from allauth.account import auth_backends
@@ -24,19 +27,24 @@ from django.contrib.auth import backends
 from django.core.cache import cache
 
 from accounts.models import User
-from xhs.cache import forget_later
+from xhs.cache import NOT_READ, forget_later
 
 #: How long the cache keeps a copy of an account.
 USER_SECONDS = 300
 
+#: Values a caller read from the cache with the account's copy, in one round trip (``accounts_read_with``).
+_read_ahead: ContextVar[Mapping[str, object]] = ContextVar("accounts_read_ahead", default=MappingProxyType({}))
 
-def _key(user_id: Any) -> str:
+
+def user_key(user_id: Any) -> str:
+    """Where the account's copy is kept; a page that reads other keys too reads this one with them
+    (``accounts_read_with``)."""
     return f"accounts:user:{user_id}"
 
 
 def user_forget(user_ids: Iterable[int]) -> None:
     """Forget these accounts' copies (see the module docstring)."""
-    forget_later([_key(pk) for pk in set(user_ids)])
+    forget_later([user_key(pk) for pk in set(user_ids)])
 
 
 def user_changed(sender: Any, instance: User, **kwargs: Any) -> None:
@@ -44,15 +52,30 @@ def user_changed(sender: Any, instance: User, **kwargs: Any) -> None:
     user_forget([instance.pk])
 
 
+@contextmanager
+def accounts_read_with(found: Mapping[str, object]) -> Iterator[None]:
+    """Within the block, an account's copy is taken from ``found`` (the values of a ``cache.get_many`` that read
+    ``user_key`` with the keys the page needs) instead of being read again. Django's checks stay as they are:
+    the caller signs the request in through ``request.user`` inside the block."""
+    token = _read_ahead.set(found)
+    try:
+        yield
+    finally:
+        _read_ahead.reset(token)
+
+
 class _CachedUser(backends.ModelBackend):
     def get_user(self, user_id: Any) -> User | None:
-        user = cache.get(_key(user_id))
+        key = user_key(user_id)
+        user = _read_ahead.get().get(key, NOT_READ)
+        if user is NOT_READ:
+            user = cache.get(key)
         if not isinstance(user, User):
             try:
                 user = User._default_manager.get(pk=user_id)
             except User.DoesNotExist:
                 return None
-            cache.set(_key(user_id), user, USER_SECONDS)
+            cache.set(key, user, USER_SECONDS)
         return user if self.user_can_authenticate(user) else None
 
 

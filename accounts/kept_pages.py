@@ -8,22 +8,28 @@ what differs between two requests of the same account, and served by replacing t
 * the CSRF token (``CSRF_SLOT``): Django's ``get_token`` of this request, as ``{% csrf_token %}`` would put;
 * the path the language form returns to (``PATH_SLOT``): this request's ``get_full_path``, escaped.
 
-What differs between accounts or over time is in the key instead (``_page_key``): the account and the row's
-``updated_at`` (a new name, staff status) and the language; the header's figures (unread messages, manager link;
-``accounts.header``) are kept with the page, which is rendered again when they no longer match. A request
+What differs between accounts is in the key instead (``_page_key``: the account, the language); what differs
+over time is kept with the page, which is rendered again when it no longer matches: the row's ``updated_at`` (a
+new name, staff status) and the header's figures (unread messages, manager link; ``accounts.header``). A request
 carrying messages (after a form) is rendered afresh, as any other page. Tests compare a kept page with the same
 page rendered afresh, so a variable the shell starts to read and this module does not supply shows up as a
 difference.
 
-One cache round trip serves a kept page: the page, the header's figures and the condition the page needs (a
-brand's link, ``Gate``) are read together. The page is kept as UTF-8 bytes, so serving it neither decodes
-nor encodes its ~90 KB.
+Two cache round trips serve a kept page: the session, then the account with everything the page needs (the
+page, the header's figures, the condition the page needs: a brand's link, ``Gate``), read together; the
+account's copy goes to Django's sign-in through ``accounts.backends.accounts_read_with``, which still makes all
+its checks. So the page cannot sit behind ``login_required``, which reads the account first: ``kept_page`` sends
+a visitor who is not signed in to sign in itself. The page is kept as UTF-8 bytes cut at its slots, so serving
+it joins the pieces once, neither decoding, encoding nor searching its ~90 KB.
 """
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
+from django.contrib.auth import SESSION_KEY
+from django.contrib.auth.views import redirect_to_login
 from django.contrib.messages import get_messages
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
@@ -33,6 +39,7 @@ from django.template.loader import render_to_string
 from django.utils.html import escape
 from django.utils.translation import get_language
 
+from accounts.backends import accounts_read_with, user_key
 from accounts.header import header_get, header_key
 from accounts.models import User
 
@@ -40,6 +47,7 @@ from accounts.models import User
 CSRF_SLOT = "keptpageCSRFslot7f3c"
 PATH_SLOT = "keptpagePATHslot7f3c"
 _CSRF, _PATH = CSRF_SLOT.encode(), PATH_SLOT.encode()
+_SLOTS = re.compile(b"(" + _CSRF + b"|" + _PATH + b")")
 
 
 class _Request:
@@ -52,43 +60,67 @@ class _Request:
 
 @dataclass(frozen=True)
 class Gate:
-    """What the account must be for the page to be shown (linked to a brand, say): the cache key it is kept under
-    and ``check``, given the value found there (None when missing), which answers, reading the truth on a miss."""
+    """What the account must be for the page to be shown (linked to a brand, say): ``key(user_id)``, the cache key
+    it is kept under, and ``check(user_id, value)``, given the value found there (None when missing), which
+    answers, reading the truth on a miss."""
 
-    key: str
-    check: Callable[[object], bool]
+    key: Callable[[int], str]
+    check: Callable[[int, object], bool]
 
 
-def _page_key(user: User, name: str) -> str:
-    stamp = user.updated_at.timestamp() if user.updated_at else 0
-    return f"accounts:kept:{user.pk}:{stamp}:{get_language()}:{name}"
+def _page_key(user_id: int, name: str) -> str:
+    return f"accounts:kept:{user_id}:{get_language()}:{name}"
+
+
+def _stamp(user: User) -> float:
+    """The account row's version: a new name or staff status renders the page again."""
+    return user.updated_at.timestamp() if user.updated_at else 0.0
+
+
+def _keys(user_id: int, name: str, gate: Gate) -> list[str]:
+    return [user_key(user_id), gate.key(user_id), header_key(user_id), _page_key(user_id, name)]
+
+
+def _session_user_id(request: HttpRequest) -> int | None:
+    try:
+        return int(request.session[SESSION_KEY])
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def kept_page(
     request: HttpRequest,
     *,
-    user: User,
     name: str,
     seconds: int,
     template: str,
-    context: Callable[[], dict[str, Any] | None],
+    context: Callable[[User], dict[str, Any] | None],
     gate: Gate,
 ) -> HttpResponse | None:
-    """``template`` rendered with ``context()``, kept ``seconds`` as ``name`` for this account; None when the
-    account does not pass ``gate`` or ``context()`` is None (nothing to show this account: nothing is kept)."""
-    key = _page_key(user, name)
-    found = cache.get_many([gate.key, header_key(user.pk), key])
-    if not gate.check(found.get(gate.key)):
+    """``template`` rendered with ``context(user)``, kept ``seconds`` as ``name`` for the signed-in account; None
+    when the account does not pass ``gate`` or ``context`` gives None (nothing to show this account: nothing is
+    kept). A visitor not signed in is sent to sign in, as ``login_required`` would."""
+    user_id = _session_user_id(request)
+    found = cache.get_many(_keys(user_id, name, gate)) if user_id is not None else {}
+    with accounts_read_with(found):
+        signed_in = request.user.is_authenticated
+    if not signed_in:
+        return redirect_to_login(request.get_full_path())
+    user = cast(User, request.user)
+    if user.pk != user_id:  # never, short of a session changed in between: read this account's own values
+        found = cache.get_many(_keys(user.pk, name, gate))
+    if not gate.check(user.pk, found.get(gate.key(user.pk))):
         return None
     if len(get_messages(request)):  # loaded, not consumed: the fresh render shows them
-        values = context()
+        values = context(user)
         return None if values is None else render(request, template, values)
     header = header_get(user=user, kept=found.get(header_key(user.pk)))
+    key = _page_key(user.pk, name)
     kept = found.get(key)
-    if isinstance(kept, tuple) and len(kept) == 3 and kept[:2] == (header.unread, header.is_manager):
-        page = kept[2]
+    if isinstance(kept, tuple) and len(kept) == 2 and kept[0] == (_stamp(user), header.unread, header.is_manager):
+        parts = list(kept[1])
     else:
-        values = context()
+        values = context(user)
         if values is None:
             return None
         shell = {
@@ -99,7 +131,8 @@ def kept_page(
             "unread_notifications": header.unread,
             "messages": (),
         }
-        page = render_to_string(template, {**shell, **values}).encode()
-        cache.set(key, (header.unread, header.is_manager, page), seconds)
-    path = escape(request.get_full_path()).encode()
-    return HttpResponse(page.replace(_CSRF, get_token(request).encode()).replace(_PATH, path))
+        parts = _SLOTS.split(render_to_string(template, {**shell, **values}).encode())
+        cache.set(key, ((_stamp(user), header.unread, header.is_manager), tuple(parts)), seconds)
+    fills = {_CSRF: get_token(request).encode(), _PATH: escape(request.get_full_path()).encode()}
+    parts[1::2] = [fills[slot] for slot in parts[1::2]]
+    return HttpResponse(b"".join(parts))

@@ -276,20 +276,19 @@ def _not_a_brand(request: HttpRequest) -> HttpResponse:
     return render(request, "errors/_page.html", context, status=403)
 
 
-@login_required
 @require_GET
 def brand_page(request: HttpRequest) -> HttpResponse:
     """A brand's or a store's own products, read-only: scores per factor against the category, the trend by
-    month, recent comments, and where each product stands. For linked accounts only. The page is built once a
-    minute per account, language and page number (ten queries, whatever the account holds) and kept whole
-    (``accounts.kept_pages``); in between, one cache round trip reads the link, the header's figures and the page."""
-    user = _user(request)
+    month, recent comments, and where each product stands. For linked accounts only (``kept_page`` sends visitors
+    to sign in). The page is built once a minute per account, language and page number (ten queries, whatever the
+    account holds) and kept whole (``accounts.kept_pages``); in between, one cache round trip after the session's
+    reads the account, the link, the header's figures and the page."""
     try:  # a page number, within reason: the cache holds one page per number asked for
         number = max(1, min(int(request.GET.get("page", "1")), BRAND_MOST_PAGES))
     except ValueError:
         number = 1
 
-    def context() -> dict[str, Any] | None:
+    def context(user: User) -> dict[str, Any] | None:
         dashboard = brand_dashboard.brand_dashboard(user=user)
         if not dashboard.brands and not dashboard.stores:
             return None
@@ -299,12 +298,11 @@ def brand_page(request: HttpRequest) -> HttpResponse:
 
     response = kept_page(
         request,
-        user=user,
         name=f"brand-{number}",
         seconds=BRAND_PAGE_SECONDS,
         template="ratings/brand.html",
         context=context,
-        gate=Gate(link_key(user.pk), lambda kept: brand_link_cached(user.pk, kept=kept)),
+        gate=Gate(link_key, lambda user_id, kept: brand_link_cached(user_id, kept=kept)),
     )
     return response or _not_a_brand(request)
 

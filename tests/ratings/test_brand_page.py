@@ -188,7 +188,9 @@ def test_a_page_kept_whole_is_the_page_rendered_afresh_with_the_requests_own_tok
     assert "Saved" not in client.get(reverse("ratings:brand")).content.decode(), "a message is shown once"
 
 
-def test_a_kept_page_is_read_with_the_link_and_the_header_in_one_cache_round_trip(cache_calls: list[str]) -> None:
+def test_a_kept_page_is_read_with_the_account_the_link_and_the_header_in_one_cache_round_trip(
+    cache_calls: list[str],
+) -> None:
     team, _rival = _brand_with_products(1)
     client = _client(team)
     client.get(reverse("ratings:brand"))
@@ -196,7 +198,24 @@ def test_a_kept_page_is_read_with_the_link_and_the_header_in_one_cache_round_tri
 
     assert client.get(reverse("ratings:brand")).status_code == 200
 
-    assert cache_calls == ["get", "get", "get_many"], "the session, the account, then the page with what it needs"
+    assert cache_calls == ["get", "get_many"], "the session, then the account with the page and what it needs"
+
+
+@pytest.mark.parametrize("change", ["password", "deactivated"])
+def test_an_account_read_with_its_kept_page_is_still_checked_at_sign_in(change: str) -> None:
+    team, _rival = _brand_with_products(1)
+    client = _client(team)
+    assert client.get(reverse("ratings:brand")).status_code == 200  # kept, with the account's copy beside it
+
+    if change == "password":  # elsewhere, say: this session's hash of the old password no longer matches
+        team.set_password("a whole new secret 2026")
+    else:
+        team.is_active = False
+    team.save()
+    response = client.get(reverse("ratings:brand"))
+
+    assert response.status_code == 302 and response["Location"].startswith(reverse("account_login"))
+    assert b"Acme" not in response.content
 
 
 def test_a_kept_page_follows_the_header_a_new_message_and_a_new_name() -> None:
