@@ -356,7 +356,8 @@ URLS = [
     ),
     Url("ratings:heart_list", PUBLIC, NO_POST),
     Url("ratings:methodology", PUBLIC, NO_POST),
-    Url("ratings:brand", BRAND_PAGE, SIGNED_IN_NO_POST),
+    # The page signs its visitor in itself, after the method check (accounts.kept_pages): a POST is 405 for all.
+    Url("ratings:brand", BRAND_PAGE, NO_POST),
     Url("ratings:brand_export", BRAND_PAGE, SIGNED_IN_NO_POST),
     Url("ratings:open_data", PUBLIC, NO_POST),
     # A survey none of them is invited to (tests/ratings/test_surveys.py answers one as its invited buyer).
