@@ -656,13 +656,16 @@ def healthz_report(args: argparse.Namespace, outcomes: list[Outcome]) -> None:
     for o in outcomes[1:]:
         ratio = o.rate / healthz.rate if healthz.rate else float("nan")
         verdict = "meets" if ratio >= 0.5 else "misses"
-        cost = (o.cpu["server"] + o.cpu["postgres"]) / max(o.rate, 1e-9) * 1e6
         print(
             f"{o.name:<{width}} ÷ /healthz/ req/s = {ratio:.3f} ({verdict} ≥ 0.5);"
-            f" gunicorn + PostgreSQL {cost:,.0f} µs CPU a request"
+            f" gunicorn + PostgreSQL {cpu_a_request(o):,.0f} µs CPU a request"
         )
-    base = (healthz.cpu["server"] + healthz.cpu["postgres"]) / max(healthz.rate, 1e-9) * 1e6
-    print(f"{'/healthz/':<{width}} gunicorn + PostgreSQL {base:,.0f} µs CPU a request")
+    print(f"{'/healthz/':<{width}} gunicorn + PostgreSQL {cpu_a_request(healthz):,.0f} µs CPU a request")
+
+
+def cpu_a_request(outcome: Outcome) -> float:
+    """The server's and PostgreSQL's CPU a request of a scenario, in µs."""
+    return (outcome.cpu["server"] + outcome.cpu["postgres"]) / max(outcome.rate, 1e-9) * 1e6
 
 
 # --- In-process measurements (Django test Client, same settings) -----------------------------------
