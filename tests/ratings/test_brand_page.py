@@ -188,6 +188,38 @@ def test_a_page_kept_whole_is_the_page_rendered_afresh_with_the_requests_own_tok
     assert "Saved" not in client.get(reverse("ratings:brand")).content.decode(), "a message is shown once"
 
 
+def test_the_token_a_kept_page_puts_in_passes_djangos_check_and_a_tampered_one_does_not() -> None:
+    team, _rival = _brand_with_products(1)
+    client = Client(enforce_csrf_checks=True, HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(team)
+    client.get(reverse("ratings:brand"))  # rendered, kept; this one's answer sets the CSRF cookie
+    page = client.get(reverse("ratings:brand")).content.decode()  # served from the kept page
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    assert token
+    form = {"language": "zh-hans", "next": "/brand/"}
+    tampered = token.group(1)[:-1] + ("a" if token.group(1)[-1] != "a" else "b")
+
+    assert client.post(reverse("set_language"), {**form, "csrfmiddlewaretoken": tampered}).status_code == 403
+    assert client.post(reverse("set_language"), {**form, "csrfmiddlewaretoken": token.group(1)}).status_code == 302
+
+
+def test_a_kept_pages_token_masks_the_secret_afresh_with_every_character_equally_likely() -> None:
+    from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH, _unmask_cipher_token
+    from scipy.stats import chisquare
+
+    from accounts.kept_pages import _csrf_token
+
+    secret = "A" * CSRF_SECRET_LENGTH
+    request = RequestFactory().get("/brand/")
+    request.META["CSRF_COOKIE"] = secret
+    tokens = [_csrf_token(request) for _ in range(2000)]
+
+    assert all(_unmask_cipher_token(token) == secret for token in tokens)
+    assert len(set(tokens)) == len(tokens)
+    counts = [sum(token[:CSRF_SECRET_LENGTH].count(char) for token in tokens) for char in CSRF_ALLOWED_CHARS]
+    assert chisquare(counts).pvalue > 1e-6, "the mask's characters are uniform (no modulo bias)"
+
+
 def test_a_kept_page_is_read_with_the_account_the_link_and_the_header_in_one_cache_round_trip(
     cache_calls: list[str],
 ) -> None:
