@@ -6,7 +6,7 @@ CPU as the rest of the request. A kept page is rendered once without the request
 what differs between two requests of the same account, and served by replacing them:
 
 * the CSRF token (``CSRF_SLOT``): a masked token of this request's secret, as ``{% csrf_token %}`` would put
-  (``_csrf_token``);
+  (``csrf_token``);
 * the path the language form returns to (``PATH_SLOT``): this request's ``get_full_path``, escaped.
 
 What differs between accounts is in the key instead (``_page_key``: the account, the language); what differs
@@ -138,12 +138,12 @@ def kept_page(
         }
         parts = _SLOTS.split(render_to_string(template, {**shell, **values}).encode())
         cache.set(key, ((_stamp(user), header.unread, header.is_manager), tuple(parts)), seconds)
-    fills = {_CSRF: _csrf_token(request).encode(), _PATH: escape(request.get_full_path()).encode()}
+    fills = {_CSRF: csrf_token(request).encode(), _PATH: escape(request.get_full_path()).encode()}
     parts[1::2] = [fills[slot] for slot in parts[1::2]]
     return HttpResponse(b"".join(parts))
 
 
-def _csrf_token(request: HttpRequest) -> str:
+def csrf_token(request: HttpRequest) -> str:
     """Django's ``get_token``: this request's CSRF secret under a fresh mask. Django draws the mask's 32
     characters with 32 reads of the system's randomness, about 90 µs, a tenth of a kept page; here one read.
     The token is Django's format (the mask, then each character of the secret shifted by the mask's, over

@@ -55,8 +55,11 @@ def requested_page(request: HttpRequest) -> int | None:
     (page 1) or one canonical number ("2", never "02", "٢" or "2&page=3"); only pages that exist are
     kept (a number past the last page is answered with the last page's copy and adds no key).
     """
-    if not cacheable(request):
-        return None
+    return page_number(request) if cacheable(request) else None
+
+
+def page_number(request: HttpRequest) -> int | None:
+    """The comment page asked for, when it is one canonical number (page 1 when absent); None otherwise."""
     pages = request.GET.getlist("page")
     if not pages:
         return 1
@@ -143,6 +146,25 @@ class PartsSlot:
 
     def keep(self, parts: Parts) -> None:
         cache.set(self.key, (self.generation, parts), PAGE_SECONDS)
+
+
+@dataclass(frozen=True)
+class CommentsSlot:
+    """Where a product's comments section is kept (``catalog.kept_comments``): per language, filter and comment
+    page, with the generation ``PartsSlot.find`` read before the product and its comments were."""
+
+    key: str
+    generation: int
+
+    @classmethod
+    def find(cls, slug: str, *, generation: int, params: str, number: int) -> "tuple[CommentsSlot, object]":
+        """The slot and what it holds of this generation (None when nothing); ``params``: the filter's canonical
+        query string, from validated values only, so no query string adds a key."""
+        slot = cls(f"catalog:product-comments:{slug}:{get_language()}:{params}:{number}", generation)
+        return slot, of_generation(cache.get(slot.key), generation)
+
+    def keep(self, section: object) -> None:
+        cache.set(self.key, (self.generation, section), PAGE_SECONDS)
 
 
 def forget(product_ids: Iterable[int]) -> None:

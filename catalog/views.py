@@ -10,7 +10,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from django.views.i18n import set_language
 
-from catalog import page_cache, selectors
+from catalog import kept_comments, page_cache, selectors
 from catalog.models import Product
 from catalog.placeholder import product_placeholder_svg
 from catalog.stakes import BrandStakeRefused
@@ -18,7 +18,6 @@ from ratings import selectors as rating_selectors
 from ratings.forms import ReviewFilterForm
 
 PAGE_SIZE = 24
-COMMENTS_PER_PAGE = 10
 POPULAR_CACHE_SECONDS = 600
 
 
@@ -65,27 +64,16 @@ def _product_detail(request: HttpRequest, slug: str) -> tuple[HttpResponse, int,
         # Gone for good, and said so: links from old notes and searches land somewhere that explains.
         return render(request, "catalog/product_delisted.html", {"product": product}, status=410), 1, 1
     review_filter = ReviewFilterForm(request.GET, factors=list(product.category.factors.all()))
-    review_query = review_filter.query()
-    comments = Paginator(rating_selectors.rating_comments(product.pk, **review_query), COMMENTS_PER_PAGE)
-    page = comments.get_page(request.GET.get("page"))
+    comments, shown, last = kept_comments.comments_part(
+        request, product=product, review_filter=review_filter, generation=parts.generation
+    )
     if parts.kept is None:
         main_part, notes_part = _product_parts(product)
         parts.keep((main_part, notes_part))
     else:
         main_part, notes_part = parts.kept
-    context = {
-        "product": product,
-        "main_part": main_part,
-        "notes_part": notes_part,
-        "comments": page,
-        "review_filter": review_filter,
-        "reviews_filtered": review_query["factor_id"] is not None,
-        "helpful_marked": rating_selectors.helpful_marked(
-            user=request.user,  # type: ignore[arg-type]
-            vote_ids=[vote.pk for vote in page.object_list],
-        ),
-    }
-    return render(request, "catalog/product_detail.html", context), page.number, comments.num_pages
+    context = {"product": product, "main_part": main_part, "notes_part": notes_part, "comments_part": comments}
+    return render(request, "catalog/product_detail.html", context), shown, last
 
 
 def _product_parts(product: Product) -> page_cache.Parts:

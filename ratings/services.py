@@ -306,6 +306,11 @@ def vote_submit(
         )
         rescore_soon(campaign_id=campaign.pk)  # the product's score, from all its campaigns
         screen_soon(vote_id=locked.pk)
+        # its comment is shown at once, though the score may not move: the product's kept pages are dropped, now
+        # for what this transaction renders and at the commit for what others rendered meanwhile
+        product_id = campaign.product_id
+        page_cache.forget([product_id])
+        transaction.on_commit(lambda: page_cache.forget([product_id]))
         return VoteOutcome(vote=locked, status=VoteStatus.AMENDED)
 
 

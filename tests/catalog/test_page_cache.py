@@ -1,14 +1,17 @@
 """Anonymous product pages are served from a cache that re-scores and moderation decisions replace."""
 
+import re
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
 from moderation import services as moderation_services
 from ratings import scoring
-from ratings.models import RatingPolicy
+from ratings import services as rating_services
+from ratings.models import RatingPolicy, ReviewHelpful
 from tests.factories import NoteFactory, ProductFactory, UserFactory, rating_ready_category
 from tests.moderation.factories import manager, note_case
 from tests.ratings.factories import campaign_for, votes_cast
@@ -136,3 +139,80 @@ def test_anonymous_visitors_switch_language_without_a_token_and_signed_in_people
 
     assert switched.status_code == 302 and switched.cookies["django_language"].value == "en"
     assert refused.status_code == 403
+
+
+# --- The comments section, kept for signed-in readers with each one's own buttons (catalog.kept_comments) ------
+
+
+def _without_tokens(page: str) -> str:
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', 'name="csrfmiddlewaretoken" value=""', page)
+
+
+def _buttons(page: str, vote: Any) -> str:
+    start = page.index('class="review-actions', page.index(f'id="review-{vote.pk}"'))
+    return page[start : page.index("</div>", start)]
+
+
+def test_each_reader_gets_their_own_buttons_from_one_kept_comments_section() -> None:
+    campaign = _rated_product(comment="Gentle on my scalp.")
+    votes_cast(campaign, [[4] * 5], comment="Smells of rain.")
+    scoring.run_all(triggered_by="test")
+    mine, theirs = campaign.votes.order_by("pk")
+    fan, stranger = UserFactory(), UserFactory()
+    rating_services.review_helpful_toggle(user=fan, vote_id=theirs.pk)
+    url = campaign.product.get_absolute_url()
+
+    pages = {}
+    for name, user in (("author", mine.user), ("fan", fan), ("stranger", stranger)):
+        client = Client(HTTP_ACCEPT_LANGUAGE="en")
+        client.force_login(user)
+        cache.clear()
+        fresh = client.get(url).content.decode()  # the section rendered, with this reader's buttons, and kept
+        kept = client.get(url).content.decode()  # from the kept section
+        assert _without_tokens(kept) == _without_tokens(fresh), name
+        pages[name] = kept
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(stranger)
+    client.get(url)  # kept from the stranger's visit, then read by everyone
+    for name, user in (("author", mine.user), ("fan", fan)):
+        client.force_login(user)
+        assert _without_tokens(client.get(url).content.decode()) == _without_tokens(pages[name]), name
+
+    assert "Your review" in _buttons(pages["author"], mine) and "/helpful/" not in _buttons(pages["author"], mine)
+    assert 'aria-pressed="true"' in _buttons(pages["fan"], theirs)
+    assert 'aria-pressed="false"' in _buttons(pages["stranger"], theirs)
+    assert "Your review" not in pages["fan"] + pages["stranger"]
+    assert f'value="{url}#review-{theirs.pk}"' in _buttons(pages["stranger"], theirs), "the request's own path"
+
+
+def test_a_kept_sections_helpful_button_carries_a_token_the_middleware_accepts() -> None:
+    campaign = _rated_product(comment="Gentle on my scalp.")
+    scoring.run_all(triggered_by="test")
+    [vote] = campaign.votes.all()
+    client = Client(enforce_csrf_checks=True, HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(UserFactory())
+    client.get(campaign.product.get_absolute_url())  # kept; sets the CSRF cookie
+    buttons = _buttons(client.get(campaign.product.get_absolute_url()).content.decode(), vote)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', buttons)
+    assert token
+
+    response = client.post(reverse("ratings:review_helpful", args=[vote.pk]), {"csrfmiddlewaretoken": token.group(1)})
+
+    assert response.status_code == 302 and ReviewHelpful.objects.filter(vote=vote).count() == 1
+
+
+def test_an_amended_review_shows_at_once_though_its_score_stays() -> None:
+    campaign = _rated_product(comment="Gentle on my scalp.")
+    scoring.run_all(triggered_by="test")
+    [vote] = campaign.votes.all()
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(UserFactory())
+    assert "Gentle on my scalp." in client.get(campaign.product.get_absolute_url()).content.decode()
+
+    factors = {factor.pk: 3 for factor in campaign.factors.all()}  # the same scores: no re-score moves anything
+    rating_services.vote_submit(
+        invitation=vote.invitation, user=vote.user, scores=factors, comment="Dried my hair out.", amends_revision=0
+    )
+
+    page = client.get(campaign.product.get_absolute_url()).content.decode()
+    assert "Dried my hair out." in page and "Gentle on my scalp." not in page

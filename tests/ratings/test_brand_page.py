@@ -207,12 +207,12 @@ def test_a_kept_pages_token_masks_the_secret_afresh_with_every_character_equally
     from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH, _unmask_cipher_token
     from scipy.stats import chisquare
 
-    from accounts.kept_pages import _csrf_token
+    from accounts.kept_pages import csrf_token
 
     secret = "A" * CSRF_SECRET_LENGTH
     request = RequestFactory().get("/brand/")
     request.META["CSRF_COOKIE"] = secret
-    tokens = [_csrf_token(request) for _ in range(2000)]
+    tokens = [csrf_token(request) for _ in range(2000)]
 
     assert all(_unmask_cipher_token(token) == secret for token in tokens)
     assert len(set(tokens)) == len(tokens)

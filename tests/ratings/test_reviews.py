@@ -94,7 +94,7 @@ def test_each_review_shows_its_factor_scores_and_an_amended_review_says_so(clien
     services.vote_submit(
         invitation=vote.invitation, user=vote.user, scores=factors, comment="changed my mind", amends_revision=0
     )
-    client.force_login(UserFactory())  # a reader signed in: the anonymous copy is dropped by the re-score
+    client.force_login(UserFactory())  # a reader signed in, as anyone: the amendment dropped the kept copies
     page = client.get(campaign.product.get_absolute_url(), headers=EN).content.decode()
     assert f"Amended {timezone.localdate():%Y-%m-%d}" in page
     assert "changed my mind" in page
