@@ -35,6 +35,8 @@ COMMENTS_PER_PAGE = 10
 ACTIONS_SLOT = "keptreviewACTIONSslot7f3c"
 _ACTIONS = re.compile(ACTIONS_SLOT + r"\d+;")
 VARIANTS = ("own", "marked", "unmarked", "anonymous")
+#: In the key: a deploy that changes ``Section`` or ``Review`` raises it, so no copy kept before is read.
+FORMAT = 1
 
 
 @dataclass(frozen=True)
@@ -122,7 +124,7 @@ def comments_part(
     slot, kept = None, None
     if number is not None:
         slot, kept = page_cache.CommentsSlot.find(
-            product.slug, generation=generation, params=review_filter.params(), number=number
+            product.slug, generation=generation, params=f"{FORMAT}:{review_filter.params()}", number=number
         )
     if isinstance(kept, Section):
         section = kept

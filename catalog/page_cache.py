@@ -158,8 +158,8 @@ class CommentsSlot:
 
     @classmethod
     def find(cls, slug: str, *, generation: int, params: str, number: int) -> "tuple[CommentsSlot, object]":
-        """The slot and what it holds of this generation (None when nothing); ``params``: the filter's canonical
-        query string, from validated values only, so no query string adds a key."""
+        """The slot and what it holds of this generation (None when nothing); ``params``: the section's format
+        and the filter's canonical query string, from validated values only, so no query string adds a key."""
         slot = cls(f"catalog:product-comments:{slug}:{get_language()}:{params}:{number}", generation)
         return slot, of_generation(cache.get(slot.key), generation)
 
