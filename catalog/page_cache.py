@@ -119,7 +119,20 @@ class PageSlot:
         cache.set_many(values, PAGE_SECONDS)
 
 
-Parts = tuple[SafeString, SafeString]
+#: The product and its rating, its notes (as their templates made them), and its category's factors for the
+#: comments' filter: (id, name) in the page's language.
+Parts = tuple[SafeString, SafeString, tuple[tuple[int, str], ...]]
+
+
+def _parts(kept: object) -> Parts | None:
+    if not (isinstance(kept, tuple) and len(kept) == 3):
+        return None
+    main, notes, factors = kept
+    if not (isinstance(main, SafeString) and isinstance(notes, SafeString) and isinstance(factors, tuple)):
+        return None
+    if not all(isinstance(pk, int) and isinstance(name, str) for pk, name in factors):
+        return None
+    return main, notes, factors
 
 
 @dataclass(frozen=True)
@@ -128,7 +141,8 @@ class PartsSlot:
     notes), for the pages rendered per visitor (signed in, comments filtered): kept with the product's
     generation, found in one round trip. Find the slot before reading the product, so parts built from a row
     read after a change are never kept under the generation before it. The parts are kept as the ``SafeString``
-    their templates made (pickling keeps the type): a value that is not a pair of them is built afresh."""
+    their templates made (pickling keeps the type), with the factors' (id, name): a value of any other shape is
+    built afresh."""
 
     key: str
     generation: int
@@ -139,10 +153,7 @@ class PartsSlot:
         key, stamp = f"catalog:product-parts:{slug}:{get_language()}", generation_key(slug)
         found = cache.get_many([stamp, key])
         generation = found.get(stamp, 0)
-        parts = of_generation(found.get(key), generation)
-        if isinstance(parts, tuple) and len(parts) == 2 and all(isinstance(part, SafeString) for part in parts):
-            return cls(key, generation, (parts[0], parts[1]))
-        return cls(key, generation, None)
+        return cls(key, generation, _parts(of_generation(found.get(key), generation)))
 
     def keep(self, parts: Parts) -> None:
         cache.set(self.key, (self.generation, parts), PAGE_SECONDS)

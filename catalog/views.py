@@ -59,25 +59,26 @@ def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
 def _product_detail(request: HttpRequest, slug: str) -> tuple[HttpResponse, int, int]:
     """The rendered page, the number of the comment page it shows and of the last one."""
     parts = page_cache.PartsSlot.find(slug)
-    product = get_object_or_404(selectors.product_page(slug))
+    product = get_object_or_404(selectors.product_page(slug) if parts.kept is None else selectors.product_head(slug))
     if not product.is_active:
         # Gone for good, and said so: links from old notes and searches land somewhere that explains.
         return render(request, "catalog/product_delisted.html", {"product": product}, status=410), 1, 1
-    review_filter = ReviewFilterForm(request.GET, factors=list(product.category.factors.all()))
+    if parts.kept is None:
+        main_part, notes_part, factors = _product_parts(product)
+        parts.keep((main_part, notes_part, factors))
+    else:
+        main_part, notes_part, factors = parts.kept
+    review_filter = ReviewFilterForm(request.GET, factors=factors)
     comments, shown, last = kept_comments.comments_part(
         request, product=product, review_filter=review_filter, generation=parts.generation
     )
-    if parts.kept is None:
-        main_part, notes_part = _product_parts(product)
-        parts.keep((main_part, notes_part))
-    else:
-        main_part, notes_part = parts.kept
     context = {"product": product, "main_part": main_part, "notes_part": notes_part, "comments_part": comments}
     return render(request, "catalog/product_detail.html", context), shown, last
 
 
 def _product_parts(product: Product) -> page_cache.Parts:
-    """The product and its rating, and its notes, rendered without the request: nothing of the visitor's."""
+    """The product and its rating, and its notes, rendered without the request: nothing of the visitor's; and its
+    category's factors, for the comments' filter."""
     context = {
         "product": product,
         "rating": rating_selectors.product_rating(product.pk),
@@ -88,6 +89,7 @@ def _product_parts(product: Product) -> page_cache.Parts:
     return (
         render_to_string("catalog/_product_main.html", context),
         render_to_string("catalog/_product_notes.html", context),
+        tuple((factor.pk, factor.name) for factor in product.category.factors.all()),
     )
 
 

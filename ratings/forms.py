@@ -12,7 +12,6 @@ from django.core import signing
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from catalog.models import Factor
 from ratings.models import CampaignFactor
 from ratings.selectors import ReviewSort
 from ratings.services import COMMENT_MAX_LENGTH
@@ -135,12 +134,12 @@ class ReviewFilterForm(forms.Form):
         label=_("Score"), choices=[("", _("Any score")), *SCORE_CHOICES], coerce=int, required=False, empty_value=None
     )
 
-    def __init__(self, *args: Any, factors: Sequence[Factor], **kwargs: Any) -> None:
-        """``factors``: the catalogue factors of the product's category (already loaded with the product)."""
+    def __init__(self, *args: Any, factors: Sequence[tuple[int, str]], **kwargs: Any) -> None:
+        """``factors``: (id, name) of each catalogue factor of the product's category, kept with the page's parts."""
         super().__init__(*args, **kwargs)
         field = self.fields["factor"]
         assert isinstance(field, forms.TypedChoiceField)  # noqa: S101 - declared just above
-        field.choices = [("", _("Any factor")), *((factor.pk, factor.name) for factor in factors)]
+        field.choices = [("", _("Any factor")), *factors]
 
     def params(self) -> str:
         """The valid choices as a query string, for the pages' links (empty for the defaults)."""

@@ -121,9 +121,11 @@ def test_the_product_page_runs_the_same_queries_however_many_votes_factors_and_c
 
     assert response.status_code == 200
     # kept with the product's parts (catalog.page_cache.PartsSlot): the rating's result, factors and their
-    # reliability, the units sold and the notes; and the comments section (catalog.kept_comments): the reviews,
-    # their count and their factor scores. Left: the product, the reader's helpful marks, the health check.
-    assert len(small_warm) == len(small_cold) - 8
+    # reliability, the units sold, the notes and the category's factors; and the comments section
+    # (catalog.kept_comments): the reviews, their count and their factor scores. Left: the product's row and the
+    # reader's helpful marks.
+    assert len(small_warm) == len(small_cold) - 9
+    assert len(small_warm) == 2
 
 
 def test_a_cached_rating_is_dropped_when_the_product_is_rescored(
