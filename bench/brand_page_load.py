@@ -41,31 +41,6 @@ import product_page_load as harness
 BRAND_EMAIL = "brand@demo.xhs"
 
 
-def session_cookie() -> str:
-    """A ``Cookie`` header value that signs the demo brand account in (the server shares the secret), with the
-    CSRF cookie a browser sends back after its first page (without it every answer would mint a new one)."""
-    from django.conf import settings
-    from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH
-    from django.test import Client
-    from django.utils.crypto import get_random_string
-
-    from accounts.models import User
-    from catalog.models import BrandAccount
-
-    user = User.objects.filter(email=BRAND_EMAIL).first()
-    if user is None or not BrandAccount.objects.filter(user=user).exists():
-        raise SystemExit(f"no {BRAND_EMAIL} linked to a brand: prepare the demo data first (--prepare)")
-    client = Client()
-    client.force_login(user)
-    session = client.cookies[settings.SESSION_COOKIE_NAME].value
-    csrf = get_random_string(CSRF_SECRET_LENGTH, allowed_chars=CSRF_ALLOWED_CHARS)
-    return f"{settings.SESSION_COOKIE_NAME}={session}; {settings.CSRF_COOKIE_NAME}={csrf}"
-
-
-def signed_request(path: str, cookie: str) -> bytes:
-    return harness.build_request(path).replace(b"\r\n\r\n", f"\r\nCookie: {cookie}\r\n\r\n".encode(), 1)
-
-
 def builds(count: int) -> list[tuple[str, int, int, float]]:
     """(whose, products, queries, median ms) of ``count`` uncached builds of the page's figures."""
     from django.db import connection
@@ -110,12 +85,12 @@ def measure(args: argparse.Namespace, env: dict[str, str], overlay_dir: Path) ->
     from django.core.management import call_command
 
     call_command("collectstatic", interactive=False, verbosity=0)
-    cookie = session_cookie()
+    cookie = harness.session_cookie(BRAND_EMAIL, linked_to_a_brand=True)
     built = builds(args.builds)
     with harness.serving(args, env, overlay_dir) as served:
 
         def signed(name: str, path: str) -> harness.Outcome:
-            requests = [signed_request(path, cookie)]
+            requests = [harness.signed_request(path, cookie)]
             served.check(path, requests)
             return served.scenario(name, [path], requests=requests)
 

@@ -30,7 +30,9 @@ after another in the same run:
    rating (``rating_score IS NOT NULL``), 20 % unrated ones, a fifth of the rated ones with
    ``?page=2`` of the comments, drawn with a fixed seed;
 3. the same product pages right after FLUSHDB of the bench's Redis database, ``--cold-seconds``
-   long, no warm-up (the cache refills within the first few hundred requests).
+   long, no warm-up (the cache refills within the first few hundred requests);
+4. the same product pages signed in as the demo shopper (every URL once before): past the anonymous page
+   cache, from the kept parts and comments with the reader's own buttons (``catalog.kept_comments``).
 
 Besides req/s and latencies it prints where the CPU went during each window (this client, gunicorn,
 the PostgreSQL backends of the bench database, Redis, the rest of the machine), from /proc, because
@@ -68,6 +70,7 @@ from urllib.parse import urlparse
 REPO = Path(__file__).resolve().parent.parent
 PYTHON_BIN = Path(sys.executable).parent
 HOST = "127.0.0.1"
+SHOPPER_EMAIL = "shopper@demo.xhs"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 # Django is imported lazily (after the environment is set): the spawned client processes import this
 # module too and must stay light.
@@ -301,6 +304,32 @@ def build_request(path: str) -> bytes:
         f"GET {path} HTTP/1.1\r\nHost: {HOST}\r\nX-Forwarded-Proto: https\r\n"
         "User-Agent: product_page_load\r\nAccept: text/html\r\nAccept-Language: zh-hans\r\n\r\n"
     ).encode()
+
+
+def session_cookie(email: str, *, linked_to_a_brand: bool = False) -> str:
+    """A ``Cookie`` header value that signs this demo account in (the server shares the secret), with the CSRF
+    cookie a browser sends back after its first page (without it every answer would mint a new one)."""
+    from django.conf import settings
+    from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH
+    from django.test import Client
+    from django.utils.crypto import get_random_string
+
+    from accounts.models import User
+    from catalog.models import BrandAccount
+
+    user = User.objects.filter(email=email).first()
+    if user is None or (linked_to_a_brand and not BrandAccount.objects.filter(user=user).exists()):
+        wanted = " linked to a brand" if linked_to_a_brand else ""
+        raise SystemExit(f"no {email}{wanted}: prepare the demo data first (--prepare)")
+    client = Client()
+    client.force_login(user)
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    csrf = get_random_string(CSRF_SECRET_LENGTH, allowed_chars=CSRF_ALLOWED_CHARS)
+    return f"{settings.SESSION_COOKIE_NAME}={session}; {settings.CSRF_COOKIE_NAME}={csrf}"
+
+
+def signed_request(path: str, cookie: str) -> bytes:
+    return build_request(path).replace(b"\r\n\r\n", f"\r\nCookie: {cookie}\r\n\r\n".encode(), 1)
 
 
 def run_scenario(
@@ -960,6 +989,10 @@ def measure(args: argparse.Namespace, env: dict[str, str], overlay_dir: Path) ->
         if args.cold_seconds > 0:
             redis.Redis.from_url(args.redis_url).flushdb()
             served.scenario("product pages, cache flushed", paths, seconds=args.cold_seconds, warmup=0)
+        signed = [signed_request(path, session_cookie(SHOPPER_EMAIL)) for path in paths]
+        for raw in set(signed):  # every URL once: the parts and comments are kept
+            raw_get(served.port, raw)
+        served.scenario("product pages, signed in", paths, requests=signed)
     report(args, [ceiling, *served.outcomes], counts)
     served.print_log_if_failed()
     if args.profile:
@@ -995,6 +1028,12 @@ def report(args: argparse.Namespace, outcomes: list[Outcome], counts: list[tuple
             f"CPU a request (gunicorn + PostgreSQL): /healthz/ {cost[healthz.name] * 1e6:,.0f} µs, product"
             f" {cost[product.name] * 1e6:,.0f} µs: ratio {cost[healthz.name] / cost[product.name]:.3f}, the same"
             " figure without the share of the cores the rest of the machine took"
+        )
+    signed_in = next((o for o in outcomes if o.name == "product pages, signed in"), None)
+    if healthz.rate and signed_in is not None:
+        print(
+            f"signed in: req/s ÷ /healthz/ = {signed_in.rate / healthz.rate:.3f}; CPU a request (gunicorn +"
+            f" PostgreSQL) {cpu_a_request(signed_in):,.0f} µs"
         )
     if healthz.rate > 0.8 * ceiling.rate:
         print("/healthz/ is within 20 % of the client's ceiling: the trivial view's figure is bound by the client.")

@@ -11,8 +11,9 @@ decision gives the product a new generation). The buttons are rendered with it i
 marked helpful (one query), and puts in its token and path (``accounts.kept_pages``' slots). Tests compare the
 page with the one rendered whole before this module, for the author, another reader and an anonymous visitor.
 
-A page number past the last, or not written canonically, shows the page Django's paginator picks and is not
-kept: keys come from validated values only.
+A page number past the last is answered from the last page's copy (``page_cache.CommentsSlot``); one not
+written canonically shows the page Django's paginator picks and is not kept: keys come from validated values
+only.
 """
 
 import re
@@ -130,6 +131,6 @@ def comments_part(
         section = kept
     else:
         section = section_render(product=product, review_filter=review_filter, number=request.GET.get("page"))
-        if slot is not None and section.shown == number:
-            slot.keep(section)
+        if slot is not None:
+            slot.keep(section, shown=section.shown, last=section.last)
     return section_for(request, section), section.shown, section.last

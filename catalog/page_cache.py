@@ -162,20 +162,37 @@ class PartsSlot:
 @dataclass(frozen=True)
 class CommentsSlot:
     """Where a product's comments section is kept (``catalog.kept_comments``): per language, filter and comment
-    page, with the generation ``PartsSlot.find`` read before the product and its comments were."""
+    page, with the generation ``PartsSlot.find`` read before the product and its comments were; beside it the
+    number of the filter's last comment page, so a number past it is answered from the last page's copy (as
+    ``PageSlot`` does) and adds no key. ``params``: the section's format and the filter's canonical query string,
+    from validated values only, so no query string adds a key."""
 
-    key: str
+    slug: str
+    language: str
+    params: str
     generation: int
+
+    def _key(self, number: int) -> str:
+        return f"catalog:product-comments:{self.slug}:{self.language}:{self.params}:{number}"
+
+    def _last_key(self) -> str:
+        return f"catalog:product-comments-last:{self.slug}:{self.params}"
 
     @classmethod
     def find(cls, slug: str, *, generation: int, params: str, number: int) -> "tuple[CommentsSlot, object]":
-        """The slot and what it holds of this generation (None when nothing); ``params``: the section's format
-        and the filter's canonical query string, from validated values only, so no query string adds a key."""
-        slot = cls(f"catalog:product-comments:{slug}:{get_language()}:{params}:{number}", generation)
-        return slot, of_generation(cache.get(slot.key), generation)
+        """The slot and what it holds of this generation for comment page ``number`` (None when nothing)."""
+        slot = cls(slug, get_language(), params, generation)
+        found = cache.get_many([slot._key(number), slot._last_key()])
+        kept = of_generation(found.get(slot._key(number)), generation)
+        last = of_generation(found.get(slot._last_key()), generation)
+        if kept is None and isinstance(last, int) and number > last:
+            kept = of_generation(cache.get(slot._key(last)), generation)
+        return slot, kept
 
-    def keep(self, section: object) -> None:
-        cache.set(self.key, (self.generation, section), PAGE_SECONDS)
+    def keep(self, section: object, *, shown: int, last: int) -> None:
+        """Keep the section of comment page ``shown`` (the last when a number past it was asked for)."""
+        values = {self._key(shown): (self.generation, section), self._last_key(): (self.generation, last)}
+        cache.set_many(values, PAGE_SECONDS)
 
 
 def forget(product_ids: Iterable[int]) -> None:

@@ -211,7 +211,7 @@ def test_the_product_page_bench_prints_its_table(bench_database: BenchDatabase) 
         *("--connections", "2", "--client-processes", "1", "--warmup", "0", "--cold-seconds", "0"),
     )
 
-    assert "CPU a request" in output
+    assert "CPU a request" in output and "signed in: req/s ÷ /healthz/" in output
 
 
 @pytest.mark.postgres
@@ -238,6 +238,7 @@ def test_the_brand_page_bench_prints_its_table(bench_database: BenchDatabase) ->
     )
 
     assert "÷ /healthz/ req/s" in output and "uncached builds of the figures" in output
+    assert "median over 3 rounds" in output
 
 
 @pytest.mark.postgres

@@ -216,3 +216,18 @@ def test_an_amended_review_shows_at_once_though_its_score_stays() -> None:
 
     page = client.get(campaign.product.get_absolute_url()).content.decode()
     assert "Dried my hair out." in page and "Gentle on my scalp." not in page
+
+
+def test_a_comment_page_past_the_last_is_the_last_pages_kept_section(django_assert_num_queries: Any) -> None:
+    campaign = _rated_product(comment="Gentle on my scalp.")
+    scoring.run_all(triggered_by="test")
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(UserFactory())
+    client.get("/")  # the header's figures kept
+    first = client.get(campaign.product.get_absolute_url()).content.decode()
+
+    with django_assert_num_queries(2):  # the product's row and the reader's helpful marks: nothing rendered
+        past = client.get(campaign.product.get_absolute_url(), {"page": "7"}).content.decode()
+
+    assert "Gentle on my scalp." in past
+    assert _without_tokens(past).replace("?page=7", "") == _without_tokens(first)
