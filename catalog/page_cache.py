@@ -6,7 +6,8 @@ language, stamped with its product's generation, which re-scores and moderation 
 copy of another generation is never served, and old entries simply expire or are overwritten.
 Signed-in visitors, and anyone carrying a cookie other than the language choice (a session, a
 message), get a page rendered for them, from the parts every visitor sees (``PartsSlot``, kept the same
-way) and the comments with their own buttons.
+way) and the comments section (``CommentsSlot``, kept the same way per filter and page), their own buttons
+put in (``catalog.kept_comments``).
 
 One round trip finds a page (``PageSlot.find``): the generation, the page and the product's number of
 comment pages together. A number past the last page shows the last page, as Django's paginator does,
