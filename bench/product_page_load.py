@@ -989,7 +989,8 @@ def measure(args: argparse.Namespace, env: dict[str, str], overlay_dir: Path) ->
         if args.cold_seconds > 0:
             redis.Redis.from_url(args.redis_url).flushdb()
             served.scenario("product pages, cache flushed", paths, seconds=args.cold_seconds, warmup=0)
-        signed = [signed_request(path, session_cookie(SHOPPER_EMAIL)) for path in paths]
+        cookie = session_cookie(SHOPPER_EMAIL)
+        signed = [signed_request(path, cookie) for path in paths]
         for raw in set(signed):  # every URL once: the parts and comments are kept
             raw_get(served.port, raw)
         served.scenario("product pages, signed in", paths, requests=signed)
