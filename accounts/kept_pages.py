@@ -28,7 +28,7 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.views import redirect_to_login
@@ -63,14 +63,18 @@ class _Request:
         return PATH_SLOT
 
 
+class GateCheck(Protocol):
+    def __call__(self, user_id: int, *, kept: object) -> bool: ...
+
+
 @dataclass(frozen=True)
 class Gate:
     """What the account must be for the page to be shown (linked to a brand, say): ``key(user_id)``, the cache key
-    it is kept under, and ``check(user_id, value)``, given the value found there (None when missing), which
+    it is kept under, and ``check(user_id, kept=value)``, given the value found there (None when missing), which
     answers, reading the truth on a miss."""
 
     key: Callable[[int], str]
-    check: Callable[[int, object], bool]
+    check: GateCheck
 
 
 def _page_key(user_id: int, name: str) -> str:
@@ -111,10 +115,8 @@ def kept_page(
         signed_in = request.user.is_authenticated
     if not signed_in:
         return redirect_to_login(request.get_full_path())
-    user = cast(User, request.user)
-    if user.pk != user_id:  # never, short of a session changed in between: read this account's own values
-        found = cache.get_many(_keys(user.pk, name, gate))
-    if not gate.check(user.pk, found.get(gate.key(user.pk))):
+    user = cast(User, request.user)  # every value below is looked up under its own id, never the session's
+    if not gate.check(user.pk, kept=found.get(gate.key(user.pk))):
         return None
     if len(get_messages(request)):  # loaded, not consumed: the fresh render shows them
         values = context(user)

@@ -16,7 +16,7 @@ page) would otherwise render afresh at every visit, uncached, which anyone could
 """
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.core.cache import cache
@@ -88,6 +88,26 @@ def of_generation(kept: object, generation: int) -> object:
     return None
 
 
+def _paged_find(
+    found: dict[str, object], page_key: Callable[[int], str], last_key: str, *, number: int, generation: int
+) -> object:
+    """What ``found`` (one ``get_many`` that asked for ``page_key(number)`` and ``last_key``) holds of this
+    generation for page ``number``; for a number past the last page (its number kept at ``last_key``), the last
+    page's copy, one more read. None when nothing is kept. Pages past the last thus add no key."""
+    kept = of_generation(found.get(page_key(number)), generation)
+    last = of_generation(found.get(last_key), generation)
+    if kept is None and isinstance(last, int) and number > last:
+        kept = of_generation(cache.get(page_key(last)), generation)
+    return kept
+
+
+def _paged_keep(
+    page_key: Callable[[int], str], last_key: str, generation: int, *, shown: int, last: int, value: object
+) -> None:
+    """Keep page ``shown`` (the last when a number past it was asked for) and the number of the last page."""
+    cache.set_many({page_key(shown): (generation, value), last_key: (generation, last)}, PAGE_SECONDS)
+
+
 @dataclass(frozen=True)
 class PageSlot:
     """Where a cacheable request's page is kept, with the product's generation as it was when the page was
@@ -104,20 +124,16 @@ class PageSlot:
         wanted, last_key, stamp = _page_key(slug, language, number), _last_key(slug), generation_key(slug)
         found = cache.get_many([stamp, wanted, last_key])
         slot = cls(slug, language, found.get(stamp, 0))
-        page = of_generation(found.get(wanted), slot.generation)
-        last = of_generation(found.get(last_key), slot.generation)
-        if page is None and isinstance(last, int) and number > last:
-            page = of_generation(cache.get(_page_key(slug, language, last)), slot.generation)
+        page = _paged_find(found, slot._key, last_key, number=number, generation=slot.generation)
         return slot, page if isinstance(page, bytes) else None
+
+    def _key(self, number: int) -> str:
+        return _page_key(self.slug, self.language, number)
 
     def keep(self, *, shown: int, last: int, content: bytes) -> None:
         """Keep the page rendered (``shown``: the last page when a number past it was asked for) and the number of
         the product's last comment page."""
-        values = {
-            _page_key(self.slug, self.language, shown): (self.generation, content),
-            _last_key(self.slug): (self.generation, last),
-        }
-        cache.set_many(values, PAGE_SECONDS)
+        _paged_keep(self._key, _last_key(self.slug), self.generation, shown=shown, last=last, value=content)
 
 
 #: The product and its rating, its notes (as their templates made them), and its category's factors for the
@@ -184,16 +200,11 @@ class CommentsSlot:
         """The slot and what it holds of this generation for comment page ``number`` (None when nothing)."""
         slot = cls(slug, get_language(), params, generation)
         found = cache.get_many([slot._key(number), slot._last_key()])
-        kept = of_generation(found.get(slot._key(number)), generation)
-        last = of_generation(found.get(slot._last_key()), generation)
-        if kept is None and isinstance(last, int) and number > last:
-            kept = of_generation(cache.get(slot._key(last)), generation)
-        return slot, kept
+        return slot, _paged_find(found, slot._key, slot._last_key(), number=number, generation=generation)
 
     def keep(self, section: object, *, shown: int, last: int) -> None:
         """Keep the section of comment page ``shown`` (the last when a number past it was asked for)."""
-        values = {self._key(shown): (self.generation, section), self._last_key(): (self.generation, last)}
-        cache.set_many(values, PAGE_SECONDS)
+        _paged_keep(self._key, self._last_key(), self.generation, shown=shown, last=last, value=section)
 
 
 def forget(product_ids: Iterable[int]) -> None:

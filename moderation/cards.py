@@ -3,7 +3,8 @@
 A card shows the rule and its text, the content, a rating's scores, screening's reasons and the
 reporters' own words, with the vote and undo forms; never another manager's vote (votes stay blind),
 never whether the case is an audit. It holds nothing of the manager who reads it: the forms' CSRF field
-is a placeholder that each request replaces with its own, so one rendering serves every manager. The
+is a slot (``accounts.kept_pages.CSRF_SLOT``) that each request fills with its own token, so one rendering
+serves every manager. The
 key carries the case's stamp (``selectors.QueueEntry``: the case's and its content's ``updated_at`` and
 its report count) and the language, so a changed case is never served stale; entries also expire. The
 cache is a shortcut, not the truth: while Redis is down (``xhs.cache`` fails soft) cards are rendered
@@ -15,18 +16,16 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 from django.http import HttpRequest
-from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
-from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
+from accounts.kept_pages import CSRF_SLOT, csrf_token
 from moderation import selectors
 from moderation.models import Case
 
 CARD_SECONDS = 10 * 60
 TEMPLATE = "moderation/_case.html"
-CSRF_PLACEHOLDER = mark_safe("<!--csrf-field-->")  # noqa: S308 - a constant  # nosec B308
 
 
 @dataclass(frozen=True)
@@ -36,20 +35,16 @@ class Card:
 
 
 def _key(entry: selectors.QueueEntry) -> str:
-    return f"moderation:card:v2:{get_language()}:{entry.pk}:{entry.stamp}"
+    return f"moderation:card:v3:{get_language()}:{entry.pk}:{entry.stamp}"
 
 
 def _render(case: Case, *, voting: bool = True) -> str:
-    return render_to_string(TEMPLATE, {"case": case, "voting": voting, "csrf_placeholder": CSRF_PLACEHOLDER})
+    return render_to_string(TEMPLATE, {"case": case, "voting": voting, "csrf_slot": CSRF_SLOT})
 
 
-def _csrf_field(request: HttpRequest) -> str:
-    """The request's CSRF field, masked once for all its cards (each masking draws 32 random characters)."""
-    return str(format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(request)))
-
-
-def _personal(html: str, field: str) -> SafeString:
-    return mark_safe(html.replace(CSRF_PLACEHOLDER, field))  # noqa: S308 - our template, an escaped field  # nosec B308 B703
+def _personal(html: str, token: str) -> SafeString:
+    """The card with this request's CSRF token (masked once for all its cards) in its slots."""
+    return mark_safe(html.replace(CSRF_SLOT, token))  # noqa: S308 - our template; the token's characters are [a-zA-Z0-9]  # nosec B308 B703
 
 
 def case_cards(entries: Sequence[selectors.QueueEntry], request: HttpRequest) -> list[Card]:
@@ -62,13 +57,13 @@ def case_cards(entries: Sequence[selectors.QueueEntry], request: HttpRequest) ->
     if fresh:
         cache.set_many(fresh, timeout=CARD_SECONDS)
     html = found | fresh
-    field = _csrf_field(request)
+    token = csrf_token(request)
     # a case that left the queue between the two queries has no card: it is left out
     return [
-        Card(pk=entry.pk, html=_personal(html[keys[entry.pk]], field)) for entry in entries if keys[entry.pk] in html
+        Card(pk=entry.pk, html=_personal(html[keys[entry.pk]], token)) for entry in entries if keys[entry.pk] in html
     ]
 
 
 def case_card(case: Case, request: HttpRequest, *, voting: bool) -> Card:
     """One card for the case page, rendered from a case ``selectors.cards_load`` loaded (never cached)."""
-    return Card(pk=case.pk, html=_personal(_render(case, voting=voting), _csrf_field(request)))
+    return Card(pk=case.pk, html=_personal(_render(case, voting=voting), csrf_token(request)))

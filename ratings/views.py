@@ -302,7 +302,7 @@ def brand_page(request: HttpRequest) -> HttpResponse:
         seconds=BRAND_PAGE_SECONDS,
         template="ratings/brand.html",
         context=context,
-        gate=Gate(link_key, lambda user_id, kept: brand_link_cached(user_id, kept=kept)),
+        gate=Gate(link_key, brand_link_cached),
     )
     return response or _not_a_brand(request)
 

@@ -233,6 +233,32 @@ def test_a_kept_page_is_read_with_the_account_the_link_and_the_header_in_one_cac
     assert cache_calls == ["get", "get_many"], "the session, then the account with the page and what it needs"
 
 
+def test_a_request_whose_user_is_not_its_sessions_account_gets_its_users_page_never_the_sessions() -> None:
+    """An authentication middleware may set ``request.user`` from something other than the session (a remote
+    user header, say): the page read beside the session's account is then not shown."""
+    from django.contrib.auth import SESSION_KEY
+    from django.contrib.messages.storage.fallback import FallbackStorage
+    from django.contrib.sessions.backends.cache import SessionStore
+
+    from ratings.views import brand_page
+
+    team, _rival = _brand_with_products(1)
+    assert _client(team).get(reverse("ratings:brand")).status_code == 200  # Acme's page kept for its account
+    other = brand_account(brand=BrandFactory(name_en="Zenith", name_zh="天顶"))
+    User.objects.filter(pk=other.pk).update(updated_at=team.updated_at)  # the kept page's version alike
+    other.refresh_from_db()
+    request = RequestFactory().get(reverse("ratings:brand"))
+    request.session = SessionStore()
+    request.session[SESSION_KEY] = str(team.pk)
+    request.user = other
+    request._messages = FallbackStorage(request)  # type: ignore[attr-defined]
+
+    with translation.override("en"):
+        page = brand_page(request).content.decode()
+
+    assert "Zenith" in page and "Acme" not in page
+
+
 @pytest.mark.parametrize("change", ["password", "deactivated"])
 def test_an_account_read_with_its_kept_page_is_still_checked_at_sign_in(change: str) -> None:
     team, _rival = _brand_with_products(1)
