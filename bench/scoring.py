@@ -26,7 +26,9 @@ The default run measures, in this process acting as the worker (categories one a
 1. the job: ``scoring.run_all`` on empty result tables (every product gets its first result), with
    the time of each category and of the rank intervals' bootstrap within it (its vote scores binned from
    the job's one read of the scores, and its numpy), printed as its share of the job;
-2. the re-run with no new data (must write no result; it keeps the intervals, bootstrapping nothing);
+2. the re-run with no new data (must write no result): every category is carried over unchanged
+   (``scoring._carry_over_unchanged``: no score is read), and its lists, priors and reliability must equal
+   the job's (the carry-over check, or the bench fails);
 3. the bound, written here independently of the job: one scan of all factor scores grouped by frozen
    factor into 1–5 histograms and means, the votes that do not count left out by a hashed anti-join
    (``NOT IN``) and no per-product semi-join; one scan of the votes by verdict per product and one of
@@ -34,7 +36,10 @@ The default run measures, in this process acting as the worker (categories one a
    compared with the job's stored results (the result check: "0 rows differ" or the bench fails),
    then dropped;
 4. the re-score after a vote, for ``--rescores`` random campaigns: a new counted vote with its
-   scores is stored, ``rescore_request`` flags the campaign, and ``campaign_rescore`` is timed.
+   scores is stored, ``rescore_request`` flags the campaign, and ``campaign_rescore`` is timed;
+5. then a full run, as the night after those votes: their categories are scored (reading only their
+   products' scores when they are a fifth of the categories or fewer), the others carried over; then the
+   bound again and its result check.
 
 Steps 1–3 are repeated ``--rounds`` times (each round on emptied result tables) and the round with
 the median ratio is printed in full: the machine is shared, and one round can take half again as
@@ -376,6 +381,44 @@ def bootstrap_clock() -> Iterator[list[float]]:
         rank_intervals.rank_intervals = arrays  # type: ignore[assignment]
 
 
+# The carried-over run's lists, priors and reliability against the run it carried them from: rows that differ.
+CARRY_CHECK = """
+    SELECT (SELECT COUNT(*) FROM (
+                (SELECT category_id, product_id, rank, ranking_score, rank_low, rank_high
+                   FROM ratings_heartlistentry WHERE run_id = %(carried)s
+                 EXCEPT ALL
+                 SELECT category_id, product_id, rank, ranking_score, rank_low, rank_high
+                   FROM ratings_heartlistentry WHERE run_id = %(scored)s)
+                UNION ALL
+                (SELECT category_id, product_id, rank, ranking_score, rank_low, rank_high
+                   FROM ratings_heartlistentry WHERE run_id = %(scored)s
+                 EXCEPT ALL
+                 SELECT category_id, product_id, rank, ranking_score, rank_low, rank_high
+                   FROM ratings_heartlistentry WHERE run_id = %(carried)s)) lists)
+         + (SELECT COUNT(*) FROM ratings_scoringruncategory a JOIN ratings_scoringruncategory b USING (category_id)
+             WHERE a.run_id = %(carried)s AND b.run_id = %(scored)s
+               AND (a.prior, a.input_fingerprint, a.products_published, a.products_listed)
+                   IS DISTINCT FROM (b.prior, b.input_fingerprint, b.products_published, b.products_listed))
+         + (SELECT COUNT(*) FROM (
+                (SELECT category_id, factor_id, products, votes, icc FROM ratings_factorreliability
+                  WHERE run_id = %(carried)s
+                 EXCEPT ALL
+                 SELECT category_id, factor_id, products, votes, icc FROM ratings_factorreliability
+                  WHERE run_id = %(scored)s)
+                UNION ALL
+                (SELECT category_id, factor_id, products, votes, icc FROM ratings_factorreliability
+                  WHERE run_id = %(scored)s
+                 EXCEPT ALL
+                 SELECT category_id, factor_id, products, votes, icc FROM ratings_factorreliability
+                  WHERE run_id = %(carried)s)) reliability)
+"""
+
+
+def carried(run: ScoringRun) -> int:
+    """How many of the run's categories were carried over unchanged."""
+    return run.categories.filter(carried_from__isnull=False).count()
+
+
 def run_job() -> tuple[float, float, ScoringRun, dict[int, float], list[float]]:
     """Returns (seconds, seconds waiting for the database, the run, seconds per category, the bootstrap's
     seconds in all and in numpy)."""
@@ -570,6 +613,8 @@ class Round:
     rerun: float
     rerun_database: float
     rerun_written: int
+    rerun_carried: int
+    rerun_differ: int
     bound_factors: float
     bound_campaigns: float
     bound_factor_rows: int
@@ -593,6 +638,7 @@ def measure_round() -> Round:
     factor_results = FactorResult.objects.count()
     loads["re-run"] = settle()
     rerun, rerun_database, again, _, _ = run_job()
+    rerun_differ = sql_rows(CARRY_CHECK, {"carried": again.pk, "scored": run.pk})[0][0]
     loads["bound"] = settle()
     bound_factors, bound_campaigns, bound_factor_rows, bound_campaign_rows, differ = run_bound()
     return Round(
@@ -606,6 +652,8 @@ def measure_round() -> Round:
         rerun=rerun,
         rerun_database=rerun_database,
         rerun_written=again.products_changed,
+        rerun_carried=carried(again),
+        rerun_differ=int(rerun_differ),
         bound_factors=bound_factors,
         bound_campaigns=bound_campaigns,
         bound_factor_rows=bound_factor_rows,
@@ -661,6 +709,11 @@ def measure(*, rounds: int, count: int, seed: int, explain: bool) -> None:
 
     rescore_load = settle()
     times, rescored = rescores(count=count, seed=seed)
+    nightly_load = settle()
+    nightly, nightly_database, night, _, _ = run_job()
+    night_bound_factors, night_bound_campaigns, _, _, night_differ = run_bound()
+    night_bound = night_bound_factors + night_bound_campaigns
+    night_carried = carried(night)
 
     slowest = max(r.per_category, key=lambda pk: r.per_category[pk])
     rows = [
@@ -691,7 +744,7 @@ def measure(*, rounds: int, count: int, seed: int, explain: bool) -> None:
         (
             "job re-run (no new data)",
             r.rerun,
-            f"{r.rerun_written} results written; database {r.rerun_database:.1f} s",
+            f"{r.rerun_carried} of {len(r.per_category)} carried; {r.rerun_written} written",
             f"{r.rerun / r.bound:.2f} ×",
             r.loads["re-run"],
         ),
@@ -717,18 +770,28 @@ def measure(*, rounds: int, count: int, seed: int, explain: bool) -> None:
         f"bootstrap share: {r.job_bootstrap / r.job:.1%} of the job ({r.job_bootstrap:.2f} s, numpy"
         f" {r.job_bootstrap_numpy:.2f} s); ratio without it {(r.job - r.job_bootstrap) / r.bound:.2f} ×"
     )
-    print(f"ratio re-run / bound: {r.rerun / r.bound:.2f} × (target ≤ 0.5 ×); {r.rerun_written} results written")
+    print(
+        f"ratio re-run / bound: {r.rerun / r.bound:.2f} × (target ≤ 0.5 ×); {r.rerun_written} results written,"
+        f" {r.rerun_carried} categories carried over; carry-over check: {r.rerun_differ} rows differ from the job's"
+    )
     if times:
         print(
             f"re-score after a vote ({len(times)} campaigns, {rescored} new results): median"
             f" {statistics.median(times):.1f} ms, p90 {percentile(times, 0.9):.1f} ms, max {max(times):.1f} ms"
             f" (target: median < 50 ms); load average before {rescore_load}"
         )
+    scored_categories = night.categories.count() - night_carried
+    print(
+        f"the night after those votes: {nightly:.2f} s (database {nightly_database:.2f} s), {scored_categories}"
+        f" categories scored, {night_carried} carried over, {night.products_changed} results written;"
+        f" bound {night_bound:.2f} s, ratio {nightly / night_bound:.2f} ×; result check: {night_differ} rows differ;"
+        f" load average before {nightly_load}"
+    )
     print(f"peak RSS: {rss_after_jobs:.0f} MB after the jobs, {peak_rss_mb():.0f} MB at the end")
     if explain:
         explain_category(slowest, top=4)
-    if any(r.differ for r in done) or any(r.rerun_written for r in done):
-        raise SystemExit("the job's results differ from the bound's, or its re-run wrote results")
+    if any(r.differ or r.rerun_differ for r in done) or any(r.rerun_written for r in done) or night_differ:
+        raise SystemExit("the job's results differ from the bound's, or its re-run wrote results or carried others")
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ from ratings.tasks import run_scoring
 
 class ScoringRunCategoryInline(ReadOnlyMixin, admin.TabularInline):  # type: ignore[type-arg]
     model = ScoringRunCategory
+    fk_name = "run"
     fields = (
         "category",
         "finished_at",
@@ -28,6 +29,7 @@ class ScoringRunCategoryInline(ReadOnlyMixin, admin.TabularInline):  # type: ign
         "products_changed",
         "products_published",
         "products_listed",
+        "carried_from",
         "error",
     )
     readonly_fields = fields

@@ -97,6 +97,25 @@ class ScoringRunCategory(models.Model):
     products_published = models.PositiveIntegerField(_("products published"), default=0)
     products_listed = models.PositiveIntegerField(_("products listed"), default=0)
     input_fingerprint = models.CharField(_("input fingerprint"), max_length=64, blank=True, default="", db_default="")
+    settings_digest = models.CharField(
+        _("settings digest"),
+        max_length=64,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_(
+            "SHA-256 of what the category was scored with besides its votes: method, policy, campaigns, factors."
+        ),
+    )
+    carried_from = models.ForeignKey(
+        ScoringRun,
+        verbose_name=_("carried over from"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Nothing of the category had changed since this run: its figures, list and reliability were kept."),
+    )
     error = models.TextField(_("error"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)

@@ -340,7 +340,11 @@ class Invitation(models.Model):
                 condition=Q(expires_at__gt=F("created_at")), name="invitation_expires_after_creation"
             ),
         ]
-        indexes = [models.Index(fields=["user", "status", "expires_at"], name="invitation_user_open_idx")]
+        indexes = [
+            models.Index(fields=["user", "status", "expires_at"], name="invitation_user_open_idx"),
+            # A full run finds the campaigns invited to since the last run (``scoring._carry_over_unchanged``).
+            models.Index(fields=["campaign", "created_at"], name="invitation_campaign_time_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user_id} → {self.campaign_id}"
