@@ -831,7 +831,7 @@ def verify_scores() -> tuple[int, list[str]]:
     latest_counts = Counter(ProductResult.objects.filter(is_latest=True).values_list("product_id", flat=True))
     problems += [f"product {pk}: {n} latest results" for pk, n in latest_counts.items() if n != 1]
     for category in Category.objects.filter(campaigns__isnull=False).distinct().order_by("pk"):
-        campaigns = scoring._scored_campaigns(category.pk)
+        campaigns = scoring._scored_campaigns([category.pk])
         ids = [c.pk for c in campaigns]
         product_ids = [c.product_id for c in campaigns]
         factors: dict[int, list[Any]] = defaultdict(list)

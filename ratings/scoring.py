@@ -96,10 +96,10 @@ HEART_LIST_CACHE_KEY = "ratings:heart-list"
 # --- Reading what a category's campaigns are made of ---------------------------------------------
 
 
-def _scored_campaigns(category_id: int, product_ids: Sequence[int] | None = None) -> list[Campaign]:
+def _scored_campaigns(category_ids: Sequence[int], product_ids: Sequence[int] | None = None) -> list[Campaign]:
     """Each product's latest campaign that was not cancelled: the one whose factors its public score is
     shown on. The votes come from all its campaigns (``_read_inputs``)."""
-    campaigns = Campaign.objects.filter(category_id=category_id).exclude(status=Campaign.Status.CANCELLED)
+    campaigns = Campaign.objects.filter(category_id__in=category_ids).exclude(status=Campaign.Status.CANCELLED)
     if product_ids is not None:
         campaigns = campaigns.filter(product_id__in=product_ids)
     latest: dict[int, Campaign] = {}
@@ -1306,7 +1306,7 @@ def _run_category(*, run_id: int, category_id: int) -> CategoryOutcome | None:
         outcome, prior = _score_category(
             run=part.run,
             category=category,
-            campaigns=_scored_campaigns(category_id),
+            campaigns=_scored_campaigns([category_id]),
             prior=None,
             rules=rules,
             inputs=(inputs := _run_inputs(part.run, window_days=window_days)),
@@ -1349,26 +1349,20 @@ def _category_settings(
 ) -> dict[int, CategorySettings]:
     minimum = dict(Category.objects.filter(pk__in=category_ids).values_list("pk", "min_votes_to_publish"))
     campaigns: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    scored: dict[int, tuple[int, int]] = {}  # campaign -> (category, product), each product's latest not cancelled
-    seen: set[int] = set()
-    for pk, product_id, category_id, status in (
-        Campaign.objects.filter(category_id__in=category_ids)
-        .order_by("product_id", "-opens_at", "-id")
-        .values_list("pk", "product_id", "category_id", "status")
+    for pk, product_id, category_id in Campaign.objects.filter(category_id__in=category_ids).values_list(
+        "pk", "product_id", "category_id"
     ):
         campaigns[category_id].append((product_id, pk))
-        if status != Campaign.Status.CANCELLED and product_id not in seen:
-            seen.add(product_id)
-            scored[pk] = (category_id, product_id)
+    scored: dict[int, list[Campaign]] = defaultdict(list)
+    for campaign in _scored_campaigns(category_ids):
+        scored[campaign.category_id].append(campaign)
     factors: dict[int, list[str]] = defaultdict(list)
     for campaign_id, pk, factor_id, position, weight in (
-        CampaignFactor.objects.filter(campaign_id__in=list(scored))
+        CampaignFactor.objects.filter(campaign__in=[c.pk for cs in scored.values() for c in cs])
         .order_by("campaign_id", "pk")
         .values_list("campaign_id", "pk", "factor_id", "position", "weight")
     ):
-        factors[scored[campaign_id][0]].append(
-            f"factor {pk} campaign {campaign_id} key {factor_id} {position} {weight}"
-        )
+        factors[campaign_id].append(f"factor {pk} campaign {campaign_id} key {factor_id} {position} {weight}")
     settings = {}
     for category_id in category_ids:
         lines = [
@@ -1376,16 +1370,12 @@ def _category_settings(
             f"min_votes {minimum.get(category_id) or rules.min_votes_to_publish} prior_strength {rules.prior_strength}",
             f"list threshold {rules.list_threshold} size {rules.list_size}",
             *(f"campaign {pk} product {product_id}" for product_id, pk in sorted(campaigns[category_id])),
-            *(
-                f"scored {pk} product {product_id}"
-                for pk, (c, product_id) in sorted(scored.items())
-                if c == category_id
-            ),
-            *factors[category_id],
         ]
+        for campaign in sorted(scored[category_id], key=lambda c: c.pk):
+            lines += [f"scored {campaign.pk} product {campaign.product_id}", *factors[campaign.pk]]
         settings[category_id] = CategorySettings(
             digest=fingerprints.sha256("\n".join(lines) + "\n"),
-            products=frozenset(product_id for c, product_id in scored.values() if c == category_id),
+            products=frozenset(c.product_id for c in scored[category_id]),
             campaigns=tuple(pk for _, pk in campaigns[category_id]),
         )
     return settings
@@ -1729,7 +1719,7 @@ def campaign_rescore(*, campaign_id: int, triggered_by: str = "vote", now: datet
         outcome, _ = _score_category(
             run=run,
             category=category,
-            campaigns=_scored_campaigns(category.pk, [campaign.product_id]),
+            campaigns=_scored_campaigns([category.pk], [campaign.product_id]),
             prior=statistics.NEUTRAL_PRIOR if prior is None else prior,
             rules=rules,
         )
