@@ -51,6 +51,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Count, Max, Q
@@ -1363,7 +1364,7 @@ def _category_settings(
         .values_list("campaign_id", "pk", "factor_id", "position", "weight")
     ):
         factors[campaign_id].append(f"factor {pk} campaign {campaign_id} key {factor_id} {position} {weight}")
-    settings = {}
+    configured = {}
     for category_id in category_ids:
         lines = [
             f"method {statistics.METHOD_VERSION} window_days {window_days}",
@@ -1373,20 +1374,20 @@ def _category_settings(
         ]
         for campaign in sorted(scored[category_id], key=lambda c: c.pk):
             lines += [f"scored {campaign.pk} product {campaign.product_id}", *factors[campaign.pk]]
-        settings[category_id] = CategorySettings(
+        configured[category_id] = CategorySettings(
             digest=fingerprints.sha256("\n".join(lines) + "\n"),
             products=frozenset(c.product_id for c in scored[category_id]),
             campaigns=tuple(pk for _, pk in campaigns[category_id]),
         )
-    return settings
+    return configured
 
 
-# Products any of whose votes or invitations changed since the previous run's cut-off, through the products'
-# and campaigns' indexes (milliseconds when little changed): every change to a vote (its scores, verdict or
-# submission) moves its updated_at, as the runs' reading "as of the cut-off" already requires (migration 0023
-# has the database see to it); a vote or invitation that left the window since, or that was dated past that
-# cut-off without being changed since; a deleted vote or invitation voids its product's latest result's
-# fingerprint instead (migration 0023), which the caller checks.
+# Products any of whose votes or invitations changed since the previous run's cut-off (less a margin, ``since``),
+# through the products' and campaigns' indexes (milliseconds when little changed): every change to a vote (its
+# scores, verdict or submission) moves its updated_at, as the runs' reading "as of the cut-off" already requires
+# (migration 0023 has the database see to it); a vote or invitation that left the window since, or that was
+# dated past that cut-off without being changed since; a deleted vote or invitation voids its product's latest
+# result's fingerprint instead (migration 0023), which the caller checks.
 TOUCHED = """
     SELECT product_id FROM ratings_vote WHERE product_id = ANY(%(products)s::bigint[]) AND updated_at > %(since)s
     UNION
@@ -1423,6 +1424,10 @@ CARRY_OVER = """
     UPDATE ratings_campaign SET status = 'scored', updated_at = %(now)s
      WHERE category_id = ANY(%(categories)s::bigint[]) AND status = 'closed' AND closes_at <= %(cutoff)s
 """
+
+
+#: Added to a task's time limit: how long before a run's cut-off a row may be dated and still be committed after.
+CARRY_OVER_MARGIN = timedelta(minutes=5)
 
 
 def _carry_over_unchanged(run: ScoringRun) -> list[int]:
@@ -1464,8 +1469,8 @@ def _carry_over_unchanged(run: ScoringRun) -> list[int]:
                 run=previous, category_id__in=pending, finished_at__isnull=False, error="", prior__isnull=False
             ).exclude(settings_digest="")
         }
-        settings = _category_settings(list(before), rules=rules, window_days=window_days)
-        candidates = {pk for pk, digest in before.items() if settings[pk].digest == digest}
+        configured = _category_settings(list(before), rules=rules, window_days=window_days)
+        candidates = {pk for pk, digest in before.items() if configured[pk].digest == digest}
         stored: dict[int, set[int]] = defaultdict(set)
         for category_id, product_id, run_id, fingerprint in ProductResult.objects.filter(
             category_id__in=candidates, is_latest=True
@@ -1473,27 +1478,31 @@ def _carry_over_unchanged(run: ScoringRun) -> list[int]:
             stored[category_id].add(product_id)
             if run_id > previous.pk or not fingerprint:
                 candidates.discard(category_id)
-        candidates = {pk for pk in candidates if stored[pk] == settings[pk].products}
-        products = [pid for pk in candidates for pid in settings[pk].products]
+        candidates = {pk for pk in candidates if stored[pk] == configured[pk].products}
+        products = [pid for pk in candidates for pid in configured[pk].products]
         old_window = Window.ending(previous.data_cutoff, days=window_days)
+        # A row dated before that cut-off may have been committed after the run read: a vote's request, or the
+        # eligibility job's invitation step, which dates its invitations at its start and commits within a
+        # task's time limit. Those of the margin before the cut-off count as changed.
+        since = previous.data_cutoff - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT) - CARRY_OVER_MARGIN
         with connection.cursor() as cursor:
             cursor.execute(
                 TOUCHED,
                 {
                     "products": _pg_array(products),
-                    "campaigns": _pg_array([c for pk in candidates for c in settings[pk].campaigns]),
-                    "since": previous.data_cutoff,
+                    "campaigns": _pg_array([c for pk in candidates for c in configured[pk].campaigns]),
+                    "since": since,
                     "old_start": old_window.start,
                     "start": Window.ending(run.data_cutoff, days=window_days).start,
                 },
             )
             touched = {pid for (pid,) in cursor.fetchall()}
         touched |= set(
-            Product.objects.filter(pk__in=products, counterfeit_cases__updated_at__gt=previous.data_cutoff).values_list(
+            Product.objects.filter(pk__in=products, counterfeit_cases__updated_at__gt=since).values_list(
                 "pk", flat=True
             )
         )
-        unchanged = sorted(pk for pk in candidates if not settings[pk].products & touched)
+        unchanged = sorted(pk for pk in candidates if not configured[pk].products & touched)
         if unchanged:
             with connection.cursor() as cursor:
                 cursor.execute(

@@ -33,11 +33,17 @@ SCORES = [[4, 4, 3, 5, 4], [2, 3, 3, 4, 1], [5, 5, 5, 5, 5], [4, 5, 4, 4, 4]]
 
 
 def _category_rated(products: int = 2) -> list[Campaign]:
+    """A category whose products were voted on two days ago, their invitations made three days ago: a run's
+    carry-over counts what is dated within minutes of the last run's cut-off as changed (it may have been committed
+    after that run read)."""
     category = rating_ready_category()
     campaigns = []
+    two_days_ago = timezone.now() - timedelta(days=2)
     for n in range(products):
         campaign = campaign_for(ProductFactory(category=category), opens_at=timezone.now() - timedelta(days=10))
-        votes_cast(campaign, SCORES[n:] + SCORES[:n], created_at=timezone.now() - timedelta(days=2))
+        votes_cast(campaign, SCORES[n:] + SCORES[:n], created_at=two_days_ago)
+        Vote.objects.filter(campaign=campaign).update(updated_at=two_days_ago)
+        Invitation.objects.filter(campaign=campaign).update(created_at=two_days_ago - timedelta(days=1))
         campaigns.append(campaign)
     return campaigns
 
@@ -115,6 +121,14 @@ def _vote_out_of_the_window(campaign: Campaign) -> None:
     )
 
 
+def _vote_committed_after_the_run_read(campaign: Campaign) -> None:
+    """A vote dated a minute before the last run's cut-off, committed only after that run read its votes."""
+    cutoff = ScoringRun.objects.filter(kind=ScoringRun.Kind.FULL).latest("data_cutoff").data_cutoff
+    (vote,) = votes_cast(campaign, [[2, 2, 2, 2, 2]], created_at=cutoff - timedelta(minutes=1))
+    Vote.objects.filter(pk=vote.pk).update(updated_at=cutoff - timedelta(minutes=1))
+    Invitation.objects.filter(pk=vote.invitation_id).update(created_at=cutoff - timedelta(minutes=2))
+
+
 def _invited(campaign: Campaign) -> None:
     accepted_invitation(campaign=campaign)
 
@@ -160,6 +174,7 @@ PLANTED = {_invitation_deleted: _invited}
         _score_changed,
         _vote_excluded,
         _vote_added,
+        _vote_committed_after_the_run_read,
         _vote_deleted,
         _vote_out_of_the_window,
         _invited,
