@@ -6,7 +6,8 @@ from typing import Any
 import factory
 from django.utils import timezone
 
-from moderation.models import Case, Choice, ManagerTerm, Question, Rule
+from catalog.models import Product
+from moderation.models import Case, Choice, CounterfeitCase, ManagerTerm, Question, Rule
 from tests.factories import NoteFactory, UserFactory
 
 
@@ -62,3 +63,14 @@ def vote_case(vote: Any, **kwargs: Any) -> Case:
     kwargs.setdefault("rule", RuleFactory())
     kwargs.setdefault("source", Case.Source.REPORT)
     return Case.objects.create(vote=vote, **kwargs)
+
+
+def counterfeit_confirmed(product: Product) -> CounterfeitCase:
+    """A claim that the product's store sold a fake, confirmed by staff: the product is held off the lists."""
+    return CounterfeitCase.objects.create(
+        product=product,
+        store=product.store,
+        status=CounterfeitCase.Status.CONFIRMED,
+        decided_by=CounterfeitCase.DecidedBy.STAFF,
+        decided_at=timezone.now(),
+    )

@@ -11,7 +11,6 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from catalog.models import Category
-from moderation.models import CounterfeitCase
 from ratings import scoring
 from ratings.models import (
     Campaign,
@@ -24,6 +23,7 @@ from ratings.models import (
     Vote,
 )
 from tests.factories import ProductFactory, rating_ready_category
+from tests.moderation.factories import counterfeit_confirmed
 from tests.ratings.eligibility_factories import set_policy
 from tests.ratings.factories import accepted_invitation, campaign_for, votes_cast
 
@@ -152,14 +152,7 @@ def _category_minimum_changed(campaign: Campaign) -> None:
 
 
 def _counterfeit_confirmed(campaign: Campaign) -> None:
-    product = campaign.product
-    CounterfeitCase.objects.create(
-        product=product,
-        store=product.store,
-        status=CounterfeitCase.Status.CONFIRMED,
-        decided_by=CounterfeitCase.DecidedBy.STAFF,
-        decided_at=timezone.now(),
-    )
+    counterfeit_confirmed(campaign.product)
 
 
 #: Changes planted before the first run, to show only with the time that passes before the second.

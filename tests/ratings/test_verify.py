@@ -16,10 +16,10 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from catalog.models import Product
-from moderation.models import CounterfeitCase
 from ratings import fingerprints, scoring
 from ratings.models import Campaign, FactorScore, ProductResult, Vote
 from tests.factories import ProductFactory, rating_ready_category
+from tests.moderation.factories import counterfeit_confirmed
 from tests.ratings.eligibility_factories import set_policy
 from tests.ratings.factories import campaign_for, votes_cast
 
@@ -221,14 +221,7 @@ def test_verify_scores_names_the_product_of_a_tampered_result_row(tamper: dict[s
 def test_verify_scores_leaves_a_product_held_for_a_confirmed_counterfeit_off_the_list() -> None:
     set_policy(min_votes_to_publish=2, list_threshold=1)
     campaign = _rated([[5, 5, 5, 5, 5], [5, 5, 5, 5, 4], [5, 4, 5, 5, 5]])
-    product = campaign.product
-    CounterfeitCase.objects.create(
-        product=product,
-        store=product.store,
-        status=CounterfeitCase.Status.CONFIRMED,
-        decided_by=CounterfeitCase.DecidedBy.STAFF,
-        decided_at=timezone.now(),
-    )
+    counterfeit_confirmed(campaign.product)
 
     run = scoring.run_all(triggered_by="test")
 
