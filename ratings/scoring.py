@@ -1433,9 +1433,10 @@ CARRY_OVER_MARGIN = timedelta(minutes=5)
 def _carry_over_unchanged(run: ScoringRun) -> list[int]:
     """Finish, as the last finished full run left them, the categories of ``run`` nothing of which changed since
     that run's cut-off; returns them. Unchanged: the same settings (``CategorySettings``), every product's latest
-    result from that run or before (no re-score since, no vote or invitation deleted since: ``TOUCHED``), no vote
-    or invitation of its products changed, made or gone out of the window since (``TOUCHED``), no counterfeit claim
-    about them decided or reopened since. Their list (with its places' intervals), reliability and prior are
+    result from that run or before (no re-score since) with its fingerprint (no vote or invitation deleted since:
+    migration 0023 voids it), no vote or invitation of its products changed, made or gone out of the window since
+    (``TOUCHED``), no counterfeit claim about them decided or reopened since. "Since" starts a task's time limit
+    and ``CARRY_OVER_MARGIN`` before that cut-off. Their list (with its places' intervals), reliability and prior are
     copied, their campaigns closed by the cut-off marked scored; no result is written, none would differ. A
     re-run with no new data reads no score (issue 17: at full scale ~0.2 s against ~16 s to score every category).
 
