@@ -1313,10 +1313,7 @@ def _run_category(*, run_id: int, category_id: int) -> CategoryOutcome | None:
             inputs=(inputs := _run_inputs(part.run, window_days=window_days)),
         )
         _reliability_record(run=part.run, category=category, outcome=outcome, inputs=inputs)
-        # Every vote a closed campaign gathered has now been read by a full run: it is scored.
-        Campaign.objects.filter(
-            category=category, status=Campaign.Status.CLOSED, closes_at__lte=part.run.data_cutoff
-        ).update(status=Campaign.Status.SCORED, updated_at=timezone.now())
+        _campaigns_scored(category_ids=[category_id], cutoff=part.run.data_cutoff)
         part.prior = prior
         part.products_scored = outcome.scored
         part.products_changed = outcome.changed
@@ -1401,7 +1398,7 @@ TOUCHED = """
 """
 
 # An unchanged category's list and reliability copied from the run it is carried from, and its part finished
-# with that run's figures.
+# with that run's figures (its closed campaigns are marked scored by ``_campaigns_scored``).
 CARRY_OVER = """
     INSERT INTO ratings_heartlistentry (run_id, category_id, product_id, rank, ranking_score, comprehensive, counted,
                                         rank_low, rank_high, created_at)
@@ -1420,14 +1417,20 @@ CARRY_OVER = """
            settings_digest = before.settings_digest, carried_from_id = %(previous)s
       FROM ratings_scoringruncategory before
      WHERE part.run_id = %(run)s AND before.run_id = %(previous)s AND before.category_id = part.category_id
-       AND part.category_id = ANY(%(categories)s::bigint[]);
-    UPDATE ratings_campaign SET status = 'scored', updated_at = %(now)s
-     WHERE category_id = ANY(%(categories)s::bigint[]) AND status = 'closed' AND closes_at <= %(cutoff)s
+       AND part.category_id = ANY(%(categories)s::bigint[])
 """
 
 
 #: Added to a task's time limit: how long before a run's cut-off a row may be dated and still be committed after.
 CARRY_OVER_MARGIN = timedelta(minutes=5)
+
+
+def _campaigns_scored(*, category_ids: Sequence[int], cutoff: datetime) -> None:
+    """Every vote a campaign closed by the cut-off gathered has now been read by a full run (or carried over
+    unchanged): it is scored."""
+    Campaign.objects.filter(category_id__in=category_ids, status=Campaign.Status.CLOSED, closes_at__lte=cutoff).update(
+        status=Campaign.Status.SCORED, updated_at=timezone.now()
+    )
 
 
 def _carry_over_unchanged(run: ScoringRun) -> list[int]:
@@ -1513,9 +1516,9 @@ def _carry_over_unchanged(run: ScoringRun) -> list[int]:
                         "previous": previous.pk,
                         "categories": _pg_array(unchanged),
                         "now": timezone.now(),
-                        "cutoff": run.data_cutoff,
                     },
                 )
+            _campaigns_scored(category_ids=unchanged, cutoff=run.data_cutoff)
     if unchanged:
         logger.info("scoring run %s: %d categories unchanged since run %s", run.pk, len(unchanged), previous.pk)
     return unchanged
