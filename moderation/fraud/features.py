@@ -905,6 +905,11 @@ def corating(user: I64, product: I64, t: F64, p: FeatureParams) -> tuple[F64, F6
     return corate, lift_out
 
 
+#: ``_beside_volume``: raters within this factor of a rater's number of ratings are its peers, and it needs
+#: this many of them (itself included) to be judged beside them.
+VOLUME_SPAN = 1.5
+VOLUME_PEERS = 20
+
 # --- filler profiles -------------------------------------------------------------------------------------------
 
 
@@ -987,8 +992,18 @@ def filler_profiles(user: I64, product: I64, rating: F64, p: FeatureParams) -> d
         return out
 
     # DegSim is left out of the one number: a bandwagon attacker, rating the most popular items,
-    # resembles honest raters more than most honest raters do
-    profile = (percentile(rdma) + percentile(wdma)) / 2
+    # resembles honest raters more than most honest raters do. A rater with hundreds of ratings reaches
+    # films so little rated that any honest opinion of them weighs in RDMA and WDMA: beside raters of about
+    # as many ratings (``_beside_volume``) such a rater is ordinary, and the lower of the two ranks counts,
+    # so the adjustment only ever clears a rater, never makes one look more like filler (a light rater
+    # ranks higher beside other light raters). On MovieLens 100K with attacks injected (``fraud_eval``
+    # seeds 20-22), the raters of 300+ ratings at or over the account rule's threshold were 18-33% of them
+    # (0.83 on the plain profile) and are 9-19% (0.78 on this one), the honest votes whose raters are there
+    # 13-20% and 12-19%; the attackers' lowest profile in a run moved from 0.83-0.96 to 0.80-0.95 (0.71 in
+    # the worst bandwagon run, either way).
+    plain = (percentile(rdma) + percentile(wdma)) / 2
+    for_volume = (percentile(_beside_volume(rdma, votes)) + percentile(_beside_volume(wdma, votes))) / 2
+    profile = np.fmin(plain, for_volume)
     return {
         "rdma": rdma,
         "wdma": wdma,
@@ -998,3 +1013,35 @@ def filler_profiles(user: I64, product: I64, rating: F64, p: FeatureParams) -> d
         "fmtd": fmtd,
         "profile": profile,
     }
+
+
+def _beside_volume(values: F64, votes: F64) -> F64:
+    """A per-rater deviation measure as it stands beside raters of about as many ratings: its logarithm less
+    the median of its peers' (the raters within a factor ``VOLUME_SPAN`` of its number of ratings but not
+    of exactly as many: a campaign's accounts, often all of one length, are not each other's yardstick; a
+    median, so that those of nearby lengths move it only once they are half of it). NaN where fewer than
+    ``VOLUME_PEERS`` peers are that near (an attack's accounts longer than any honest rater's are judged
+    as they are, with no yardstick), or ``values`` is NaN."""
+    out = np.full(len(values), np.nan)
+    known = np.flatnonzero(~np.isnan(values) & (votes > 0))
+    if len(known) < VOLUME_PEERS:
+        return out
+    x = values[known]
+    positive = x[x > 0]
+    # a rater whose every rating is its item's mean has 0: a floor far below any other keeps it lowest
+    floor = 1e-3 * float(np.median(positive)) if len(positive) else 1e-12
+    order = np.argsort(votes[known], kind="stable")
+    lengths, logs = votes[known][order], np.log(x[order] + floor)
+    distinct = np.unique(lengths)
+    low = np.searchsorted(lengths, distinct / VOLUME_SPAN, side="left")
+    same_from = np.searchsorted(lengths, distinct, side="left")
+    same_to = np.searchsorted(lengths, distinct, side="right")
+    high = np.searchsorted(lengths, distinct * VOLUME_SPAN, side="right")
+    yardstick = np.full(len(distinct), np.nan)
+    for n, (start, a, b, stop) in enumerate(
+        zip(low.tolist(), same_from.tolist(), same_to.tolist(), high.tolist(), strict=True)
+    ):
+        if (a - start) + (stop - b) >= VOLUME_PEERS:
+            yardstick[n] = np.median(np.concatenate((logs[start:a], logs[b:stop])))
+    out[known[order]] = logs - yardstick[np.searchsorted(distinct, lengths)]
+    return out
