@@ -402,23 +402,19 @@ def inject(
     product_brand[product_index] = table.brand_id
 
     # the campaign: a window starting at one of the dataset's own timestamps (none when it has none)
+    target_pos = np.searchsorted(products, target_ids)
+    first_seen = np.full(n_products, np.inf)
+    np.fmin.at(first_seen, product_index, table.timestamp)
     stamps = np.sort(table.timestamp[~np.isnan(table.timestamp)])
     timed = len(stamps) > 0
-    if timed:
-        middle = stamps[int(0.2 * len(stamps)) : max(int(0.8 * len(stamps)), int(0.2 * len(stamps)) + 1)]
-        t0 = float(rng.choice(middle))
-    else:
-        t0 = np.nan
+    t0 = _campaign_start(stamps, first_seen[target_pos], campaign_days, rng) if timed else np.nan
     window_end = t0 + campaign_days * DAY
 
     # rows: pushes on every target, then fillers (bandwagon: the most popular products at the top score)
-    target_pos = np.searchsorted(products, target_ids)
     rows_attacker = [np.repeat(np.arange(n_attackers), len(target_ids))]
     rows_product = [np.tile(target_pos, n_attackers)]
     rows_role = [np.zeros(n_attackers * len(target_ids), dtype=np.int64)]  # 0 push, 1 filler, 2 popular
     # an attacker can only rate what is on sale: products with votes before the campaign
-    first_seen = np.full(n_products, np.inf)
-    np.fmin.at(first_seen, product_index, table.timestamp)
     weights = (first_seen < t0 - 7 * DAY).astype(np.float64) if timed else np.ones(n_products)
     weights[target_pos] = 0.0
     if kind == "bandwagon":
@@ -543,6 +539,24 @@ def inject(
 
 
 # --- helpers -------------------------------------------------------------------------------------------------
+
+
+def _campaign_start(stamps: F64, launched: F64, campaign_days: float, rng: np.random.Generator) -> float:
+    """One of the dataset's timestamps to start a campaign at: in the middle three fifths of the data, once
+    every target has been on sale a week (its first vote); failing that, a later one that leaves the
+    campaign room before the data ends, or the first once they are on sale (the campaign cut short).
+    A campaign that started before its target's first vote had every push clamped to that vote's hour:
+    on a sparse catalogue (most films rated once or twice) the attack became the product's launch, a
+    flood in one second with no history to judge it by."""
+    known = launched[np.isfinite(launched)]
+    on_sale = float(known.max()) + 7 * DAY if len(known) else -np.inf
+    middle = stamps[int(0.2 * len(stamps)) : max(int(0.8 * len(stamps)), int(0.2 * len(stamps)) + 1)]
+    choices = middle[middle >= on_sale]
+    if len(choices) == 0:
+        choices = stamps[(stamps >= on_sale) & (stamps <= stamps[-1] - campaign_days * DAY)]
+    if len(choices) == 0:
+        choices = stamps[np.searchsorted(stamps, min(on_sale, stamps[-1])) :][:1]
+    return float(rng.choice(choices))
 
 
 def _distinct_choices(counts: I64, p: F64, rng: np.random.Generator) -> tuple[I64, I64]:

@@ -475,6 +475,8 @@ def _push_burst(
         # the periods of the product's history OUTSIDE the window (a product younger than two windows
         # counts as one)
         periods = np.maximum(group_span / (2 * width) - 1.0, 1.0)
+        # ... and whether it is younger than ``min_history_days`` besides the window
+        young = group_span - 2 * width < p.min_history_days * DAY
         # the window's own ordinary votes are not part of its yardstick: nine pushes in one fortnight of
         # a quiet product must not raise the rate they are compared with
         base_in_window = _window_counts(group, t, width, baseline)
@@ -517,13 +519,19 @@ def _push_burst(
             # campaign younger than the window, a product every buyer loves), a chance run of ordinary
             # votes out there made the window's evenly spread enthusiasts look like a burst. With a long
             # history both tests agree; the larger p-value is the window's. (Filler-like pushes are few and
-            # far between, and their baseline is the product's long history: the first test alone.)
+            # far between, and their baseline is the product's long history: the first test alone.) On an old
+            # product with fewer than ``burst_min_votes`` ordinary votes outside the window the second test
+            # cannot tell anything: a film rated once in a year and a half, then 24 times in a week, 20 of
+            # them top scores, has nearly all its traffic in that week, so its pushes are "as many as its
+            # traffic allows". Its long quiet history is the evidence there, and the first test alone judges.
             p_value = poisson.sf(same[rows] - 1, expected)
             if not fillers:
                 traffic_in = others[rows] + 1.0
                 traffic_out = np.maximum(outside_n - outside_side, 0.0) + 1.0
                 in_window_share = traffic_in / (traffic_in + traffic_out)
-                p_value = np.maximum(p_value, binom.sf(same[rows] - 1, same[rows] + outside_side, in_window_share))
+                conditioned = binom.sf(same[rows] - 1, same[rows] + outside_side, in_window_share)
+                sparse = ~young[g] & (outside_n < p.burst_min_votes)
+                p_value = np.where(sparse, p_value, np.maximum(p_value, conditioned))
             significant = np.zeros(len(t), dtype=bool)
             significant[rows] = (
                 (p_value * tests <= p.burst_fwer)

@@ -105,6 +105,33 @@ def test_every_attacker_pushes_the_target_within_the_campaign(base: RatingTable,
     assert attacked.timestamp.max() <= base.timestamp.max() + HOUR
 
 
+def test_a_campaign_on_a_product_launched_late_starts_once_it_is_on_sale() -> None:
+    # given a platform whose product 81 is first rated in the last tenth of its time, past the middle where
+    # campaigns start (a sparse catalogue's films are often rated once, late)
+    base = synthetic_dataset(3000, 80, rng=np.random.default_rng(1))
+    stamps = np.sort(base.timestamp)
+    launch = stamps[int(0.9 * len(stamps))]
+    late = RatingTable.from_arrays(
+        user_id=np.array([1, 2]),
+        product_id=np.array([81, 81]),
+        timestamp=np.array([launch, launch + DAY]),
+        scores=np.array([[2.0], [3.0]]),
+    )
+    platform = base.concat(late)
+
+    attacked, injected = inject(
+        platform, "average", attack_size=0.05, filler_size=0.03, targets=np.array([81]), rng=np.random.default_rng(3)
+    )
+
+    # then every push comes a week or more after its first vote, spread over the campaign as before,
+    # not piled onto one second at its launch
+    pushes = attacked.timestamp[injected & (attacked.product_id == 81)]
+    assert len(pushes) == 150
+    assert pushes.min() >= launch + 7 * DAY - HOUR
+    assert len(np.unique(pushes)) >= 100
+    assert pushes.max() <= platform.timestamp.max() + HOUR
+
+
 def test_injected_ids_are_interleaved_with_the_existing_ones_and_the_existing_keep_their_order() -> None:
     existing = np.array([5, 9, 9, 200, 31], dtype=np.int64)  # one id per row, repeats allowed
 

@@ -291,6 +291,44 @@ def test_a_young_campaign_still_shows_a_burst_of_pushes_packed_into_its_last_day
     assert burst[100:].all() and not burst[:100].any()
 
 
+def a_film_rated_once_then_a_week_of_votes(scores: np.ndarray) -> tuple[RatingTable, np.ndarray]:
+    """Honest sessions on 200 products, and product 300: one honest 3 at the start, nothing for a year
+    and a half, then a week of votes with ``scores`` by fresh accounts. Returns the table and those
+    votes' rows."""
+    honest = sessions(3000, 200, weeks=80, rng=np.random.default_rng(11))
+    rng = np.random.default_rng(12)
+    week = START + 78 * 7 * DAY
+    table = honest.concat(votes(np.array([9_000_000]), 300, np.array([START + DAY]), 3.0))
+    table = table.concat(
+        RatingTable.from_arrays(
+            user_id=np.arange(9_000_001, 9_000_001 + len(scores)),
+            product_id=np.full(len(scores), 300),
+            timestamp=week + np.sort(rng.uniform(0, 6 * DAY, len(scores))),
+            scores=scores.reshape(-1, 1).astype(np.float64),
+        )
+    )
+    return table, np.flatnonzero(table.user_id > 9_000_000)
+
+
+def test_a_push_on_a_film_rated_once_in_a_year_and_a_half_is_a_burst() -> None:
+    # given: twenty accounts give it a 5 in one week, four careful ones a 4; its traffic outside that week
+    # is one vote, so the pushes' share of the product's traffic says nothing, its quiet history does
+    table, week = a_film_rated_once_then_a_week_of_votes(np.r_[np.full(20, 5.0), np.full(4, 4.0)])
+
+    burst = flagged_by(table, "burst")
+
+    assert burst[week][:20].all()
+    assert not burst[~np.isin(np.arange(len(table)), week)].any()
+
+
+def test_an_honest_week_of_votes_on_a_film_rated_once_in_a_year_and_a_half_is_no_burst() -> None:
+    # given: the film is rediscovered, twenty-four buyers in a week scoring it as buyers score films
+    scores = np.clip(np.round(np.random.default_rng(13).normal(3.6, 0.9, 24)), 1, 5)
+    table, _ = a_film_rated_once_then_a_week_of_votes(scores)
+
+    assert not flagged_by(table, "burst").any()
+
+
 def test_raters_are_compared_for_degsim_only_with_five_ratings_or_more() -> None:
     # a similarity over one or two co-rated products is noise, and comparing every buyer of a category
     # with every other took a minute a category at full scale: the few heavy raters are compared
