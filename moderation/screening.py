@@ -487,7 +487,8 @@ def votes_screen(
     from moderation.fraud.models import Screener
 
     model = model or current_model()
-    if model is None:
+    if model is None or not Screener.readable(bytes(model.artefact)):
+        # none yet, or one stored by a screener of an older format, fitted on other features: fit one now
         model = screener_train()
     screener = Screener.from_bytes(bytes(model.artefact))
     context = Vote.objects.all()

@@ -45,7 +45,7 @@ F64 = npt.NDArray[np.float64]
 Bools = npt.NDArray[np.bool_]
 
 COUNTED, REVIEW, EXCLUDED = "counted", "review", "excluded"
-_MAGIC = b"LRH-SCREENER\x01"
+_MAGIC = b"LRH-SCREENER\x02"
 
 #: Feature columns the anomaly model sees, and how: "log" = log1p of a count, "raw" = as is.
 ANOMALY_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -425,6 +425,11 @@ class Screener:
     def to_bytes(self) -> bytes:
         """The fitted screener as bytes for the database (pickle: only ever read back by ``from_bytes``)."""
         return _MAGIC + pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL)
+
+    @staticmethod
+    def readable(data: bytes) -> bool:
+        """Whether ``data`` is a screener stored in this code's format (its features are this code's)."""
+        return bytes(data).startswith(_MAGIC)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Screener:

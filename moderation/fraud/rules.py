@@ -21,7 +21,8 @@ False positives of each rule on real honest raters: the share of MovieLens 100K'
   0.005% when the conditional test was dropped for every old product; 0% on a second honest set,
   MovieLens's 2016 small cut of 100,004 votes by 671 raters over 21 years: ``bench/movielens.py``);
 * ``account_flagged``: 0% (0.22% when it followed those honest bursts to the rest of their raters'
-  votes: it only follows other flagged votes);
+  votes: it only follows other flagged votes), with raters of the rarest products (``rater_rarity``
+  0.9 and up) following as filler-like ones do; 0% on the 2016 set too;
 * ``off_consensus``: on 1.5% of votes, never flagging alone (weight 0.2);
 * ``device_group`` (5 accounts through one device within a week, over every category) and
   ``network_group`` (8 through one network), ``shared_device``, ``shared_network``: 0% with the raters
@@ -160,6 +161,9 @@ class Thresholds:
     #: 5%/3% cut 37%, bandwagon 5%/10% precision 0.932).
     account_flag_share: float = 0.25
     account_profile: float = 0.78
+    #: ... or its rarity (``rater_rarity``, 0-1: how little rated the products it rates are) at least this;
+    #: such a rater's push in a burst window is never an ordinary rater's either.
+    account_rarity: float = 0.9
     #: Raters in bursts on two products or more that make a product's burst a group's (see
     #: ``burst_edge``).
     burst_core_raters: int = 3
@@ -364,7 +368,8 @@ def apply_rules(
     # rater, ordinary in a long history of other ratings, who pushed the product that week is not in
     # it (a profile over a handful of ratings says nothing: such a rater stays in)
     profile = np.nan_to_num(col("rater_profile"), nan=1.0)
-    ordinary = (profile < th.burst_profile) & (col("rater_votes") >= th.burst_profile_votes)
+    rare = np.nan_to_num(col("rater_rarity"), nan=0.0) >= th.account_rarity
+    ordinary = (profile < th.burst_profile) & (col("rater_votes") >= th.burst_profile_votes) & ~rare
     push = (col("push_bursts") >= 1) & ~ordinary
     window_hours = int(round(fp.burst_window_days * 24))
     reasons.add(
@@ -428,7 +433,7 @@ def apply_rules(
     # are few beside it, or the rater's profile looks like filler (or a strong rule caught one)
     share = np.bincount(user[telling], minlength=n_users)[user] / np.maximum(col("rater_votes"), 1.0)
     attacker_like = (others >= th.account_flag_votes) & (
-        (profile >= th.account_profile) | (share >= th.account_flag_share)
+        (profile >= th.account_profile) | (share >= th.account_flag_share) | rare
     )
     flagged = (attacker_like | (strong_others >= 1)) & ~suspicious
     reasons.add("account_flagged", flagged, votes=others)

@@ -179,6 +179,37 @@ def test_a_heavy_honest_rater_reaching_rarely_rated_products_is_judged_beside_ra
     assert np.median(per_rater(profile, table, attackers)) > np.quantile(profile[light], 0.8)
 
 
+def test_an_average_attack_whose_fillers_sit_at_the_means_still_ranks_among_the_rarest_raters() -> None:
+    # given: honest raters who rate popular products most, and thirty accounts whose fillers, drawn from the
+    # whole catalogue, sit at their products' means (so their deviation, RDMA, looks ordinary)
+    honest = sessions(1500, 300, weeks=26, rng=np.random.default_rng(4))
+    attackers = np.arange(20_000_001, 20_000_031)
+    rng = np.random.default_rng(7)
+    means = product_means(honest)
+    table = honest
+    for rater in attackers:
+        filler = rng.choice(np.arange(1, 301), size=20, replace=False)
+        table = table.concat(
+            RatingTable.from_arrays(
+                user_id=np.full(21, rater),
+                product_id=np.r_[filler, 150],
+                timestamp=START + 90 * DAY + rng.uniform(0, 3 * HOUR, 21),
+                scores=np.r_[np.clip(np.round(means[filler]), 1, 5), 5.0].reshape(-1, 1),
+            )
+        )
+
+    features = rater_features(table)
+    rarity = features.column("rater_rarity")
+
+    # their filler profile alone would not follow a flagged push to their fillers
+    assert np.median(per_rater(features.column("rater_profile"), table, attackers)) < Thresholds().account_profile
+    # but they are among the raters of the rarest products, where few honest raters are
+    threshold = Thresholds().account_rarity
+    assert np.median(per_rater(rarity, table, attackers)) >= threshold
+    honest_raters = np.unique(honest.user_id)
+    assert np.mean(per_rater(rarity, table, honest_raters) >= threshold) <= 0.12
+
+
 def test_the_screener_keeps_its_false_positive_budget_on_honest_data() -> None:
     honest = synthetic_dataset(3000, 120, rng=np.random.default_rng(6))
 

@@ -175,6 +175,23 @@ def test_the_nightly_screening_trains_then_judges_every_vote_with_the_new_model(
     assert dict(VoteScreening.objects.values_list("vote_id", "verdict")) == verdicts
 
 
+def test_a_model_stored_by_an_older_screener_is_replaced_by_a_new_one_before_screening(
+    shampoo_with_a_ring: Any,
+) -> None:
+    # given: the current model was stored by the screener before its features changed (another format)
+    old = screening.screener_train()
+    ScreeningModel.objects.filter(pk=old.pk).update(artefact=b"LRH-SCREENER\x01" + bytes(old.artefact)[13:])
+
+    outcome = screening.votes_screen()
+
+    # then: votes are screened, by a model fitted now, which becomes the current one
+    target, genuine, ring = shampoo_with_a_ring
+    assert outcome.screened == len(genuine) + len(ring)
+    current = ScreeningModel.objects.get(is_current=True)
+    assert current.pk != old.pk
+    assert VoteScreening.objects.filter(model=current).count() == outcome.screened
+
+
 def test_a_managers_decision_wins_over_the_model(shampoo_with_a_ring: Any) -> None:
     _target, _genuine_votes, ring = shampoo_with_a_ring
     spared = ring[0]
