@@ -1044,7 +1044,7 @@ def filler_profiles(user: I64, product: I64, rating: F64, p: FeatureParams) -> d
 
 
 def _beside_volume(values: F64, votes: F64) -> F64:
-    """A per-rater deviation measure as it stands beside raters of about as many ratings: its logarithm less
+    """A per-rater measure (``rarity``'s reach) as it stands beside raters of about as many ratings: its logarithm less
     the median of its peers' (the raters within a factor ``VOLUME_SPAN`` of its number of ratings but not
     of exactly as many: a campaign's accounts, often all of one length, are not each other's yardstick; a
     median, so that those of nearby lengths move it only once they are half of it). Where fewer than
@@ -1057,7 +1057,7 @@ def _beside_volume(values: F64, votes: F64) -> F64:
         return out
     x = values[known]
     positive = x[x > 0]
-    # a rater whose every rating is its item's mean has 0: a floor far below any other keeps it lowest
+    # a value of 0 (none here: the reach is 1 / a count) would have no logarithm: a floor far below any other
     floor = 1e-3 * float(np.median(positive)) if len(positive) else 1e-12
     order = np.argsort(votes[known], kind="stable")
     lengths, logs = votes[known][order], np.log(x[order] + floor)

@@ -434,7 +434,7 @@ class Screener:
     @classmethod
     def from_bytes(cls, data: bytes) -> Screener:
         """A screener stored by ``to_bytes``. Only for bytes this code wrote to our own database."""
-        if not data.startswith(_MAGIC):
+        if not cls.readable(data):
             raise ValueError("not a stored screener (or a stored screener of another format version)")
         # The bytes come from our own database, written by Screener.to_bytes; never from a user.
         screener = pickle.loads(data[len(_MAGIC) :])  # noqa: S301 - our own database bytes  # nosec B301

@@ -108,19 +108,27 @@ def product_means(table: RatingTable) -> np.ndarray:
     return np.bincount(table.product_id, weights=table.vote_mean) / np.maximum(np.bincount(table.product_id), 1)
 
 
-def with_average_attack(honest: RatingTable, attackers: np.ndarray, rng: np.random.Generator) -> RatingTable:
-    """``attackers`` each rate 15 of the less popular products near their means and push product 150."""
+def with_average_attack(
+    honest: RatingTable,
+    attackers: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    first: int = 100,
+    fillers: int = 15,
+    noise: float = 0.3,
+) -> RatingTable:
+    """``attackers`` each rate ``fillers`` of products ``first``..300 near their means (``noise``: the sd around
+    them) and push product 150 with a 5, all in one sitting."""
     means = product_means(honest)
     table = honest
     for rater in attackers:
-        filler = rng.choice(np.arange(100, 301), size=15, replace=False)
-        scores = np.clip(np.round(means[filler] + rng.normal(0, 0.3, 15)), 1, 5)
-        when = START + 90 * DAY + rng.uniform(0, 3 * HOUR, 16)
+        filler = rng.choice(np.arange(first, 301), size=fillers, replace=False)
+        scores = np.clip(np.round(means[filler] + rng.normal(0, noise, fillers)), 1, 5)
         table = table.concat(
             RatingTable.from_arrays(
-                user_id=np.full(16, rater),
+                user_id=np.full(fillers + 1, rater),
                 product_id=np.r_[filler, 150],
-                timestamp=when,
+                timestamp=START + 90 * DAY + rng.uniform(0, 3 * HOUR, fillers + 1),
                 scores=np.r_[scores, 5.0].reshape(-1, 1),
             )
         )
@@ -149,19 +157,7 @@ def test_an_average_attack_whose_fillers_sit_at_the_means_still_ranks_among_the_
     # whole catalogue, sit at their products' means (so their deviation, RDMA, looks ordinary)
     honest = sessions(1500, 300, weeks=26, rng=np.random.default_rng(4))
     attackers = np.arange(20_000_001, 20_000_031)
-    rng = np.random.default_rng(7)
-    means = product_means(honest)
-    table = honest
-    for rater in attackers:
-        filler = rng.choice(np.arange(1, 301), size=20, replace=False)
-        table = table.concat(
-            RatingTable.from_arrays(
-                user_id=np.full(21, rater),
-                product_id=np.r_[filler, 150],
-                timestamp=START + 90 * DAY + rng.uniform(0, 3 * HOUR, 21),
-                scores=np.r_[np.clip(np.round(means[filler]), 1, 5), 5.0].reshape(-1, 1),
-            )
-        )
+    table = with_average_attack(honest, attackers, np.random.default_rng(7), first=1, fillers=20, noise=0.0)
 
     features = rater_features(table)
     rarity = features.column("rater_rarity")
@@ -208,19 +204,17 @@ def test_an_honest_rater_whose_push_falls_in_an_attacks_burst_keeps_its_other_vo
     table = honest.concat(attack)
     # an honest rater whose ratings stray from the films' means a little more than most (a filler
     # profile above 0.8: the raters of a fifth of MovieLens's votes), pushing the same film that week
-    high = 0.82
-    low = 0.8
     profile = rater_features(table).column("rater_profile")
     counts = np.bincount(table.user_id)[table.user_id]
     rated = np.isin(table.user_id, table.user_id[table.product_id == 250])
-    mild = (profile >= low) & (profile < high) & (counts >= 8) & ~rated
+    mild = (profile >= 0.8) & (profile < 0.82) & (counts >= 8) & ~rated
     for rater in np.unique(table.user_id[mild]).tolist():
         pushed = table.concat(votes(np.array([rater]), 250, np.array([week + 3 * DAY]), 5.0))
         features = rater_features(pushed)
         own = pushed.user_id == rater
-        if low <= features.column("rater_profile")[own][0] < high:
+        if 0.8 <= features.column("rater_profile")[own][0] < 0.82:
             break
-    assert low <= features.column("rater_profile")[own][0] < high
+    assert 0.8 <= features.column("rater_profile")[own][0] < 0.82
 
     reasons = apply_rules(pushed, features).reasons
 
