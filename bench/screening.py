@@ -49,7 +49,9 @@ wrongly excluded).
 
 ``--code-root DIR``: run the children with the ``moderation`` package found in DIR (an earlier copy
 of the code, e.g. ``git archive main moderation | tar -x -C DIR``), to measure before and after on the
-same data.
+same data. The children run in DIR (Celery's Django fix-up puts the working directory first on
+``sys.path``: run from the checkout, they measured the checkout's code whatever DIR said) and stop if
+``moderation`` was imported from anywhere else.
 """
 
 import argparse
@@ -613,6 +615,9 @@ def child(job: str) -> None:
     from moderation.fraud import models as fraud_models
     from xhs.celery import app
 
+    wanted = Path(_moderation_path(_code_root_from_argv())).resolve()
+    if Path(screening.__file__).resolve().parent != wanted:
+        raise SystemExit(f"measuring the wrong code: moderation was imported from {screening.__file__}, not {wanted}")
     # re-scores are enqueued (to an in-process broker nobody reads), not run inline as eagerly would
     app.conf.task_always_eager = False
     app.conf.broker_url = "memory://"
@@ -670,10 +675,13 @@ def child(job: str) -> None:
 def run_child(job: str, code_root: str | None) -> dict[str, Any]:
     command = [sys.executable, str(Path(__file__).resolve()), "--child", job]
     if code_root:
+        code_root = str(Path(code_root).resolve())
         command += ["--code-root", code_root]
     sql("CHECKPOINT")
     print(f"{job}: starting (load average {load_average()})", flush=True)
-    done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603 - our own script
+    # in the code root's directory: Celery's Django fix-up puts the working directory first on sys.path,
+    # which would shadow an earlier copy of the moderation package with the checkout's
+    done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=code_root or ROOT)  # noqa: S603 - our own script
     if done.returncode != 0:
         print(done.stdout[-3000:], done.stderr[-5000:], sep="\n")
         raise SystemExit(f"the {job} child failed ({done.returncode})")

@@ -15,6 +15,7 @@ batch_workers flush.
 """
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -305,12 +306,19 @@ def test_the_verify_scores_bench_finds_no_difference_and_prints_its_table(bench_
 
 
 @pytest.mark.postgres
-def test_the_screening_bench_prepares_its_rings_and_prints_its_table(bench_database: BenchDatabase) -> None:
+def test_the_screening_bench_prepares_its_rings_and_prints_its_table(
+    bench_database: BenchDatabase, tmp_path: Path
+) -> None:
     bench_database.with_demo_data()
+    # an earlier copy of the code to measure: the children must import it, not the checkout's (they stop if not)
+    shutil.copytree(
+        settings.BASE_DIR / "moderation", tmp_path / "moderation", ignore=shutil.ignore_patterns("__pycache__")
+    )
 
     prepared = bench_database.run("screening.py", "--prepare", "--keep-base")
-    output = bench_database.run("screening.py")
+    output = bench_database.run("screening.py", "--code-root", str(tmp_path))
 
+    assert f"code: {tmp_path} (moderation from {tmp_path / 'moderation'})" in output
     assert "ring accounts" in prepared
     assert "full bound (bulk SQL + numpy)" in output
     assert "bound's result check: 0 rows differ from the job's output" in output

@@ -3,6 +3,7 @@ rated together, quiet and busy products): it stays silent; and on a planted grou
 Pure numpy: no database."""
 
 import numpy as np
+import pytest
 
 from moderation.fraud.attacks import synthetic_dataset
 from moderation.fraud.data import RatingTable
@@ -278,6 +279,36 @@ def test_a_young_campaign_still_shows_a_burst_of_pushes_packed_into_its_last_day
     burst = flagged_by(table, "burst")
 
     assert burst[100:].all() and not burst[:100].any()
+
+
+def campaign(first_rater: int, product: int, opens: float, rng: np.random.Generator, n: int = 300) -> RatingTable:
+    """A four-week campaign of ``n`` buyers of a well-liked product: half of them vote in its first week
+    (the invitations' rush), fewer every day after; each scores it as buyers of a good product do."""
+    return RatingTable.from_arrays(
+        user_id=np.arange(first_rater, first_rater + n),
+        product_id=np.full(n, product),
+        timestamp=opens + np.sort(rng.uniform(0, 1, n) ** 2) * 28 * DAY,
+        scores=np.clip(np.round(rng.normal(4.4, 0.7, n)), 1, 5).reshape(-1, 1),
+    )
+
+
+@pytest.mark.parametrize("later", ["a straggler six weeks on", "the next campaign half a year on"])
+def test_a_good_products_campaign_rush_beside_quiet_weeks_is_no_burst(later: str) -> None:
+    # given: a category of ordinary products, and a good one whose campaign brought three hundred votes in
+    # four weeks; the weeks after it are empty, but for one late vote or the product's next campaign
+    rng = np.random.default_rng(21)
+    honest = sessions(2000, 100, weeks=40, rng=rng)
+    opens = START + 7 * 7 * DAY
+    table = honest.concat(campaign(8_000_000, 500, opens, rng))
+    if later == "a straggler six weeks on":
+        table = table.concat(votes(np.array([8_100_000]), 500, np.array([opens + 10 * 7 * DAY]), 4.0))
+    else:
+        table = table.concat(campaign(8_100_000, 500, opens + 26 * 7 * DAY, rng))
+    good = table.product_id == 500
+
+    # then: its many buyers' verdict is its consensus, not the category's mean: nobody pushed it
+    assert not flagged_by(table, "burst")[good].any()
+    assert np.count_nonzero(np.abs(rater_features(table).column("consensus_dev")[good]) >= 1) < 0.3 * good.sum()
 
 
 def a_film_rated_once_then_a_week_of_votes(scores: np.ndarray) -> tuple[RatingTable, np.ndarray]:
