@@ -75,6 +75,7 @@ def screening_rule() -> Rule:
 #: become current.
 _APPLY_LOCK = 0x5C_0001
 _TRAIN_LOCK = 0x5C_0002
+_REFIT_LOCK = 0x5C_0003
 
 
 def _serialised(key: int) -> None:
@@ -465,6 +466,21 @@ def shared_fingerprint_groups(key: str) -> RaterFingerprints | None:
     return groups if isinstance(groups, RaterFingerprints) else None
 
 
+def _current_or_fitted() -> ScreeningModel:
+    """The current model, fitted now when there is none or it was stored by a screener of another format
+    (fitted on other features), by one process at a time: the others wait and screen with the model it
+    stored. After a release that changed the features, every vote's screening task would otherwise fit a
+    model of its own, each reading every vote."""
+    from moderation.fraud.models import Screener
+
+    with transaction.atomic():
+        _serialised(_REFIT_LOCK)
+        model = current_model()
+        if model is not None and Screener.readable(bytes(model.artefact)):
+            return model
+        return screener_train()
+
+
 def votes_screen(
     *,
     vote_ids: Sequence[int] | None = None,
@@ -488,8 +504,7 @@ def votes_screen(
 
     model = model or current_model()
     if model is None or not Screener.readable(bytes(model.artefact)):
-        # none yet, or one stored by a screener of an older format, fitted on other features: fit one now
-        model = screener_train()
+        model = _current_or_fitted()
     screener = Screener.from_bytes(bytes(model.artefact))
     context = Vote.objects.all()
     if category_ids is not None:

@@ -18,6 +18,7 @@ from moderation.reasons import REASON_TEXT
 from moderation.tasks import sweep_unscreened
 from ratings.models import Campaign, ProductResult, RatingPolicy, Vote
 from ratings.services import fingerprint, vote_submit
+from tests.concurrency import run_at_once
 from tests.factories import OrderLineFactory, ProductFactory, rating_ready_category
 from tests.moderation.factories import manager
 from tests.ratings.factories import accepted_invitation, campaign_for, votes_cast
@@ -190,6 +191,25 @@ def test_a_model_stored_by_an_older_screener_is_replaced_by_a_new_one_before_scr
     current = ScreeningModel.objects.get(is_current=True)
     assert current.pk != old.pk
     assert VoteScreening.objects.filter(model=current).count() == outcome.screened
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_after_a_release_that_changed_the_features_one_task_fits_the_new_model_and_the_others_use_it(
+    shampoo_with_a_ring: Any,
+) -> None:
+    # given: the current model is of an older format, and three votes' screening tasks start at once
+    _target, genuine, _ring = shampoo_with_a_ring
+    old = screening.screener_train()
+    ScreeningModel.objects.filter(pk=old.pk).update(artefact=b"LRH-SCREENER\x01" + bytes(old.artefact)[13:])
+
+    _results, errors = run_at_once(lambda i: screening.votes_screen(vote_ids=[genuine[i].pk]), threads=3)
+
+    # then: one new model was fitted, and each vote was screened by it
+    assert errors == []
+    fitted = ScreeningModel.objects.exclude(pk=old.pk)
+    assert fitted.count() == 1 and fitted.get().is_current
+    assert set(VoteScreening.objects.filter(vote__in=genuine[:3]).values_list("model", flat=True)) == {fitted.get().pk}
 
 
 def test_a_managers_decision_wins_over_the_model(shampoo_with_a_ring: Any) -> None:
