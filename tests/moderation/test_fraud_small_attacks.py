@@ -153,3 +153,35 @@ def test_a_campaigns_stragglers_on_a_quiet_product_are_in_its_burst() -> None:
     # then all nine pushes are the burst's, the three stragglers chained to the week before them
     assert np.count_nonzero(burst[pushes]) == 9
     assert not burst[: len(honest)].any()
+
+
+def test_rare_fillers_leading_a_burst_by_five_days_are_chained_to_it() -> None:
+    # given a product that a few dozen honest raters rated over half a year, and nine accounts whose forty
+    # fillers are drawn from the whole catalogue (most of it rarely rated: they are the rarest raters there
+    # are): three push it in the campaign's first two days, six more from five days later (the average
+    # attack's target 991 on MovieLens 100K, seed 40, to the day)
+    honest = honest_platform()
+    counts = np.bincount(honest.product_id)
+    target = int(np.flatnonzero((counts >= 20) & (counts <= 30))[0])
+    days = [0.0, 0.75, 1.85, 6.67, 8.23, 9.88, 11.76, 12.38, 12.87]
+    rng = np.random.default_rng(23)
+    table = honest
+    for rater, day in zip(ATTACKERS, days, strict=True):
+        filler = rng.choice(np.setdiff1d(np.arange(1, 301), [target]), size=40, replace=False)
+        table = table.concat(
+            RatingTable.from_arrays(
+                user_id=np.full(41, rater),
+                product_id=np.r_[target, filler],
+                timestamp=START + 80 * DAY + day * DAY + np.sort(rng.uniform(0, HOUR, 41)),
+                scores=np.r_[5.0, rng.integers(1, 6, 40)].reshape(-1, 1),
+            )
+        )
+    pushes = np.isin(table.user_id, ATTACKERS) & (table.product_id == target)
+    features = rater_features(table)
+    assert (features.column("rater_rarity")[pushes] >= 0.9).all()
+
+    burst = apply_rules(table, features).reasons.has("burst")
+
+    # then the three leaders are the burst's too, across five days (half a window chained only the six)
+    assert np.count_nonzero(burst[pushes]) == 9
+    assert not burst[: len(honest)].any()
