@@ -127,25 +127,31 @@ def test_a_heavy_raters_strong_pushes_where_a_groups_fillers_landed_are_spared_i
     assert np.flatnonzero(strong).tolist() == [20, 21]
 
 
+def with_nine_fillers_on_days(honest: RatingTable, target: int, days: list[float]) -> RatingTable:
+    """The nine accounts, each pushing the target with a 5 on its day (from the 80th), in a session with forty
+    fillers drawn from the whole catalogue at random scores."""
+    rng = np.random.default_rng(23)
+    table = honest
+    for rater, day in zip(ATTACKERS, days, strict=True):
+        filler = rng.choice(np.setdiff1d(np.arange(1, 301), [target]), size=40, replace=False)
+        table = table.concat(
+            RatingTable.from_arrays(
+                user_id=np.full(41, rater),
+                product_id=np.r_[target, filler],
+                timestamp=START + 80 * DAY + day * DAY + np.sort(rng.uniform(0, HOUR, 41)),
+                scores=np.r_[5.0, rng.integers(1, 6, 40)].reshape(-1, 1),
+            )
+        )
+    return table
+
+
 def test_a_campaigns_stragglers_on_a_quiet_product_are_in_its_burst() -> None:
     # given a product a handful of honest raters rated over half a year, and nine filler accounts pushing it:
     # six within a week, then three more a few days apart (too few for a burst of their own)
     honest = honest_platform()
     counts = np.bincount(honest.product_id)
     quiet = int(np.flatnonzero((counts > 0) & (counts <= 12))[0])
-    days = [0.0, 0.0, 0.1, 0.2, 3.0, 6.5, 7.6, 10.1, 12.2]
-    rng = np.random.default_rng(23)
-    table = honest
-    for rater, day in zip(ATTACKERS, days, strict=True):
-        filler = rng.choice(np.setdiff1d(np.arange(1, 301), [quiet]), size=40, replace=False)
-        table = table.concat(
-            RatingTable.from_arrays(
-                user_id=np.full(41, rater),
-                product_id=np.r_[quiet, filler],
-                timestamp=START + 80 * DAY + day * DAY + np.sort(rng.uniform(0, HOUR, 41)),
-                scores=np.r_[5.0, rng.integers(1, 6, 40)].reshape(-1, 1),
-            )
-        )
+    table = with_nine_fillers_on_days(honest, quiet, [0.0, 0.0, 0.1, 0.2, 3.0, 6.5, 7.6, 10.1, 12.2])
     pushes = np.isin(table.user_id, ATTACKERS) & (table.product_id == quiet)
 
     burst = apply_rules(table, rater_features(table)).reasons.has("burst")
@@ -163,19 +169,7 @@ def test_rare_fillers_leading_a_burst_by_five_days_are_chained_to_it() -> None:
     honest = honest_platform()
     counts = np.bincount(honest.product_id)
     target = int(np.flatnonzero((counts >= 20) & (counts <= 30))[0])
-    days = [0.0, 0.75, 1.85, 6.67, 8.23, 9.88, 11.76, 12.38, 12.87]
-    rng = np.random.default_rng(23)
-    table = honest
-    for rater, day in zip(ATTACKERS, days, strict=True):
-        filler = rng.choice(np.setdiff1d(np.arange(1, 301), [target]), size=40, replace=False)
-        table = table.concat(
-            RatingTable.from_arrays(
-                user_id=np.full(41, rater),
-                product_id=np.r_[target, filler],
-                timestamp=START + 80 * DAY + day * DAY + np.sort(rng.uniform(0, HOUR, 41)),
-                scores=np.r_[5.0, rng.integers(1, 6, 40)].reshape(-1, 1),
-            )
-        )
+    table = with_nine_fillers_on_days(honest, target, [0.0, 0.75, 1.85, 6.67, 8.23, 9.88, 11.76, 12.38, 12.87])
     pushes = np.isin(table.user_id, ATTACKERS) & (table.product_id == target)
     features = rater_features(table)
     assert (features.column("rater_rarity")[pushes] >= 0.9).all()
