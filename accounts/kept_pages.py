@@ -16,20 +16,28 @@ carrying messages (after a form) is rendered afresh, as any other page. Tests co
 page rendered afresh, so a variable the shell starts to read and this module does not supply shows up as a
 difference.
 
-Two cache round trips serve a kept page: the session, then the account with everything the page needs (the
-page, the header's figures, the condition the page needs: a brand's link, ``Gate``), read together; the
-account's copy goes to Django's sign-in through ``accounts.backends.accounts_read_with``, which still makes all
-its checks. So the page cannot sit behind ``login_required``, which reads the account first: ``kept_page`` sends
-a visitor who is not signed in to sign in itself. The page is kept as UTF-8 bytes cut at its slots, so serving
-it joins the pieces once, neither decoding, encoding nor searching its ~90 KB.
+One cache round trip serves a kept page: the session with the account and everything the page needs (the page's
+version, the header's figures, the condition the page needs: a brand's link, ``Gate``), read together. Naming
+those keys takes the account's id before the session is read, so the page gives the browser that id back in a
+cookie (``HINT_COOKIE``): a hint, never trusted. Its keys are read beside the session and used only when the
+session's account is that one; otherwise (a first visit, another account signed in on the same browser, a forged
+cookie) a second trip reads the session's account's keys. The account's copy goes to Django's sign-in through
+``accounts.backends.accounts_read_with``, which still makes all its checks. So the page cannot sit behind
+``login_required``, which reads the account first: ``kept_page`` sends a visitor who is not signed in to sign in
+itself. The page is kept as UTF-8 bytes cut at its slots, so serving it joins the pieces once, neither decoding,
+encoding nor searching its ~90 KB; and a process keeps the bodies it served (``_Bodies``), so the round trip
+reads a page's version, not its body.
 """
 
 import re
 import secrets
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
+from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.views import redirect_to_login
 from django.contrib.messages import get_messages
@@ -44,15 +52,25 @@ from django.utils.translation import get_language
 from accounts.backends import accounts_read_with, user_key
 from accounts.header import header_get, header_key
 from accounts.models import User
+from xhs.sessions import SessionStore
 
 #: Stand-ins in a kept page; plain letters and digits, so escaping leaves them as they are.
 CSRF_SLOT = "keptpageCSRFslot7f3c"
 PATH_SLOT = "keptpagePATHslot7f3c"
 _CSRF, _PATH = CSRF_SLOT.encode(), PATH_SLOT.encode()
 _SLOTS = re.compile(b"(" + _CSRF + b"|" + _PATH + b")")
-_CHAR_INDEX = {char: i for i, char in enumerate(CSRF_ALLOWED_CHARS)}
-#: Random bytes below this, taken modulo the number of characters, are uniform over them (248 = 4 × 62).
-_UNIFORM_BELOW = 256 - 256 % len(CSRF_ALLOWED_CHARS)
+#: The account a kept page was last served to in this browser: which keys to read beside the session.
+HINT_COOKIE = "kept_for"
+#: A mask character and a secret's character to the token's: the secret's shifted by the mask's (Django's cipher).
+_CIPHER = {
+    (shift, char): CSRF_ALLOWED_CHARS[(i + j) % len(CSRF_ALLOWED_CHARS)]
+    for j, shift in enumerate(CSRF_ALLOWED_CHARS)
+    for i, char in enumerate(CSRF_ALLOWED_CHARS)
+}
+#: A random byte to a mask character: bytes below 248 = 4 × 62, taken modulo the number of characters, are
+#: uniform over them; the others are dropped (``_NOT_UNIFORM``).
+_MASK_CHARS = bytes(ord(CSRF_ALLOWED_CHARS[byte % len(CSRF_ALLOWED_CHARS)]) for byte in range(256))
+_NOT_UNIFORM = bytes(range(256 - 256 % len(CSRF_ALLOWED_CHARS), 256))
 
 
 class _Request:
@@ -90,6 +108,70 @@ def _keys(user_id: int, name: str, gate: Gate) -> list[str]:
     return [user_key(user_id), gate.key(user_id), header_key(user_id), _page_key(user_id, name)]
 
 
+def _hinted_user_id(request: HttpRequest) -> int | None:
+    value = request.COOKIES.get(HINT_COOKIE, "")
+    return int(value) if value.isdigit() and len(value) < 19 else None
+
+
+def _read_with_session(request: HttpRequest, keys: list[str]) -> dict[str, Any]:
+    """``keys`` and the session's cached copy in one round trip; the session takes its copy from there."""
+    session = request.session
+    if not isinstance(session, SessionStore) or not session.session_key:
+        return cast(dict[str, Any], cache.get_many(keys))
+    found = cast(dict[str, Any], cache.get_many([session.cache_key, *keys]))
+    session.load_from(found)
+    return found
+
+
+class _Bodies:
+    """The bodies of the kept pages this process served lately, by render, the least recently used dropped past
+    ``budget`` bytes. The cache holds a page's version and render (a random token) under the page's key, and its
+    body, cut at its slots, under the render's (``_body_key``): a process holding that render serves it without
+    reading its ~90 KB again. That read and its unpickling were an eighth of a warm brand page's CPU."""
+
+    def __init__(self, budget: int) -> None:
+        self._held: OrderedDict[str, tuple[bytes, ...]] = OrderedDict()
+        self._bytes = 0
+        self._budget = budget
+        self._lock = threading.Lock()
+
+    def get(self, token: str) -> tuple[bytes, ...] | None:
+        with self._lock:
+            held = self._held.get(token)
+            if held is not None:
+                self._held.move_to_end(token)
+            return held
+
+    def put(self, token: str, parts: tuple[bytes, ...]) -> None:
+        size = sum(map(len, parts))
+        with self._lock:
+            if token in self._held or size > self._budget:
+                return
+            self._held[token] = parts
+            self._bytes += size
+            while self._bytes > self._budget:
+                _, dropped = self._held.popitem(last=False)
+                self._bytes -= sum(map(len, dropped))
+
+
+#: Bytes of kept pages one process holds: a few hundred brand pages.
+LOCAL_BYTES = 32 * 2**20
+_bodies = _Bodies(LOCAL_BYTES)
+
+
+def _body_key(token: str) -> str:
+    return f"accounts:kept:body:{token}"
+
+
+def _body_read(token: str) -> tuple[bytes, ...] | None:
+    """A render's body from the cache (another process rendered it), then held here; None when it is gone."""
+    held = cache.get(_body_key(token))
+    if not (isinstance(held, tuple) and all(isinstance(part, bytes) for part in held)):
+        return None
+    _bodies.put(token, held)
+    return held
+
+
 def _session_user_id(request: HttpRequest) -> int | None:
     try:
         return int(request.session[SESSION_KEY])
@@ -109,12 +191,18 @@ def kept_page(
     """``template`` rendered with ``context(user)``, kept ``seconds`` as ``name`` for the signed-in account; None
     when the account does not pass ``gate`` or ``context`` gives None (nothing to show this account: nothing is
     kept). A visitor not signed in is sent to sign in, as ``login_required`` would."""
+    hint = _hinted_user_id(request)
+    found = _read_with_session(request, _keys(hint, name, gate)) if hint is not None else {}
     user_id = _session_user_id(request)
-    found = cache.get_many(_keys(user_id, name, gate)) if user_id is not None else {}
+    if user_id != hint:
+        found = cache.get_many(_keys(user_id, name, gate)) if user_id is not None else {}
     with accounts_read_with(found):
         signed_in = request.user.is_authenticated
     if not signed_in:
-        return redirect_to_login(request.get_full_path())
+        to_sign_in = redirect_to_login(request.get_full_path())
+        if hint is not None:
+            to_sign_in.delete_cookie(HINT_COOKIE, samesite="Lax")
+        return to_sign_in
     user = cast(User, request.user)  # every value below is looked up under its own id, never the session's
     if not gate.check(user.pk, kept=found.get(gate.key(user.pk))):
         return None
@@ -125,9 +213,10 @@ def kept_page(
     key = _page_key(user.pk, name)
     kept = found.get(key)
     version = (_stamp(user), header.unread, header.is_manager)
-    if isinstance(kept, tuple) and len(kept) == 2 and kept[0] == version and isinstance(kept[1], tuple):
-        parts = list(kept[1])
-    else:
+    held = None
+    if isinstance(kept, tuple) and len(kept) == 2 and kept[0] == version and isinstance(kept[1], str):
+        held = _bodies.get(kept[1]) or _body_read(kept[1])
+    if held is None:
         values = context(user)
         if values is None:
             return None
@@ -139,16 +228,29 @@ def kept_page(
             "unread_notifications": header.unread,
             "messages": (),
         }
-        parts = _SLOTS.split(render_to_string(template, {**shell, **values}).encode())
-        cache.set(key, (version, tuple(parts)), seconds)
+        held = tuple(_SLOTS.split(render_to_string(template, {**shell, **values}).encode()))
+        token = secrets.token_hex(8)
+        cache.set_many({_body_key(token): held, key: (version, token)}, seconds)  # the body before its pointer
+        _bodies.put(token, held)
+    parts = list(held)
     fills = {_CSRF: csrf_token(request).encode(), _PATH: escape(request.get_full_path()).encode()}
     parts[1::2] = [fills[slot] for slot in parts[1::2]]
-    return HttpResponse(b"".join(parts))
+    response = HttpResponse(b"".join(parts))
+    if hint != user.pk:
+        response.set_cookie(
+            HINT_COOKIE,
+            str(user.pk),
+            max_age=settings.SESSION_COOKIE_AGE,
+            secure=settings.SESSION_COOKIE_SECURE,
+            httponly=True,
+            samesite="Lax",
+        )
+    return response
 
 
 def csrf_token(request: HttpRequest) -> str:
     """Django's ``get_token``: this request's CSRF secret under a fresh mask. Django draws the mask's 32
-    characters with 32 reads of the system's randomness, 45-50 µs, a twentieth of a kept page; here one read (9 µs).
+    characters with 32 reads of the system's randomness, 45-50 µs, a twentieth of a kept page; here one read (3 µs).
     The token is Django's format (the mask, then each character of the secret shifted by the mask's, over
     ``CSRF_ALLOWED_CHARS``), so the middleware checks it as its own (tested), and a fresh mask per request keeps
     the page's text from repeating the secret (BREACH). Without a secret yet, Django's own makes one."""
@@ -156,10 +258,8 @@ def csrf_token(request: HttpRequest) -> str:
     if not isinstance(secret, str) or len(secret) != CSRF_SECRET_LENGTH:
         return get_token(request)
     request.META["CSRF_COOKIE_NEEDS_UPDATE"] = True  # as get_token: the cookie is sent again, its expiry renewed
-    count = len(CSRF_ALLOWED_CHARS)
-    mask: list[int] = []
+    mask = ""
     while len(mask) < CSRF_SECRET_LENGTH:
-        mask += [byte % count for byte in secrets.token_bytes(2 * CSRF_SECRET_LENGTH) if byte < _UNIFORM_BELOW]
-    del mask[CSRF_SECRET_LENGTH:]
-    cipher = (CSRF_ALLOWED_CHARS[(_CHAR_INDEX[char] + shift) % count] for char, shift in zip(secret, mask, strict=True))
-    return "".join(CSRF_ALLOWED_CHARS[shift] for shift in mask) + "".join(cipher)
+        mask += secrets.token_bytes(2 * CSRF_SECRET_LENGTH).translate(_MASK_CHARS, _NOT_UNIFORM).decode()
+    mask = mask[:CSRF_SECRET_LENGTH]
+    return mask + "".join(map(_CIPHER.__getitem__, zip(mask, secret, strict=True)))

@@ -281,8 +281,8 @@ def brand_page(request: HttpRequest) -> HttpResponse:
     """A brand's or a store's own products, read-only: scores per factor against the category, the trend by
     month, recent comments, and where each product stands. For linked accounts only (``kept_page`` sends visitors
     to sign in). The page is built once a minute per account, language and page number (ten queries, whatever the
-    account holds) and kept whole (``accounts.kept_pages``); in between, one cache round trip after the session's
-    reads the account, the link, the header's figures and the page."""
+    account holds) and kept whole (``accounts.kept_pages``); in between, one cache round trip reads the session,
+    the account, the link, the header's figures and the page's version (its body held by the process)."""
     try:  # a page number, within reason: the cache holds one page per number asked for
         number = max(1, min(int(request.GET.get("page", "1")), BRAND_MOST_PAGES))
     except ValueError:

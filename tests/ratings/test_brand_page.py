@@ -18,6 +18,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from accounts import kept_pages
+from accounts.kept_pages import HINT_COOKIE
 from accounts.models import Notification, User
 from accounts.services import notifications_create
 from ratings import scoring
@@ -220,17 +222,92 @@ def test_a_kept_pages_token_masks_the_secret_afresh_with_every_character_equally
     assert chisquare(counts).pvalue > 1e-6, "the mask's characters are uniform (no modulo bias)"
 
 
-def test_a_kept_page_is_read_with_the_account_the_link_and_the_header_in_one_cache_round_trip(
+def test_a_kept_page_is_read_with_the_session_the_account_the_link_and_the_header_in_one_cache_round_trip(
     cache_calls: list[str],
 ) -> None:
     team, _rival = _brand_with_products(1)
     client = _client(team)
-    client.get(reverse("ratings:brand"))
+    first = client.get(reverse("ratings:brand"))
+    assert first.cookies[HINT_COOKIE].value == str(team.pk) and first.cookies[HINT_COOKIE]["httponly"]
     cache_calls.clear()
 
-    assert client.get(reverse("ratings:brand")).status_code == 200
+    again = client.get(reverse("ratings:brand"))
 
-    assert cache_calls == ["get", "get_many"], "the session, then the account with the page and what it needs"
+    assert again.status_code == 200 and "Acme" in again.content.decode()
+    assert cache_calls == ["get_many"], "the session with the account, the page's version and what it needs"
+    assert HINT_COOKIE not in again.cookies, "the browser's hint is right: not sent again"
+
+
+def test_a_process_that_did_not_render_the_page_reads_its_body_once_then_holds_it(
+    cache_calls: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    team, _rival = _brand_with_products(1)
+    client = _client(team)
+    kept = client.get(reverse("ratings:brand")).content.decode()
+    monkeypatch.setattr(kept_pages, "_bodies", kept_pages._Bodies(kept_pages.LOCAL_BYTES))  # another worker, say
+    cache_calls.clear()
+
+    pages = [client.get(reverse("ratings:brand")).content.decode() for _ in range(2)]
+
+    assert cache_calls == ["get_many", "get", "get_many"], "the body read once, then held"
+    assert all(_without_tokens(page) == _without_tokens(kept) for page in pages)
+
+
+def test_a_process_holds_the_bodies_it_served_within_its_budget() -> None:
+    bodies = kept_pages._Bodies(budget=10)
+    bodies.put("a", (b"1234", b"5"))
+    bodies.put("b", (b"1234",))
+    assert bodies.get("a") is not None  # used: "b" is now the least recently used
+    bodies.put("c", (b"12345",))
+
+    assert bodies.get("a") == (b"1234", b"5") and bodies.get("c") == (b"12345",)
+    assert bodies.get("b") is None
+    bodies.put("d", (b"x" * 11,))  # larger than the whole budget: never held, nothing dropped for it
+    assert bodies.get("d") is None and bodies.get("a") is not None
+
+
+def test_a_hint_naming_another_account_gets_the_sessions_own_page_and_is_put_right(cache_calls: list[str]) -> None:
+    """The hint cookie is the browser's, so anyone's to forge: it picks what is read beside the session, never
+    whose page is shown."""
+    team, _rival = _brand_with_products(1)
+    other = brand_account(brand=BrandFactory(name_en="Zenith", name_zh="天顶"))
+    assert _client(other).get(reverse("ratings:brand")).status_code == 200  # Zenith's page kept for its account
+    client = _client(team)
+    client.cookies[HINT_COOKIE] = str(other.pk)
+    cache_calls.clear()
+
+    response = client.get(reverse("ratings:brand"))
+
+    page = response.content.decode()
+    assert "Acme" in page and "Zenith" not in page
+    assert response.cookies[HINT_COOKIE].value == str(team.pk)
+    assert cache_calls[:2] == ["get_many", "get_many"], "the hinted keys with the session, then the session's own"
+
+
+@pytest.mark.parametrize("hint", ["", "not a number", "9" * 40])
+def test_a_malformed_hint_is_no_hint(hint: str) -> None:
+    team, _rival = _brand_with_products(1)
+    client = _client(team)
+    client.cookies[HINT_COOKIE] = hint
+
+    response = client.get(reverse("ratings:brand"))
+
+    assert response.status_code == 200 and "Acme" in response.content.decode()
+    assert response.cookies[HINT_COOKIE].value == str(team.pk)
+
+
+def test_signing_out_leaves_the_hint_nothing_to_show_and_it_is_dropped() -> None:
+    team, _rival = _brand_with_products(1)
+    client = _client(team)
+    assert client.get(reverse("ratings:brand")).status_code == 200
+    client.logout()
+    client.cookies[HINT_COOKIE] = str(team.pk)  # the browser still holds it
+
+    response = client.get(reverse("ratings:brand"))
+
+    assert response.status_code == 302 and response["Location"].startswith(reverse("account_login"))
+    assert b"Acme" not in response.content
+    assert response.cookies[HINT_COOKIE].value == "" and response.cookies[HINT_COOKIE]["max-age"] == 0
 
 
 def test_a_request_whose_user_is_not_its_sessions_account_gets_its_users_page_never_the_sessions() -> None:
