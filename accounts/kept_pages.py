@@ -110,7 +110,7 @@ def _keys(user_id: int, name: str, gate: Gate) -> list[str]:
 
 def _hinted_user_id(request: HttpRequest) -> int | None:
     value = request.COOKIES.get(HINT_COOKIE, "")
-    return int(value) if value.isdigit() and len(value) < 19 else None
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 19 else None
 
 
 def _read_with_session(request: HttpRequest, keys: list[str]) -> dict[str, Any]:

@@ -284,7 +284,7 @@ def test_a_hint_naming_another_account_gets_the_sessions_own_page_and_is_put_rig
     assert cache_calls[:2] == ["get_many", "get_many"], "the hinted keys with the session, then the session's own"
 
 
-@pytest.mark.parametrize("hint", ["", "not a number", "9" * 40])
+@pytest.mark.parametrize("hint", ["", "not a number", "9" * 40, "²"])
 def test_a_malformed_hint_is_no_hint(hint: str) -> None:
     team, _rival = _brand_with_products(1)
     client = _client(team)
