@@ -239,9 +239,9 @@ def rater_features(table: RatingTable, params: FeatureParams | None = None) -> F
     c("burst_ratio")[:] = ratio
     c("burst_normal_per_day")[:] = normal * DAY
     del window_votes, ratio, normal
-    baseline = ~np.isnan(vote) & (
-        (c("burst_ratio") < p.baseline_burst_ratio) | _far_below_peak(product, n_products, c("burst_votes"), t, p)
-    )
+    baseline, usual = _ordinary(product, n_products, c("burst_votes"), c("burst_ratio"), t, half, p)
+    baseline &= ~np.isnan(vote)
+    usual &= ~np.isnan(vote)
     deviation = c("consensus_dev")
     deviation[:] = _consensus_deviation(product, vote, baseline, p)
     profiles = filler_profiles(user, product, vote, p)
@@ -251,13 +251,13 @@ def rater_features(table: RatingTable, params: FeatureParams | None = None) -> F
     filler_like = filler_like[user]
     rare = (np.nan_to_num(profiles["rarity"], nan=0.0) >= p.straggler_rarity)[user]
     push_votes, push_ratio, in_burst = _push_burst(
-        product, t, deviation, c("burst_votes"), baseline, span, half=half, p=p, filler_like=filler_like, rare=rare
+        product, t, deviation, c("burst_votes"), usual, span, half=half, p=p, filler_like=filler_like, rare=rare
     )
     del filler_like
     c("push_votes")[:] = push_votes
     c("push_ratio")[:] = push_ratio
     c("push_bursts")[:] = in_burst
-    del push_votes, push_ratio, in_burst, baseline
+    del push_votes, push_ratio, in_burst, baseline, usual
     if np.any(table.brand_id >= 0):
         brand, _ = dense_codes(table.brand_id)
         _, brand_ratio, _ = _burst(
@@ -434,9 +434,25 @@ def _burst(
     return in_window, ratio, normal
 
 
-def _far_below_peak(group: I64, size: int, in_window: F64, t: F64, p: FeatureParams) -> npt.NDArray[np.bool_]:
-    """Votes whose window holds at most ``baseline_peak_share`` of their group's busiest window, at least
-    ``baseline_peak_days`` from it (the group's first vote with the most votes in its window)."""
+def _ordinary(
+    group: I64, size: int, in_window: F64, ratio: F64, t: F64, half: float, p: FeatureParams
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """The votes a product's consensus is taken from, and those its usual rate of pushes is.
+
+    The consensus: votes whose window is not busy (below ``baseline_burst_ratio`` times the product's normal
+    rate), and, however busy, those far below its peak (at most ``baseline_peak_share`` of its busiest window,
+    and ``baseline_peak_days`` or more from it).
+
+    The usual pushes: the same, less, on a product with fewer than ``burst_min_votes`` of them away from its
+    peak, those within a window of a busy vote and within ``baseline_peak_days`` of the peak: on a quiet
+    product a campaign's quieter first and last days are the campaign's. On a film rated once a year
+    before, seven top scores over two weeks are busy only in their middle days; the first and the last two,
+    each alone in its window, made three of the film's four "usual" votes pushes, and the four in the middle
+    were as many as that share predicts (MovieLens's 2016 cut, film 115151, average attack, seed 7). They
+    stay in the consensus: an honest vote in the campaign's window is judged against the same consensus as
+    before. A product with a history of its own keeps its usual pushes whole: taking a busy week's neighbours
+    out of a film of 129 votes made three downward pushes near it, two of them honest, a burst (MovieLens 100K,
+    bandwagon 5%/3%, seed 42, film 485), and two heavy raters' accounts followed."""
     order = np.lexsort((t, -in_window, group))
     first = np.ones(len(order), dtype=bool)
     first[1:] = group[order][1:] != group[order][:-1]
@@ -444,8 +460,12 @@ def _far_below_peak(group: I64, size: int, in_window: F64, t: F64, p: FeaturePar
     peak_at = np.zeros(size)
     peak[group[order][first]] = in_window[order][first]
     peak_at[group[order][first]] = t[order][first]
-    far = np.abs(t - peak_at[group]) >= p.baseline_peak_days * DAY
-    return far & (in_window <= p.baseline_peak_share * peak[group])
+    near_peak = np.abs(t - peak_at[group]) < p.baseline_peak_days * DAY
+    busy = ratio >= p.baseline_burst_ratio
+    consensus = ~busy | (~near_peak & (in_window <= p.baseline_peak_share * peak[group]))
+    beside_busy = near_peak & (_window_counts(group, t, 2 * half, busy) > 0)
+    history = np.bincount(group[consensus & ~near_peak], minlength=size)
+    return consensus, consensus & ~(beside_busy & (history[group] < p.burst_min_votes))
 
 
 def _push_burst(

@@ -127,19 +127,22 @@ def test_a_heavy_raters_strong_pushes_where_a_groups_fillers_landed_are_spared_i
     assert np.flatnonzero(strong).tolist() == [20, 21]
 
 
-def with_nine_fillers_on_days(honest: RatingTable, target: int, days: list[float]) -> RatingTable:
-    """The nine accounts, each pushing the target with a 5 on its day (from the 80th), in a session with forty
-    fillers drawn from the whole catalogue at random scores."""
+def with_nine_fillers_on_days(
+    honest: RatingTable, target: int, days: list[float], scores: list[float] | None = None
+) -> RatingTable:
+    """The nine accounts (or as many as ``days``), each pushing the target with a 5 (or its score of ``scores``) on
+    its day (from the 80th), in a session with forty fillers drawn from the whole catalogue at random scores."""
     rng = np.random.default_rng(23)
     table = honest
-    for rater, day in zip(ATTACKERS, days, strict=True):
+    pushes = scores or [5.0] * len(days)
+    for rater, day, push in zip(ATTACKERS[: len(days)], days, pushes, strict=True):
         filler = rng.choice(np.setdiff1d(np.arange(1, 301), [target]), size=40, replace=False)
         table = table.concat(
             RatingTable.from_arrays(
                 user_id=np.full(41, rater),
                 product_id=np.r_[target, filler],
                 timestamp=START + 80 * DAY + day * DAY + np.sort(rng.uniform(0, HOUR, 41)),
-                scores=np.r_[5.0, rng.integers(1, 6, 40)].reshape(-1, 1),
+                scores=np.r_[push, rng.integers(1, 6, 40)].reshape(-1, 1),
             )
         )
     return table
@@ -179,3 +182,29 @@ def test_rare_fillers_leading_a_burst_by_five_days_are_chained_to_it() -> None:
     # then the three leaders are the burst's too, across five days (half a window chained only the six)
     assert np.count_nonzero(burst[pushes]) == 9
     assert not burst[: len(honest)].any()
+
+
+def test_a_campaign_on_a_film_rated_once_is_not_its_own_yardstick() -> None:
+    # given a film one honest rater gave a 2 a year ago, and seven of the accounts pushing it over two weeks, a
+    # careful one with a 4: four in the middle two days, the first, and two the week after (MovieLens's 2016
+    # cut, film 115151, average attack, seed 7, to the day). Only the middle days are busy for so quiet a film;
+    # the others, alone in their windows, were three of its four usual votes, all pushes.
+    honest = honest_platform()
+    film = 301
+    table = honest.concat(
+        RatingTable.from_arrays(
+            user_id=np.array([1]),
+            product_id=np.array([film]),
+            timestamp=np.array([START + 80 * DAY - 374 * DAY]),
+            scores=np.array([[2.0]]),
+        )
+    )
+    days, scores = [0.0, 4.77, 5.71, 5.72, 5.73, 10.79, 13.55], [5.0, 5.0, 4.0, 5.0, 5.0, 5.0, 5.0]
+    table = with_nine_fillers_on_days(table, film, days, scores)
+    pushes = np.isin(table.user_id, ATTACKERS) & (table.product_id == film) & (table.vote_mean == 5.0)
+
+    burst = apply_rules(table, rater_features(table)).reasons.has("burst")
+
+    # then the campaign's quiet days are not the film's usual pushes: every top score is the burst's
+    assert np.count_nonzero(burst[pushes]) == 6
+    assert not burst[: len(table) - 7 * 41].any()
