@@ -201,7 +201,7 @@ def kept_page(
     if not signed_in:
         to_sign_in = redirect_to_login(request.get_full_path())
         if hint is not None:
-            to_sign_in.delete_cookie(HINT_COOKIE, samesite="Lax")
+            _hint_set(to_sign_in, "", max_age=0)  # gone, with the same attributes as it was set with
         return to_sign_in
     user = cast(User, request.user)  # every value below is looked up under its own id, never the session's
     if not gate.check(user.pk, kept=found.get(gate.key(user.pk))):
@@ -237,15 +237,15 @@ def kept_page(
     parts[1::2] = [fills[slot] for slot in parts[1::2]]
     response = HttpResponse(b"".join(parts))
     if hint != user.pk:
-        response.set_cookie(
-            HINT_COOKIE,
-            str(user.pk),
-            max_age=settings.SESSION_COOKIE_AGE,
-            secure=settings.SESSION_COOKIE_SECURE,
-            httponly=True,
-            samesite="Lax",
-        )
+        _hint_set(response, str(user.pk), max_age=settings.SESSION_COOKIE_AGE)
     return response
+
+
+def _hint_set(response: HttpResponse, value: str, *, max_age: int) -> None:
+    """The hint cookie, as private as the session's: HTTPS only in production, never read by scripts."""
+    response.set_cookie(
+        HINT_COOKIE, value, max_age=max_age, secure=settings.SESSION_COOKIE_SECURE, httponly=True, samesite="Lax"
+    )
 
 
 def csrf_token(request: HttpRequest) -> str:

@@ -13,7 +13,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models import F
 from django.http import HttpResponse
-from django.test import Client, RequestFactory
+from django.test import Client, RequestFactory, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -282,6 +282,21 @@ def test_a_hint_naming_another_account_gets_the_sessions_own_page_and_is_put_rig
     assert "Acme" in page and "Zenith" not in page
     assert response.cookies[HINT_COOKIE].value == str(team.pk)
     assert cache_calls[:2] == ["get_many", "get_many"], "the hinted keys with the session, then the session's own"
+
+
+@override_settings(SESSION_COOKIE_SECURE=True)
+def test_the_hint_is_as_private_as_the_session_cookie_set_and_dropped() -> None:
+    team, _rival = _brand_with_products(1)
+    client = _client(team)
+
+    given = client.get(reverse("ratings:brand"), secure=True).cookies[HINT_COOKIE]
+    client.logout()  # which empties the test client's cookies: the browser keeps the hint
+    client.cookies[HINT_COOKIE] = given.value
+    dropped = client.get(reverse("ratings:brand"), secure=True).cookies[HINT_COOKIE]
+
+    for cookie in (given, dropped):
+        assert cookie["secure"] and cookie["httponly"] and cookie["samesite"] == "Lax"
+    assert dropped["max-age"] == 0
 
 
 @pytest.mark.parametrize("hint", ["", "not a number", "9" * 40, "²"])
