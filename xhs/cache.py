@@ -87,8 +87,8 @@ class FailSoftRedisCache(RedisCache):
 
     def validate_key(self, key: str) -> None:
         """Nothing to check: Django's base warns about keys memcached would refuse (over 250 characters, spaces or
-        control characters), through a lazily compiled pattern, for every key of every call: about 3 µs a key, a
-        twentieth of a kept page's CPU. Redis takes any key."""
+        control characters), through a lazily compiled pattern, for every key of every call: 1.4 µs a key, 9 µs
+        of a kept page's ~1 ms of CPU. Redis takes any key."""
 
     # --- the outage bookkeeping ------------------------------------------------------------------
 
