@@ -127,7 +127,7 @@ class _Bodies:
     """The bodies of the kept pages this process served lately, by render, the least recently used dropped past
     ``budget`` bytes. The cache holds a page's version and render (a random token) under the page's key, and its
     body, cut at its slots, under the render's (``_body_key``): a process holding that render serves it without
-    reading its ~90 KB again. That read and its unpickling were an eighth of a warm brand page's CPU."""
+    reading its ~90 KB again: that read and its unpickling took ~70 µs of a warm brand page's ~1.1 ms of CPU."""
 
     def __init__(self, budget: int) -> None:
         self._held: OrderedDict[str, tuple[bytes, ...]] = OrderedDict()
