@@ -239,9 +239,7 @@ def rater_features(table: RatingTable, params: FeatureParams | None = None) -> F
     c("burst_ratio")[:] = ratio
     c("burst_normal_per_day")[:] = normal * DAY
     del window_votes, ratio, normal
-    baseline, usual = _ordinary(product, n_products, c("burst_votes"), c("burst_ratio"), t, half, p)
-    baseline &= ~np.isnan(vote)
-    usual &= ~np.isnan(vote)
+    baseline, usual = _ordinary(product, n_products, c("burst_votes"), c("burst_ratio"), t, ~np.isnan(vote), half, p)
     deviation = c("consensus_dev")
     deviation[:] = _consensus_deviation(product, vote, baseline, p)
     profiles = filler_profiles(user, product, vote, p)
@@ -435,9 +433,16 @@ def _burst(
 
 
 def _ordinary(
-    group: I64, size: int, in_window: F64, ratio: F64, t: F64, half: float, p: FeatureParams
+    group: I64,
+    size: int,
+    in_window: F64,
+    ratio: F64,
+    t: F64,
+    rated: npt.NDArray[np.bool_],
+    half: float,
+    p: FeatureParams,
 ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
-    """The votes a product's consensus is taken from, and those its usual rate of pushes is.
+    """The votes a product's consensus is taken from, and those its usual rate of pushes is (of ``rated``).
 
     The consensus: votes whose window is not busy (below ``baseline_burst_ratio`` times the product's normal
     rate), and, however busy, those far below its peak (at most ``baseline_peak_share`` of its busiest window,
@@ -462,7 +467,7 @@ def _ordinary(
     peak_at[group[order][first]] = t[order][first]
     near_peak = np.abs(t - peak_at[group]) < p.baseline_peak_days * DAY
     busy = ratio >= p.baseline_burst_ratio
-    consensus = ~busy | (~near_peak & (in_window <= p.baseline_peak_share * peak[group]))
+    consensus = rated & (~busy | (~near_peak & (in_window <= p.baseline_peak_share * peak[group])))
     beside_busy = near_peak & (_window_counts(group, t, 2 * half, busy) > 0)
     history = np.bincount(group[consensus & ~near_peak], minlength=size)
     return consensus, consensus & ~(beside_busy & (history[group] < p.burst_min_votes))
@@ -479,7 +484,7 @@ def _push_burst(
     half: float,
     p: FeatureParams,
     filler_like: npt.NDArray[np.bool_] | None = None,
-    rare: npt.NDArray[np.bool_] | None = None,
+    rare: npt.NDArray[np.bool_],
 ) -> tuple[F64, F64, F64]:
     """For a vote that pushes (``push_sd`` above the consensus, or below it): the votes pushing the same
     way in the window around it, how many times more of them there were than the window's other
@@ -624,7 +629,7 @@ def _stragglers(
     half: float,
     quiet: float,
     *,
-    rare: npt.NDArray[np.bool_] | None = None,
+    rare: npt.NDArray[np.bool_],
 ) -> F64:
     """Filler-like pushes that trail (or lead) a burst on a quiet product: chained to a push in the burst
     by gaps of at most ``half`` (twice that between two ``rare`` raters' pushes), on a product whose
@@ -643,8 +648,7 @@ def _stragglers(
         return np.zeros(len(t))
     rows = rows[np.lexsort((t[rows], group[rows]))]
     reach = np.full(len(rows) - 1, half)
-    if rare is not None:
-        reach[rare[rows][1:] & rare[rows][:-1]] = 2 * half
+    reach[rare[rows][1:] & rare[rows][:-1]] = 2 * half
     breaks = np.r_[True, (group[rows][1:] != group[rows][:-1]) | (np.diff(t[rows]) > reach)]
     chain = np.cumsum(breaks) - 1
     burst_chain = np.bincount(chain, weights=in_burst[rows].astype(np.float64)) > 0
