@@ -25,14 +25,13 @@ cookie) a second trip reads the session's account's keys. The account's copy goe
 ``accounts.backends.accounts_read_with``, which still makes all its checks. So the page cannot sit behind
 ``login_required``, which reads the account first: ``kept_page`` sends a visitor who is not signed in to sign in
 itself. The page is kept as UTF-8 bytes cut at its slots, so serving it joins the pieces once, neither decoding,
-encoding nor searching its ~90 KB; and a process keeps the bodies it served (``_Bodies``), so the round trip
-reads a page's version, not its body.
+encoding nor searching its ~90 KB; and a process holds the bodies it served (``xhs.held``), so the round trip
+reads a page's version, not its body: that read and its unpickling took ~70 µs of a warm brand page's ~1.1 ms of
+CPU.
 """
 
 import re
 import secrets
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
@@ -49,16 +48,22 @@ from django.template.loader import render_to_string
 from django.utils.html import escape
 from django.utils.translation import get_language
 
+import xhs.held
 from accounts.backends import accounts_read_with, user_key
 from accounts.header import header_get, header_key
 from accounts.models import User
 from xhs.sessions import SessionStore
 
-#: Stand-ins in a kept page; plain letters and digits, so escaping leaves them as they are.
-CSRF_SLOT = "keptpageCSRFslot7f3c"
-PATH_SLOT = "keptpagePATHslot7f3c"
+
+def slot(name: str) -> str:
+    """A stand-in in a kept page, filled per request; plain letters and digits, so escaping leaves it as it is."""
+    return f"keptpage{name}slot7f3c"
+
+
+CSRF_SLOT = slot("CSRF")
+PATH_SLOT = slot("PATH")
 _CSRF, _PATH = CSRF_SLOT.encode(), PATH_SLOT.encode()
-_SLOTS = re.compile(b"(" + _CSRF + b"|" + _PATH + b")")
+_SLOTS = re.compile(rb"(keptpage[A-Z]+slot7f3c)")
 #: The account a kept page was last served to in this browser: which keys to read beside the session.
 HINT_COOKIE = "kept_for"
 #: A mask character and a secret's character to the token's: the secret's shifted by the mask's (Django's cipher).
@@ -71,6 +76,8 @@ _CIPHER = {
 #: uniform over them; the others are dropped (``_NOT_UNIFORM``).
 _MASK_CHARS = bytes(ord(CSRF_ALLOWED_CHARS[byte % len(CSRF_ALLOWED_CHARS)]) for byte in range(256))
 _NOT_UNIFORM = bytes(range(256 - 256 % len(CSRF_ALLOWED_CHARS), 256))
+#: Where a request keeps the token drawn for it.
+_DRAWN = "_kept_pages_csrf_token"
 
 
 class _Request:
@@ -104,8 +111,8 @@ def _stamp(user: User) -> float:
     return user.updated_at.timestamp() if user.updated_at else 0.0
 
 
-def _keys(user_id: int, name: str, gate: Gate) -> list[str]:
-    return [user_key(user_id), gate.key(user_id), header_key(user_id), _page_key(user_id, name)]
+def _keys(user_id: int, name: str) -> list[str]:
+    return [user_key(user_id), header_key(user_id), _page_key(user_id, name)]
 
 
 def _hinted_user_id(request: HttpRequest) -> int | None:
@@ -123,53 +130,12 @@ def _read_with_session(request: HttpRequest, keys: list[str]) -> dict[str, Any]:
     return found
 
 
-class _Bodies:
-    """The bodies of the kept pages this process served lately, by render, the least recently used dropped past
-    ``budget`` bytes. The cache holds a page's version and render (a random token) under the page's key, and its
-    body, cut at its slots, under the render's (``_body_key``): a process holding that render serves it without
-    reading its ~90 KB again: that read and its unpickling took ~70 µs of a warm brand page's ~1.1 ms of CPU."""
-
-    def __init__(self, budget: int) -> None:
-        self._held: OrderedDict[str, tuple[bytes, ...]] = OrderedDict()
-        self._bytes = 0
-        self._budget = budget
-        self._lock = threading.Lock()
-
-    def get(self, token: str) -> tuple[bytes, ...] | None:
-        with self._lock:
-            held = self._held.get(token)
-            if held is not None:
-                self._held.move_to_end(token)
-            return held
-
-    def put(self, token: str, parts: tuple[bytes, ...]) -> None:
-        size = sum(map(len, parts))
-        with self._lock:
-            if token in self._held or size > self._budget:
-                return
-            self._held[token] = parts
-            self._bytes += size
-            while self._bytes > self._budget:
-                _, dropped = self._held.popitem(last=False)
-                self._bytes -= sum(map(len, dropped))
+def _body_valid(value: object) -> bool:
+    return isinstance(value, tuple) and all(isinstance(part, bytes) for part in value)
 
 
-#: Bytes of kept pages one process holds: a few hundred brand pages.
-LOCAL_BYTES = 32 * 2**20
-_bodies = _Bodies(LOCAL_BYTES)
-
-
-def _body_key(token: str) -> str:
-    return f"accounts:kept:body:{token}"
-
-
-def _body_read(token: str) -> tuple[bytes, ...] | None:
-    """A render's body from the cache (another process rendered it), then held here; None when it is gone."""
-    held = cache.get(_body_key(token))
-    if not (isinstance(held, tuple) and all(isinstance(part, bytes) for part in held)):
-        return None
-    _bodies.put(token, held)
-    return held
+def _body_size(parts: tuple[bytes, ...]) -> int:
+    return sum(map(len, parts))
 
 
 def _session_user_id(request: HttpRequest) -> int | None:
@@ -177,6 +143,84 @@ def _session_user_id(request: HttpRequest) -> int | None:
         return int(request.session[SESSION_KEY])
     except (KeyError, TypeError, ValueError):
         return None
+
+
+@dataclass(frozen=True)
+class Reader:
+    """A signed-in request's account and what the one cache round trip found beside the session."""
+
+    user: User
+    found: dict[str, Any]
+
+
+def reader_read(request: HttpRequest, *, name: str, keys: Callable[[int], list[str]]) -> Reader | None:
+    """The request's account, read with the session, its kept page ``name`` and ``keys(account id)`` in one cache
+    round trip (two when the hint cookie is missing or names another account); None when nobody is signed in."""
+    hint = _hinted_user_id(request)
+    found = _read_with_session(request, [*_keys(hint, name), *keys(hint)]) if hint is not None else {}
+    user_id = _session_user_id(request)
+    if user_id != hint:
+        found = cache.get_many([*_keys(user_id, name), *keys(user_id)]) if user_id is not None else {}
+    with accounts_read_with(found):
+        signed_in = request.user.is_authenticated
+    if not signed_in:
+        return None
+    return Reader(cast(User, request.user), found)
+
+
+def kept_serve(
+    request: HttpRequest,
+    reader: Reader,
+    *,
+    name: str,
+    seconds: int,
+    template: str,
+    context: Callable[[], dict[str, Any] | None],
+    fills: dict[str, str | bytes] | None = None,
+) -> HttpResponse | None:
+    """The reader's kept page ``name`` (``template`` rendered with ``context()`` and the shell's stand-ins, kept
+    ``seconds``), its slots filled: this request's CSRF token and path, and ``fills`` (slot: HTML, as text or UTF-8
+    bytes) for the slots the context put in (``slot``). None when ``context`` gives None (nothing to show: nothing
+    is kept)."""
+    user = reader.user  # every value below is looked up under its own id, never the session's
+    header = header_get(user=user, kept=reader.found.get(header_key(user.pk)))
+    key = _page_key(user.pk, name)
+    kept = reader.found.get(key)
+    version = (_stamp(user), header.unread, header.is_manager)
+    held = None
+    if isinstance(kept, tuple) and len(kept) == 2 and kept[0] == version:
+        held = xhs.held.held(kept[1], valid=_body_valid, size=_body_size)
+    if held is None:
+        values = context()
+        if values is None:
+            return None
+        shell = {
+            "user": user,
+            "request": _Request(),
+            "csrf_token": CSRF_SLOT,
+            "is_manager": header.is_manager,
+            "unread_notifications": header.unread,
+            "messages": (),
+        }
+        held = tuple(_SLOTS.split(render_to_string(template, {**shell, **values}).encode()))
+        cache.set(key, (version, xhs.held.hold(held, size=_body_size(held), seconds=seconds)), seconds)
+    parts = list(held)
+    filled = {_CSRF: csrf_token(request).encode(), _PATH: escape(request.get_full_path()).encode()}
+    filled |= {
+        slot.encode(): html if isinstance(html, bytes) else html.encode() for slot, html in (fills or {}).items()
+    }
+    parts[1::2] = [filled.get(piece, piece) for piece in parts[1::2]]  # a name written like a slot stays
+    response = HttpResponse(b"".join(parts))
+    hint_give(request, response)
+    return response
+
+
+def hint_give(request: HttpRequest, response: HttpResponse) -> None:
+    """Give the browser of a signed-in request the hint to its account (``HINT_COOKIE``) when it holds no hint or
+    another: a page that reads its keys with the session (``reader_read``) calls it on the pages it renders too."""
+    user_id = _session_user_id(request)
+    if user_id is not None and _hinted_user_id(request) != user_id:
+        _hint_set(response, str(user_id), max_age=settings.SESSION_COOKIE_AGE)
 
 
 def kept_page(
@@ -191,54 +235,19 @@ def kept_page(
     """``template`` rendered with ``context(user)``, kept ``seconds`` as ``name`` for the signed-in account; None
     when the account does not pass ``gate`` or ``context`` gives None (nothing to show this account: nothing is
     kept). A visitor not signed in is sent to sign in, as ``login_required`` would."""
-    hint = _hinted_user_id(request)
-    found = _read_with_session(request, _keys(hint, name, gate)) if hint is not None else {}
-    user_id = _session_user_id(request)
-    if user_id != hint:
-        found = cache.get_many(_keys(user_id, name, gate)) if user_id is not None else {}
-    with accounts_read_with(found):
-        signed_in = request.user.is_authenticated
-    if not signed_in:
+    reader = reader_read(request, name=name, keys=lambda user_id: [gate.key(user_id)])
+    if reader is None:
         to_sign_in = redirect_to_login(request.get_full_path())
-        if hint is not None:
+        if _hinted_user_id(request) is not None:
             _hint_set(to_sign_in, "", max_age=0)  # gone, with the same attributes as it was set with
         return to_sign_in
-    user = cast(User, request.user)  # every value below is looked up under its own id, never the session's
-    if not gate.check(user.pk, kept=found.get(gate.key(user.pk))):
+    user = reader.user
+    if not gate.check(user.pk, kept=reader.found.get(gate.key(user.pk))):
         return None
     if len(get_messages(request)):  # loaded, not consumed: the fresh render shows them
         values = context(user)
         return None if values is None else render(request, template, values)
-    header = header_get(user=user, kept=found.get(header_key(user.pk)))
-    key = _page_key(user.pk, name)
-    kept = found.get(key)
-    version = (_stamp(user), header.unread, header.is_manager)
-    held = None
-    if isinstance(kept, tuple) and len(kept) == 2 and kept[0] == version and isinstance(kept[1], str):
-        held = _bodies.get(kept[1]) or _body_read(kept[1])
-    if held is None:
-        values = context(user)
-        if values is None:
-            return None
-        shell = {
-            "user": user,
-            "request": _Request(),
-            "csrf_token": CSRF_SLOT,
-            "is_manager": header.is_manager,
-            "unread_notifications": header.unread,
-            "messages": (),
-        }
-        held = tuple(_SLOTS.split(render_to_string(template, {**shell, **values}).encode()))
-        token = secrets.token_hex(8)
-        cache.set_many({_body_key(token): held, key: (version, token)}, seconds)  # the body before its pointer
-        _bodies.put(token, held)
-    parts = list(held)
-    fills = {_CSRF: csrf_token(request).encode(), _PATH: escape(request.get_full_path()).encode()}
-    parts[1::2] = [fills[slot] for slot in parts[1::2]]
-    response = HttpResponse(b"".join(parts))
-    if hint != user.pk:
-        _hint_set(response, str(user.pk), max_age=settings.SESSION_COOKIE_AGE)
-    return response
+    return kept_serve(request, reader, name=name, seconds=seconds, template=template, context=lambda: context(user))
 
 
 def _hint_set(response: HttpResponse, value: str, *, max_age: int) -> None:
@@ -253,13 +262,19 @@ def csrf_token(request: HttpRequest) -> str:
     characters with 32 reads of the system's randomness, 45-50 µs, a twentieth of a kept page; here one read (3 µs).
     The token is Django's format (the mask, then each character of the secret shifted by the mask's, over
     ``CSRF_ALLOWED_CHARS``), so the middleware checks it as its own (tested), and a fresh mask per request keeps
-    the page's text from repeating the secret (BREACH). Without a secret yet, Django's own makes one."""
+    the page's text from repeating the secret (BREACH): one per request, as one template's ``{% csrf_token %}``
+    tags share one. Without a secret yet, Django's own makes one."""
     secret = request.META.get("CSRF_COOKIE")  # set by CsrfViewMiddleware from a well-formed cookie only
     if not isinstance(secret, str) or len(secret) != CSRF_SECRET_LENGTH:
         return get_token(request)
+    drawn = vars(request).get(_DRAWN)
+    if isinstance(drawn, str):
+        return drawn
     request.META["CSRF_COOKIE_NEEDS_UPDATE"] = True  # as get_token: the cookie is sent again, its expiry renewed
     mask = ""
     while len(mask) < CSRF_SECRET_LENGTH:
         mask += secrets.token_bytes(2 * CSRF_SECRET_LENGTH).translate(_MASK_CHARS, _NOT_UNIFORM).decode()
     mask = mask[:CSRF_SECRET_LENGTH]
-    return mask + "".join(map(_CIPHER.__getitem__, zip(mask, secret, strict=True)))
+    token = mask + "".join(map(_CIPHER.__getitem__, zip(mask, secret, strict=True)))
+    vars(request)[_DRAWN] = token
+    return token

@@ -18,7 +18,7 @@ this process, with the same settings and secret as the server, sent as a cookie.
    ``ratings.views.BRAND_PAGE_SECONDS``), so this is one cache round trip (the session, the account, its brand
    link, the header's figures, the page's version; the body is held by the worker process) and the request's CSRF
    token and path put in; no query. The requests carry the cookies a browser holds after its first /brand/
-   (``browser_cookie``), the kept page's hint among them;
+   (``harness.browser_cookie``), the kept page's hint among them;
 4. ``GET /brand/export.csv``, warm.
 
 Then, in this process, what the cache saves: ``--builds`` uncached builds of the figures
@@ -83,26 +83,11 @@ def main() -> None:
     harness.bench_run(parser.parse_args(), measure, prefix="brand_load-")
 
 
-def browser_cookie() -> str:
-    """The ``Cookie`` header a browser signed in as the demo brand account sends after its first /brand/: the
-    session's and the CSRF cookie (``harness.session_cookie``) and whatever that page set (the kept page's
-    hint, ``accounts.kept_pages.HINT_COOKIE``), taken from a first request in this process."""
-    from django.test import Client
-
-    cookie = harness.session_cookie(BRAND_EMAIL, linked_to_a_brand=True)
-    first = Client(HTTP_COOKIE=cookie).get("/brand/", secure=True, SERVER_NAME=harness.HOST)
-    if first.status_code != 200:
-        raise SystemExit(f"/brand/ answered {first.status_code} to the demo brand account")
-    held = dict(pair.split("=", 1) for pair in cookie.split("; "))
-    held.update({name: morsel.value for name, morsel in first.cookies.items() if morsel.value})
-    return "; ".join(f"{name}={value}" for name, value in held.items())
-
-
 def measure(args: argparse.Namespace, env: dict[str, str], overlay_dir: Path) -> None:
     from django.core.management import call_command
 
     call_command("collectstatic", interactive=False, verbosity=0)
-    cookie = browser_cookie()
+    cookie = harness.browser_cookie(BRAND_EMAIL, "/brand/", linked_to_a_brand=True)
     built = builds(args.builds)
     with harness.serving(args, env, overlay_dir) as served:
 

@@ -31,8 +31,9 @@ after another in the same run:
    ``?page=2`` of the comments, drawn with a fixed seed;
 3. the same product pages right after FLUSHDB of the bench's Redis database, ``--cold-seconds``
    long, no warm-up (the cache refills within the first few hundred requests);
-4. the same product pages signed in as the demo shopper (every URL once before): past the anonymous page
-   cache, from the kept parts and comments with the reader's own buttons (``catalog.kept_comments``).
+4. the same product pages signed in as the demo shopper, with the cookies a browser holds after its first
+   product page (``browser_cookie``; every URL once before): past the anonymous page cache, the reader's kept
+   shell filled with the kept parts and comments and the reader's own buttons (``catalog.views._reader_page``).
 
 Besides req/s and latencies it prints where the CPU went during each window (this client, gunicorn,
 the PostgreSQL backends of the bench database, Redis, the rest of the machine), from /proc, because
@@ -326,6 +327,21 @@ def session_cookie(email: str, *, linked_to_a_brand: bool = False) -> str:
     session = client.cookies[settings.SESSION_COOKIE_NAME].value
     csrf = get_random_string(CSRF_SECRET_LENGTH, allowed_chars=CSRF_ALLOWED_CHARS)
     return f"{settings.SESSION_COOKIE_NAME}={session}; {settings.CSRF_COOKIE_NAME}={csrf}"
+
+
+def browser_cookie(email: str, path: str, *, linked_to_a_brand: bool = False) -> str:
+    """The ``Cookie`` header a browser signed in as this demo account sends after its first visit of ``path``: the
+    session's and the CSRF cookie (``session_cookie``) and whatever that page set (the kept page's hint,
+    ``accounts.kept_pages.HINT_COOKIE``), taken from a first request in this process."""
+    from django.test import Client
+
+    cookie = session_cookie(email, linked_to_a_brand=linked_to_a_brand)
+    first = Client(HTTP_COOKIE=cookie).get(path, secure=True, SERVER_NAME=HOST)
+    if first.status_code != 200:
+        raise SystemExit(f"{path} answered {first.status_code} to {email}")
+    held = dict(pair.split("=", 1) for pair in cookie.split("; "))
+    held.update({name: morsel.value for name, morsel in first.cookies.items() if morsel.value})
+    return "; ".join(f"{name}={value}" for name, value in held.items())
 
 
 def signed_request(path: str, cookie: str) -> bytes:
@@ -989,7 +1005,7 @@ def measure(args: argparse.Namespace, env: dict[str, str], overlay_dir: Path) ->
         if args.cold_seconds > 0:
             redis.Redis.from_url(args.redis_url).flushdb()
             served.scenario("product pages, cache flushed", paths, seconds=args.cold_seconds, warmup=0)
-        cookie = session_cookie(SHOPPER_EMAIL)
+        cookie = browser_cookie(SHOPPER_EMAIL, paths[0])
         signed = [signed_request(path, cookie) for path in paths]
         for raw in set(signed):  # every URL once: the parts and comments are kept
             raw_get(served.port, raw)

@@ -8,8 +8,9 @@ token and path), a visitor not signed in links. So the section is rendered witho
 per language, filter and comment page (``page_cache.CommentsSlot``: a re-score, a helpful mark or a moderation
 decision gives the product a new generation). The buttons are rendered with it in their four variants
 (``ratings/_review_actions.html``); a request picks each review's variant from the reader and the reviews they
-marked helpful (one query), and puts in its token and path (``accounts.kept_pages``' slots). Tests compare the
-page with the one rendered whole before this module, for the author, another reader and an anonymous visitor.
+marked helpful (kept per account, ``rating_selectors.helpful_marked``), and puts in its token and path
+(``accounts.kept_pages``' slots). Tests compare the page with the one rendered whole before this module, for the
+author, another reader and an anonymous visitor.
 
 A page number past the last is answered from the last page's copy (``page_cache.CommentsSlot``); one not
 written canonically shows the page Django's paginator picks and is not kept: keys come from validated values
@@ -18,6 +19,7 @@ only.
 
 import re
 from dataclasses import dataclass
+from typing import cast
 
 from django.core.paginator import Paginator
 from django.http import HttpRequest
@@ -30,6 +32,8 @@ from catalog import page_cache
 from catalog.models import Product
 from ratings import selectors as rating_selectors
 from ratings.forms import ReviewFilterForm
+from xhs.cache import NOT_READ
+from xhs.held import held, hold
 
 COMMENTS_PER_PAGE = 10
 #: Where a review's buttons go in the kept section: this, the review's id and ";".
@@ -37,16 +41,18 @@ ACTIONS_SLOT = "keptreviewACTIONSslot7f3c"
 _ACTIONS = re.compile(ACTIONS_SLOT + r"\d+;")
 VARIANTS = ("own", "marked", "unmarked", "anonymous")
 #: In the key: a deploy that changes ``Section`` or ``Review`` raises it, so no copy kept before is read.
-FORMAT = 1
+FORMAT = 2
+#: Where a review's buttons take the request's CSRF token and path.
+_FILLED = re.compile(f"({CSRF_SLOT}|{PATH_SLOT})")
 
 
 @dataclass(frozen=True)
 class Review:
-    """A review's buttons in each variant, and whose review it is."""
+    """A review's buttons in each variant, cut at the request's slots (``_FILLED``), and whose review it is."""
 
     pk: int
     author_id: int
-    variants: dict[str, str]
+    variants: dict[str, tuple[str, ...]]
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,18 @@ class Section:
     reviews: tuple[Review, ...]
     shown: int
     last: int
+
+
+def section_held(token: object) -> Section | None:
+    """The section a slot points to (``page_cache.CommentsSlot`` keeps its ``xhs.held`` token), or None."""
+    return cast(Section | None, held(token, valid=lambda value: isinstance(value, Section), size=_section_size))
+
+
+def _section_size(section: Section) -> int:
+    """About its bytes: its text, counted in characters (most of it is markup)."""
+    return sum(map(len, section.pieces)) + sum(
+        len(text) for review in section.reviews for pieces in review.variants.values() for text in pieces
+    )
 
 
 def section_render(*, product: Product, review_filter: ReviewFilterForm, number: int | str | None) -> Section:
@@ -80,9 +98,13 @@ def section_render(*, product: Product, review_filter: ReviewFilterForm, number:
             pk=vote.pk,
             author_id=vote.user_id,
             variants={
-                variant: render_to_string(
-                    "ratings/_review_actions.html",
-                    {**shared, "variant": variant, "vote_pk": vote.pk, "helpful": vote.helpful},  # type: ignore[attr-defined]  # annotated
+                variant: tuple(
+                    _FILLED.split(
+                        render_to_string(
+                            "ratings/_review_actions.html",
+                            {**shared, "variant": variant, "vote_pk": vote.pk, "helpful": vote.helpful},  # type: ignore[attr-defined]  # annotated
+                        )
+                    )
                 )
                 for variant in VARIANTS
             },
@@ -92,14 +114,16 @@ def section_render(*, product: Product, review_filter: ReviewFilterForm, number:
     return Section(tuple(_ACTIONS.split(html)), reviews, page.number, comments.num_pages)
 
 
-def section_for(request: HttpRequest, section: Section) -> SafeString:
-    """The section with this request's reader's buttons."""
+def section_for(request: HttpRequest, section: Section, *, marks: object = NOT_READ) -> SafeString:
+    """The section with this request's reader's buttons; ``marks``: the value under the reader's
+    ``helpful_marks_key`` when the caller read it already."""
     user = request.user
     signed_in = bool(user.is_authenticated)
     marked: set[int] = set()
     fills: dict[str, str] = {}
     if signed_in and section.reviews:
-        marked = rating_selectors.helpful_marked(user=user, vote_ids=[review.pk for review in section.reviews])  # type: ignore[arg-type]
+        vote_ids = [review.pk for review in section.reviews]
+        marked = rating_selectors.helpful_marked(user_id=user.pk, vote_ids=vote_ids, kept=marks)  # type: ignore[arg-type]  # signed in
         fills = {CSRF_SLOT: csrf_token(request), PATH_SLOT: escape(request.get_full_path())}
     parts = [section.pieces[0]]
     for review, after in zip(section.reviews, section.pieces[1:], strict=True):
@@ -109,10 +133,8 @@ def section_for(request: HttpRequest, section: Section) -> SafeString:
             variant = "own"
         else:
             variant = "marked" if review.pk in marked else "unmarked"
-        buttons = review.variants[variant]
-        for slot, value in fills.items():
-            buttons = buttons.replace(slot, value)
-        parts += [buttons, after]
+        parts += [fills.get(piece, piece) for piece in review.variants[variant]]
+        parts.append(after)
     return mark_safe("".join(parts))  # noqa: S308 - our templates' output and escaped values only  # nosec B308 B703
 
 
@@ -127,10 +149,10 @@ def comments_part(
         slot, kept = page_cache.CommentsSlot.find(
             product.slug, generation=generation, params=f"{FORMAT}:{review_filter.params()}", number=number
         )
-    if isinstance(kept, Section):
-        section = kept
-    else:
+    section = section_held(kept)
+    if section is None:
         section = section_render(product=product, review_filter=review_filter, number=request.GET.get("page"))
         if slot is not None:
-            slot.keep(section, shown=section.shown, last=section.last)
+            token = hold(section, size=_section_size(section), seconds=page_cache.PAGE_SECONDS)
+            slot.keep(token, shown=section.shown, last=section.last)
     return section_for(request, section), section.shown, section.last

@@ -18,13 +18,14 @@ page) would otherwise render afresh at every visit, uncached, which anyone could
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import cast
 
 from django.core.cache import cache
 from django.http import HttpRequest
-from django.utils.safestring import SafeString
 from django.utils.translation import get_language
 
 from catalog.models import Product
+from xhs.held import held, hold
 
 #: The page cache is a shortcut, not the truth: entries expire even when nothing invalidates them.
 PAGE_SECONDS = 10 * 60
@@ -136,20 +137,29 @@ class PageSlot:
         _paged_keep(self._key, _last_key(self.slug), self.generation, shown=shown, last=last, value=content)
 
 
-#: The product and its rating, its notes (as their templates made them), and its category's factors for the
-#: comments' filter: (id, name) in the page's language.
-Parts = tuple[SafeString, SafeString, tuple[tuple[int, str], ...]]
+@dataclass(frozen=True)
+class Parts:
+    """The product and its rating and its notes (UTF-8, as their templates made them: HTML, escaped), its
+    category's factors for the comments' filter ((id, name) in the page's language), and its name in that language
+    (the page's title)."""
+
+    main: bytes
+    notes: bytes
+    factors: tuple[tuple[int, str], ...]
+    title: str
 
 
-def _parts(kept: object) -> Parts | None:
-    if not (isinstance(kept, tuple) and len(kept) == 3):
-        return None
-    main, notes, factors = kept
-    if not (isinstance(main, SafeString) and isinstance(notes, SafeString) and isinstance(factors, tuple)):
-        return None
-    if not all(isinstance(pk, int) and isinstance(name, str) for pk, name in factors):
-        return None
-    return main, notes, factors
+def _parts_key(slug: str, language: str) -> str:
+    return f"catalog:product-parts:{slug}:{language}"
+
+
+def _parts_held(token: object) -> Parts | None:
+    parts = held(token, valid=lambda value: isinstance(value, Parts), size=_parts_size)
+    return cast(Parts | None, parts)
+
+
+def _parts_size(parts: Parts) -> int:
+    return len(parts.main) + len(parts.notes)
 
 
 @dataclass(frozen=True)
@@ -157,9 +167,8 @@ class PartsSlot:
     """The parts of the product's page that are the same for every visitor (the product and its rating; its
     notes), for the pages rendered per visitor (signed in, comments filtered): kept with the product's
     generation, found in one round trip. Find the slot before reading the product, so parts built from a row
-    read after a change are never kept under the generation before it. The parts are kept as the ``SafeString``
-    their templates made (pickling keeps the type), with the factors' (id, name): a value of any other shape is
-    built afresh."""
+    read after a change are never kept under the generation before it. The key holds the generation and a token
+    of ``xhs.held``, under which the parts are kept once: a process that holds them does not read them again."""
 
     key: str
     generation: int
@@ -167,13 +176,14 @@ class PartsSlot:
 
     @classmethod
     def find(cls, slug: str) -> "PartsSlot":
-        key, stamp = f"catalog:product-parts:{slug}:{get_language()}", generation_key(slug)
+        key, stamp = _parts_key(slug, get_language()), generation_key(slug)
         found = cache.get_many([stamp, key])
         generation = found.get(stamp, 0)
-        return cls(key, generation, _parts(of_generation(found.get(key), generation)))
+        return cls(key, generation, _parts_held(of_generation(found.get(key), generation)))
 
     def keep(self, parts: Parts) -> None:
-        cache.set(self.key, (self.generation, parts), PAGE_SECONDS)
+        token = hold(parts, size=_parts_size(parts), seconds=PAGE_SECONDS)
+        cache.set(self.key, (self.generation, token), PAGE_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -205,6 +215,33 @@ class CommentsSlot:
     def keep(self, section: object, *, shown: int, last: int) -> None:
         """Keep the section of comment page ``shown`` (the last when a number past it was asked for)."""
         _paged_keep(self._key, self._last_key(), self.generation, shown=shown, last=last, value=section)
+
+
+@dataclass(frozen=True)
+class Shared:
+    """What every reader's page of a product shares, as one ``get_many`` of ``keys`` found it beside the reader's
+    own keys (``catalog.views``): the generation, the parts and the comments section of one page, unfiltered; None
+    for what is not kept under that generation (the page is then rendered, and keeps them)."""
+
+    slug: str
+    params: str
+    number: int
+
+    def keys(self) -> list[str]:
+        slot = CommentsSlot(self.slug, get_language(), self.params, 0)
+        return [
+            generation_key(self.slug),
+            _parts_key(self.slug, get_language()),
+            slot._key(self.number),
+            slot._last_key(),
+        ]
+
+    def found(self, found: dict[str, object]) -> tuple[Parts | None, object]:
+        stamp = found.get(generation_key(self.slug), 0)
+        generation = stamp if isinstance(stamp, int) else 0
+        parts = _parts_held(of_generation(found.get(_parts_key(self.slug, get_language())), generation))
+        slot = CommentsSlot(self.slug, get_language(), self.params, generation)
+        return parts, _paged_find(found, slot._key, slot._last_key(), number=self.number, generation=generation)
 
 
 def forget(product_ids: Iterable[int]) -> None:

@@ -1,15 +1,20 @@
+from django.conf import settings
+from django.contrib.messages import get_messages
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from django.views.i18n import set_language
 
+from accounts import kept_pages
 from catalog import kept_comments, page_cache, selectors
 from catalog.models import Product
 from catalog.placeholder import product_placeholder_svg
@@ -19,6 +24,10 @@ from ratings.forms import ReviewFilterForm
 
 PAGE_SIZE = 24
 POPULAR_CACHE_SECONDS = 600
+#: A signed-in reader's product pages share one kept shell (``_reader_page``), rendered again after this long.
+READER_SHELL = "product"
+READER_SHELL_SECONDS = 60
+_TITLE, _MAIN, _COMMENTS, _NOTES = (kept_pages.slot(name) for name in ("TITLE", "MAIN", "COMMENTS", "NOTES"))
 
 
 @require_GET
@@ -50,9 +59,15 @@ def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
         slot, cached = page_cache.PageSlot.find(slug, page_number)
         if cached is not None:
             return HttpResponse(cached)
+    else:
+        kept = _reader_page(request, slug)
+        if kept is not None:
+            return kept
     response, shown, last = _product_detail(request, slug)
     if slot is not None and response.status_code == 200:
         slot.keep(shown=shown, last=last, content=response.content)
+    if request.user.is_authenticated:
+        kept_pages.hint_give(request, response)  # the next page reads the reader's keys with the session
     return response
 
 
@@ -63,15 +78,15 @@ def _product_detail(request: HttpRequest, slug: str) -> tuple[HttpResponse, int,
     if not product.is_active:
         # Gone for good, and said so: links from old notes and searches land somewhere that explains.
         return render(request, "catalog/product_delisted.html", {"product": product}, status=410), 1, 1
-    if parts.kept is None:
-        main_part, notes_part, factors = _product_parts(product)
-        parts.keep((main_part, notes_part, factors))
-    else:
-        main_part, notes_part, factors = parts.kept
-    review_filter = ReviewFilterForm(request.GET, factors=factors)
+    kept = parts.kept
+    if kept is None:
+        kept = _product_parts(product)
+        parts.keep(kept)
+    review_filter = ReviewFilterForm(request.GET, factors=kept.factors)
     comments, shown, last = kept_comments.comments_part(
         request, product=product, review_filter=review_filter, generation=parts.generation
     )
+    main_part, notes_part = (mark_safe(html.decode()) for html in (kept.main, kept.notes))  # noqa: S308 - our templates' output  # nosec B308 B703
     context = {"product": product, "main_part": main_part, "notes_part": notes_part, "comments_part": comments}
     return render(request, "catalog/product_detail.html", context), shown, last
 
@@ -86,10 +101,46 @@ def _product_parts(product: Product) -> page_cache.Parts:
         "notes": selectors.product_notes(product),
         "counterfeit_hold": selectors.counterfeit_hold(product),
     }
-    return (
-        render_to_string("catalog/_product_main.html", context),
-        render_to_string("catalog/_product_notes.html", context),
-        tuple((factor.pk, factor.name) for factor in product.category.factors.all()),
+    return page_cache.Parts(
+        main=render_to_string("catalog/_product_main.html", context).encode(),
+        notes=render_to_string("catalog/_product_notes.html", context).encode(),
+        factors=tuple((factor.pk, factor.name) for factor in product.category.factors.all()),
+        title=product.name,
+    )
+
+
+def _reader_page(request: HttpRequest, slug: str) -> HttpResponse | None:
+    """A signed-in reader's page in one cache round trip, when all of it is kept: the shell of their pages (kept per
+    account and language, ``accounts.kept_pages``) read with the session, their account and the reviews they
+    marked helpful, and beside them what every reader of the product shares (``page_cache.Shared``: its parts and
+    its comments section, unfiltered). None: render it (nobody signed in, a filter, messages to show, or something
+    not kept, which the render then keeps)."""
+    number = page_cache.page_number(request)
+    if settings.SESSION_COOKIE_NAME not in request.COOKIES or set(request.GET) - {"page"} or number is None:
+        return None
+    shared = page_cache.Shared(slug, f"{kept_comments.FORMAT}:", number)
+    marks_key = rating_selectors.helpful_marks_key
+    reader = kept_pages.reader_read(request, name=READER_SHELL, keys=lambda user: [*shared.keys(), marks_key(user)])
+    if reader is None or len(get_messages(request)):  # loaded, not consumed: the render shows them
+        return None
+    parts, token = shared.found(reader.found)
+    section = kept_comments.section_held(token)
+    if parts is None or section is None:
+        return None
+    comments = kept_comments.section_for(request, section, marks=reader.found.get(marks_key(reader.user.pk)))
+    return kept_pages.kept_serve(
+        request,
+        reader,
+        name=READER_SHELL,
+        seconds=READER_SHELL_SECONDS,
+        template="catalog/product_detail.html",
+        context=lambda: {
+            "product": {"name": _TITLE},
+            "main_part": _MAIN,
+            "comments_part": _COMMENTS,
+            "notes_part": _NOTES,
+        },
+        fills={_TITLE: escape(parts.title), _MAIN: parts.main, _COMMENTS: comments, _NOTES: parts.notes},
     )
 
 

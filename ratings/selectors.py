@@ -30,6 +30,7 @@ from ratings.models import (
     ReviewHelpful,
     Vote,
 )
+from xhs.cache import NOT_READ
 
 #: Results change only when a re-score writes a new one, which deletes the cached copy; the timeout
 #: only bounds how long a copy can outlive a missed delete.
@@ -385,11 +386,32 @@ def rating_comments(
     return reviews.order_by(*_REVIEW_ORDER[ReviewSort(sort)])
 
 
-def helpful_marked(*, user: User, vote_ids: Sequence[int]) -> set[int]:
-    """Which of these reviews the reader has marked helpful (one query)."""
-    if not user.is_authenticated:
-        return set()
-    return set(ReviewHelpful.objects.filter(user=user, vote_id__in=vote_ids).values_list("vote_id", flat=True))
+#: How long the reviews an account marked helpful are kept when nothing forgets them sooner.
+MARKS_SECONDS = 10 * 60
+#: An account that marked more reviews than this is asked per page of comments (one query), not kept whole.
+MARKS_KEPT = 1000
+#: Kept for such an account.
+_MANY_MARKS = "many"
+
+
+def helpful_marks_key(user_id: int) -> str:
+    """Where the reviews an account marked helpful are kept; a page that reads other keys too reads this one with
+    them (``helpful_marked(..., kept=...)``). ``services.review_helpful_toggle`` forgets it."""
+    return f"ratings:helpful-marks:{user_id}"
+
+
+def helpful_marked(*, user_id: int, vote_ids: Sequence[int], kept: object = NOT_READ) -> set[int]:
+    """Which of these reviews the reader has marked helpful: from every review they marked, kept per account
+    (``kept``: the value under ``helpful_marks_key`` when the caller read it already), read and kept on a miss
+    (one query); for an account with more than ``MARKS_KEPT`` marks, one query for these reviews."""
+    marks = cache.get(helpful_marks_key(user_id)) if kept is NOT_READ else kept
+    if not (isinstance(marks, frozenset) or marks == _MANY_MARKS):
+        ids = ReviewHelpful.objects.filter(user_id=user_id).values_list("vote_id", flat=True)[: MARKS_KEPT + 1]
+        marks = frozenset(ids)
+        cache.set(helpful_marks_key(user_id), marks if len(marks) <= MARKS_KEPT else _MANY_MARKS, MARKS_SECONDS)
+    if isinstance(marks, frozenset) and len(marks) <= MARKS_KEPT:
+        return set(marks.intersection(vote_ids))
+    return set(ReviewHelpful.objects.filter(user_id=user_id, vote_id__in=vote_ids).values_list("vote_id", flat=True))
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,10 @@ from accounts.header import header_forget
 from accounts.models import Notification, User
 from catalog import page_cache, stakes
 from catalog.models import Brand, BrandAccount, OrderLine, Store
-from ratings import scoring, tasks
+from ratings import scoring, selectors, tasks
 from ratings.eligibility import policy_get
 from ratings.models import CampaignFactor, FactorScore, Invitation, ReviewHelpful, Vote, VoteRevision
+from xhs.cache import forget_later
 
 MIN_SCORE = 1
 MAX_SCORE = 5
@@ -395,6 +396,7 @@ def review_helpful_toggle(*, user: User, vote_id: int) -> bool:
                     ReviewHelpful.objects.create(vote=vote, user=user, author_id=vote.user_id)
             except IntegrityError:
                 pass  # the same reader's other click got there first: marked either way
+        forget_later([selectors.helpful_marks_key(user.pk)])
     page_cache.forget([vote.product_id])
     return not removed
 
