@@ -7,7 +7,10 @@ what differs between two requests of the same account, and served by replacing t
 
 * the CSRF token (``CSRF_SLOT``): a masked token of this request's secret, as ``{% csrf_token %}`` would put
   (``csrf_token``);
-* the path the language form returns to (``PATH_SLOT``): this request's ``get_full_path``, escaped.
+* the path the language form returns to (``PATH_SLOT``): this request's ``get_full_path``, escaped;
+* whatever the page puts in per request (``slot(name)``, ``kept_serve``'s ``fills``): a signed-in reader's
+  product page is such a shell, kept per account and language, filled with the product's kept parts and
+  comments (``catalog.views._reader_page``).
 
 What differs between accounts is in the key instead (``_page_key``: the account, the language); what differs
 over time is kept with the page, which is rendered again when it no longer matches: the row's ``updated_at`` (a
@@ -16,8 +19,9 @@ carrying messages (after a form) is rendered afresh, as any other page. Tests co
 page rendered afresh, so a variable the shell starts to read and this module does not supply shows up as a
 difference.
 
-One cache round trip serves a kept page: the session with the account and everything the page needs (the page's
-version, the header's figures, the condition the page needs: a brand's link, ``Gate``), read together. Naming
+One cache round trip serves a kept page (``reader_read``): the session with the account and everything the page
+needs (the page's version, the header's figures, the keys the page names: a brand's link, ``Gate``; a product's
+parts), read together. Naming
 those keys takes the account's id before the session is read, so the page gives the browser that id back in a
 cookie (``HINT_COOKIE``): a hint, never trusted. Its keys are read beside the session and used only when the
 session's account is that one; otherwise (a first visit, another account signed in on the same browser, a forged
@@ -56,14 +60,16 @@ from xhs.sessions import SessionStore
 
 
 def slot(name: str) -> str:
-    """A stand-in in a kept page, filled per request; plain letters and digits, so escaping leaves it as it is."""
-    return f"keptpage{name}slot7f3c"
+    """A stand-in in a kept page, filled per request. Its NULs keep it apart from any text the page shows (a name,
+    a comment): PostgreSQL stores no NUL in text and Django's form fields refuse one, so no such text can be
+    written to look like a slot and be filled; and escaping leaves a NUL as it is."""
+    return f"\x00{name}\x00"
 
 
 CSRF_SLOT = slot("CSRF")
 PATH_SLOT = slot("PATH")
 _CSRF, _PATH = CSRF_SLOT.encode(), PATH_SLOT.encode()
-_SLOTS = re.compile(rb"(keptpage[A-Z]+slot7f3c)")
+_SLOTS = re.compile(rb"(\x00[A-Z]+\x00)")
 #: The account a kept page was last served to in this browser: which keys to read beside the session.
 HINT_COOKIE = "kept_for"
 #: A mask character and a secret's character to the token's: the secret's shifted by the mask's (Django's cipher).

@@ -36,8 +36,9 @@ from xhs.cache import NOT_READ
 from xhs.held import held, hold
 
 COMMENTS_PER_PAGE = 10
-#: Where a review's buttons go in the kept section: this, the review's id and ";".
-ACTIONS_SLOT = "keptreviewACTIONSslot7f3c"
+#: Where a review's buttons go in the kept section: this, the review's id and ";". Its NUL keeps it apart from a
+#: comment's text, as a kept page's slots (``accounts.kept_pages.slot``).
+ACTIONS_SLOT = "\x00ACTIONS"
 _ACTIONS = re.compile(ACTIONS_SLOT + r"\d+;")
 VARIANTS = ("own", "marked", "unmarked", "anonymous")
 #: In the key: a deploy that changes ``Section`` or ``Review`` raises it, so no copy kept before is read.

@@ -8,6 +8,8 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
+from accounts import kept_pages
+from catalog import page_cache
 from moderation import services as moderation_services
 from ratings import scoring
 from ratings import services as rating_services
@@ -226,8 +228,95 @@ def test_a_comment_page_past_the_last_is_the_last_pages_kept_section(django_asse
     client.get("/")  # the header's figures kept
     first = client.get(campaign.product.get_absolute_url()).content.decode()
 
-    with django_assert_num_queries(0):  # the reader's shell, the product's parts, the section and marks: all kept
+    with django_assert_num_queries(1):  # the product's row; its parts, the last page's section and the marks kept
         past = client.get(campaign.product.get_absolute_url(), {"page": "7"}).content.decode()
 
     assert "Gentle on my scalp." in past
     assert _without_tokens(past).replace("?page=7", "") == _without_tokens(first)
+
+
+def test_a_readers_first_visit_of_a_product_is_one_cache_round_trip_and_no_query(
+    cache_calls: list[str], django_assert_num_queries: Any
+) -> None:
+    """The reader's shell is kept per account, not per product: opening a product they never opened, kept from
+    someone else's visit, reads nothing from PostgreSQL and is the page rendered afresh."""
+    seen, new = _rated_product(comment="Gentle on my scalp."), _rated_product(comment="Smells of rain.")
+    scoring.run_all(triggered_by="test")
+    visitor = Client(HTTP_ACCEPT_LANGUAGE="en")
+    visitor.force_login(UserFactory())
+    visitor.get(new.product.get_absolute_url())  # its parts and comments kept, from another account's visit
+    reader = Client(HTTP_ACCEPT_LANGUAGE="en")
+    reader.force_login(UserFactory())
+    for _ in range(2):  # rendered (its parts kept, the hint cookie set), then from what is kept: the shell kept
+        reader.get(seen.product.get_absolute_url())
+    cache_calls.clear()
+
+    with django_assert_num_queries(0):
+        page = reader.get(new.product.get_absolute_url()).content.decode()
+
+    assert cache_calls == ["get_many"], "the session, the account, its shell and marks, the product's parts together"
+    cache.clear()
+    fresh = reader.get(new.product.get_absolute_url()).content.decode()
+    assert "Smells of rain." in page and "Gentle on my scalp." not in page
+    assert _without_tokens(page) == _without_tokens(fresh)
+
+
+def test_a_review_the_reader_marks_helpful_shows_pressed_on_their_next_page_and_unpressed_once_taken_back() -> None:
+    campaign = _rated_product(comment="Gentle on my scalp.")
+    scoring.run_all(triggered_by="test")
+    [vote] = campaign.votes.all()
+    url = campaign.product.get_absolute_url()
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(UserFactory())
+    client.get(url)
+    assert 'aria-pressed="false"' in _buttons(client.get(url).content.decode(), vote)  # from what is kept
+
+    after = client.post(reverse("ratings:review_helpful", args=[vote.pk]), {"next": url}, follow=True)
+
+    assert "Marked as helpful." in after.content.decode()  # a message: the page rendered afresh shows it once
+    assert 'aria-pressed="true"' in _buttons(after.content.decode(), vote)
+    again = client.get(url).content.decode()
+    assert 'aria-pressed="true"' in _buttons(again, vote) and "Marked as helpful." not in again
+    client.post(reverse("ratings:review_helpful", args=[vote.pk]), {"next": url})
+    client.get(url)  # the message "Mark taken back." shown and consumed
+    assert 'aria-pressed="false"' in _buttons(client.get(url).content.decode(), vote)
+
+
+def test_a_product_taken_off_sale_is_gone_for_a_reader_whose_pages_are_kept_too() -> None:
+    campaign = _rated_product(comment="Gentle on my scalp.")
+    scoring.run_all(triggered_by="test")
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(UserFactory())
+    url = campaign.product.get_absolute_url()
+    assert client.get(url).status_code == client.get(url).status_code == 200
+
+    type(campaign.product).objects.filter(pk=campaign.product.pk).update(is_active=False)
+    page_cache.forget([campaign.product.pk])  # as the admin does when a product is saved
+
+    assert client.get(url).status_code == 410
+
+
+def test_a_name_or_a_review_written_like_a_slot_is_shown_as_written() -> None:
+    """Slots start with a NUL, which no stored text holds: letters alone are text, wherever they stand."""
+    RatingPolicy.objects.update_or_create(pk=1, defaults={"min_votes_to_publish": 1, "prior_strength": 0})
+    campaign = campaign_for(ProductFactory(category=rating_ready_category()))
+    votes_cast(campaign, [[3] * 5], comment="keptreviewACTIONSslot7f3c1; ACTIONS2; TITLE")
+    scoring.run_all(triggered_by="test")
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(UserFactory(display_name="keptpageTITLEslot7f3c"))
+    url = campaign.product.get_absolute_url()
+    client.get(url)
+
+    kept = client.get(url).content.decode()
+
+    assert 'class="who">keptpageTITLEslot7f3c</a>' in kept
+    assert "keptreviewACTIONSslot7f3c1; ACTIONS2; TITLE" in kept and "\x00" not in kept
+
+
+def test_postgresql_refuses_a_nul_in_text_so_no_stored_text_holds_a_slot() -> None:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's own rule; SQLite stores a NUL (the forms refuse one there too)")
+    with pytest.raises(ValueError, match="NUL"):
+        UserFactory(display_name=kept_pages.slot("TITLE"))
