@@ -118,19 +118,18 @@ def section_render(*, product: Product, review_filter: ReviewFilterForm, number:
 def section_for(request: HttpRequest, section: Section, *, marks: object = NOT_READ) -> SafeString:
     """The section with this request's reader's buttons; ``marks``: the value under the reader's
     ``helpful_marks_key`` when the caller read it already."""
-    user = request.user
-    signed_in = bool(user.is_authenticated)
+    user_id = request.user.pk if request.user.is_authenticated else None
     marked: set[int] = set()
     fills: dict[str, str] = {}
-    if signed_in and section.reviews:
+    if user_id is not None and section.reviews:
         vote_ids = [review.pk for review in section.reviews]
-        marked = rating_selectors.helpful_marked(user_id=user.pk, vote_ids=vote_ids, kept=marks)  # type: ignore[arg-type]  # signed in
+        marked = rating_selectors.helpful_marked(user_id=user_id, vote_ids=vote_ids, kept=marks)
         fills = {CSRF_SLOT: csrf_token(request), PATH_SLOT: escape(request.get_full_path())}
     parts = [section.pieces[0]]
     for review, after in zip(section.reviews, section.pieces[1:], strict=True):
-        if not signed_in:
+        if user_id is None:
             variant = "anonymous"
-        elif review.author_id == user.pk:
+        elif review.author_id == user_id:
             variant = "own"
         else:
             variant = "marked" if review.pk in marked else "unmarked"

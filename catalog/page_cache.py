@@ -220,9 +220,9 @@ class CommentsSlot:
 @dataclass(frozen=True)
 class Shared:
     """What every reader's page of a product shares, as one ``get_many`` of ``keys`` found it beside the reader's
-    own keys (``catalog.views``): the product's parts and its comments section of one page, unfiltered, under the
-    product's generation; None for what is not kept under it, or for a page past the last (the page is then
-    rendered, and keeps them)."""
+    own keys (``catalog.views``): the product's parts and its comments section of one page, unfiltered (a page
+    past the last: the last page's, one more read), under the product's generation; None for what is not kept
+    under it (the page is then rendered, and keeps them)."""
 
     slug: str
     params: str
@@ -230,14 +230,19 @@ class Shared:
 
     def keys(self) -> list[str]:
         slot = CommentsSlot(self.slug, get_language(), self.params, 0)
-        return [generation_key(self.slug), _parts_key(self.slug, get_language()), slot._key(self.number)]
+        return [
+            generation_key(self.slug),
+            _parts_key(self.slug, get_language()),
+            slot._key(self.number),
+            slot._last_key(),
+        ]
 
     def found(self, found: dict[str, object]) -> tuple[Parts | None, object]:
         stamp = found.get(generation_key(self.slug), 0)
         generation = stamp if isinstance(stamp, int) else 0
         parts = _parts_held(of_generation(found.get(_parts_key(self.slug, get_language())), generation))
         slot = CommentsSlot(self.slug, get_language(), self.params, generation)
-        return parts, of_generation(found.get(slot._key(self.number)), generation)
+        return parts, _paged_find(found, slot._key, slot._last_key(), number=self.number, generation=generation)
 
 
 def forget(product_ids: Iterable[int]) -> None:

@@ -20,10 +20,11 @@ While Redis is unreachable:
 """
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import redis
 from django.core.cache import cache
@@ -59,6 +60,7 @@ class _ClientPerPool(RedisCacheClient):
     def __init__(self, servers: list[str], **options: Any) -> None:
         super().__init__(servers, **options)
         self._clients: dict[int, Any] = {}
+        self._reader = threading.local()
 
     def get_client(self, key: Any = None, *, write: bool = False) -> Any:
         pool = self._get_connection_pool(write)  # type: ignore[attr-defined]  # undeclared in the stubs
@@ -66,6 +68,30 @@ class _ClientPerPool(RedisCacheClient):
         if client is None:
             client = self._clients[id(pool)] = redis.Redis(connection_pool=pool)
         return client
+
+    def read_many(self, keys: list[str]) -> list[bytes | None]:
+        """MGET on a connection this thread keeps past the pool. A command through ``redis.Redis`` cost ~70 µs of
+        CPU here against ~35 µs sent on a connection directly (taking the connection from the pool and giving it
+        back, the check that it holds no stale reply, the retry wrappers): every cached page pays one. The
+        connection is the pool's kind with the pool's settings; made again in a forked process; dropped after any
+        error (no stale reply is ever read), and a command that failed is sent once more on a new one, so a
+        connection Redis closed while idle costs a reconnect, not a miss."""
+        pool = self._get_connection_pool(False)  # type: ignore[attr-defined]  # undeclared in the stubs
+        kept = getattr(self._reader, "kept", None)
+        if kept is None or kept[0] != os.getpid() or kept[1] is not pool:
+            kept = self._reader.kept = (os.getpid(), pool, pool.connection_class(**pool.connection_kwargs))
+        connection = kept[2]
+        try:
+            connection.send_command("MGET", *keys)
+            return cast(list[bytes | None], connection.read_response())
+        except OUTAGE_ERRORS:
+            connection.disconnect()
+        connection.send_command("MGET", *keys)
+        try:
+            return cast(list[bytes | None], connection.read_response())
+        except OUTAGE_ERRORS:
+            connection.disconnect()
+            raise
 
 
 class FailSoftRedisCache(RedisCache):
@@ -160,7 +186,16 @@ class FailSoftRedisCache(RedisCache):
         return self._attempt("delete", lambda: RedisCache.delete(self, key, version), False)
 
     def get_many(self, keys: Iterable[Any], version: int | None = None) -> dict[Any, Any]:
-        return self._attempt("get_many", lambda: RedisCache.get_many(self, keys, version), {})
+        """Django's ``get_many``, read by ``_ClientPerPool.read_many``: a page's one round trip."""
+
+        def read() -> dict[Any, Any]:
+            asked = {self.make_key(key, version=version): key for key in keys}
+            client = cast(_ClientPerPool, self._cache)
+            values = client.read_many(list(asked))
+            loads = client._serializer.loads  # type: ignore[attr-defined]  # Django's, undeclared in the stubs
+            return {key: loads(value) for key, value in zip(asked.values(), values, strict=True) if value is not None}
+
+        return self._attempt("get_many", read, {})
 
     def has_key(self, key: Any, version: int | None = None) -> bool:
         return self._attempt("has_key", lambda: RedisCache.has_key(self, key, version), False)

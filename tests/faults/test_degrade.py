@@ -9,6 +9,7 @@ import json
 import logging
 import re
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -247,6 +248,31 @@ def test_the_cache_misses_quietly_while_redis_is_dead_and_serves_again_once_it_i
     cache.set("figure", 43)
     assert cache.get("figure") == 43
     assert any(r.getMessage().startswith("Cache reachable again") for r in caplog.records)
+
+
+def test_a_pages_round_trip_reconnects_after_redis_restarts_instead_of_missing(private_redis: LocalRedis) -> None:
+    """``get_many`` reads on a connection each thread keeps past the pool (xhs.cache._ClientPerPool.read_many): one
+    that Redis closed is made again, and the read answers, not a miss; a thread of its own keeps its own."""
+    cache = FailSoftRedisCache(f"redis://127.0.0.1:{private_redis.port}/0", {"OPTIONS": {"socket_timeout": 1}})
+    cache.set_many({"figure": 42, "parts": ("kept", 1)})
+    assert cache.get_many(["figure", "parts", "absent"]) == {"figure": 42, "parts": ("kept", 1)}
+
+    private_redis.stop()  # every connection closed under the kept one
+    assert cache.get_many(["figure"]) == {}
+    private_redis.start()
+    cache._skip_until = 0.0  # the pause after a failure is RETRY_AFTER seconds; skip the wait
+    cache.set("figure", 43)
+
+    assert cache.get_many(["figure"]) == {"figure": 43}
+    private_redis.stop()
+    private_redis.start()  # closed while idle: the next read reconnects
+    cache.set("figure", 44)
+    assert cache.get_many(["figure"]) == {"figure": 44}, "a reconnect, not a miss"
+    answers: list[dict[str, Any]] = []
+    other = threading.Thread(target=lambda: answers.append(cache.get_many(["figure"])))
+    other.start()
+    other.join()
+    assert answers == [{"figure": 44}]
 
 
 def test_with_the_database_unreachable_readiness_names_it_while_liveness_still_answers(
