@@ -225,14 +225,15 @@ class Shared:
     under it (the page is then rendered, and keeps them)."""
 
     slug: str
+    language: str
     params: str
     number: int
 
     def keys(self) -> list[str]:
-        slot = CommentsSlot(self.slug, get_language(), self.params, 0)
+        slot = CommentsSlot(self.slug, self.language, self.params, 0)
         return [
             generation_key(self.slug),
-            _parts_key(self.slug, get_language()),
+            _parts_key(self.slug, self.language),
             slot._key(self.number),
             slot._last_key(),
         ]
@@ -240,8 +241,8 @@ class Shared:
     def found(self, found: dict[str, object]) -> tuple[Parts | None, object]:
         stamp = found.get(generation_key(self.slug), 0)
         generation = stamp if isinstance(stamp, int) else 0
-        parts = _parts_held(of_generation(found.get(_parts_key(self.slug, get_language())), generation))
-        slot = CommentsSlot(self.slug, get_language(), self.params, generation)
+        parts = _parts_held(of_generation(found.get(_parts_key(self.slug, self.language)), generation))
+        slot = CommentsSlot(self.slug, self.language, self.params, generation)
         return parts, _paged_find(found, slot._key, slot._last_key(), number=self.number, generation=generation)
 
 
