@@ -21,17 +21,15 @@ difference.
 
 One cache round trip serves a kept page (``reader_read``): the session with the account and everything the page
 needs (the page's version, the header's figures, the keys the page names: a brand's link, ``Gate``; a product's
-parts), read together. Naming
-those keys takes the account's id before the session is read, so the page gives the browser that id back in a
-cookie (``HINT_COOKIE``): a hint, never trusted. Its keys are read beside the session and used only when the
-session's account is that one; otherwise (a first visit, another account signed in on the same browser, a forged
-cookie) a second trip reads the session's account's keys. The account's copy goes to Django's sign-in through
-``accounts.backends.accounts_read_with``, which still makes all its checks. So the page cannot sit behind
-``login_required``, which reads the account first: ``kept_page`` sends a visitor who is not signed in to sign in
-itself. The page is kept as UTF-8 bytes cut at its slots, so serving it joins the pieces once, neither decoding,
-encoding nor searching its ~90 KB; and a process holds the bodies it served (``xhs.held``), so the round trip
-reads a page's version, not its body: that read and its unpickling took ~70 µs of a warm brand page's ~1.1 ms of
-CPU.
+parts), read together. Naming those keys takes the account's id before the session is read, so the page gives the
+browser that id back in a cookie (``HINT_COOKIE``): a hint, never trusted. Its keys are read beside the session and
+used only when the session's account is that one; otherwise (a first visit, another account signed in on the same
+browser, a forged cookie) a second trip reads the session's account's keys. The account's copy goes to Django's
+sign-in through ``accounts.backends.accounts_read_with``, which still makes all its checks. So the page cannot sit
+behind ``login_required``, which reads the account first: ``kept_page`` sends a visitor who is not signed in to sign
+in itself. The page is kept as UTF-8 bytes cut at its slots, so serving it joins the pieces once, neither decoding,
+encoding nor searching its ~90 KB; and a process holds the bodies it served (``xhs.held``), so the round trip reads
+a page's version, not its body: that read and its unpickling took ~70 µs of a warm brand page's ~1.1 ms of CPU.
 """
 
 import re
@@ -52,10 +50,10 @@ from django.template.loader import render_to_string
 from django.utils.html import escape
 from django.utils.translation import get_language
 
-import xhs.held
 from accounts.backends import accounts_read_with, user_key
 from accounts.header import header_get, header_key
 from accounts.models import User
+from xhs.held import held, hold
 from xhs.sessions import SessionStore
 
 
@@ -197,10 +195,10 @@ def kept_serve(
     key = _page_key(user.pk, name)
     kept = reader.found.get(key)
     version = (_stamp(user), header.unread, header.is_manager)
-    held = None
+    body = None
     if isinstance(kept, tuple) and len(kept) == 2 and kept[0] == version:
-        held = xhs.held.held(kept[1], valid=_body_valid, size=_body_size)
-    if held is None:
+        body = held(kept[1], valid=_body_valid, size=_body_size)
+    if body is None:
         values = context()
         if values is None:
             return None
@@ -212,9 +210,9 @@ def kept_serve(
             "unread_notifications": header.unread,
             "messages": (),
         }
-        held = tuple(_SLOTS.split(render_to_string(template, {**shell, **values}).encode()))
-        cache.set(key, (version, xhs.held.hold(held, size=_body_size(held), seconds=seconds)), seconds)
-    parts = list(held)
+        body = tuple(_SLOTS.split(render_to_string(template, {**shell, **values}).encode()))
+        cache.set(key, (version, hold(body, size=_body_size(body), seconds=seconds)), seconds)
+    parts = list(body)
     filled = {_CSRF: csrf_token(request).encode(), _PATH: escape(request.get_full_path()).encode()}
     filled |= {
         slot.encode(): html if isinstance(html, bytes) else html.encode() for slot, html in (fills or {}).items()
