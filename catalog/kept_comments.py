@@ -67,6 +67,12 @@ class Section:
     last: int
 
 
+def section_params(filter_params: str = "") -> str:
+    """The kept section's ``params`` (``page_cache.CommentsSlot``): its format and the filter's canonical query
+    string (none: every review, newest first)."""
+    return f"{FORMAT}:{filter_params}"
+
+
 def section_held(token: object) -> Section | None:
     """The section a slot points to (``page_cache.CommentsSlot`` keeps its ``xhs.held`` token), or None."""
     return cast(Section | None, held(token, valid=lambda value: isinstance(value, Section), size=_section_size))
@@ -147,7 +153,7 @@ def comments_part(
     slot, kept = None, None
     if number is not None:
         slot, kept = page_cache.CommentsSlot.find(
-            product.slug, generation=generation, params=f"{FORMAT}:{review_filter.params()}", number=number
+            product.slug, generation=generation, params=section_params(review_filter.params()), number=number
         )
     section = section_held(kept)
     if section is None:

@@ -5,9 +5,10 @@ anonymous and see the same bytes. So the rendered page is cached per product, co
 language, stamped with its product's generation, which re-scores and moderation decisions replace: a
 copy of another generation is never served, and old entries simply expire or are overwritten.
 Signed-in visitors, and anyone carrying a cookie other than the language choice (a session, a
-message), get a page rendered for them, from the parts every visitor sees (``PartsSlot``, kept the same
+message), get a page of their own, from the parts every visitor sees (``PartsSlot``, kept the same
 way) and the comments section (``CommentsSlot``, kept the same way per filter and page), their own buttons
-put in (``catalog.kept_comments``).
+put in (``catalog.kept_comments``); a signed-in reader's unfiltered page reads both beside their session in
+one round trip (``Shared``, ``catalog.views._reader_page``).
 
 One round trip finds a page (``PageSlot.find``): the generation, the page and the product's number of
 comment pages together. A number past the last page shows the last page, as Django's paginator does,

@@ -119,7 +119,7 @@ def _reader_page(request: HttpRequest, slug: str) -> HttpResponse | None:
     number = page_cache.page_number(request)
     if settings.SESSION_COOKIE_NAME not in request.COOKIES or set(request.GET) - {"page"} or number is None:
         return None
-    shared = page_cache.Shared(slug, get_language(), f"{kept_comments.FORMAT}:", number)
+    shared = page_cache.Shared(slug, get_language(), kept_comments.section_params(), number)
     marks_key = rating_selectors.helpful_marks_key
     reader = kept_pages.reader_read(request, name=READER_SHELL, keys=lambda user: [*shared.keys(), marks_key(user)])
     if reader is None or len(get_messages(request)):  # loaded, not consumed: the render shows them
