@@ -137,6 +137,8 @@ def votes_digests(
         product = product[order]  # the other columns are gathered a chunk at a time
         starts = np.flatnonzero(np.diff(product, prepend=product[0] - 1))
         ends = np.append(starts[1:], len(product))
+        # every id's digits written once, for the run: the rows of each chunk gather theirs
+        vote_digits, factor_digits = _Digits.of(vote), _Digits.of(factor)
         chunk_from = 0
         while chunk_from < len(starts):
             # whole products, up to CHUNK_ROWS rows (or one product larger than that)
@@ -144,7 +146,7 @@ def votes_digests(
             first, last = int(starts[chunk_from]), int(ends[chunk_to - 1])
             rows = order[first:last]
             chunk_vote, chunk_factor, chunk_score = vote[rows], factor[rows], score[rows]
-            text, line_ends = _lines(chunk_vote, chunk_factor, chunk_score)
+            text, line_ends = _lines(vote_digits, chunk_vote, factor_digits, chunk_factor, chunk_score)
             offsets = np.concatenate(([0], line_ends))
             view = memoryview(text)
             for start, end in zip(
@@ -165,52 +167,91 @@ def votes_digests(
 
 
 def _canonical_order(product: "np.ndarray", vote: "np.ndarray", factor: "np.ndarray") -> "np.ndarray":
-    """The permutation that sorts rows by (product, vote, factor): one sort of a combined key where the ids
-    fit in 63 bits (always, at any size this system meets), else three."""
+    """The permutation that sorts rows by (product, vote, factor).
+
+    Rows read in the table's order come sorted by (vote, factor) already (a vote's scores are written
+    together, votes in the order of their ids): then a stable sort by product alone keeps that order within
+    each product, and with the products numbered densely (fewer than 65,536 of them) numpy sorts their
+    16-bit numbers by radix, in linear time: ~0.15 s for 17M rows against ~0.9 s for one sort of a combined
+    key. Otherwise one sort of a combined key where the ids fit in 63 bits (always, at any size this system
+    meets), else three."""
     import numpy as np
 
     votes, factors = int(vote.max()) + 1, int(factor.max()) + 1
-    if (
-        min(int(product.min()), int(vote.min()), int(factor.min())) >= 0
-        and (int(product.max()) + 1) * votes * factors < 2**63
-    ):
+    if min(int(product.min()), int(vote.min()), int(factor.min())) < 0:
+        return np.lexsort((factor, vote, product))
+    if votes * factors < 2**63 and bool((np.diff(vote.astype(np.int64) * factors + factor) > 0).all()):
+        present = np.zeros(int(product.max()) + 1, dtype=bool)
+        present[product] = True
+        numbered = np.cumsum(present) - 1
+        dense = numbered[product].astype(np.uint16 if numbered[-1] < 2**16 else np.uint32)
+        return np.argsort(dense, kind="stable")
+    if (int(product.max()) + 1) * votes * factors < 2**63:
         key = (product.astype(np.int64) * votes + vote) * factors + factor
         # stable: timsort, quick on the runs rows come in (a vote's scores together, in the table's order)
         return np.argsort(key, kind="stable")
     return np.lexsort((factor, vote, product))
 
 
-def _lines(vote: "np.ndarray", factor: "np.ndarray", score: "np.ndarray") -> tuple[bytes, "np.ndarray"]:
+@dataclass(frozen=True)
+class _Digits:
+    """Non-negative ids as ASCII digits: ``digits[id - low]`` is the id right-aligned in a row as wide as the
+    longest with NUL bytes before it, ``lengths[id - low]`` its length. Ids come in dense ranges and each is
+    on many rows (a vote on one per factor it scored): every number of the range is written once for the
+    run, and each chunk's rows gather theirs. Sparse ids are written as given."""
+
+    low: int
+    digits: "np.ndarray"
+    lengths: "np.ndarray"
+    ids: "np.ndarray | None" = None  # sparse: the ids written, sorted
+
+    @classmethod
+    def of(cls, values: "np.ndarray") -> "_Digits":
+        import numpy as np
+
+        low, high = int(values.min()), int(values.max())
+        if len(values) >= (high - low + 1) // 2:
+            return cls(low, *_written(np.arange(low, high + 1, dtype=np.int64)))
+        ids = np.unique(values)
+        return cls(low, *_written(ids), ids=ids)
+
+    def rows(self, values: "np.ndarray") -> tuple["np.ndarray", "np.ndarray"]:
+        import numpy as np
+
+        at = values - self.low if self.ids is None else np.searchsorted(self.ids, values)
+        width = self.digits.shape[1]
+        # each row's digits gathered as one element of ``width`` bytes: half the time of a row of bytes
+        whole = np.ascontiguousarray(self.digits).view(f"V{width}").ravel()
+        return whole[at].view(np.uint8).reshape(-1, width), self.lengths[at]
+
+
+def _lines(
+    vote_digits: _Digits, vote: "np.ndarray", factor_digits: _Digits, factor: "np.ndarray", score: "np.ndarray"
+) -> tuple[bytes, "np.ndarray"]:
     """The lines ``"<vote> <factor> <score>\n"`` of these rows as one bytes string, and where each line ends.
 
     Each row is written into a fixed-width row of bytes, its numbers right-aligned with NUL bytes before
-    them, and the NULs are dropped in one pass: no line holds a NUL of its own."""
+    them. Where every vote id of the rows has the same length, and every factor id, the NULs are the same
+    leading columns of each number: those columns are left out and the rows are the lines (the common case:
+    a product's votes seldom cross a power of ten). Otherwise the NULs are dropped in one pass: no line holds
+    a NUL of its own."""
     import numpy as np
 
-    vote_digits, vote_width = _digits(vote)
-    factor_digits, factor_width = _digits(factor)
-    width_v, width_f = vote_digits.shape[1], factor_digits.shape[1]
+    vote_text, vote_width = vote_digits.rows(vote)
+    factor_text, factor_width = factor_digits.rows(factor)
+    even = vote_width.min() == vote_width.max() and factor_width.min() == factor_width.max()
+    if even:
+        vote_text = vote_text[:, vote_text.shape[1] - int(vote_width[0]) :]
+        factor_text = factor_text[:, factor_text.shape[1] - int(factor_width[0]) :]
+    width_v, width_f = vote_text.shape[1], factor_text.shape[1]
     text = np.empty((len(vote), width_v + width_f + 4), dtype=np.uint8)
-    text[:, :width_v] = vote_digits
+    text[:, :width_v] = vote_text
     text[:, width_v] = ord(" ")
-    text[:, width_v + 1 : width_v + 1 + width_f] = factor_digits
+    text[:, width_v + 1 : width_v + 1 + width_f] = factor_text
     text[:, -3] = ord(" ")
     text[:, -2] = score + ord("0")
     text[:, -1] = ord("\n")
-    return text[text != 0].tobytes(), np.cumsum(vote_width + factor_width + 4)
-
-
-def _digits(values: "np.ndarray") -> tuple["np.ndarray", "np.ndarray"]:
-    """Non-negative integers as ASCII digits, right-aligned in a matrix as wide as the longest with NUL bytes
-    before them; and their lengths. Ids come in dense ranges and each is on many rows (a vote on one per
-    factor it scored): then every number of the range is written once and the rows gather theirs."""
-    import numpy as np
-
-    low, high = int(values.min()), int(values.max())
-    if len(values) > 2 * (high - low + 1):
-        digits, lengths = _written(np.arange(low, high + 1, dtype=np.int64))
-        return digits[values - low], lengths[values - low]
-    return _written(values)
+    return text.tobytes() if even else text[text != 0].tobytes(), np.cumsum(vote_width + factor_width + 4)
 
 
 def _written(values: "np.ndarray") -> tuple["np.ndarray", "np.ndarray"]:

@@ -74,6 +74,16 @@ def test_the_figures_of_many_histograms_at_once_equal_those_of_each_to_the_last_
             assert (None if np.isnan(value) else value) == getattr(one, name), name
 
 
+def test_the_t_quantiles_computed_at_once_equal_scipys_one_at_a_time_to_the_last_bit() -> None:
+    dfs = [1, 2, 3, 7, 29, 30, 31, 120, 999, 1_000, 4_095, 4_096, 25_000, 250_000]
+    statistics._T_QUANTILES.clear()  # none known: all of them in one call of t.ppf over an array
+
+    at_once = statistics.t_quantiles(dfs)
+
+    assert at_once == [float(scipy_stats.t.ppf(0.975, df)) for df in dfs]
+    assert [statistics.t_quantile(df) for df in reversed(dfs)] == at_once[::-1]
+
+
 def test_a_factor_with_one_vote_has_a_mean_but_no_interval_and_none_has_nothing() -> None:
     one = statistics.factor_figures([0, 0, 0, 1, 0])
     none = statistics.factor_figures([0, 0, 0, 0, 0])

@@ -156,6 +156,34 @@ def test_the_votes_digests_of_scores_read_in_any_order_are_the_documented_lines_
     assert digests == expected
 
 
+def test_the_votes_digests_of_scores_read_in_the_tables_order_are_those_of_the_documented_lines(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given: scores as a table scan returns them (by vote, then factor), products interleaved, ids dense: one
+    # product's votes all of two digits (its lines alike in width), another's crossing from 9 to 10 and from
+    # 99 to 100; chunks of a few rows, so that products are hashed over several chunks
+    monkeypatch.setattr(fingerprints, "CHUNK_ROWS", 7)
+    product_of = {
+        vote: (7 if vote in (9, 10, 99, 100, 101) else 31 if 10 < vote < 99 else 12) for vote in range(1, 102)
+    }
+    rows = [
+        (product_of[vote], vote, factor, 1 + (vote * factor) % 5)
+        for vote in range(1, 102)
+        for factor in (10, 11, 12, 13)
+    ]
+    product, vote, factor, score = (np.array(column) for column in zip(*rows, strict=True))
+
+    # when
+    digests = fingerprints.votes_digests(product=product, vote=vote, factor=factor, score=score, closer={})
+
+    # then
+    expected = {
+        pid: hashlib.sha256("".join(f"{v} {f} {s}\n" for p, v, f, s in sorted(rows) if p == pid).encode()).hexdigest()
+        for pid in (7, 31, 12)
+    }
+    assert digests == expected
+
+
 # --- verify_scores --------------------------------------------------------------------------------
 
 
