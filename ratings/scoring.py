@@ -447,22 +447,41 @@ def _read_inputs(product_ids: Sequence[int] | None, window: Window) -> Inputs:
         product=product, vote=rows.vote, factor=rows.factor, score=rows.score, closer=closer_lines
     )
 
-    invitations = Invitation.objects.filter(created_at__range=(start, cutoff))
-    if product_ids is not None:
-        invitations = invitations.filter(campaign__product_id__in=product_ids)
-    invited = dict(
-        invitations.values_list("campaign__product_id").annotate(n=Count("user_id", distinct=True)).order_by()
-    )
     return Inputs(
         histograms=histograms,
         votes=dict(counts),
-        invited=invited,
+        invited=_invited(product_ids, window),
         factor_keys=keys,
         factor_defs=defs,
         vote_digests=digests,
         vote_scores=vote_scores,
         window_days=(cutoff - start).days,
     )
+
+
+def _invited(product_ids: Sequence[int] | None, window: Window) -> dict[int, int]:
+    """Per product, the buyers invited within the window: counted per campaign, where an invitation is one per
+    buyer (``invitation_one_per_user_and_campaign``), from the campaigns' index alone (0.34 s at full scale,
+    in parallel); the distinct buyers counted only for products with invitations from several campaigns (a
+    buyer invited again after a rollover counts once). ``COUNT(DISTINCT user_id)`` per product for all of
+    them sorted every invitation: 1.6 s."""
+    invitations = Invitation.objects.filter(created_at__range=(window.start, window.cutoff))
+    if product_ids is not None:
+        invitations = invitations.filter(campaign__product_id__in=product_ids)
+    per_campaign = dict(invitations.values_list("campaign_id").annotate(n=Count("pk")).order_by())
+    invited: dict[int, int] = defaultdict(int)
+    campaigns: dict[int, int] = defaultdict(int)
+    for campaign_id, product_id in Campaign.objects.filter(pk__in=list(per_campaign)).values_list("pk", "product_id"):
+        invited[product_id] += per_campaign[campaign_id]
+        campaigns[product_id] += 1
+    if several := [product_id for product_id, n in campaigns.items() if n > 1]:
+        invited.update(
+            invitations.filter(campaign__product_id__in=several)
+            .values_list("campaign__product_id")
+            .annotate(n=Count("user_id", distinct=True))
+            .order_by()
+        )
+    return dict(invited)
 
 
 #: The inputs of the full run this process is working on, read by its first category and sliced by the

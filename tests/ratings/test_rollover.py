@@ -136,6 +136,31 @@ def test_a_rollover_keeps_the_published_score_and_the_list_place() -> None:
     assert run.products_published == 1
 
 
+def test_a_buyer_invited_by_both_campaigns_of_a_product_is_one_buyer_invited() -> None:
+    set_policy(min_votes_to_publish=1)
+    first = campaign_for(_product())
+    voters = votes_cast(first, [[4] * 5] * 4)
+    accepted_invitation(campaign=first)  # a fifth buyer, who has not voted
+    second = _roll_over(first)
+    for vote in voters[:2]:
+        _reinvite(vote, second)
+    accepted_invitation(campaign=second)  # a buyer new to the second campaign
+    other = campaign_for(_product())
+    votes_cast(other, [[3] * 5] * 2)
+
+    run = scoring.run_all(triggered_by="test")
+
+    assert _published(first.product).invited == 6, "4 voters + 1 + 1 new; the 2 invited again count once"
+    assert _published(other.product).invited == 2
+    assert run.status == run.Status.FINISHED
+    # a re-score reads the product alone: one more buyer invited, and one of the first campaign's invited again
+    accepted_invitation(campaign=second)
+    _reinvite(voters[2], second)
+    assert scoring.rescore_request(campaign_id=second.pk)
+    assert scoring.campaign_rescore(campaign_id=second.pk) is not None
+    assert _published(first.product).invited == 7
+
+
 def test_votes_leave_the_score_after_the_window_and_a_confirmation_brings_them_back() -> None:
     set_policy(min_votes_to_publish=1, score_window_days=365)
     first = campaign_for(_product(), opens_at=timezone.now() - timedelta(days=400))
