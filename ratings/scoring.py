@@ -16,7 +16,7 @@ since the last finished full run (``_carry_over_unchanged``: a night without new
 rest it reads once per worker process, for every category at once (one scan of
 the scores, which also gives the votes digests and the bootstrap's vote scores; the vote counts, the
 invitation counts, the factors), or through the products' index when a fifth of the categories or fewer are
-left, and each category takes its slice
+left, all in one snapshot of the database (``_run_inputs_read``), and each category takes its slice
 from memory; a re-score reads its one product through the product's indexes. Results go in by
 ``INSERT … SELECT FROM unnest(…)``, one round trip per category whatever its size.
 
@@ -45,7 +45,8 @@ import hashlib
 import io
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -1293,6 +1294,7 @@ def run_category(*, run_id: int, category_id: int) -> CategoryOutcome | None:
     the task to retry. Returns None when there was nothing to do or it failed.
     """
     try:
+        _run_inputs_read(run_id=run_id, category_id=category_id)
         return _run_category(run_id=run_id, category_id=category_id)
     except OperationalError:
         raise  # the database went away: the task retries, the category is still unfinished
@@ -1302,6 +1304,35 @@ def run_category(*, run_id: int, category_id: int) -> CategoryOutcome | None:
             finished_at=timezone.now(), error=f"{type(exc).__name__}: {exc}"[:5000], updated_at=timezone.now()
         )
         return None
+
+
+def _run_inputs_read(*, run_id: int, category_id: int) -> None:
+    """Read the run's inputs (``_run_inputs``) for a category still to score, in a transaction of their own that
+    sees the database at one moment (``_one_snapshot``), before the category's transaction takes its locks:
+    there each statement would see its own moment, and a vote changed between the read of the scores and that of
+    the counts (~10 s apart at full scale) was counted in its product's figures but not in its number of votes.
+    The category's transaction then finds them read (a policy changed meanwhile: it reads them itself)."""
+    run = ScoringRun.objects.filter(
+        pk=run_id, categories__category_id=category_id, categories__finished_at__isnull=True
+    ).first()
+    if run is None:
+        return  # finished already (a task delivered again), or no such run: nothing to read
+    with _one_snapshot():
+        _run_inputs(run, window_days=run.score_window_days or policy_get().score_window_days)
+
+
+@contextmanager
+def _one_snapshot() -> Iterator[None]:
+    """Every statement inside reads the database as it stood at one moment: a REPEATABLE READ, READ ONLY
+    transaction (PostgreSQL). Inside a transaction already (a test's, or a re-score's, which must read after its
+    claim: ``rescore_request``), the reads are that transaction's."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield
 
 
 def _run_category(*, run_id: int, category_id: int) -> CategoryOutcome | None:

@@ -18,6 +18,7 @@ from django.utils import timezone, translation
 from catalog.models import Product
 from ratings import fingerprints, scoring
 from ratings.models import Campaign, FactorScore, ProductResult, Vote
+from tests.concurrency import run_at_once
 from tests.factories import ProductFactory, rating_ready_category
 from tests.moderation.factories import counterfeit_confirmed
 from tests.ratings.eligibility_factories import set_policy
@@ -182,6 +183,40 @@ def test_the_votes_digests_of_scores_read_in_the_tables_order_are_those_of_the_d
         for pid in (7, 31, 12)
     }
     assert digests == expected
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_vote_excluded_while_a_full_run_reads_the_scores_is_read_as_it_stood_at_the_cut_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given: a moderator excludes a vote while the run is reading (at full scale the scores take ~10 s)
+    campaign = _rated([[4, 4, 4, 4, 4], [2, 2, 2, 2, 2], [5, 5, 5, 5, 5]])
+    excluded = Vote.objects.filter(campaign=campaign).order_by("pk").first()
+    assert excluded is not None
+    read_scores = scoring._scores_read
+
+    def excluded_meanwhile(*args: object, **kwargs: object) -> scoring.ScoreRows:
+        rows = read_scores(*args, **kwargs)  # type: ignore[arg-type]
+
+        def exclude(_: int) -> int:
+            return Vote.objects.filter(pk=excluded.pk).update(
+                verdict=Vote.Verdict.EXCLUDED, exclusion_reason=Vote.ExclusionReason.MODERATION
+            )
+
+        assert run_at_once(exclude, threads=1) == ([1], [])  # committed on a connection of its own
+        return rows
+
+    monkeypatch.setattr(scoring, "_scores_read", excluded_meanwhile)
+
+    # when
+    run = scoring.run_all(triggered_by="test")
+
+    # then: every figure as the votes stood at the run's cut-off, when all three counted
+    result = ProductResult.objects.get(product_id=campaign.product_id, is_latest=True)
+    assert (result.voted, result.counted, result.excluded_moderation) == (3, 3, 0)
+    assert {factor.votes for factor in result.factors.all()} == {3}
+    assert _verify("--run", str(run.pk)).strip().endswith("0 differ")
 
 
 # --- verify_scores --------------------------------------------------------------------------------
