@@ -45,7 +45,7 @@ import hashlib
 import io
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
@@ -1028,22 +1028,29 @@ def _pg_array(values: Iterable[Any]) -> str:
     """Values as one PostgreSQL array literal (``'{1,2,NULL}'``, cast in the statement), instead of psycopg2's
     ``ARRAY[1,2,NULL]``: that is one constant per element for the server to parse and plan, ~6 ms of planning
     a category for the results' forty arrays, against well under 1 ms for forty strings."""
-    return "{" + ",".join(_pg_array_element(value) for value in values) + "}"
+    return "{" + ",".join(map(_pg_array_element, values)) + "}"
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+#: How each type of value is written in an array literal, found by its exact type (a bool is not written as the
+#: int it also is): a full run writes ~500k values, and a chain of ``isinstance`` cost twice as much.
+_ELEMENTS: dict[type, Callable[[Any], str]] = {
+    type(None): lambda _: "NULL",
+    bool: lambda value: "t" if value else "f",
+    int: str,
+    Decimal: str,
+    float: repr,  # the shortest text that reads back to the same float, as psycopg2 sends it
+    datetime: lambda value: f'"{value.isoformat()}"',
+    str: _quoted,
+}
 
 
 def _pg_array_element(value: Any) -> str:
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, int | Decimal):
-        return str(value)
-    if isinstance(value, float):
-        return repr(value)  # the shortest text that reads back to the same float, as psycopg2 sends it
-    if isinstance(value, datetime):
-        return f'"{value.isoformat()}"'
-    text = str(value)
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    written = _ELEMENTS.get(type(value))
+    return written(value) if written is not None else _quoted(str(value))
 
 
 def _commit_without_waiting() -> None:
