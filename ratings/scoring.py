@@ -1093,13 +1093,15 @@ def _list_rebuild(
     ]
     chosen = statistics.heart_list(candidates, threshold=float(rules.list_threshold), size=rules.list_size)
     ranks = {c.product_id: place for place, c in enumerate(chosen, start=1)}
+    # the category's products (by its campaigns) placed now, and those to be placed: by the campaigns' and the
+    # products' own indexes (one query joining the two, its OR and a DISTINCT scanned every product: 3.8 ms)
+    nearby = set(Campaign.objects.filter(category=category).values_list("product_id", flat=True)) | set(ranks)
     current = {
         pk: (rank, low, high)
-        for pk, rank, low, high in Product.objects.filter(
-            Q(heart_rank__isnull=False, campaigns__category=category) | Q(pk__in=ranks)
+        for pk, rank, low, high in Product.objects.filter(pk__in=nearby).values_list(
+            "pk", "heart_rank", "heart_rank_low", "heart_rank_high"
         )
-        .distinct()
-        .values_list("pk", "heart_rank", "heart_rank_low", "heart_rank_high")
+        if rank is not None or pk in ranks
     }
     intervals: dict[int, tuple[int | None, int | None]]
     if bootstrap is not None and (
