@@ -2,17 +2,27 @@
 
 import threading
 import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.core import mail
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count
+from django.utils import timezone
 
 from accounts.models import Notification
+from catalog.models import OrderLine
+from ratings import eligibility
 from ratings.models import Campaign, EligibilityRun, Invitation
 from ratings.tasks import run_eligibility
-from tests.ratings.eligibility_factories import active_buyer, category_with_products, purchase, set_policy
+from tests.ratings.eligibility_factories import (
+    CampaignFactory,
+    active_buyer,
+    category_with_products,
+    purchase,
+    set_policy,
+)
 
 CAP = 3
 
@@ -81,3 +91,89 @@ def test_a_real_worker_runs_the_job_through_redis(celery_worker: Any) -> None:
     assert (run.campaigns_opened, run.invitations_created) == (6, 4 * CAP)
     assert run.categories.filter(finished_at__isnull=False, error="").count() == 2
     assert Notification.objects.count() == 4 * CAP
+
+
+def _invitation_insert_unchecked(*, campaign_id: int, user_id: int, purchase_id: int, run_id: int | None) -> None:
+    """An invitation row as the job writes it: in replica mode, no per-row foreign-key check."""
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL session_replication_role = replica")
+        cursor.execute(
+            "INSERT INTO ratings_invitation (campaign_id, user_id, purchase_id, status, expires_at, run_id,"
+            " created_at, updated_at) VALUES (%s, %s, %s, 'pending', %s, %s, %s, %s)",
+            [campaign_id, user_id, purchase_id, now + timedelta(days=14), run_id, now, now],
+        )
+        cursor.execute("SET LOCAL session_replication_role = origin")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_a_run_whose_new_invitations_reference_a_missing_purchase_fails_and_keeps_none() -> None:
+    # given: a run up to its invitation step, and one of its invitations pointing at no order line
+    set_policy()
+    _category, [product] = category_with_products()
+    buyer = active_buyer()
+    purchase(buyer, product)
+    plan = eligibility.run_start(triggered_by="test")
+    for category_id, selected in plan.selections.items():
+        eligibility.run_category(run_id=plan.run.pk, category_id=category_id, selected=selected)
+    campaign = Campaign.objects.get(product=product)
+    stranger = active_buyer()
+    _invitation_insert_unchecked(campaign_id=campaign.pk, user_id=stranger.pk, purchase_id=10**12, run_id=plan.run.pk)
+
+    # when
+    outcome = eligibility.run_invite(run_id=plan.run.pk)
+
+    # then: the one-for-all check caught it, as the per-row checks did
+    plan.run.refresh_from_db()
+    assert outcome is None
+    assert plan.run.status == EligibilityRun.Status.FAILED
+    assert "catalog_orderline.id = 1000000000000" in plan.run.categories.get().error
+    assert not Invitation.objects.filter(user=buyer).exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_purchase_deleted_while_invitations_are_inserted_waits_for_them_and_is_refused() -> None:
+    # given: the job inserting an invitation for a purchase, its checks skipped, not yet committed
+    set_policy()
+    _category, [product] = category_with_products()
+    buyer = active_buyer()
+    line = purchase(buyer, product)
+    campaign = CampaignFactory(product=product)
+    inserted, deleting = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def job() -> None:
+        try:
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [eligibility._INVITATION_LOCK_KEY])
+                _invitation_insert_unchecked(
+                    campaign_id=campaign.pk, user_id=buyer.pk, purchase_id=line.pk, run_id=None
+                )
+                inserted.set()
+                deleting.wait(timeout=10)
+                time.sleep(0.5)  # the delete below is waiting meanwhile
+        except BaseException as exc:  # reported below, in the main thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=job)
+    thread.start()
+    assert inserted.wait(timeout=10)
+
+    # when: staff delete the purchase meanwhile
+    started = time.monotonic()
+    deleting.set()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        OrderLine.objects.filter(pk=line.pk).delete()
+    waited = time.monotonic() - started
+    thread.join(timeout=20)
+
+    # then: the delete waited for the invitation and was refused; the invitation's purchase exists
+    assert errors == []
+    assert waited >= 0.4
+    assert Invitation.objects.get().purchase_id == line.pk
+    assert OrderLine.objects.filter(pk=line.pk).exists()
