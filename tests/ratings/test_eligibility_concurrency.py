@@ -177,3 +177,24 @@ def test_a_purchase_deleted_while_invitations_are_inserted_waits_for_them_and_is
     assert waited >= 0.4
     assert Invitation.objects.get().purchase_id == line.pk
     assert OrderLine.objects.filter(pk=line.pk).exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_no_insert_trigger_of_invitations_is_skipped_with_the_per_row_checks() -> None:
+    """The job inserts invitations in replica mode (``eligibility._row_checks_skipped``), which skips every
+    trigger not ``ENABLE ALWAYS``: besides the foreign keys' own, an INSERT trigger must be ``ALWAYS``."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'ratings_invitation'::regclass AND NOT tgisinternal"
+            " AND tgtype & 4 <> 0 AND tgenabled <> 'A'"
+        )
+        skipped = [name for (name,) in cursor.fetchall()]
+        cursor.execute(
+            "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'ratings_invitation'::regclass AND tgisinternal"
+            " AND tgtype & 4 <> 0"
+        )
+        (foreign_key_checks,) = cursor.fetchone()
+
+    assert skipped == []
+    assert foreign_key_checks == len(eligibility.INVITATION_REFERENCES)  # what the job checks once instead
