@@ -18,7 +18,8 @@ the worker (categories one after another, as a single worker would):
    categories) into a scratch campaign table, then the distinct active buyers of the selected
    products (timed alone, then again inside the insert) inserted sorted on the unique key into a
    scratch invitation table with the real one's indexes and checks and no foreign-key triggers;
-4. the bound of the re-run: the same insert with an anti-join, which finds nothing;
+4. the bound of the re-run: the selection again (the job's re-run selects too: it cannot know that nothing
+   changed; its time as in step 3) and the same insert with an anti-join, which finds nothing;
 5. the result check: invitations (product, person, purchase, expiry) found in one of the job's and
    the bound's tables and not the other; 0 expected, and the bench fails otherwise.
 
@@ -325,7 +326,11 @@ def main() -> None:
             f"{rerun.seconds:8.2f} s",
             f"{rerun.campaigns} campaigns, {rerun.invitations} invitations",
         ),
-        ("bound re-run (anti-join)", f"{bound.rerun:8.2f} s", f"ratio {rerun.seconds / bound.rerun:.2f} ×"),
+        (
+            "bound re-run (selection + anti-join)",
+            f"{bound.selection + bound.rerun:8.2f} s",
+            f"ratio {rerun.seconds / (bound.selection + bound.rerun):.2f} ×",
+        ),
         (
             "inbox notifications (INSERT … SELECT)",
             f"{job.notify:8.2f} s",
