@@ -632,9 +632,9 @@ def invitations_create(*, run_id: int, policy: RatingPolicy, now: datetime) -> d
             f"WITH inserted AS ({_INVITE_SQL} RETURNING campaign_id) " + count_sql.format(source="inserted"), params
         )
         counts = cursor.fetchall()
-        if skipped:
+        if skipped:  # else the per-row checks run at commit: checking again would be the same work twice
             cursor.execute("SET LOCAL session_replication_role = origin")
-        _references_check(cursor, run_id=run_id)
+            _references_check(cursor, run_id=run_id)
         cursor.execute("SET LOCAL enable_nestloop = on")
         return {int(category_id): int(count) for category_id, count in counts}
 
