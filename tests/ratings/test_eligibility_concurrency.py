@@ -198,3 +198,35 @@ def test_no_insert_trigger_of_invitations_is_skipped_with_the_per_row_checks() -
 
     assert skipped == []
     assert foreign_key_checks == len(eligibility.INVITATION_REFERENCES)  # what the job checks once instead
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_database_role_without_the_privilege_invites_the_same_people_with_per_row_checks() -> None:
+    """Production's role may not set ``session_replication_role``: the job then runs the per-row checks."""
+    set_policy()
+    _category, [product] = category_with_products()
+    buyers = [active_buyer() for _ in range(3)]
+    for buyer in buyers:
+        purchase(buyer, product)
+    role = "lrh_test_no_replica"
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP ROLE IF EXISTS {role}")
+        cursor.execute(f"CREATE ROLE {role}")
+        cursor.execute(f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}")
+        cursor.execute(f"GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {role}")
+        cursor.execute(f"SET ROLE {role}")
+    try:
+        with connection.cursor() as cursor:
+            assert not eligibility._row_checks_skipped(cursor)
+
+        run_eligibility.apply(("no privilege",), throw=True)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET ROLE")
+            cursor.execute(f"DROP OWNED BY {role}")
+            cursor.execute(f"DROP ROLE {role}")
+
+    run = EligibilityRun.objects.get()
+    assert run.status == EligibilityRun.Status.FINISHED
+    assert set(Invitation.objects.values_list("user_id", flat=True)) == {buyer.pk for buyer in buyers}
