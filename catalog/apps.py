@@ -8,9 +8,16 @@ class CatalogConfig(AppConfig):
     verbose_name = _("Catalog")
 
     def ready(self) -> None:
+        from catalog.page_cache import listing_changed
         from catalog.stakes import link_forget
 
         # Whether an account is a brand's is cached (catalog.stakes.brand_link_cached): forgotten on every change.
         link = self.get_model("BrandAccount")
         post_save.connect(link_forget, sender=link, dispatch_uid="catalog.link_forget.save")
         post_delete.connect(link_forget, sender=link, dispatch_uid="catalog.link_forget.delete")
+        # The home page and the category pages are kept rendered (catalog.page_cache.ListingSlot): renewed on every
+        # change to what their cards, list and tree show.
+        for name in ("Product", "Category", "Factor", "Brand", "Store"):
+            model = self.get_model(name)
+            post_save.connect(listing_changed, sender=model, dispatch_uid=f"catalog.listing_changed.save.{name}")
+            post_delete.connect(listing_changed, sender=model, dispatch_uid=f"catalog.listing_changed.delete.{name}")

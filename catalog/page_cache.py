@@ -22,10 +22,11 @@ from dataclasses import dataclass
 from typing import cast
 
 from django.core.cache import cache
+from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import get_language
 
-from catalog.models import Product
+from catalog.models import Category, Product
 from xhs.held import held, hold
 
 #: The page cache is a shortcut, not the truth: entries expire even when nothing invalidates them.
@@ -82,7 +83,7 @@ def _last_key(slug: str) -> str:
     return f"catalog:product-page-last:{slug}"
 
 
-def of_generation(kept: object, generation: int) -> object:
+def of_generation(kept: object, generation: object) -> object:
     """What was kept as ``(generation, value)``, if it was kept under this generation, else None: every copy made
     for a product's page (the page, its parts, its page count, the API's answer) is kept that way."""
     if isinstance(kept, tuple) and len(kept) == 2 and kept[0] == generation:
@@ -248,10 +249,107 @@ class Shared:
 
 
 def forget(product_ids: Iterable[int]) -> None:
-    """Give these products' pages a new generation, so their next visit rebuilds (one query).
+    """Give these products' pages a new generation, so their next visit rebuilds, and with them the listings that
+    show their cards: the home page and their categories' pages (one query).
 
     The generation outlives every page cached under the one before it, so an old page never returns.
     """
-    slugs = Product.objects.filter(pk__in=list(product_ids)).values_list("slug", flat=True)
+    rows = list(
+        Product.objects.filter(pk__in=list(product_ids)).values_list("slug", "category__slug", "category__parent__slug")
+    )
     stamp = time.time_ns()
-    cache.set_many({generation_key(slug): stamp for slug in slugs}, 2 * PAGE_SECONDS)
+    stamps = {generation_key(slug): stamp for slug, _, _ in rows}
+    stamps.update(_listing_stamps({category for _, *categories in rows for category in categories if category}, stamp))
+    cache.set_many(stamps, 2 * PAGE_SECONDS)
+
+
+# --- The home page and the category pages ----------------------------------------------------------------------
+#
+# What they show is the same for every visitor (cards, the list, the tree; the header is the visitor's): it is kept
+# rendered per language (and per category and page of products), under generations that ``forget`` replaces when a
+# product on them changes, ``listings_forget`` when a list's places move or the catalog's categories, factors,
+# brands or stores change. Popularity, recomputed every ten minutes, and the tree's counts of products added in
+# bulk are as fresh as the entries' ten minutes (``PAGE_SECONDS``).
+
+#: Replaced when anything every listing shows changes (a category's name or place in the tree, a brand's name).
+CATALOG_GENERATION_KEY = "catalog:listing-generation:catalog"
+HOME_GENERATION_KEY = "catalog:listing-generation:home"
+
+
+def _category_generation_key(slug: str) -> str:
+    return f"catalog:listing-generation:category:{slug}"
+
+
+def _listing_stamps(category_slugs: Iterable[str], stamp: int) -> dict[str, int]:
+    return {HOME_GENERATION_KEY: stamp} | {_category_generation_key(slug): stamp for slug in category_slugs}
+
+
+def listings_forget(*, category_ids: Iterable[int] = (), everything: bool = False) -> None:
+    """Give the home page and these categories' pages (and their parents', which list their products too) a new
+    generation; ``everything``: every listing (one query for the categories' slugs)."""
+    stamp = time.time_ns()
+    if everything:
+        cache.set_many({CATALOG_GENERATION_KEY: stamp, HOME_GENERATION_KEY: stamp}, 2 * PAGE_SECONDS)
+        return
+    slugs = {
+        slug
+        for pair in Category.objects.filter(pk__in=list(category_ids)).values_list("slug", "parent__slug")
+        for slug in pair
+        if slug
+    }
+    cache.set_many(_listing_stamps(slugs, stamp), 2 * PAGE_SECONDS)
+
+
+def listing_changed(sender: type, instance: object, **kwargs: object) -> None:
+    """A ``post_save``/``post_delete`` receiver: after commit, a product's change renews its categories' listings, a
+    category's, factor's, brand's or store's every listing (renewed at once, a reader could keep a page built from
+    the rows before the change under the new generation). The rating policy's first save (``policy_get`` creating it
+    with the defaults the pages already showed) changes nothing."""
+    if kwargs.get("created") and type(instance).__name__ == "RatingPolicy":
+        return
+    if isinstance(instance, Product):
+        category_ids = [instance.category_id]
+        transaction.on_commit(lambda: listings_forget(category_ids=category_ids))
+    else:
+        transaction.on_commit(lambda: listings_forget(everything=True))
+
+
+@dataclass(frozen=True)
+class Listing:
+    """The part of a listing page every visitor sees: its title and content (UTF-8 HTML, as its template made it)."""
+
+    title: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class ListingSlot:
+    """Where a listing page is kept, with the generations it was looked up under (read before the data it is built
+    from, as ``PageSlot``: a page built from older data is kept under the older generations, never served): the
+    part every visitor sees (``Listing``) and, for anonymous visitors (``cacheable``), the whole page."""
+
+    key: str
+    generation: tuple[int, int]
+
+    @classmethod
+    def find(
+        cls, name: str, *, category_slug: str | None = None, whole: bool = False
+    ) -> "tuple[ListingSlot, Listing | None, bytes | None]":
+        """The slot of listing ``name`` (``"home"``, or a category's page of products) in the request's language,
+        its kept part and, when ``whole``, its kept page (None: not kept); one round trip."""
+        stamp = HOME_GENERATION_KEY if category_slug is None else _category_generation_key(category_slug)
+        slot = cls(f"catalog:listing:{name}:{get_language()}", (0, 0))
+        found = cache.get_many([CATALOG_GENERATION_KEY, stamp, slot.key, *([slot._page_key] if whole else [])])
+        slot = cls(slot.key, (found.get(CATALOG_GENERATION_KEY, 0), found.get(stamp, 0)))
+        kept, page = (of_generation(found.get(key), slot.generation) for key in (slot.key, slot._page_key))
+        return slot, kept if isinstance(kept, Listing) else None, page if isinstance(page, bytes) else None
+
+    @property
+    def _page_key(self) -> str:
+        return f"{self.key}:page"
+
+    def keep(self, listing: Listing) -> None:
+        cache.set(self.key, (self.generation, listing), PAGE_SECONDS)
+
+    def keep_page(self, content: bytes) -> None:
+        cache.set(self._page_key, (self.generation, content), PAGE_SECONDS)

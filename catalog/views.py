@@ -1,3 +1,5 @@
+from collections.abc import Callable
+
 from django.conf import settings
 from django.contrib.messages import get_messages
 from django.core.cache import cache
@@ -33,10 +35,16 @@ _TITLE, _MAIN, _COMMENTS, _NOTES = (kept_pages.slot(name) for name in ("TITLE", 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    # Popularity aggregates engagement over a month: computed at most once per ten minutes.
-    popular = cache.get_or_set("catalog:popular-products", selectors.popular_products, POPULAR_CACHE_SECONDS)
-    context = {"tree": selectors.category_tree(), "popular": popular, "heart_list": rating_selectors.heart_list()}
-    return render(request, "catalog/home.html", context)
+    """The list, popular products and the category tree: the same for every visitor, kept rendered per language
+    until a product on it or the list changes (``_listing_page``)."""
+
+    def build() -> tuple[page_cache.Listing, bool]:
+        # Popularity aggregates engagement over a month: computed at most once per ten minutes.
+        popular = cache.get_or_set("catalog:popular-products", selectors.popular_products, POPULAR_CACHE_SECONDS)
+        context = {"tree": selectors.category_tree(), "popular": popular, "heart_list": rating_selectors.heart_list()}
+        return page_cache.Listing(title="", content=render_to_string("catalog/_home.html", context).encode()), True
+
+    return _listing_page(request, "catalog/home.html", build, name="home")
 
 
 @require_GET
@@ -46,9 +54,52 @@ def category_index(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    category = get_object_or_404(selectors.category_page(slug))
-    page = Paginator(selectors.products_in_category(category), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "catalog/category_detail.html", {"category": category, "page": page})
+    """A category's products, best first: kept like the home page per page of products, for a page that exists asked
+    for by one canonical number (``page_cache.page_number``); anything else is rendered afresh and not kept."""
+    number = page_cache.page_number(request) if set(request.GET) <= {"page"} else None
+
+    def build() -> tuple[page_cache.Listing, bool]:
+        category = get_object_or_404(selectors.category_page(slug))
+        page = Paginator(selectors.products_in_category(category), PAGE_SIZE).get_page(request.GET.get("page"))
+        content = render_to_string("catalog/_category.html", {"category": category, "page": page})
+        return page_cache.Listing(title=category.name, content=content.encode()), page.number == number
+
+    if number is None:
+        return _listing_page(request, "catalog/category_detail.html", build)
+    return _listing_page(request, "catalog/category_detail.html", build, name=f"category:{slug}:{number}", slug=slug)
+
+
+def _listing_page(
+    request: HttpRequest,
+    template: str,
+    build: Callable[[], tuple[page_cache.Listing, bool]],
+    *,
+    name: str | None = None,
+    slug: str | None = None,
+) -> HttpResponse:
+    """A listing page (``template`` around a ``page_cache.Listing``) kept under ``name`` (None: never kept): an
+    anonymous visitor's whole page from its copy in one cache round trip and no query; anyone else's from the kept
+    part, with their own header around it. ``build`` makes the part and says whether it may be kept."""
+    if name is None:
+        return _listing_render(request, template, build()[0])
+    whole = page_cache.cacheable(request)
+    slot, kept, page = page_cache.ListingSlot.find(name, category_slug=slug, whole=whole)
+    if page is not None:
+        return HttpResponse(page)
+    keep = True
+    if kept is None:
+        kept, keep = build()
+        if keep:
+            slot.keep(kept)
+    response = _listing_render(request, template, kept)
+    if keep and whole:
+        slot.keep_page(response.content)
+    return response
+
+
+def _listing_render(request: HttpRequest, template: str, kept: page_cache.Listing) -> HttpResponse:
+    content = mark_safe(kept.content.decode())  # noqa: S308 - our templates' output  # nosec B308 B703
+    return render(request, template, {"title": kept.title, "content": content})
 
 
 @require_GET

@@ -1133,7 +1133,13 @@ def _list_rebuild(
     moved = [(pk, *place) for pk, place in placed.items() if current[pk] != place]
     if moved:
         _heart_ranks_update(moved)
-        transaction.on_commit(lambda: cache.delete(HEART_LIST_CACHE_KEY))
+        category_ids = [category.pk]
+
+        def forget() -> None:
+            cache.delete(HEART_LIST_CACHE_KEY)
+            page_cache.listings_forget(category_ids=category_ids)
+
+        transaction.on_commit(forget)
     return len(chosen)
 
 

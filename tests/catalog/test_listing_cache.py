@@ -1,0 +1,160 @@
+"""The home page and the category pages are kept rendered, and renewed when what they show changes."""
+
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from catalog import page_cache
+from catalog.models import Category
+from ratings import scoring
+from ratings.models import Campaign, RatingPolicy
+from tests.factories import BrandFactory, ProductFactory, UserFactory, rating_ready_category
+from tests.ratings.factories import campaign_for, votes_cast
+
+pytestmark = pytest.mark.django_db
+
+HOME = "/"
+
+
+def _rated(*, score: int, category: Category) -> Campaign:
+    RatingPolicy.objects.update_or_create(pk=1, defaults={"min_votes_to_publish": 1, "prior_strength": 0})
+    campaign = campaign_for(ProductFactory(category=category, name_en=f"Product scored {score}"))
+    votes_cast(campaign, [[score] * 5])
+    return campaign
+
+
+def _get(client: Client, path: str) -> str:
+    return client.get(path, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+
+@pytest.mark.parametrize("path", ["home", "category"])
+def test_an_anonymous_visitor_gets_a_kept_listing_in_one_round_trip_and_no_query(
+    client: Client, django_assert_num_queries: Any, cache_calls: list[str], path: str
+) -> None:
+    category = rating_ready_category(name_en="Hair wash")
+    ProductFactory(category=category)
+    url = HOME if path == "home" else category.get_absolute_url()
+    first = _get(client, url)
+    cache_calls.clear()
+
+    with django_assert_num_queries(0):
+        second = _get(client, url)
+
+    assert second == first and "Hair wash" in second
+    assert cache_calls == ["get_many"], "the generations and the page come together"
+    assert "csrfmiddlewaretoken" not in first
+
+
+@pytest.mark.parametrize("path", ["home", "category"])
+def test_a_signed_in_visitor_gets_the_kept_part_inside_a_header_of_their_own(client: Client, path: str) -> None:
+    category = rating_ready_category(name_en="Hair wash")
+    ProductFactory(category=category)
+    url = HOME if path == "home" else category.get_absolute_url()
+    _get(client, url)  # an anonymous visit keeps the part
+    reader = UserFactory(display_name="Reader Lin")
+    client.force_login(reader)
+
+    with CaptureQueriesContext(connection) as queries:
+        html = _get(client, url)
+
+    assert "Hair wash" in html and "Reader Lin" in html and "csrfmiddlewaretoken" in html
+    read = " ".join(q["sql"] for q in queries.captured_queries)
+    assert "catalog_product" not in read and "catalog_category" not in read, "the part came from the cache"
+
+
+def test_a_rescore_renews_the_home_page_and_the_category_page_for_everyone(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    category = rating_ready_category()
+    campaign = _rated(score=3, category=category)
+    scoring.run_all(triggered_by="test")
+    reader = Client()
+    reader.force_login(UserFactory())
+    for visitor in (client, reader):
+        assert "♥ 3.0" in _get(visitor, category.get_absolute_url())
+        _get(visitor, HOME)
+    votes_cast(campaign, [[5] * 5])
+
+    scoring.rescore_request(campaign_id=campaign.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        scoring.campaign_rescore(campaign_id=campaign.pk)
+
+    for visitor in (client, reader):
+        assert "♥ 4.0" in _get(visitor, category.get_absolute_url())
+        assert "Product scored 3" in _get(visitor, HOME)  # on the list now (its threshold is 4.0)
+
+
+def test_a_product_taken_off_sale_leaves_its_category_page_and_the_home_page(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    category = rating_ready_category(name_en="Shampoo")
+    product = ProductFactory(category=category, name_en="Silky Shampoo")
+    assert "Silky Shampoo" in _get(client, category.get_absolute_url())
+    assert '<span class="count">1</span>' in _get(client, HOME)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        product.is_active = False
+        product.save(update_fields=["is_active"])
+
+    assert "Silky Shampoo" not in _get(client, category.get_absolute_url())
+    assert '<span class="count">0</span>' in _get(client, HOME)
+
+
+def test_a_renamed_brand_or_category_shows_on_every_kept_listing(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    category = rating_ready_category(name_en="Shampoo")
+    brand = BrandFactory(name_en="Old Brand")
+    ProductFactory(category=category, brand=brand)
+    _get(client, HOME)
+    _get(client, category.get_absolute_url())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        brand.name_en = "New Brand"
+        brand.save()
+        category.name_en = "Hair wash"
+        category.save()
+
+    assert "Hair wash" in _get(client, HOME)
+    page = _get(client, category.get_absolute_url())
+    assert "New Brand" in page and "<title>Hair wash" in page
+
+
+def test_each_language_is_kept_apart(client: Client) -> None:
+    rating_ready_category(name_zh="洗发水", name_en="Shampoo")
+
+    chinese = client.get(HOME, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    english = client.get(HOME, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert "洗发水" in chinese and "Shampoo" not in chinese
+    assert "Shampoo" in english and "洗发水" not in english
+
+
+def test_only_category_pages_that_exist_asked_for_by_one_canonical_number_are_kept(client: Client) -> None:
+    category = rating_ready_category()
+    ProductFactory(category=category)
+    url = category.get_absolute_url()
+    for query in ("?page=2", "?page=02", "?page=1&sort=x", "?page=99999999"):
+        assert client.get(url + query).status_code == 200
+    assert client.get(url + "?page=1").status_code == 200
+
+    kept = [key for key in cache._cache if ":catalog:listing:category:" in key]  # type: ignore[attr-defined]
+    assert kept and all(f"category:{category.slug}:1:" in key for key in kept), kept
+
+
+def test_a_listing_built_from_rows_read_before_a_change_is_never_served_after_it() -> None:
+    category = rating_ready_category()
+    slot, kept, _ = page_cache.ListingSlot.find("home")
+    assert kept is None
+    # the page is built from the rows as they were; meanwhile a product changes and its listings are renewed
+    product = ProductFactory(category=category)
+    page_cache.forget([product.pk])
+    slot.keep(page_cache.Listing(title="", content=b"the page before the change"))
+
+    _, found, _ = page_cache.ListingSlot.find("home")
+
+    assert found is None
