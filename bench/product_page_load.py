@@ -33,7 +33,10 @@ after another in the same run:
    long, no warm-up (the cache refills within the first few hundred requests);
 4. the same product pages signed in as the demo shopper, with the cookies a browser holds after its first
    product page (``browser_cookie``; every URL once before): past the anonymous page cache, the reader's kept
-   shell filled with the kept parts and comments and the reader's own buttons (``catalog.views._reader_page``).
+   shell filled with the kept parts and comments and the reader's own buttons (``catalog.views._reader_page``);
+5. the home page (a third of the requests) and the first page of a category, every URL once before: anonymous
+   visitors get the kept page (``catalog.views._listing_page``);
+6. the same signed in as the demo shopper: the kept part inside a header of their own.
 
 Besides req/s and latencies it prints where the CPU went during each window (this client, gunicorn,
 the PostgreSQL backends of the bench database, Redis, the rest of the machine), from /proc, because
@@ -943,6 +946,15 @@ def product_paths(seed: int) -> tuple[list[str], str, str]:
     return paths, rated[0], unrated[0]
 
 
+def listing_paths(seed: int) -> list[str]:
+    """A fixed mix of listing URLs: a third the home page, the rest the first page of a category with products."""
+    from catalog.models import Category
+
+    slugs = sorted(Category.objects.filter(products__is_active=True).distinct().values_list("slug", flat=True))
+    rng = random.Random(seed)
+    return ["/" if rng.random() < 1 / 3 else f"/categories/{rng.choice(slugs)}/" for _ in range(20_000)]
+
+
 def main() -> None:
     parser = bench_arguments(__doc__ or "")
     parser.add_argument("--cold-seconds", type=float, default=5, help="the cold-cache scenario (0: skip it)")
@@ -1010,6 +1022,12 @@ def measure(args: argparse.Namespace, env: dict[str, str], overlay_dir: Path) ->
         for raw in set(signed):  # every URL once: the parts and comments are kept
             raw_get(served.port, raw)
         served.scenario("product pages, signed in", paths, requests=signed)
+        listings = listing_paths(args.seed)
+        for path in set(listings):  # every URL once: each page is kept
+            http_get(served.port, path)
+        served.scenario("home and category pages", listings)
+        signed_listings = [signed_request(path, cookie) for path in listings]
+        served.scenario("home and category pages, signed in", listings, requests=signed_listings)
     report(args, [ceiling, *served.outcomes], counts)
     served.print_log_if_failed()
     if args.profile:
