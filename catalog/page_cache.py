@@ -19,7 +19,7 @@ page) would otherwise render afresh at every visit, uncached, which anyone could
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import cast
+from typing import NamedTuple, cast
 
 from django.core.cache import cache
 from django.db import transaction
@@ -332,17 +332,29 @@ class ListingSlot:
     generation: tuple[int, int]
 
     @classmethod
-    def find(
-        cls, name: str, *, category_slug: str | None = None, whole: bool = False
-    ) -> "tuple[ListingSlot, Listing | None, bytes | None]":
-        """The slot of listing ``name`` (``"home"``, or a category's page of products) in the request's language,
-        its kept part and, when ``whole``, its kept page (None: not kept); one round trip."""
-        stamp = HOME_GENERATION_KEY if category_slug is None else _category_generation_key(category_slug)
+    def keys(cls, name: str, *, category_slug: str | None = None, whole: bool = False) -> list[str]:
+        """The keys ``found`` reads (one ``get_many``, which may read other keys beside them)."""
         slot = cls(f"catalog:listing:{name}:{get_language()}", (0, 0))
-        found = cache.get_many([CATALOG_GENERATION_KEY, stamp, slot.key, *([slot._page_key] if whole else [])])
-        slot = cls(slot.key, (found.get(CATALOG_GENERATION_KEY, 0), found.get(stamp, 0)))
-        kept, page = (of_generation(found.get(key), slot.generation) for key in (slot.key, slot._page_key))
-        return slot, kept if isinstance(kept, Listing) else None, page if isinstance(page, bytes) else None
+        stamp = HOME_GENERATION_KEY if category_slug is None else _category_generation_key(category_slug)
+        return [CATALOG_GENERATION_KEY, stamp, slot.key, *([slot._page_key] if whole else [])]
+
+    @classmethod
+    def found(cls, name: str, found: dict[str, object], *, category_slug: str | None = None) -> "ListingFound":
+        """The slot of listing ``name`` (``"home"``, or a category's page of products) in the request's language, its
+        kept part and its kept whole page, from ``found`` (what a ``get_many`` of ``keys`` read; None: not kept)."""
+        catalog, stamp, key, page_key = cls.keys(name, category_slug=category_slug, whole=True)
+        generation = tuple(value if isinstance(value := found.get(k, 0), int) else 0 for k in (catalog, stamp))
+        slot = cls(key, (generation[0], generation[1]))
+        kept, page = (of_generation(found.get(k), slot.generation) for k in (key, page_key))
+        return ListingFound(
+            slot, kept if isinstance(kept, Listing) else None, page if isinstance(page, bytes) else None
+        )
+
+    @classmethod
+    def find(cls, name: str, *, category_slug: str | None = None, whole: bool = False) -> "ListingFound":
+        """``found`` in one round trip of its own; the whole page only when ``whole``."""
+        found = cache.get_many(cls.keys(name, category_slug=category_slug, whole=whole))
+        return cls.found(name, found, category_slug=category_slug)
 
     @property
     def _page_key(self) -> str:
@@ -353,3 +365,9 @@ class ListingSlot:
 
     def keep_page(self, content: bytes) -> None:
         cache.set(self._page_key, (self.generation, content), PAGE_SECONDS)
+
+
+class ListingFound(NamedTuple):
+    slot: ListingSlot
+    kept: Listing | None
+    page: bytes | None

@@ -30,6 +30,8 @@ POPULAR_CACHE_SECONDS = 600
 #: A signed-in reader's product pages share one kept shell (``_reader_page``), rendered again after this long.
 READER_SHELL = "product"
 READER_SHELL_SECONDS = 60
+#: The shell of a signed-in reader's home and category pages (``_listing_reader_page``).
+LISTING_SHELL = "listing"
 _TITLE, _MAIN, _COMMENTS, _NOTES = (kept_pages.slot(name) for name in ("TITLE", "MAIN", "COMMENTS", "NOTES"))
 
 
@@ -42,9 +44,10 @@ def home(request: HttpRequest) -> HttpResponse:
         # Popularity aggregates engagement over a month: computed at most once per ten minutes.
         popular = cache.get_or_set("catalog:popular-products", selectors.popular_products, POPULAR_CACHE_SECONDS)
         context = {"tree": selectors.category_tree(), "popular": popular, "heart_list": rating_selectors.heart_list()}
-        return page_cache.Listing(title="", content=render_to_string("catalog/_home.html", context).encode()), True
+        content = render_to_string("catalog/_home.html", context)
+        return page_cache.Listing(title=_("Product ratings you can trust"), content=content.encode()), True
 
-    return _listing_page(request, "catalog/home.html", build, name="home")
+    return _listing_page(request, build, name="home")
 
 
 @require_GET
@@ -65,24 +68,20 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
         return page_cache.Listing(title=category.name, content=content.encode()), page.number == number
 
     if number is None:
-        return _listing_page(request, "catalog/category_detail.html", build)
-    return _listing_page(request, "catalog/category_detail.html", build, name=f"category:{slug}:{number}", slug=slug)
+        return _listing_render(request, build()[0])
+    return _listing_page(request, build, name=f"category:{slug}:{number}", slug=slug)
 
 
 def _listing_page(
-    request: HttpRequest,
-    template: str,
-    build: Callable[[], tuple[page_cache.Listing, bool]],
-    *,
-    name: str | None = None,
-    slug: str | None = None,
+    request: HttpRequest, build: Callable[[], tuple[page_cache.Listing, bool]], *, name: str, slug: str | None = None
 ) -> HttpResponse:
-    """A listing page (``template`` around a ``page_cache.Listing``) kept under ``name`` (None: never kept): an
-    anonymous visitor's whole page from its copy in one cache round trip and no query; anyone else's from the kept
-    part, with their own header around it. ``build`` makes the part and says whether it may be kept."""
-    if name is None:
-        return _listing_render(request, template, build()[0])
+    """A listing page (``catalog/listing.html`` around a ``page_cache.Listing``) kept under ``name``: an anonymous
+    visitor's whole page from its copy, a signed-in reader's from the kept part inside their kept shell
+    (``_listing_reader_page``), each in one cache round trip and no query; else rendered around the kept part, or
+    around the part ``build`` makes (and says whether it may be kept), and kept."""
     whole = page_cache.cacheable(request)
+    if not whole and (served := _listing_reader_page(request, name, slug)) is not None:
+        return served
     slot, kept, page = page_cache.ListingSlot.find(name, category_slug=slug, whole=whole)
     if page is not None:
         return HttpResponse(page)
@@ -91,15 +90,41 @@ def _listing_page(
         kept, keep = build()
         if keep:
             slot.keep(kept)
-    response = _listing_render(request, template, kept)
+    response = _listing_render(request, kept)
     if keep and whole:
         slot.keep_page(response.content)
+    elif request.user.is_authenticated:
+        kept_pages.hint_give(request, response)  # the next page reads the reader's keys with the session
     return response
 
 
-def _listing_render(request: HttpRequest, template: str, kept: page_cache.Listing) -> HttpResponse:
+def _listing_render(request: HttpRequest, kept: page_cache.Listing) -> HttpResponse:
     content = mark_safe(kept.content.decode())  # noqa: S308 - our templates' output  # nosec B308 B703
-    return render(request, template, {"title": kept.title, "content": content})
+    return render(request, "catalog/listing.html", {"title": kept.title, "content": content})
+
+
+def _listing_reader_page(request: HttpRequest, name: str, slug: str | None) -> HttpResponse | None:
+    """A signed-in reader's listing page when its part is kept: their shell of listing pages (kept per account and
+    language, ``accounts.kept_pages``, as ``_reader_page``'s) read with the session and the part, filled with it.
+    None: render it (nobody signed in, messages to show, the part not kept)."""
+    if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+        return None
+    keys = page_cache.ListingSlot.keys(name, category_slug=slug)
+    reader = kept_pages.reader_read(request, name=LISTING_SHELL, keys=lambda user: keys)
+    if reader is None or len(get_messages(request)):  # loaded, not consumed: the render shows them
+        return None
+    kept = page_cache.ListingSlot.found(name, reader.found, category_slug=slug).kept
+    if kept is None:
+        return None
+    return kept_pages.kept_serve(
+        request,
+        reader,
+        name=LISTING_SHELL,
+        seconds=READER_SHELL_SECONDS,
+        template="catalog/listing.html",
+        context=lambda: {"title": _TITLE, "content": _MAIN},
+        fills={_TITLE: escape(kept.title), _MAIN: kept.content},
+    )
 
 
 @require_GET
