@@ -250,16 +250,20 @@ class Shared:
 
 def forget(product_ids: Iterable[int]) -> None:
     """Give these products' pages a new generation, so their next visit rebuilds, and with them the listings that
-    show their cards: the home page and their categories' pages (one query).
+    show their cards: their categories' pages, and the home page when one of them is on the list (one query). A
+    product leaving the list or joining it moves its places, which renews the home page too (``listings_forget``).
 
     The generation outlives every page cached under the one before it, so an old page never returns.
     """
     rows = list(
-        Product.objects.filter(pk__in=list(product_ids)).values_list("slug", "category__slug", "category__parent__slug")
+        Product.objects.filter(pk__in=list(product_ids)).values_list(
+            "slug", "category__slug", "category__parent__slug", "heart_rank"
+        )
     )
     stamp = time.time_ns()
-    stamps = {generation_key(slug): stamp for slug, _, _ in rows}
-    stamps.update(_listing_stamps({category for _, *categories in rows for category in categories if category}, stamp))
+    stamps = {generation_key(slug): stamp for slug, *_ in rows}
+    categories = {category for _, *categories, _ in rows for category in categories if category}
+    stamps.update(_listing_stamps(categories, stamp, home=any(rank is not None for *_, rank in rows)))
     cache.set_many(stamps, 2 * PAGE_SECONDS)
 
 
@@ -267,9 +271,9 @@ def forget(product_ids: Iterable[int]) -> None:
 #
 # What they show is the same for every visitor (cards, the list, the tree; the header is the visitor's): it is kept
 # rendered per language (and per category and page of products), under generations that ``forget`` replaces when a
-# product on them changes, ``listings_forget`` when a list's places move or the catalog's categories, factors,
-# brands or stores change. Popularity, recomputed every ten minutes, and the tree's counts of products added in
-# bulk are as fresh as the entries' ten minutes (``PAGE_SECONDS``).
+# product on them changes, ``listings_forget`` when a list's places move, a product is saved or the catalog's
+# categories, factors, brands or stores change. The popular products' cards, recomputed every ten minutes, and the
+# tree's counts of products added in bulk are as fresh as the entries' ten minutes (``PAGE_SECONDS``).
 
 #: Replaced when anything every listing shows changes (a category's name or place in the tree, a brand's name).
 CATALOG_GENERATION_KEY = "catalog:listing-generation:catalog"
@@ -280,8 +284,9 @@ def _category_generation_key(slug: str) -> str:
     return f"catalog:listing-generation:category:{slug}"
 
 
-def _listing_stamps(category_slugs: Iterable[str], stamp: int) -> dict[str, int]:
-    return {HOME_GENERATION_KEY: stamp} | {_category_generation_key(slug): stamp for slug in category_slugs}
+def _listing_stamps(category_slugs: Iterable[str], stamp: int, *, home: bool = True) -> dict[str, int]:
+    stamps = {_category_generation_key(slug): stamp for slug in category_slugs}
+    return stamps | {HOME_GENERATION_KEY: stamp} if home else stamps
 
 
 def listings_forget(*, category_ids: Iterable[int] = (), everything: bool = False) -> None:

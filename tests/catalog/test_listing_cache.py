@@ -158,13 +158,35 @@ def test_only_category_pages_that_exist_asked_for_by_one_canonical_number_are_ke
 
 def test_a_listing_built_from_rows_read_before_a_change_is_never_served_after_it() -> None:
     category = rating_ready_category()
-    slot, kept, _ = page_cache.ListingSlot.find("home")
+    name = f"category:{category.slug}:1"
+    slot, kept, _ = page_cache.ListingSlot.find(name, category_slug=category.slug)
     assert kept is None
     # the page is built from the rows as they were; meanwhile a product changes and its listings are renewed
     product = ProductFactory(category=category)
     page_cache.forget([product.pk])
     slot.keep(page_cache.Listing(title="", content=b"the page before the change"))
 
-    _, found, _ = page_cache.ListingSlot.find("home")
+    _, found, _ = page_cache.ListingSlot.find(name, category_slug=category.slug)
 
     assert found is None
+
+
+def test_a_change_to_a_product_off_the_list_renews_its_category_page_not_the_home_page(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """Re-scores come all day: only one of a listed product (or one moving the list) renews the home page."""
+    category = rating_ready_category()
+    listed = _rated(score=5, category=category)
+    unlisted = _rated(score=2, category=category)
+    with django_capture_on_commit_callbacks(execute=True):
+        scoring.run_all(triggered_by="test")
+    page_stamp = page_cache.ListingSlot.keys("its page", category_slug=category.slug)[1]
+    home, page = cache.get(page_cache.HOME_GENERATION_KEY), cache.get(page_stamp)
+    assert home is not None and page is not None
+
+    page_cache.forget([unlisted.product_id])
+    assert cache.get(page_cache.HOME_GENERATION_KEY) == home
+    assert cache.get(page_stamp) != page
+
+    page_cache.forget([listed.product_id])
+    assert cache.get(page_cache.HOME_GENERATION_KEY) != home
