@@ -345,8 +345,9 @@ class ListingSlot:
 
     @classmethod
     def found(cls, name: str, found: dict[str, object], *, category_slug: str | None = None) -> "ListingFound":
-        """The slot of listing ``name`` (``"home"``, or a category's page of products) in the request's language, its
-        kept part and its kept whole page, from ``found`` (what a ``get_many`` of ``keys`` read; None: not kept)."""
+        """The slot of listing ``name`` (``"home"``, ``"categories"``, whose tree is the home page's and which is
+        renewed with it, or a category's page of products) in the request's language, its kept part and its kept
+        whole page, from ``found`` (what a ``get_many`` of ``keys`` read; None: not kept)."""
         catalog, stamp, key, page_key = cls.keys(name, category_slug=category_slug, whole=True)
         generation = tuple(value if isinstance(value := found.get(k, 0), int) else 0 for k in (catalog, stamp))
         slot = cls(key, (generation[0], generation[1]))

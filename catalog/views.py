@@ -52,7 +52,13 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def category_index(request: HttpRequest) -> HttpResponse:
-    return render(request, "catalog/category_index.html", {"tree": selectors.category_tree()})
+    """The category tree with each category's products on sale, kept like the home page (whose tree it is)."""
+
+    def build() -> tuple[page_cache.Listing, bool]:
+        content = render_to_string("catalog/_categories.html", {"tree": selectors.category_tree()})
+        return page_cache.Listing(title=_("Categories"), content=content.encode()), True
+
+    return _listing_page(request, build, name="categories")
 
 
 @require_GET

@@ -30,13 +30,13 @@ def _get(client: Client, path: str) -> str:
     return client.get(path, HTTP_ACCEPT_LANGUAGE="en").content.decode()
 
 
-@pytest.mark.parametrize("path", ["home", "category"])
+@pytest.mark.parametrize("path", ["home", "categories", "category"])
 def test_an_anonymous_visitor_gets_a_kept_listing_in_one_round_trip_and_no_query(
     client: Client, django_assert_num_queries: Any, cache_calls: list[str], path: str
 ) -> None:
     category = rating_ready_category(name_en="Hair wash")
     ProductFactory(category=category)
-    url = HOME if path == "home" else category.get_absolute_url()
+    url = {"home": HOME, "categories": "/categories/"}.get(path) or category.get_absolute_url()
     first = _get(client, url)
     cache_calls.clear()
 
@@ -98,20 +98,22 @@ def test_a_rescore_renews_the_home_page_and_the_category_page_for_everyone(
         assert "Product scored 3" in _get(visitor, HOME)  # on the list now (its threshold is 4.0)
 
 
-def test_a_product_taken_off_sale_leaves_its_category_page_and_the_home_page(
+def test_a_product_taken_off_sale_leaves_its_category_page_and_the_trees_counts(
     client: Client, django_capture_on_commit_callbacks: Any
 ) -> None:
     category = rating_ready_category(name_en="Shampoo")
     product = ProductFactory(category=category, name_en="Silky Shampoo")
     assert "Silky Shampoo" in _get(client, category.get_absolute_url())
-    assert '<span class="count">1</span>' in _get(client, HOME)
+    for tree in (HOME, "/categories/"):
+        assert '<span class="count">1</span>' in _get(client, tree)
 
     with django_capture_on_commit_callbacks(execute=True):
         product.is_active = False
         product.save(update_fields=["is_active"])
 
     assert "Silky Shampoo" not in _get(client, category.get_absolute_url())
-    assert '<span class="count">0</span>' in _get(client, HOME)
+    for tree in (HOME, "/categories/"):
+        assert '<span class="count">0</span>' in _get(client, tree)
 
 
 def test_a_renamed_brand_or_category_shows_on_every_kept_listing(
