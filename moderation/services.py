@@ -496,7 +496,7 @@ def vote_cast(
     Locks the manager's term row, then the case row: the daily cap is counted under the first lock, so
     parallel votes cannot pass it; concurrent deciding votes serialise on the second, and exactly one of
     them decides. A second vote by the same manager is refused (database constraint). A manager with a
-    stake in the case (``selectors.conflicts_q``, the filter their queue uses) is refused with the
+    stake in the case (``selectors.has_conflict``: the filter their queue uses) is refused with the
     reason; a stake as a brand's account raises ``stakes.BrandStakeRefused``. The vote records the
     manager's fingerprints, hashed as a rater's are.
 
@@ -525,7 +525,7 @@ def vote_cast(
         case = Case.objects.select_for_update(of=("self",)).select_related("note", "vote").filter(pk=case_id).first()
         if case is None or case.status != Case.Status.OPEN:
             raise ModerationError(_("This case is no longer open."))
-        if Case.objects.filter(pk=case.pk).filter(selectors.conflicts_q(manager)).exists():
+        if selectors.has_conflict(manager_id=manager.pk, case_id=case.pk):
             conflicts = selectors.conflicts_of(manager=manager, case_id=case.pk)
             if selectors.Conflict.OWN in conflicts:
                 raise ModerationError(_("You cannot judge your own content."))
