@@ -271,8 +271,8 @@ def forget(product_ids: Iterable[int]) -> None:
 #
 # What they show is the same for every visitor (cards, the list, the tree; the header is the visitor's): it is kept
 # rendered per language (and per category and page of products), under generations that ``forget`` replaces when a
-# product on them changes, ``listings_forget`` when a list's places move, a product is saved or the catalog's
-# categories, factors, brands or stores change. The popular products' cards, recomputed every ten minutes, and the
+# product on them changes, ``listings_forget`` when a list's places move or a product, category, factor, brand,
+# store or the rating policy is saved. The popular products' cards, recomputed every ten minutes, and the
 # tree's counts of products added in bulk are as fresh as the entries' ten minutes (``PAGE_SECONDS``).
 
 #: Replaced when anything every listing shows changes (a category's name or place in the tree, a brand's name).
@@ -306,17 +306,11 @@ def listings_forget(*, category_ids: Iterable[int] = (), everything: bool = Fals
 
 
 def listing_changed(sender: type, instance: object, **kwargs: object) -> None:
-    """A ``post_save``/``post_delete`` receiver: after commit, a product's change renews its categories' listings, a
-    category's, factor's, brand's or store's every listing (renewed at once, a reader could keep a page built from
-    the rows before the change under the new generation). The rating policy's first save (``policy_get`` creating it
-    with the defaults the pages already showed) changes nothing."""
-    if kwargs.get("created") and type(instance).__name__ == "RatingPolicy":
-        return
-    if isinstance(instance, Product):
-        category_ids = [instance.category_id]
-        transaction.on_commit(lambda: listings_forget(category_ids=category_ids))
-    else:
-        transaction.on_commit(lambda: listings_forget(everything=True))
+    """A ``post_save``/``post_delete`` receiver for what every listing may show (a product, which may have moved
+    category, a category, factor, brand or store): after commit, every listing is renewed (renewed at once, a reader
+    could keep a page built from the rows before the change under the new generation). Such changes are staff's,
+    rare; re-scores renew only their products' listings (``forget``)."""
+    transaction.on_commit(lambda: listings_forget(everything=True))
 
 
 @dataclass(frozen=True)

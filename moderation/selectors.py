@@ -166,7 +166,7 @@ def conflicts_q(manager: User) -> Q:
 
 
 #: The case id compiled into ``_conflict_sql`` and replaced by the real one at each check: no other parameter of the
-#: query is a number (the manager's id, the common-fingerprint threshold, empty and space strings).
+#: query takes this value (they are the manager's id, the common-fingerprint threshold, empty and space strings).
 _ANY_CASE = -(2**62) - 2026
 
 

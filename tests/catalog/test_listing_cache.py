@@ -192,3 +192,18 @@ def test_a_change_to_a_product_off_the_list_renews_its_category_page_not_the_hom
 
     page_cache.forget([listed.product_id])
     assert cache.get(page_cache.HOME_GENERATION_KEY) != home
+
+
+def test_a_product_moved_to_another_category_leaves_the_first_ones_page(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    first, second = rating_ready_category(), rating_ready_category()
+    product = ProductFactory(category=first, name_en="Silky Shampoo")
+    assert "Silky Shampoo" in _get(client, first.get_absolute_url())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        product.category = second
+        product.save(update_fields=["category"])
+
+    assert "Silky Shampoo" not in _get(client, first.get_absolute_url())
+    assert "Silky Shampoo" in _get(client, second.get_absolute_url())
